@@ -1,0 +1,57 @@
+#pragma once
+// Chunk compression codecs: "" (none), "lz4" (LZ4 frame format) and "zstd". Contexts are kept
+// per object so that a compressor thread reuses them chunk after chunk.
+#include <memory>
+#include <optional>
+#include <string_view>
+
+#include "mcap/error.hpp"
+#include "mcap/records.hpp"
+
+namespace mcaprec::mcap {
+
+enum class Compression { kNone, kLz4, kZstd };
+
+// The string stored in Chunk.compression: "", "lz4" or "zstd".
+std::string_view compression_name(Compression c);
+// Accepts "none" or "" for no compression, "lz4", "zstd".
+std::optional<Compression> parse_compression(std::string_view name);
+
+// Upper bound on a chunk's uncompressed size that readers accept before allocating, so that a
+// hostile uncompressed_size cannot exhaust memory.
+inline constexpr uint64_t kDefaultMaxChunkBytes = uint64_t{4} << 30;
+
+class Compressor {
+ public:
+  Compressor();
+  ~Compressor();
+  Compressor(const Compressor&) = delete;
+  Compressor& operator=(const Compressor&) = delete;
+
+  // Replaces `out` with `in` compressed by `codec` at `level` (ignored for none and lz4 levels
+  // below 1). Fails only on codec errors.
+  Status compress(Compression codec, int level, ByteView in, Bytes& out);
+
+ private:
+  struct Contexts;
+  std::unique_ptr<Contexts> ctx_;
+};
+
+class Decompressor {
+ public:
+  Decompressor();
+  ~Decompressor();
+  Decompressor(const Decompressor&) = delete;
+  Decompressor& operator=(const Decompressor&) = delete;
+
+  // Replaces `out` with the decompressed `in`. `compression` is the chunk's string; the result
+  // must be exactly `uncompressed_size` bytes, which must not exceed `max_size`.
+  Status decompress(std::string_view compression, ByteView in, uint64_t uncompressed_size,
+                    Bytes& out, uint64_t max_size = kDefaultMaxChunkBytes);
+
+ private:
+  struct Contexts;
+  std::unique_ptr<Contexts> ctx_;
+};
+
+}  // namespace mcaprec::mcap

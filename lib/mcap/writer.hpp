@@ -1,0 +1,100 @@
+#pragma once
+// The MCAP file writer: Magic and Header, then schemas, channels, messages (in chunks or not),
+// attachments and metadata, then on close Data End, the summary, summary offsets and Footer.
+// It also appends chunks that were encoded elsewhere (see chunk.hpp), which is how the
+// recording pipeline compresses on other threads.
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mcap/chunk.hpp"
+#include "mcap/compression.hpp"
+#include "mcap/error.hpp"
+#include "mcap/records.hpp"
+#include "mcap/sink.hpp"
+
+namespace mcaprec::mcap {
+
+std::string default_library_name();  // "mcaprec/<version>"
+
+struct WriterOptions {
+  std::string profile;                      // Header.profile ("", "ros1", "ros2", ...)
+  std::string library = default_library_name();  // Header.library
+  bool use_chunks = true;                   // messages go into chunks, else into the data section
+  uint64_t chunk_size = 1 << 20;            // seal a chunk once its records reach this many bytes
+  Compression compression = Compression::kZstd;  // chunk codec
+  int compression_level = 1;                // zstd level
+  bool message_indexes = true;              // Message Index records after each chunk
+  bool chunk_indexes = true;                // Chunk Index records in the summary
+  bool statistics = true;                   // a Statistics record in the summary
+  bool repeat_schemas = true;               // Schema records repeated in the summary
+  bool repeat_channels = true;              // Channel records repeated in the summary
+  bool attachment_indexes = true;           // Attachment Index records in the summary
+  bool metadata_indexes = true;             // Metadata Index records in the summary
+  bool summary_offsets = true;              // Summary Offset records after the summary
+  bool chunk_crc = true;                    // Chunk.uncompressed_crc
+  bool attachment_crc = true;               // Attachment.crc
+  bool data_section_crc = true;             // DataEnd.data_section_crc
+  bool summary_crc = true;                  // Footer.summary_crc
+};
+
+class Writer {
+ public:
+  // Writes Magic and Header to `sink` at once.
+  static Result<std::unique_ptr<Writer>> open(std::unique_ptr<ByteSink> sink,
+                                              WriterOptions options);
+  // Creates (or truncates) the file at `path`.
+  static Result<std::unique_ptr<Writer>> create(const std::string& path, WriterOptions options);
+  ~Writer();
+
+  // Writes the record now (into the open chunk when chunking). Ids are the caller's: schema ids
+  // must not be 0; a channel's schema (unless 0) must have been added before.
+  Status add_schema(const Schema& schema);
+  Status add_channel(const Channel& channel);
+  Status write_message(const Message& message);
+  // Attachments and metadata live outside chunks: an open chunk is flushed first.
+  Status write_attachment(const Attachment& attachment);
+  Status write_metadata(const Metadata& metadata);
+  // Appends a chunk encoded elsewhere. Its channels must have been added. An open chunk of this
+  // writer is flushed first.
+  Status write_encoded_chunk(const EncodedChunk& chunk);
+  // Seals and writes the open chunk, if any.
+  Status flush_chunk();
+  // Flushes, writes Data End, summary, summary offsets, Footer and Magic. The sink is flushed
+  // but not synced; call sink sync through the storage layer for durability.
+  Status close();
+
+  uint64_t bytes_written() const { return offset_; }
+  const Statistics& statistics() const { return stats_; }
+  bool has_schema(uint16_t id) const { return schemas_.count(id) != 0; }
+  bool has_channel(uint16_t id) const { return channels_.count(id) != 0; }
+  ByteSink& sink() { return *sink_; }
+
+ private:
+  Writer(std::unique_ptr<ByteSink> sink, WriterOptions options);
+  Status append(ByteView bytes);                      // to the sink, tracking offset and CRC
+  Status append_record_now(const Record& record);     // serialize + append
+  void note_message(uint16_t channel_id, Timestamp log_time, uint64_t count);
+  Status write_summary();
+
+  std::unique_ptr<ByteSink> sink_;
+  WriterOptions options_;
+  Compressor compressor_;
+  ChunkBuilder chunk_;
+  EncodedChunk encoded_;  // reused for this writer's own chunks
+  Bytes scratch_;         // reused for serializing records
+  uint64_t offset_ = 0;
+  uint32_t data_crc_ = 0;
+  bool closed_ = false;
+  bool failed_ = false;
+
+  std::map<uint16_t, Schema> schemas_;
+  std::map<uint16_t, Channel> channels_;
+  std::vector<ChunkIndex> chunk_indexes_;
+  std::vector<AttachmentIndex> attachment_indexes_;
+  std::vector<MetadataIndex> metadata_indexes_;
+  Statistics stats_;
+};
+
+}  // namespace mcaprec::mcap

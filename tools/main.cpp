@@ -1,0 +1,6 @@
+#include <cstdio>
+
+int main() {
+  std::puts("mcaprec: not implemented yet");
+  return 0;
+}
