@@ -2,7 +2,12 @@
 // Building a chunk (records + per-channel message index) and encoding it into the exact bytes
 // that go into the file: the Chunk record followed by its Message Index records. Encoding needs
 // no file offset, so it can run on any thread; the writer only appends the result.
+//
+// A chunk's uncompressed records may arrive as several pieces (the pipeline fills per-channel
+// buffers and hands them over without copying them together); the encoder streams the pieces
+// through the codec as if they were one buffer.
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -11,7 +16,20 @@
 
 namespace mcaprec::mcap {
 
-// Accumulates the uncompressed records of one chunk.
+// Where one message sits in a piece of chunk records.
+struct MessageIndexEntry {
+  uint16_t channel_id = 0;
+  Timestamp log_time = 0;
+  uint64_t offset = 0;  // of the Message record's opcode byte, relative to the piece's start
+};
+
+// A contiguous run of serialized records and the index of the messages in it.
+struct ChunkPiece {
+  ByteView records;
+  std::span<const MessageIndexEntry> messages;
+};
+
+// Accumulates the uncompressed records of one chunk in one buffer.
 class ChunkBuilder {
  public:
   // Appends a Schema or Channel (or any non-message record) to the chunk.
@@ -19,30 +37,21 @@ class ChunkBuilder {
   // Appends a Message record and indexes it.
   void add_message(const Message& message);
   // Appends a Message record whose payload the caller copies into the returned pointer
-  // (`data_size` bytes). Saves one copy on the hot path.
+  // (`data_size` bytes), saving a copy. The pointer is valid until the next add.
   uint8_t* add_message_uninitialized(uint16_t channel_id, uint32_t sequence, Timestamp log_time,
                                      Timestamp publish_time, uint64_t data_size);
 
   bool empty() const { return records_.empty(); }
   uint64_t size() const { return records_.size(); }  // uncompressed bytes so far
-  uint64_t message_count() const { return message_count_; }
-  Timestamp start_time() const { return start_time_; }
-  Timestamp end_time() const { return end_time_; }
-  ByteView records() const { return records_; }
-  // Per channel, (log_time, offset in records) in insertion order.
-  const std::map<uint16_t, std::vector<std::pair<Timestamp, uint64_t>>>& index() const {
-    return index_;
-  }
+  uint64_t message_count() const { return messages_.size(); }
+  ChunkPiece piece() const { return {records_, messages_}; }
 
-  // Forgets the content but keeps the buffer's capacity for the next chunk.
+  // Forgets the content but keeps the buffers' capacity for the next chunk.
   void clear();
 
  private:
   Bytes records_;
-  std::map<uint16_t, std::vector<std::pair<Timestamp, uint64_t>>> index_;
-  uint64_t message_count_ = 0;
-  Timestamp start_time_ = 0;
-  Timestamp end_time_ = 0;
+  std::vector<MessageIndexEntry> messages_;
 };
 
 struct ChunkEncodeOptions {
@@ -55,8 +64,8 @@ struct ChunkEncodeOptions {
 
 // A chunk ready to be appended to a file, plus what the writer needs for its summary.
 struct EncodedChunk {
-  Bytes bytes;                      // Chunk record, then its Message Index records
-  uint64_t chunk_record_size = 0;   // size of the Chunk record (prefix included) at bytes[0]
+  Bytes bytes;                        // the Chunk record, then its Message Index records
+  uint64_t chunk_record_size = 0;     // size of the Chunk record (prefix included) at bytes[0]
   uint64_t message_index_length = 0;  // bytes.size() - chunk_record_size
   // channel id -> offset of its Message Index record, relative to bytes[0]
   std::map<uint16_t, uint64_t> message_index_offsets;
@@ -70,9 +79,15 @@ struct EncodedChunk {
   uint64_t message_count = 0;
 };
 
-// Compresses the chunk's records (stored raw when compression does not shrink them), frames the
-// Chunk record and its Message Index records, and computes the CRCs.
-Status encode_chunk(const ChunkBuilder& chunk, const ChunkEncodeOptions& options,
+// Compresses the pieces (as one stream; stored raw when compression does not shrink them),
+// frames the Chunk record and its Message Index records (one per channel, by channel id, entries
+// in piece order), and computes the CRCs. `out` is overwritten; its buffers are reused.
+Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions& options,
                     Compressor& compressor, EncodedChunk& out);
+inline Status encode_chunk(const ChunkBuilder& chunk, const ChunkEncodeOptions& options,
+                           Compressor& compressor, EncodedChunk& out) {
+  const ChunkPiece piece = chunk.piece();
+  return encode_chunk(std::span<const ChunkPiece>(&piece, 1), options, compressor, out);
+}
 
 }  // namespace mcaprec::mcap

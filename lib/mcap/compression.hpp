@@ -3,6 +3,7 @@
 // per object so that a compressor thread reuses them chunk after chunk.
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
 
 #include "mcap/error.hpp"
@@ -28,9 +29,11 @@ class Compressor {
   Compressor(const Compressor&) = delete;
   Compressor& operator=(const Compressor&) = delete;
 
-  // Replaces `out` with `in` compressed by `codec` at `level` (ignored for none and lz4 levels
-  // below 1). Fails only on codec errors.
-  Status compress(Compression codec, int level, ByteView in, Bytes& out);
+  // Appends to `out` the concatenation of `inputs` compressed by `codec` as one frame, at
+  // `level` (zstd; lz4 uses its fast default). Returns the number of bytes appended. Codec kNone
+  // is not accepted here. Fails only on codec errors.
+  Result<uint64_t> compress(Compression codec, int level, std::span<const ByteView> inputs,
+                            Bytes& out);
 
  private:
   struct Contexts;
