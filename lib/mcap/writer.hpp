@@ -77,6 +77,9 @@ class Writer {
   Status append_record_now(const Record& record);     // serialize + append
   void note_message(uint16_t channel_id, Timestamp log_time, uint64_t count);
   Status write_summary();
+  Status append_chunk(const EncodedChunk& chunk);     // chunk bytes + its index entry
+  Status usable() const;                              // error once closed or failed
+  Status fail(Error error);                           // marks the writer failed
 
   std::unique_ptr<ByteSink> sink_;
   WriterOptions options_;
@@ -88,6 +91,7 @@ class Writer {
   uint32_t data_crc_ = 0;
   bool closed_ = false;
   bool failed_ = false;
+  std::string failure_;  // what made the writer fail, repeated by later calls
 
   std::map<uint16_t, Schema> schemas_;
   std::map<uint16_t, Channel> channels_;

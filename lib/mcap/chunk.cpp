@@ -1,0 +1,175 @@
+#include "mcap/chunk.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <limits>
+
+#include "mcap/bytes.hpp"
+#include "mcap/crc32.hpp"
+#include "mcap/serialize.hpp"
+
+namespace mcaprec::mcap {
+
+// ---- ChunkBuilder ----
+
+void ChunkBuilder::add_record(const Record& record) {
+  append_record(records_, record);
+}
+
+void ChunkBuilder::add_message(const Message& message) {
+  uint8_t* data = add_message_uninitialized(message.channel_id, message.sequence, message.log_time,
+                                            message.publish_time, message.data.size());
+  if (!message.data.empty()) std::memcpy(data, message.data.data(), message.data.size());
+}
+
+uint8_t* ChunkBuilder::add_message_uninitialized(uint16_t channel_id, uint32_t sequence,
+                                                 Timestamp log_time, Timestamp publish_time,
+                                                 uint64_t data_size) {
+  const uint64_t at = records_.size();
+  messages_.push_back({channel_id, log_time, at});
+  append_message_header(records_, channel_id, sequence, log_time, publish_time, data_size);
+  const uint64_t data_at = records_.size();
+  records_.resize(data_at + data_size);
+  return records_.data() + data_at;
+}
+
+void ChunkBuilder::clear() {
+  records_.clear();
+  messages_.clear();
+}
+
+// ---- encode_chunk ----
+
+namespace {
+
+// Chunk content before the compression string: start, end, uncompressed size, uncompressed CRC.
+constexpr uint64_t kChunkFixedSize = 8 + 8 + 8 + 4;
+// Message Index record up to its entries: prefix, channel id, entries length.
+constexpr uint64_t kMessageIndexHeaderSize = kRecordPrefixSize + 2 + 4;
+constexpr uint64_t kMessageIndexEntrySize = 16;
+
+// Writes the Chunk record's prefix and fields up to and including the records length. The
+// content and records lengths are patched once the records are in place.
+void put_chunk_header(Bytes& out, const EncodedChunk& chunk, uint32_t uncompressed_crc) {
+  put_u8(out, static_cast<uint8_t>(Opcode::kChunk));
+  put_le<uint64_t>(out, 0);
+  put_le(out, chunk.message_start_time);
+  put_le(out, chunk.message_end_time);
+  put_le(out, chunk.uncompressed_size);
+  put_le(out, uncompressed_crc);
+  put_string(out, chunk.compression);
+  put_le<uint64_t>(out, 0);
+}
+
+void patch_chunk_lengths(Bytes& out, uint64_t records_size) {
+  store_le<uint64_t>(out.data() + 1, out.size() - kRecordPrefixSize);
+  store_le<uint64_t>(out.data() + out.size() - records_size - 8, records_size);
+}
+
+void store_raw(std::span<const ChunkPiece> pieces, EncodedChunk& out, uint32_t uncompressed_crc) {
+  out.bytes.clear();
+  out.compression.clear();
+  put_chunk_header(out.bytes, out, uncompressed_crc);
+  for (const ChunkPiece& piece : pieces) put_bytes(out.bytes, piece.records);
+  out.compressed_size = out.uncompressed_size;
+  patch_chunk_lengths(out.bytes, out.compressed_size);
+}
+
+// Appends one Message Index record per channel (by id), entries in piece order.
+void append_message_indexes(std::span<const ChunkPiece> pieces, EncodedChunk& out) {
+  // Lay out every record first, then fill the entries in one pass over the messages; the
+  // offsets map doubles as each channel's write cursor.
+  std::map<uint16_t, uint64_t> cursor;
+  uint64_t at = out.bytes.size();
+  for (const auto& [channel_id, count] : out.message_counts) {
+    out.message_index_offsets[channel_id] = at;
+    cursor[channel_id] = at + kMessageIndexHeaderSize;
+    at += kMessageIndexHeaderSize + count * kMessageIndexEntrySize;
+  }
+  out.bytes.resize(at);
+  for (const auto& [channel_id, count] : out.message_counts) {
+    uint8_t* p = out.bytes.data() + out.message_index_offsets[channel_id];
+    const uint64_t entries = count * kMessageIndexEntrySize;
+    p[0] = static_cast<uint8_t>(Opcode::kMessageIndex);
+    store_le<uint64_t>(p + 1, 2 + 4 + entries);
+    store_le<uint16_t>(p + 9, channel_id);
+    store_le<uint32_t>(p + 11, static_cast<uint32_t>(entries));
+  }
+  uint64_t base = 0;
+  for (const ChunkPiece& piece : pieces) {
+    for (const MessageIndexEntry& m : piece.messages) {
+      uint64_t& pos = cursor[m.channel_id];
+      store_le<uint64_t>(out.bytes.data() + pos, m.log_time);
+      store_le<uint64_t>(out.bytes.data() + pos + 8, base + m.offset);
+      pos += kMessageIndexEntrySize;
+    }
+    base += piece.records.size();
+  }
+}
+
+}  // namespace
+
+Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions& options,
+                    Compressor& compressor, EncodedChunk& out) {
+  out.bytes.clear();
+  out.message_index_offsets.clear();
+  out.message_counts.clear();
+  out.message_count = 0;
+  out.crc = 0;
+
+  uint64_t uncompressed_size = 0;
+  uint32_t uncompressed_crc = 0;
+  Timestamp start = std::numeric_limits<Timestamp>::max();
+  Timestamp end = 0;
+  for (const ChunkPiece& piece : pieces) {
+    uncompressed_size += piece.records.size();
+    if (options.chunk_crc) uncompressed_crc = crc32_update(uncompressed_crc, piece.records);
+    for (const MessageIndexEntry& m : piece.messages) {
+      start = std::min(start, m.log_time);
+      end = std::max(end, m.log_time);
+      ++out.message_counts[m.channel_id];
+    }
+    out.message_count += piece.messages.size();
+  }
+  out.message_start_time = out.message_count == 0 ? 0 : start;
+  out.message_end_time = out.message_count == 0 ? 0 : end;
+  out.uncompressed_size = uncompressed_size;
+
+  if (options.compression == Compression::kNone) {
+    store_raw(pieces, out, uncompressed_crc);
+  } else {
+    // Compress straight behind the header; fall back to storing when it does not pay.
+    out.compression = compression_name(options.compression);
+    put_chunk_header(out.bytes, out, uncompressed_crc);
+    // Up to a few pieces live on the stack; more are rare (one per channel buffer).
+    constexpr size_t kInlineViews = 16;
+    std::array<ByteView, kInlineViews> inline_views;
+    std::vector<ByteView> heap_views;
+    std::span<ByteView> views;
+    if (pieces.size() <= kInlineViews) {
+      views = std::span<ByteView>(inline_views.data(), pieces.size());
+    } else {
+      heap_views.resize(pieces.size());
+      views = heap_views;
+    }
+    for (size_t i = 0; i < pieces.size(); ++i) views[i] = pieces[i].records;
+    Result<uint64_t> compressed =
+        compressor.compress(options.compression, options.level, views, out.bytes);
+    if (!compressed) return compressed.error();
+    if (*compressed >= uncompressed_size) {
+      store_raw(pieces, out, uncompressed_crc);
+    } else {
+      out.compressed_size = *compressed;
+      patch_chunk_lengths(out.bytes, out.compressed_size);
+    }
+  }
+  out.chunk_record_size = out.bytes.size();
+
+  if (options.message_indexes) append_message_indexes(pieces, out);
+  out.message_index_length = out.bytes.size() - out.chunk_record_size;
+  if (options.data_crc) out.crc = crc32(out.bytes);
+  return {};
+}
+
+}  // namespace mcaprec::mcap
