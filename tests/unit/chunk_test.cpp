@@ -1,0 +1,312 @@
+// Chunk encoding: the bytes encode_chunk produces must parse back, as a reader would, into a
+// Chunk whose records, CRC and message indexes are right.
+#include "mcap/chunk.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "mcap/crc32.hpp"
+#include "mcap/serialize.hpp"
+
+namespace mcaprec::mcap {
+namespace {
+
+struct ParsedChunk {
+  Chunk chunk;
+  Bytes records;                                           // decompressed
+  std::vector<std::pair<uint64_t, MessageIndex>> indexes;  // (offset in bytes, record)
+};
+
+// Reads the encoded bytes the way a file reader does: a Chunk record, then Message Index
+// records up to the end.
+ParsedChunk parse_encoded(const EncodedChunk& encoded) {
+  ParsedChunk parsed;
+  const ByteView bytes = encoded.bytes;
+  Result<RecordFrame> frame = read_frame(bytes, 0);
+  EXPECT_TRUE(frame.ok());
+  if (!frame.ok()) return parsed;
+  EXPECT_EQ(frame->opcode, static_cast<uint8_t>(Opcode::kChunk));
+  EXPECT_EQ(frame->size(), encoded.chunk_record_size);
+  Result<Record> record = parse_record(*frame);
+  EXPECT_TRUE(record.ok());
+  parsed.chunk = std::get<Chunk>(*record);
+
+  Decompressor decompressor;
+  Status s = decompressor.decompress(parsed.chunk.compression, parsed.chunk.records,
+                                     parsed.chunk.uncompressed_size, parsed.records);
+  EXPECT_TRUE(s.ok()) << (s.ok() ? "" : s.error().to_string());
+
+  uint64_t pos = frame->size();
+  while (pos < bytes.size()) {
+    Result<RecordFrame> f = read_frame(bytes, pos);
+    EXPECT_TRUE(f.ok());
+    if (!f.ok()) break;
+    EXPECT_EQ(f->opcode, static_cast<uint8_t>(Opcode::kMessageIndex));
+    Result<Record> mi = parse_record(*f);
+    EXPECT_TRUE(mi.ok());
+    parsed.indexes.emplace_back(pos, std::get<MessageIndex>(*mi));
+    pos += f->size();
+  }
+  return parsed;
+}
+
+// The Message record at `offset` in decompressed chunk records.
+Message message_at(const Bytes& records, uint64_t offset) {
+  Result<RecordFrame> f = read_frame(records, offset);
+  EXPECT_TRUE(f.ok());
+  if (!f.ok()) return {};
+  EXPECT_EQ(f->opcode, static_cast<uint8_t>(Opcode::kMessage)) << "at " << offset;
+  Result<Record> r = parse_record(*f);
+  EXPECT_TRUE(r.ok());
+  return r.ok() ? std::get<Message>(*r) : Message{};
+}
+
+Bytes payload(size_t n, uint8_t seed) {
+  Bytes b(n);
+  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(seed + i % 5);
+  return b;
+}
+
+Bytes random_payload(size_t n, uint32_t seed) {
+  Bytes b(n);
+  std::mt19937 rng(seed);
+  for (auto& x : b) x = static_cast<uint8_t>(rng());
+  return b;
+}
+
+// Schema, channels 2 and 1, then messages with log times out of order on both channels.
+void fill(ChunkBuilder& builder, const std::vector<std::pair<uint16_t, Timestamp>>& messages) {
+  builder.add_record(Schema{1, "S", "enc", {1, 2}});
+  builder.add_record(Channel{2, 1, "/b", "cdr", {}});
+  builder.add_record(Channel{1, 1, "/a", "cdr", {}});
+  uint32_t seq = 0;
+  for (const auto& [channel, time] : messages) {
+    const Bytes data = payload(200, static_cast<uint8_t>(time));
+    builder.add_message(Message{channel, seq++, time, time + 1, data});
+  }
+}
+
+const std::vector<std::pair<uint16_t, Timestamp>> kMixed = {{2, 50}, {1, 10}, {2, 30},
+                                                            {1, 70}, {1, 20}, {2, 40}};
+
+TEST(ChunkBuilderTest, IndexesMessagesAndKeepsCapacityOnClear) {
+  ChunkBuilder builder;
+  EXPECT_TRUE(builder.empty());
+  fill(builder, kMixed);
+  EXPECT_EQ(builder.message_count(), 6u);
+  const ChunkPiece piece = builder.piece();
+  ASSERT_EQ(piece.messages.size(), 6u);
+  for (size_t i = 0; i < piece.messages.size(); ++i) {
+    const Message m =
+        message_at(Bytes(piece.records.begin(), piece.records.end()), piece.messages[i].offset);
+    EXPECT_EQ(m.channel_id, kMixed[i].first);
+    EXPECT_EQ(m.log_time, kMixed[i].second);
+    EXPECT_EQ(m.sequence, i);
+    EXPECT_EQ(m.data.size(), 200u);
+  }
+  builder.clear();
+  EXPECT_TRUE(builder.empty());
+  EXPECT_EQ(builder.size(), 0u);
+  EXPECT_EQ(builder.message_count(), 0u);
+}
+
+TEST(ChunkBuilderTest, UninitializedMessageIsFilledInPlace) {
+  ChunkBuilder builder;
+  uint8_t* data = builder.add_message_uninitialized(3, 7, 100, 99, 4);
+  const uint8_t bytes[] = {9, 8, 7, 6};
+  std::memcpy(data, bytes, 4);
+  const ChunkPiece piece = builder.piece();
+  const Message m = message_at(Bytes(piece.records.begin(), piece.records.end()), 0);
+  EXPECT_EQ(m.channel_id, 3);
+  EXPECT_EQ(m.sequence, 7u);
+  EXPECT_EQ(m.log_time, 100u);
+  EXPECT_EQ(m.publish_time, 99u);
+  EXPECT_EQ(Bytes(m.data.begin(), m.data.end()), Bytes(bytes, bytes + 4));
+}
+
+class EncodeTest : public ::testing::TestWithParam<Compression> {};
+
+TEST_P(EncodeTest, EncodedChunkParsesBackWithRecordsCrcAndIndexes) {
+  ChunkBuilder builder;
+  fill(builder, kMixed);
+  const Bytes original(builder.piece().records.begin(), builder.piece().records.end());
+  Compressor compressor;
+  ChunkEncodeOptions options;
+  options.compression = GetParam();
+  EncodedChunk encoded;
+  ASSERT_TRUE(encode_chunk(builder, options, compressor, encoded).ok());
+
+  const ParsedChunk parsed = parse_encoded(encoded);
+  EXPECT_EQ(parsed.chunk.compression, compression_name(GetParam()));
+  EXPECT_EQ(encoded.compression, parsed.chunk.compression);
+  EXPECT_EQ(parsed.records, original);
+  EXPECT_EQ(parsed.chunk.uncompressed_size, original.size());
+  EXPECT_EQ(parsed.chunk.uncompressed_crc, crc32(original));
+  EXPECT_EQ(parsed.chunk.message_start_time, 10u);
+  EXPECT_EQ(parsed.chunk.message_end_time, 70u);
+  EXPECT_EQ(encoded.message_start_time, 10u);
+  EXPECT_EQ(encoded.message_end_time, 70u);
+  EXPECT_EQ(encoded.uncompressed_size, original.size());
+  EXPECT_EQ(encoded.compressed_size, parsed.chunk.records.size());
+  if (GetParam() != Compression::kNone) {
+    EXPECT_LT(encoded.compressed_size, original.size());
+  }
+  EXPECT_EQ(encoded.crc, crc32(encoded.bytes));
+  EXPECT_EQ(encoded.message_count, 6u);
+  EXPECT_EQ(encoded.message_counts, (std::map<uint16_t, uint64_t>{{1, 3}, {2, 3}}));
+
+  // One Message Index per channel, by channel id; entries in insertion order (not by time),
+  // each pointing at the message it names.
+  ASSERT_EQ(parsed.indexes.size(), 2u);
+  EXPECT_EQ(parsed.indexes[0].second.channel_id, 1);
+  EXPECT_EQ(parsed.indexes[1].second.channel_id, 2);
+  EXPECT_EQ(
+      encoded.message_index_offsets,
+      (std::map<uint16_t, uint64_t>{{1, parsed.indexes[0].first}, {2, parsed.indexes[1].first}}));
+  EXPECT_EQ(encoded.message_index_length, encoded.bytes.size() - encoded.chunk_record_size);
+  const std::vector<Timestamp> want_times[] = {{10, 70, 20}, {50, 30, 40}};
+  for (size_t i = 0; i < 2; ++i) {
+    const MessageIndex& mi = parsed.indexes[i].second;
+    ASSERT_EQ(mi.records.size(), 3u);
+    for (size_t j = 0; j < 3; ++j) {
+      EXPECT_EQ(mi.records[j].first, want_times[i][j]);
+      const Message m = message_at(parsed.records, mi.records[j].second);
+      EXPECT_EQ(m.channel_id, mi.channel_id);
+      EXPECT_EQ(m.log_time, mi.records[j].first);
+    }
+  }
+}
+
+TEST_P(EncodeTest, PiecesEncodeAsOneStreamWithOffsetsFromTheWholeRecords) {
+  ChunkBuilder first, second, third;
+  fill(first, {{1, 5}, {2, 6}});
+  // The second piece holds only messages, as a per-channel buffer would.
+  const Bytes data = payload(300, 1);
+  second.add_message(Message{2, 0, 3, 3, data});
+  second.add_message(Message{2, 1, 9, 9, data});
+  third.add_message(Message{1, 0, 1, 1, data});
+  const ChunkPiece pieces[] = {first.piece(), second.piece(), third.piece()};
+  Bytes whole;
+  for (const ChunkPiece& p : pieces) whole.insert(whole.end(), p.records.begin(), p.records.end());
+
+  Compressor compressor;
+  ChunkEncodeOptions options;
+  options.compression = GetParam();
+  EncodedChunk encoded;
+  ASSERT_TRUE(encode_chunk(pieces, options, compressor, encoded).ok());
+  const ParsedChunk parsed = parse_encoded(encoded);
+  EXPECT_EQ(parsed.records, whole);
+  EXPECT_EQ(parsed.chunk.uncompressed_crc, crc32(whole));
+  EXPECT_EQ(encoded.message_start_time, 1u);
+  EXPECT_EQ(encoded.message_end_time, 9u);
+  ASSERT_EQ(parsed.indexes.size(), 2u);
+  // Channel 1: piece 1's message, then piece 3's; channel 2: piece 1's, then piece 2's two.
+  const std::vector<Timestamp> want_times[] = {{5, 1}, {6, 3, 9}};
+  for (size_t i = 0; i < 2; ++i) {
+    const MessageIndex& mi = parsed.indexes[i].second;
+    ASSERT_EQ(mi.records.size(), want_times[i].size());
+    for (size_t j = 0; j < mi.records.size(); ++j) {
+      EXPECT_EQ(mi.records[j].first, want_times[i][j]);
+      const Message m = message_at(parsed.records, mi.records[j].second);
+      EXPECT_EQ(m.channel_id, mi.channel_id);
+      EXPECT_EQ(m.log_time, want_times[i][j]);
+    }
+  }
+
+  // Stored chunks are byte-identical whether they came as pieces or as one buffer.
+  if (GetParam() == Compression::kNone) {
+    ChunkBuilder all;
+    fill(all, {{1, 5}, {2, 6}});
+    all.add_message(Message{2, 0, 3, 3, data});
+    all.add_message(Message{2, 1, 9, 9, data});
+    all.add_message(Message{1, 0, 1, 1, data});
+    EncodedChunk single;
+    ASSERT_TRUE(encode_chunk(all, options, compressor, single).ok());
+    EXPECT_EQ(single.bytes, encoded.bytes);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Codecs, EncodeTest,
+                         ::testing::Values(Compression::kNone, Compression::kZstd,
+                                           Compression::kLz4),
+                         [](const auto& param_info) {
+                           return param_info.param == Compression::kNone
+                                      ? std::string("none")
+                                      : std::string(compression_name(param_info.param));
+                         });
+
+TEST(EncodeChunkTest, IncompressibleChunkIsStoredUncompressed) {
+  for (Compression codec : {Compression::kZstd, Compression::kLz4}) {
+    ChunkBuilder builder;
+    const Bytes noise = random_payload(20000, 3);
+    builder.add_message(Message{1, 0, 1, 1, noise});
+    Compressor compressor;
+    ChunkEncodeOptions options;
+    options.compression = codec;
+    EncodedChunk encoded;
+    ASSERT_TRUE(encode_chunk(builder, options, compressor, encoded).ok());
+    EXPECT_EQ(encoded.compression, "");
+    EXPECT_EQ(encoded.compressed_size, encoded.uncompressed_size);
+    const ParsedChunk parsed = parse_encoded(encoded);
+    EXPECT_EQ(parsed.chunk.compression, "");
+    EXPECT_EQ(parsed.chunk.records.size(), builder.size());
+    EXPECT_TRUE(std::equal(parsed.chunk.records.begin(), parsed.chunk.records.end(),
+                           builder.piece().records.begin()));
+    EXPECT_EQ(parsed.chunk.uncompressed_crc, crc32(builder.piece().records));
+    EXPECT_EQ(encoded.crc, crc32(encoded.bytes));
+  }
+}
+
+TEST(EncodeChunkTest, OptionalPartsCanBeTurnedOff) {
+  ChunkBuilder builder;
+  fill(builder, kMixed);
+  Compressor compressor;
+  ChunkEncodeOptions options;
+  options.chunk_crc = false;
+  options.message_indexes = false;
+  options.data_crc = false;
+  EncodedChunk encoded;
+  ASSERT_TRUE(encode_chunk(builder, options, compressor, encoded).ok());
+  const ParsedChunk parsed = parse_encoded(encoded);
+  EXPECT_EQ(parsed.chunk.uncompressed_crc, 0u);
+  EXPECT_TRUE(parsed.indexes.empty());
+  EXPECT_EQ(encoded.bytes.size(), encoded.chunk_record_size);
+  EXPECT_EQ(encoded.message_index_length, 0u);
+  EXPECT_TRUE(encoded.message_index_offsets.empty());
+  EXPECT_EQ(encoded.crc, 0u);
+  // Counts are still reported: the writer's statistics need them.
+  EXPECT_EQ(encoded.message_count, 6u);
+}
+
+TEST(EncodeChunkTest, ReusedOutputCarriesNothingOver) {
+  Compressor compressor;
+  ChunkEncodeOptions options;
+  EncodedChunk encoded;
+  ChunkBuilder with_messages;
+  fill(with_messages, kMixed);
+  ASSERT_TRUE(encode_chunk(with_messages, options, compressor, encoded).ok());
+
+  ChunkBuilder schema_only;
+  schema_only.add_record(Schema{4, "T", "enc", {}});
+  ASSERT_TRUE(encode_chunk(schema_only, options, compressor, encoded).ok());
+  const ParsedChunk parsed = parse_encoded(encoded);
+  EXPECT_TRUE(parsed.indexes.empty());
+  EXPECT_EQ(encoded.message_count, 0u);
+  EXPECT_TRUE(encoded.message_counts.empty());
+  EXPECT_TRUE(encoded.message_index_offsets.empty());
+  EXPECT_EQ(encoded.message_start_time, 0u);
+  EXPECT_EQ(encoded.message_end_time, 0u);
+  EXPECT_EQ(parsed.chunk.message_start_time, 0u);
+  EXPECT_EQ(parsed.chunk.message_end_time, 0u);
+  EXPECT_EQ(parsed.records,
+            Bytes(schema_only.piece().records.begin(), schema_only.piece().records.end()));
+  EXPECT_EQ(encoded.crc, crc32(encoded.bytes));
+}
+
+}  // namespace
+}  // namespace mcaprec::mcap
