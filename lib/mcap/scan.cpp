@@ -1,0 +1,412 @@
+// scan: a linear walk from the Header that keeps the longest prefix of complete, valid records
+// and rebuilds what a summary needs for it. Used by recovery, so it must accept any bytes.
+#include <algorithm>
+#include <utility>
+#include <vector>
+
+#include "mcap/bytes.hpp"
+#include "mcap/crc32.hpp"
+#include "mcap/read_checks.hpp"
+#include "mcap/reader.hpp"
+#include "mcap/serialize.hpp"
+
+namespace mcaprec::mcap {
+
+namespace {
+
+constexpr size_t kChannelIds = 65536;
+
+class Scanner {
+ public:
+  Scanner(ByteView file, const ReadOptions& options)
+      : file_(file), options_(options), counts_(kChannelIds, 0), chunk_counts_(kChannelIds, 0) {}
+
+  ScanReport run();
+
+ private:
+  // Accepts the bytes up to `end` as valid, extending the data CRC.
+  void keep_until(uint64_t end) {
+    crc_ = crc32_update(crc_, file_.subspan(crc_end_, end - crc_end_));
+    crc_end_ = end;
+    report_.valid_end = end;
+  }
+  // Same, when the CRC of [range_begin, range_begin + range_length) is already known.
+  void keep_until(uint64_t end, uint64_t range_begin, uint64_t range_length, uint32_t range_crc) {
+    crc_ = crc32_update(crc_, file_.subspan(crc_end_, range_begin - crc_end_));
+    crc_ = crc32_combine(crc_, range_crc, range_length);
+    crc_end_ = range_begin + range_length;
+    keep_until(end);
+  }
+  void stop(Error error) { report_.stopped = std::move(error); }
+  Error describe_unreadable(uint64_t pos, const Error& error) const;
+
+  void note_message(uint16_t channel_id, Timestamp log_time);
+  // Each returns false when the scan must stop (report_.stopped is set).
+  bool scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos);
+  bool scan_message_indexes(size_t chunk_index, uint64_t& pos);
+  void check_tail(uint64_t data_end_offset, uint64_t data_end_end);
+  void finish_statistics();
+
+  ByteView file_;
+  ReadOptions options_;
+  ScanReport report_;
+  uint32_t crc_ = 0;
+  uint64_t crc_end_ = 0;
+  Decompressor decompressor_;
+  Bytes buffer_;
+  std::vector<uint64_t> counts_;          // messages per channel id in the kept prefix
+  std::vector<uint64_t> chunk_counts_;    // messages per channel id in the chunk being checked
+  std::vector<uint16_t> chunk_channels_;  // ids with a non-zero chunk_counts_ entry
+  std::vector<Schema> chunk_schemas_;
+  std::vector<Channel> chunk_channel_records_;
+  bool any_message_ = false;
+};
+
+void Scanner::note_message(uint16_t channel_id, Timestamp log_time) {
+  Statistics& stats = report_.statistics;
+  ++stats.message_count;
+  ++counts_[channel_id];
+  if (!any_message_ || log_time < stats.message_start_time) stats.message_start_time = log_time;
+  if (!any_message_ || log_time > stats.message_end_time) stats.message_end_time = log_time;
+  any_message_ = true;
+}
+
+Error Scanner::describe_unreadable(uint64_t pos, const Error& error) const {
+  if (pos < file_.size() && file_[pos] == 0) {
+    const ByteView rest = file_.subspan(pos);
+    if (std::all_of(rest.begin(), rest.end(), [](uint8_t b) { return b == 0; })) {
+      return Error{pos, "zero-filled tail: " + std::to_string(rest.size()) +
+                            " zero bytes from offset " + std::to_string(pos)};
+    }
+    return Error{pos, "garbage at offset " + std::to_string(pos) + ": invalid opcode 0x00"};
+  }
+  return Error{error.offset, "truncated or garbage record at offset " + std::to_string(pos) + ": " +
+                                 error.message};
+}
+
+ScanReport Scanner::run() {
+  if (Status st = detail::check_leading_magic(file_); !st.ok()) {
+    stop(st.error());
+    finish_statistics();
+    return std::move(report_);
+  }
+  keep_until(sizeof(kMagic));
+
+  uint64_t pos = sizeof(kMagic);
+  bool seen_header = false;
+  while (true) {
+    if (pos == file_.size()) {
+      stop(Error{pos, "file ends after the last complete record, without Data End"});
+      break;
+    }
+    auto frame = read_frame(file_, pos);
+    if (!frame.ok()) {
+      stop(describe_unreadable(pos, frame.error()));
+      break;
+    }
+    const auto opcode = static_cast<Opcode>(frame->opcode);
+    if (!seen_header && opcode != Opcode::kHeader) {
+      stop(Error{pos,
+                 std::string("first record is ") + opcode_name(frame->opcode) + ", not Header"});
+      break;
+    }
+    auto record = parse_record(*frame);
+    if (!record.ok()) {
+      stop(record.error());
+      break;
+    }
+    const uint64_t end = pos + frame->size();
+    bool keep_going = true;
+    switch (opcode) {
+      case Opcode::kHeader:
+        if (seen_header) {
+          stop(Error{pos, "second Header record at offset " + std::to_string(pos)});
+          keep_going = false;
+          break;
+        }
+        seen_header = true;
+        report_.header = std::move(std::get<Header>(*record));
+        keep_until(end);
+        break;
+      case Opcode::kSchema: {
+        Schema& schema = std::get<Schema>(*record);
+        if (schema.id != 0) report_.schemas.emplace(schema.id, std::move(schema));
+        keep_until(end);
+        break;
+      }
+      case Opcode::kChannel: {
+        Channel& channel = std::get<Channel>(*record);
+        report_.channels.emplace(channel.id, std::move(channel));
+        keep_until(end);
+        break;
+      }
+      case Opcode::kMessage: {
+        const Message& message = std::get<Message>(*record);
+        note_message(message.channel_id, message.log_time);
+        keep_until(end);
+        break;
+      }
+      case Opcode::kChunk:
+        if (!scan_chunk(*frame, std::get<Chunk>(*record), pos)) {
+          keep_going = false;
+          break;
+        }
+        continue;  // pos is now past the chunk and its message indexes
+      case Opcode::kAttachment: {
+        const Attachment& attachment = std::get<Attachment>(*record);
+        if (options_.validate_crcs) {
+          if (Status st = detail::check_attachment_crc(attachment, frame->content, pos); !st.ok()) {
+            stop(st.error());
+            keep_going = false;
+            break;
+          }
+        }
+        report_.attachment_indexes.push_back(
+            AttachmentIndex{pos, frame->size(), attachment.log_time, attachment.create_time,
+                            attachment.data.size(), attachment.name, attachment.media_type});
+        keep_until(end);
+        break;
+      }
+      case Opcode::kMetadata:
+        report_.metadata_indexes.push_back(
+            MetadataIndex{pos, frame->size(), std::get<Metadata>(*record).name});
+        keep_until(end);
+        break;
+      case Opcode::kMessageIndex:
+        // A Message Index away from any chunk is legal but indexes nothing: keep it as data.
+        keep_until(end);
+        break;
+      case Opcode::kDataEnd: {
+        const DataEnd& data_end = std::get<DataEnd>(*record);
+        if (options_.validate_crcs && data_end.data_section_crc != 0 &&
+            data_end.data_section_crc != crc_) {
+          stop(Error{pos, "Data End at offset " + std::to_string(pos) +
+                              ": data section CRC mismatch: stored " +
+                              detail::hex32(data_end.data_section_crc) + ", computed " +
+                              detail::hex32(crc_)});
+        } else {
+          check_tail(pos, end);
+        }
+        keep_going = false;
+        break;
+      }
+      case Opcode::kFooter:
+        stop(Error{pos, "Footer at offset " + std::to_string(pos) + " without a Data End record"});
+        keep_going = false;
+        break;
+      case Opcode::kChunkIndex:
+      case Opcode::kAttachmentIndex:
+      case Opcode::kStatistics:
+      case Opcode::kMetadataIndex:
+      case Opcode::kSummaryOffset:
+        stop(Error{pos, std::string(opcode_name(frame->opcode)) + " record at offset " +
+                            std::to_string(pos) + " before Data End"});
+        keep_going = false;
+        break;
+      default:
+        // Future and private records are skipped by readers and kept as they are.
+        keep_until(end);
+        break;
+    }
+    if (!keep_going) break;
+    pos = end;
+  }
+  finish_statistics();
+  return std::move(report_);
+}
+
+bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) {
+  const uint64_t chunk_offset = frame.offset;
+  detail::DecodedChunk decoded;
+  if (Status st =
+          detail::decode_chunk(chunk, chunk_offset, options_, decompressor_, buffer_, decoded);
+      !st.ok()) {
+    stop(st.error());
+    return false;
+  }
+
+  // Check every record inside before keeping anything from the chunk.
+  chunk_channels_.clear();
+  chunk_schemas_.clear();
+  chunk_channel_records_.clear();
+  bool chunk_has_message = false;
+  Timestamp start = 0, end = 0;
+  auto reject = [&](uint64_t at, const std::string& what) {
+    for (uint16_t id : chunk_channels_) chunk_counts_[id] = 0;
+    stop(Error{chunk_offset, "Chunk at offset " + std::to_string(chunk_offset) +
+                                 ": record at chunk offset " + std::to_string(at) + ": " + what});
+    return false;
+  };
+  const ByteView records = decoded.records;
+  for (uint64_t at = 0; at < records.size();) {
+    auto inner = read_frame(records, at);
+    if (!inner.ok()) return reject(at, inner.error().message);
+    switch (static_cast<Opcode>(inner->opcode)) {
+      case Opcode::kMessage: {
+        // Only the fields the statistics need, without building a Message.
+        if (inner->content.size() < kMessageHeaderSize) {
+          return reject(at, "Message record of " + std::to_string(inner->content.size()) +
+                                " content bytes is shorter than its 22-byte header");
+        }
+        const uint16_t channel_id = load_le<uint16_t>(inner->content.data());
+        const Timestamp log_time = load_le<Timestamp>(inner->content.data() + 6);
+        if (chunk_counts_[channel_id]++ == 0) chunk_channels_.push_back(channel_id);
+        if (!chunk_has_message || log_time < start) start = log_time;
+        if (!chunk_has_message || log_time > end) end = log_time;
+        chunk_has_message = true;
+        break;
+      }
+      case Opcode::kSchema:
+      case Opcode::kChannel: {
+        auto parsed = parse_record(*inner);
+        if (!parsed.ok()) return reject(at, parsed.error().message);
+        if (auto* schema = std::get_if<Schema>(&*parsed)) {
+          chunk_schemas_.push_back(std::move(*schema));
+        } else {
+          chunk_channel_records_.push_back(std::move(std::get<Channel>(*parsed)));
+        }
+        break;
+      }
+      default:
+        if (!detail::allowed_in_chunk(inner->opcode)) {
+          return reject(at, std::string(opcode_name(inner->opcode)) +
+                                " record is not allowed inside a chunk");
+        }
+        break;
+    }
+    at += inner->size();
+  }
+
+  // The chunk is valid: keep it and what it declares.
+  for (Schema& schema : chunk_schemas_) {
+    if (schema.id != 0) report_.schemas.emplace(schema.id, std::move(schema));
+  }
+  for (Channel& channel : chunk_channel_records_) {
+    report_.channels.emplace(channel.id, std::move(channel));
+  }
+  Statistics& stats = report_.statistics;
+  for (uint16_t id : chunk_channels_) {
+    stats.message_count += chunk_counts_[id];
+    counts_[id] += chunk_counts_[id];
+    chunk_counts_[id] = 0;
+  }
+  if (chunk_has_message) {
+    if (!any_message_ || start < stats.message_start_time) stats.message_start_time = start;
+    if (!any_message_ || end > stats.message_end_time) stats.message_end_time = end;
+    any_message_ = true;
+  }
+  ChunkIndex index;
+  index.message_start_time = chunk.message_start_time;
+  index.message_end_time = chunk.message_end_time;
+  index.chunk_start_offset = chunk_offset;
+  index.chunk_length = frame.size();
+  index.compression = chunk.compression;
+  index.compressed_size = chunk.records.size();
+  index.uncompressed_size = chunk.uncompressed_size;
+  report_.chunk_indexes.push_back(std::move(index));
+
+  const uint64_t chunk_end = chunk_offset + frame.size();
+  if (decoded.crc_computed && chunk.compression.empty()) {
+    // The stored records are the uncompressed ones, whose CRC was just computed: fold it in
+    // instead of reading the bytes a second time.
+    keep_until(chunk_end, static_cast<uint64_t>(chunk.records.data() - file_.data()),
+               chunk.records.size(), decoded.crc);
+  } else {
+    keep_until(chunk_end);
+  }
+  pos = chunk_end;
+  return scan_message_indexes(report_.chunk_indexes.size() - 1, pos);
+}
+
+bool Scanner::scan_message_indexes(size_t chunk_index, uint64_t& pos) {
+  const uint64_t run_start = pos;
+  while (pos < file_.size() && file_[pos] == static_cast<uint8_t>(Opcode::kMessageIndex)) {
+    auto frame = read_frame(file_, pos);
+    if (!frame.ok()) {
+      stop(describe_unreadable(pos, frame.error()));
+      return false;
+    }
+    auto record = parse_record(*frame);
+    if (!record.ok()) {
+      stop(record.error());
+      return false;
+    }
+    ChunkIndex& index = report_.chunk_indexes[chunk_index];
+    index.message_index_offsets[std::get<MessageIndex>(*record).channel_id] = pos;
+    pos += frame->size();
+    index.message_index_length = pos - run_start;
+    keep_until(pos);
+  }
+  return true;
+}
+
+void Scanner::check_tail(uint64_t data_end_offset, uint64_t data_end_end) {
+  const uint64_t tail = kFooterRecordSize + sizeof(kMagic);
+  const uint64_t left = file_.size() - data_end_end;
+  // A file without summary records: Data End, Footer (summary_start 0), magic.
+  if (left == tail && file_[data_end_end] == static_cast<uint8_t>(Opcode::kFooter) &&
+      load_le<uint64_t>(file_.data() + data_end_end + 1) == 20 &&
+      load_le<uint64_t>(file_.data() + data_end_end + kRecordPrefixSize) == 0) {
+    ByteReader reader(file_.subspan(data_end_end + kRecordPrefixSize, 20));
+    Footer footer;
+    reader.le(footer.summary_start);
+    reader.le(footer.summary_offset_start);
+    reader.le(footer.summary_crc);
+    if (footer.summary_offset_start != 0) {
+      stop(Error{data_end_end, "Footer has no summary but summary_offset_start " +
+                                   std::to_string(footer.summary_offset_start)});
+      return;
+    }
+    if (options_.validate_crcs && footer.summary_crc != 0) {
+      const uint32_t computed = crc32(file_.subspan(data_end_end, kRecordPrefixSize + 16));
+      if (computed != footer.summary_crc) {
+        stop(Error{data_end_end, "summary CRC mismatch: stored " +
+                                     detail::hex32(footer.summary_crc) + ", computed " +
+                                     detail::hex32(computed)});
+        return;
+      }
+    }
+    if (!detail::is_magic_at(file_, data_end_end + kFooterRecordSize)) {
+      stop(Error{data_end_end + kFooterRecordSize, "bad trailing magic after the Footer"});
+      return;
+    }
+    report_.complete = true;
+    return;
+  }
+  auto summary = read_summary(file_, options_.validate_crcs);
+  if (!summary.ok()) {
+    stop(Error{summary.error().offset, "after Data End at offset " +
+                                           std::to_string(data_end_offset) + ": " +
+                                           summary.error().message});
+    return;
+  }
+  if (summary->footer.summary_start != data_end_end) {
+    stop(Error{data_end_end, "summary_start " + std::to_string(summary->footer.summary_start) +
+                                 " does not follow Data End (expected " +
+                                 std::to_string(data_end_end) + ")"});
+    return;
+  }
+  report_.complete = true;
+}
+
+void Scanner::finish_statistics() {
+  Statistics& stats = report_.statistics;
+  stats.schema_count = static_cast<uint16_t>(report_.schemas.size());
+  stats.channel_count = static_cast<uint32_t>(report_.channels.size());
+  stats.attachment_count = static_cast<uint32_t>(report_.attachment_indexes.size());
+  stats.metadata_count = static_cast<uint32_t>(report_.metadata_indexes.size());
+  stats.chunk_count = static_cast<uint32_t>(report_.chunk_indexes.size());
+  for (size_t id = 0; id < kChannelIds; ++id) {
+    if (counts_[id] != 0)
+      stats.channel_message_counts.emplace(static_cast<uint16_t>(id), counts_[id]);
+  }
+  report_.data_crc = crc_;
+}
+
+}  // namespace
+
+ScanReport scan(ByteView file, ReadOptions options) {
+  return Scanner(file, options).run();
+}
+
+}  // namespace mcaprec::mcap
