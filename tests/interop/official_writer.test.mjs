@@ -67,9 +67,13 @@ function messagePlan() {
 }
 const kPlan = messagePlan();
 
+// @mcap/core 2.2.2 writes wrong Attachment/Metadata Index offsets when useChunks is false (it
+// takes the writable's position before flushing the records it still buffers; the official
+// indexed reader then rejects the file). So the unchunked variant has no attachments or
+// metadata here; a separate test checks that `mcaprec verify` reports such a file.
 const kVariants = {
   "js_chunked_none.mcap": { useChunks: true, chunkSize: 32 * 1024 },
-  "js_unchunked.mcap": { useChunks: false },
+  "js_unchunked.mcap": { useChunks: false, noAttachmentsOrMetadata: true },
   "js_chunked_zstd.mcap": {
     useChunks: true,
     chunkSize: 32 * 1024,
@@ -82,9 +86,10 @@ const kVariants = {
   },
 };
 
-async function writeWithOfficialWriter(path, options) {
+async function writeWithOfficialWriter(path, { noAttachmentsOrMetadata, ...options }) {
   const buffer = new TempBuffer();
   const writer = new McapWriter({ writable: buffer, ...options });
+  const extras = !noAttachmentsOrMetadata;
   await writer.start({ profile: "", library: "interop-test" });
   const schemaId = await writer.registerSchema(kSchema);
   const channelIds = [];
@@ -107,11 +112,11 @@ async function writeWithOfficialWriter(path, options) {
       publishTime: m.publishTime,
       data: m.data,
     });
-    if (i === 500) await writer.addAttachment(kAttachments[0]);
-    if (i === 700) await writer.addMetadata(kMetadata[0]);
-    if (i === 1000) await writer.addAttachment(kAttachments[1]);
+    if (extras && i === 500) await writer.addAttachment(kAttachments[0]);
+    if (extras && i === 700) await writer.addMetadata(kMetadata[0]);
+    if (extras && i === 1000) await writer.addAttachment(kAttachments[1]);
   }
-  await writer.addMetadata(kMetadata[1]);
+  if (extras) await writer.addMetadata(kMetadata[1]);
   await writer.end();
   await writeFile(path, buffer.get());
 }
@@ -152,17 +157,26 @@ function assertChannels(channels, schemasById, reader) {
   }
 }
 
-function assertAttachmentsAndMetadata(attachments, metadata, reader) {
+function assertAttachmentsAndMetadata(attachments, metadata, reader, expectNone) {
+  const comparable = (a) => ({
+    name: a.name,
+    mediaType: a.mediaType,
+    logTime: a.logTime,
+    createTime: a.createTime,
+    data: Buffer.from(a.data).toString("base64"),
+  });
+  const expectedAttachments = expectNone ? [] : kAttachments;
+  const expectedMetadata = expectNone ? [] : kMetadata;
   assert.deepEqual(
-    attachments.map((a) => ({ ...a, data: Buffer.from(a.data).toString("base64") })),
-    kAttachments.map((a) => ({ ...a, data: Buffer.from(a.data).toString("base64") })),
+    attachments.map(comparable),
+    expectedAttachments.map(comparable),
     `${reader}: attachments`,
   );
   // mcaprec may add its own metadata records (named mcaprec*); the user's must all survive.
   const users = metadata.filter((m) => !m.name.startsWith("mcaprec"));
   assert.deepEqual(
     users.map((m) => ({ name: m.name, metadata: mapToObject(m.metadata) })),
-    kMetadata.map((m) => ({ name: m.name, metadata: mapToObject(m.metadata) })),
+    expectedMetadata.map((m) => ({ name: m.name, metadata: mapToObject(m.metadata) })),
     `${reader}: metadata`,
   );
 }
@@ -183,7 +197,8 @@ function mcaprec(args) {
 }
 
 describe("files written by the official TypeScript writer", () => {
-  for (const name of Object.keys(kVariants)) {
+  for (const [name, variant] of Object.entries(kVariants)) {
+    const noExtras = Boolean(variant.noAttachmentsOrMetadata);
     test(`${name}: the test's own file reads back in the official stream reader`, async () => {
       const streamed = await readStream(new Uint8Array(await readFile(join(dir, name))));
       assertMessagesAsWritten(streamed.messages, "McapStreamReader");
@@ -208,8 +223,10 @@ describe("files written by the official TypeScript writer", () => {
         assertMessagesAsWritten(streamed.messages, "McapStreamReader");
         assertChannels(indexed.reader.channelsById, indexed.reader.schemasById,
                        "McapIndexedReader");
-        assertAttachmentsAndMetadata(indexed.attachments, indexed.metadata, "McapIndexedReader");
-        assertAttachmentsAndMetadata(streamed.attachments, streamed.metadata, "McapStreamReader");
+        assertAttachmentsAndMetadata(
+          indexed.attachments, indexed.metadata, "McapIndexedReader", noExtras);
+        assertAttachmentsAndMetadata(
+          streamed.attachments, streamed.metadata, "McapStreamReader", noExtras);
 
         const stored = codec === "none" ? "" : codec;
         const chunks = indexed.reader.chunkIndexes;
@@ -224,5 +241,31 @@ describe("files written by the official TypeScript writer", () => {
         assert.equal(indexed.reader.statistics?.messageCount, BigInt(kPlan.length));
       });
     }
+  }
+});
+
+test("mcaprec verify reports Attachment Index offsets that miss their record", async () => {
+  // The official writer, unchunked, with records still buffered when the attachment comes.
+  const buffer = new TempBuffer();
+  const writer = new McapWriter({ writable: buffer, useChunks: false });
+  await writer.start({ profile: "", library: "interop-test" });
+  const channelId = await writer.registerChannel({
+    topic: "/a", messageEncoding: "", schemaId: 0, metadata: new Map(),
+  });
+  await writer.addMessage({ channelId, sequence: 0, logTime: 1n, publishTime: 1n, data: kPlan[1].data });
+  await writer.addAttachment(kAttachments[0]);
+  await writer.end();
+  const bytes = buffer.get();
+  const path = join(dir, "js_unchunked_attachment.mcap");
+  await writeFile(path, bytes);
+
+  const [index] = (await readStream(bytes)).get("AttachmentIndex");
+  const indexIsRight = bytes[Number(index.offset)] === 0x09;  // the Attachment opcode
+  const result = mcaprec(["verify", path]);
+  if (indexIsRight) {
+    assert.equal(result.status, 0, result.output);
+  } else {
+    assert.equal(result.status, 1, result.output);
+    assert.match(result.output, /Attachment Index/, result.output);
   }
 });
