@@ -192,7 +192,8 @@ after(() => removeDir(dir));
 
 function mcaprec(args) {
   const result = run(toolPath(), args, 30000);
-  const output = `mcaprec ${args.join(" ")} exited ${result.status}\n${result.stdout}${result.stderr}`;
+  const output =
+    `mcaprec ${args.join(" ")} exited ${result.status}\n` + `${result.stdout}${result.stderr}`;
   return { ...result, output };
 }
 
@@ -210,7 +211,8 @@ describe("files written by the official TypeScript writer", () => {
     });
 
     for (const codec of ["zstd", "lz4", "none"]) {
-      test(`${name}: mcaprec convert --compression ${codec}, then the official readers`, async () => {
+      const title = `${name}: mcaprec convert --compression ${codec}, then the official readers`;
+      test(title, async () => {
         const out = join(dir, `${name}.${codec}.mcap`);
         const converted = mcaprec(["convert", join(dir, name), out, "--compression", codec]);
         assert.equal(converted.status, 0, converted.output);
@@ -232,7 +234,8 @@ describe("files written by the official TypeScript writer", () => {
         const chunks = indexed.reader.chunkIndexes;
         assert.ok(chunks.length > 0, "converted file has no chunks");
         for (const chunk of chunks) {
-          assert.ok([stored, ""].includes(chunk.compression), `chunk compression ${chunk.compression}`);
+          const what = `chunk compression ${chunk.compression}`;
+          assert.ok([stored, ""].includes(chunk.compression), what);
         }
         assert.ok(
           chunks.some((c) => c.compression === stored),
@@ -252,7 +255,8 @@ test("mcaprec verify reports Attachment Index offsets that miss their record", a
   const channelId = await writer.registerChannel({
     topic: "/a", messageEncoding: "", schemaId: 0, metadata: new Map(),
   });
-  await writer.addMessage({ channelId, sequence: 0, logTime: 1n, publishTime: 1n, data: kPlan[1].data });
+  const data = kPlan[1].data;
+  await writer.addMessage({ channelId, sequence: 0, logTime: 1n, publishTime: 1n, data });
   await writer.addAttachment(kAttachments[0]);
   await writer.end();
   const bytes = buffer.get();

@@ -78,7 +78,8 @@ export function checkEveryCrc(bytes, indexed, streamed) {
   const { reader } = indexed;
   const footerOffset = bytes.length - kFooterAndMagicSize;
   assert.notEqual(reader.footer.summaryCrc, 0, "Footer.summary_crc is 0");
-  const summaryFrom = reader.footer.summaryStart === 0n ? footerOffset : Number(reader.footer.summaryStart);
+  const summaryStart = Number(reader.footer.summaryStart);
+  const summaryFrom = summaryStart === 0 ? footerOffset : summaryStart;
   assert.equal(
     crc32(bytes.subarray(summaryFrom, footerOffset + 9 + 16)),
     reader.footer.summaryCrc,
