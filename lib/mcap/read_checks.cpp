@@ -46,6 +46,18 @@ Status decode_chunk(const Chunk& chunk, uint64_t chunk_offset, const ReadOptions
     }
     out.records = chunk.records;
   } else if (chunk.compression == "zstd" || chunk.compression == "lz4") {
+    // A corrupt uncompressed_size must not make us allocate (and zero) gigabytes: neither codec
+    // can expand its input beyond a fixed ratio (lz4 about 255:1, zstd 32768:1, one 4-byte RLE
+    // block per 128 KiB), so anything larger is refused before decompressing.
+    const uint64_t max_ratio = chunk.compression == "lz4" ? 256 : 32768;
+    const uint64_t compressed = chunk.records.size();
+    if (chunk.uncompressed_size > 1024 &&
+        (chunk.uncompressed_size - 1024) / max_ratio >= compressed) {
+      return Error{chunk_offset, where + "uncompressed_size " +
+                                     std::to_string(chunk.uncompressed_size) +
+                                     " is impossible for " + std::to_string(compressed) +
+                                     " bytes of " + chunk.compression + " data"};
+    }
     Status st = decompressor.decompress(chunk.compression, chunk.records, chunk.uncompressed_size,
                                         buffer, options.max_chunk_bytes);
     if (!st.ok()) return Error{chunk_offset, where + st.error().message};

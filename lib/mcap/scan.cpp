@@ -19,7 +19,7 @@ constexpr size_t kChannelIds = 65536;
 class Scanner {
  public:
   Scanner(ByteView file, const ReadOptions& options)
-      : file_(file), options_(options), counts_(kChannelIds, 0), chunk_counts_(kChannelIds, 0) {}
+      : file_(file), options_(options), chunk_counts_(kChannelIds, 0) {}
 
   ScanReport run();
 
@@ -54,8 +54,9 @@ class Scanner {
   uint64_t crc_end_ = 0;
   Decompressor decompressor_;
   Bytes buffer_;
-  std::vector<uint64_t> counts_;          // messages per channel id in the kept prefix
-  std::vector<uint64_t> chunk_counts_;    // messages per channel id in the chunk being checked
+  // Messages per channel id in the chunk being checked: a flat table, because this is the
+  // per-message hot path; merged into the statistics once the chunk proves valid.
+  std::vector<uint64_t> chunk_counts_;
   std::vector<uint16_t> chunk_channels_;  // ids with a non-zero chunk_counts_ entry
   std::vector<Schema> chunk_schemas_;
   std::vector<Channel> chunk_channel_records_;
@@ -65,7 +66,7 @@ class Scanner {
 void Scanner::note_message(uint16_t channel_id, Timestamp log_time) {
   Statistics& stats = report_.statistics;
   ++stats.message_count;
-  ++counts_[channel_id];
+  ++stats.channel_message_counts[channel_id];
   if (!any_message_ || log_time < stats.message_start_time) stats.message_start_time = log_time;
   if (!any_message_ || log_time > stats.message_end_time) stats.message_end_time = log_time;
   any_message_ = true;
@@ -287,7 +288,7 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
   Statistics& stats = report_.statistics;
   for (uint16_t id : chunk_channels_) {
     stats.message_count += chunk_counts_[id];
-    counts_[id] += chunk_counts_[id];
+    stats.channel_message_counts[id] += chunk_counts_[id];
     chunk_counts_[id] = 0;
   }
   if (chunk_has_message) {
@@ -326,13 +327,16 @@ bool Scanner::scan_message_indexes(size_t chunk_index, uint64_t& pos) {
       stop(describe_unreadable(pos, frame.error()));
       return false;
     }
-    auto record = parse_record(*frame);
-    if (!record.ok()) {
-      stop(record.error());
+    // Checked without parsing its entries, which nothing here needs.
+    const ByteView content = frame->content;
+    if (content.size() < 6 || load_le<uint32_t>(content.data() + 2) % 16 != 0 ||
+        load_le<uint32_t>(content.data() + 2) > content.size() - 6) {
+      stop(Error{pos, "MessageIndex record at offset " + std::to_string(pos) +
+                          " has an inconsistent length"});
       return false;
     }
     ChunkIndex& index = report_.chunk_indexes[chunk_index];
-    index.message_index_offsets[std::get<MessageIndex>(*record).channel_id] = pos;
+    index.message_index_offsets[load_le<uint16_t>(content.data())] = pos;
     pos += frame->size();
     index.message_index_length = pos - run_start;
     keep_until(pos);
@@ -396,10 +400,6 @@ void Scanner::finish_statistics() {
   stats.attachment_count = static_cast<uint32_t>(report_.attachment_indexes.size());
   stats.metadata_count = static_cast<uint32_t>(report_.metadata_indexes.size());
   stats.chunk_count = static_cast<uint32_t>(report_.chunk_indexes.size());
-  for (size_t id = 0; id < kChannelIds; ++id) {
-    if (counts_[id] != 0)
-      stats.channel_message_counts.emplace(static_cast<uint16_t>(id), counts_[id]);
-  }
   report_.data_crc = crc_;
 }
 

@@ -226,7 +226,8 @@ TEST(StreamReader, EndsWithNulloptAndStaysThere) {
 
 TEST(StreamReader, CorruptChunkNamesTheChunkOffset) {
   const TestFile file = write_file(small_chunks());
-  const auto chunks = items_of<Chunk>(read_all(file.bytes));
+  const StreamResult original = read_all(file.bytes);
+  const auto chunks = items_of<Chunk>(original);
   ASSERT_GE(chunks.size(), 2u);
   const uint64_t chunk_offset = chunks[1]->offset;
   Bytes corrupt = file.bytes;
@@ -270,7 +271,8 @@ TEST(StreamReader, CorruptChunkNamesTheChunkOffset) {
 TEST(StreamReader, CorruptCompressedChunkIsAnErrorAtTheChunk) {
   for (Compression codec : {Compression::kLz4, Compression::kZstd}) {
     const TestFile file = write_file(small_chunks(codec));
-    const auto chunks = items_of<Chunk>(read_all(file.bytes));
+    const StreamResult original = read_all(file.bytes);
+    const auto chunks = items_of<Chunk>(original);
     ASSERT_GE(chunks.size(), 2u);
     const Chunk& chunk = std::get<Chunk>(chunks[0]->record);
     ASSERT_EQ(chunk.compression, compression_name(codec));
@@ -393,6 +395,22 @@ TEST(StreamReader, ChunkLargerThanTheLimitIsRefusedBeforeAllocating) {
       << result.error->message;
 }
 
+TEST(StreamReader, ImpossibleExpansionIsRefusedBeforeAllocating) {
+  // 16 bytes of lz4 or zstd data cannot hold a 100 MB chunk; a corrupt size must not cost
+  // 100 MB of memory.
+  for (const char* codec : {"lz4", "zstd"}) {
+    Bytes bytes = file_start();
+    const uint8_t junk[16] = {};
+    append_record(bytes, Chunk{0, 0, uint64_t{100} << 20, 0, codec, junk});
+    file_finish(bytes);
+    const StreamResult result = read_all(bytes);
+    ASSERT_TRUE(result.error);
+    EXPECT_NE(result.error->message.find("is impossible for 16 bytes of " + std::string(codec)),
+              std::string::npos)
+        << result.error->message;
+  }
+}
+
 TEST(StreamReader, AttachmentCrcIsChecked) {
   Bytes bytes = file_start();
   const uint8_t data[] = {10, 20, 30};
@@ -423,7 +441,8 @@ TEST(ReadSummary, ReadsWhatTheWriterIndexed) {
   EXPECT_EQ(summary->schemas.size(), 1u);
   ASSERT_EQ(summary->channels.size(), 2u);
   EXPECT_EQ(summary->channels.at(1).topic, "/imu");
-  const auto chunks = items_of<Chunk>(read_all(file.bytes));
+  const StreamResult original = read_all(file.bytes);
+  const auto chunks = items_of<Chunk>(original);
   ASSERT_EQ(summary->chunk_indexes.size(), chunks.size());
   for (size_t i = 0; i < chunks.size(); ++i) {
     EXPECT_EQ(summary->chunk_indexes[i].chunk_start_offset, chunks[i]->offset);
@@ -533,7 +552,8 @@ TEST(Scan, CompleteUnindexedFile) {
 uint64_t messages_in_chunks_before(const TestFile& file, uint64_t limit,
                                    std::map<uint16_t, uint64_t>* per_channel = nullptr) {
   uint64_t count = 0;
-  for (const RecordItem* item : items_of<Message>(read_all(file.bytes))) {
+  const StreamResult original = read_all(file.bytes);
+  for (const RecordItem* item : items_of<Message>(original)) {
     if (item->offset < limit) {
       ++count;
       if (per_channel) ++(*per_channel)[std::get<Message>(item->record).channel_id];
@@ -751,4 +771,44 @@ TEST(Corpus, ReadsConformanceFiles) {
   const ScanReport plain_report = scan(unindexed->bytes());
   EXPECT_TRUE(plain_report.complete);
   EXPECT_EQ(plain_report.statistics.message_count, 1u);
+}
+
+// ---- hostile input ----
+
+TEST(Robustness, RandomCorruptionIsAnErrorOrAValidReadNeverACrash) {
+  // Chunk CRCs off, so that corrupted chunk records reach the record parser instead of being
+  // caught by the CRC first.
+  WriterOptions options = small_chunks(Compression::kNone);
+  options.chunk_crc = false;
+  std::vector<Bytes> originals = {write_file(options, 16, 60, true).bytes,
+                                  write_file(small_chunks(Compression::kLz4), 16, 60, true).bytes,
+                                  write_file(small_chunks(Compression::kZstd), 16, 60, true).bytes};
+  std::mt19937 random(12345);
+  for (const Bytes& original : originals) {
+    for (int round = 0; round < 300; ++round) {
+      Bytes corrupt = original;
+      const int changes = 1 + static_cast<int>(random() % 4);
+      for (int c = 0; c < changes; ++c) {
+        const size_t at = random() % corrupt.size();
+        if (random() % 2) {
+          corrupt[at] = static_cast<uint8_t>(random());
+        } else {
+          // Length fields are the interesting target: make one huge or slightly off.
+          const size_t len_at = std::min(at, corrupt.size() - 8);
+          store_le<uint64_t>(corrupt.data() + len_at,
+                             random() % 2 ? ~uint64_t{0} - random() % 64 : random() % 64);
+        }
+      }
+      const StreamResult streamed = read_all(corrupt);
+      if (streamed.error) {
+        EXPECT_LE(streamed.error->offset, corrupt.size());
+        EXPECT_FALSE(streamed.error->message.empty());
+      }
+      (void)read_summary(corrupt);
+      const ScanReport report = scan(corrupt);
+      EXPECT_LE(report.valid_end, corrupt.size());
+      EXPECT_EQ(report.data_crc, crc32(ByteView(corrupt).first(report.valid_end)));
+      EXPECT_TRUE(report.complete || report.stopped);
+    }
+  }
 }
