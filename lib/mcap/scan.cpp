@@ -18,8 +18,7 @@ constexpr size_t kChannelIds = 65536;
 
 class Scanner {
  public:
-  Scanner(ByteView file, const ReadOptions& options)
-      : file_(file), options_(options), chunk_counts_(kChannelIds, 0) {}
+  Scanner(ByteView file, const ReadOptions& options) : file_(file), options_(options) {}
 
   ScanReport run();
 
@@ -227,6 +226,7 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
   }
 
   // Check every record inside before keeping anything from the chunk.
+  if (chunk_counts_.empty()) chunk_counts_.assign(kChannelIds, 0);
   chunk_channels_.clear();
   chunk_schemas_.clear();
   chunk_channel_records_.clear();
