@@ -1,0 +1,217 @@
+#include "cli_helpers.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+namespace mcaprec::tool {
+
+std::optional<std::string> parse_args(std::span<const std::string> args,
+                                      std::span<const OptionSpec> specs, ParsedArgs& out) {
+  bool options_ended = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (options_ended || arg.size() < 2 || arg[0] != '-') {
+      out.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      options_ended = true;
+      continue;
+    }
+    if (arg == "-h" || arg == "--help") {
+      out.help = true;
+      continue;
+    }
+    const size_t equals = arg.find('=');
+    const std::string name = arg.substr(0, equals);
+    auto spec = std::find_if(specs.begin(), specs.end(),
+                             [&](const OptionSpec& s) { return s.name == name; });
+    if (spec == specs.end()) return "unknown option '" + name + "'";
+    if (!spec->takes_value) {
+      if (equals != std::string::npos) return "option '" + name + "' takes no value";
+      out.options[name] = "";
+    } else if (equals != std::string::npos) {
+      out.options[name] = arg.substr(equals + 1);
+    } else if (i + 1 < args.size()) {
+      out.options[name] = args[++i];
+    } else {
+      return "option '" + name + "' needs a value";
+    }
+  }
+  return std::nullopt;
+}
+
+int usage_error(std::string_view command, std::string_view message) {
+  std::cerr << "mcaprec " << command << ": " << message << "\n"
+            << "Run 'mcaprec " << command << " --help' for usage.\n";
+  return kExitUsage;
+}
+
+std::optional<int64_t> parse_integer(std::string_view text, int64_t min, int64_t max) {
+  int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < min || value > max) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::optional<uint64_t> parse_size(std::string_view text) {
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == 0) return std::nullopt;
+  uint64_t number = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + digits, number);
+  if (error != std::errc()) return std::nullopt;
+  std::string unit(text.substr(digits));
+  std::transform(unit.begin(), unit.end(), unit.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  int shift = 0;
+  if (unit.empty() || unit == "b") {
+    shift = 0;
+  } else if (unit == "kib") {
+    shift = 10;
+  } else if (unit == "mib") {
+    shift = 20;
+  } else if (unit == "gib") {
+    shift = 30;
+  } else {
+    return std::nullopt;
+  }
+  if (number > (UINT64_MAX >> shift)) return std::nullopt;
+  return number << shift;
+}
+
+std::string fixed(double value, int decimals) {
+  char text[64];
+  std::snprintf(text, sizeof(text), "%.*f", decimals, value);
+  return text;
+}
+
+std::string human_size(uint64_t bytes) {
+  static const char* const kUnits[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  double value = static_cast<double>(bytes) / 1024.0;
+  size_t unit = 0;
+  while (value >= 1024.0 && unit + 1 < std::size(kUnits)) {
+    value /= 1024.0;
+    ++unit;
+  }
+  return fixed(value, 2) + " " + kUnits[unit];
+}
+
+std::string iso_time(uint64_t nanoseconds) {
+  using namespace std::chrono;
+  const uint64_t seconds_total = nanoseconds / 1'000'000'000;
+  const uint64_t fraction = nanoseconds % 1'000'000'000;
+  const sys_days day{days{static_cast<int64_t>(seconds_total / 86400)}};
+  const year_month_day date{day};
+  const uint64_t in_day = seconds_total % 86400;
+  char text[64];
+  std::snprintf(text, sizeof(text), "%04d-%02u-%02uT%02u:%02u:%02u.%09uZ",
+                static_cast<int>(date.year()), static_cast<unsigned>(date.month()),
+                static_cast<unsigned>(date.day()), static_cast<unsigned>(in_day / 3600),
+                static_cast<unsigned>(in_day / 60 % 60), static_cast<unsigned>(in_day % 60),
+                static_cast<unsigned>(fraction));
+  return text;
+}
+
+std::string human_duration(uint64_t nanoseconds) {
+  const uint64_t seconds = nanoseconds / 1'000'000'000;
+  char text[96];
+  std::snprintf(text, sizeof(text), "%llu.%09llus", static_cast<unsigned long long>(seconds),
+                static_cast<unsigned long long>(nanoseconds % 1'000'000'000));
+  std::string out = text;
+  if (seconds >= 60) {
+    const uint64_t hours = seconds / 3600;
+    std::string parts;
+    if (hours > 0) parts = std::to_string(hours) + "h ";
+    parts += std::to_string(seconds / 60 % 60) + "m " + std::to_string(seconds % 60) + "s";
+    out += " (" + parts + ")";
+  }
+  return out;
+}
+
+namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i], or 0 when it is not valid.
+size_t utf8_sequence_length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  size_t length = 0;
+  uint32_t code = 0;
+  if (lead < 0x80) return 1;
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2;
+    code = lead & 0x1F;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3;
+    code = lead & 0x0F;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4;
+    code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  static const uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+}  // namespace
+
+std::string json_quote(std::string_view text) {
+  std::string out = "\"";
+  for (size_t i = 0; i < text.size();) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    switch (c) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (c < 0x20 || c == 0x7F) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof(escaped), "\\u%04x", c);
+          out += escaped;
+        } else if (const size_t length = utf8_sequence_length(text, i); length == 0) {
+          out += "\\ufffd";  // not UTF-8: keep the output valid JSON
+        } else {
+          out.append(text.substr(i, length));
+          i += length;
+          continue;
+        }
+    }
+    ++i;
+  }
+  out += '"';
+  return out;
+}
+
+}  // namespace mcaprec::tool

@@ -1,0 +1,55 @@
+#pragma once
+// Small helpers every `mcaprec` command shares: option parsing, sizes, times and JSON strings.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mcaprec::tool {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // the command ran and found a problem, or could not run
+inline constexpr int kExitUsage = 2;    // the command line is wrong
+
+struct OptionSpec {
+  std::string_view name;  // "--level"
+  bool takes_value = false;
+};
+
+struct ParsedArgs {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> options;  // "--level" -> "3"; flags map to ""
+  bool help = false;                                        // -h or --help was given
+
+  bool has(std::string_view name) const { return options.find(name) != options.end(); }
+};
+
+// Accepts "--name value" and "--name=value" for options that take a value, -h/--help anywhere,
+// and "--" to end options. Returns an error text for unknown options or missing values.
+std::optional<std::string> parse_args(std::span<const std::string> args,
+                                      std::span<const OptionSpec> specs, ParsedArgs& out);
+
+// Prints "mcaprec CMD: message" and a hint to stderr; returns kExitUsage.
+int usage_error(std::string_view command, std::string_view message);
+
+// "1048576", "512KiB", "1MiB", "2GiB", "100B" (units case-insensitive). Nothing else.
+std::optional<uint64_t> parse_size(std::string_view text);
+// A decimal integer in [min, max].
+std::optional<int64_t> parse_integer(std::string_view text, int64_t min, int64_t max);
+
+// "512 B", "1.50 KiB", "12.34 MiB", "1.02 GiB".
+std::string human_size(uint64_t bytes);
+// ISO-8601 UTC with nanoseconds: "2026-11-21T10:15:00.123456789Z".
+std::string iso_time(uint64_t nanoseconds);
+// "7.780758504s", with "(1h 2m 3s)" appended from one minute on.
+std::string human_duration(uint64_t nanoseconds);
+// printf-style formatting of a double with `decimals` digits after the point.
+std::string fixed(double value, int decimals);
+
+// A JSON string literal, quotes included; control characters escaped, invalid UTF-8 replaced.
+std::string json_quote(std::string_view text);
+
+}  // namespace mcaprec::tool

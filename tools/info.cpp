@@ -1,0 +1,237 @@
+// mcaprec info: what a recording holds, in the layout of `rosbag info` / `mcap info`, or as JSON.
+#include "mcap/info.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "cli_helpers.hpp"
+#include "commands.hpp"
+#include "mcap/reader.hpp"
+
+namespace mcaprec::tool {
+namespace {
+
+using mcap::FileInfo;
+
+constexpr const char kHelp[] =
+    "Usage: mcaprec info FILE [--json]\n"
+    "\n"
+    "Shows what an MCAP file holds: library, profile, message count, duration, start and end\n"
+    "time, size, chunk compression per codec, every channel with its message count, rate and\n"
+    "schema, attachments and metadata.\n"
+    "\n"
+    "On an indexed file only the header, the footer and the summary are read, so it is fast on\n"
+    "any size. A file without a usable summary (unfinished, or written without one) is scanned\n"
+    "from the start instead, and the output says so.\n"
+    "\n"
+    "Options:\n"
+    "  --json       print the same facts as one JSON object\n"
+    "  -h, --help   show this help\n"
+    "\n"
+    "Exit status: 0 on success, 1 when the file cannot be read, 2 on a usage error.\n";
+
+const OptionSpec kOptions[] = {{"--json", false}};
+
+std::string compression_label(const std::string& compression) {
+  return compression.empty() ? "none" : compression;
+}
+
+double seconds(uint64_t nanoseconds) {
+  return static_cast<double>(nanoseconds) / 1e9;
+}
+
+uint64_t duration_of(const FileInfo& info) {
+  return info.message_count == 0 ? 0 : info.message_end_time - info.message_start_time;
+}
+
+// Saving in percent of the uncompressed size, as `mcap info` prints it.
+double saving_percent(const mcap::CompressionInfo& c) {
+  if (c.uncompressed_bytes == 0) return 0.0;
+  return 100.0 * (1.0 - static_cast<double>(c.compressed_bytes) /
+                            static_cast<double>(c.uncompressed_bytes));
+}
+
+// Messages per second over the file's duration; absent when the duration is zero.
+std::optional<double> rate_hz(uint64_t count, uint64_t duration_ns) {
+  if (duration_ns == 0) return std::nullopt;
+  return static_cast<double>(count) / seconds(duration_ns);
+}
+
+std::string time_line(uint64_t nanoseconds) {
+  return iso_time(nanoseconds) + " (" + std::to_string(nanoseconds) + ")";
+}
+
+void print_text(const std::string& path, const FileInfo& info) {
+  const uint64_t duration = duration_of(info);
+  std::printf("path:        %s\n", path.c_str());
+  if (info.scanned) {
+    std::printf("note:        scanned the whole file: no usable summary (%s)\n",
+                info.scan_reason.c_str());
+  }
+  if (info.incomplete) {
+    std::printf("incomplete:  the scan stopped at offset %llu: %s\n",
+                static_cast<unsigned long long>(info.incomplete->offset),
+                info.incomplete->message.c_str());
+  }
+  std::printf("library:     %s\n", info.header.library.c_str());
+  std::printf("profile:     %s\n", info.header.profile.c_str());
+  std::printf("messages:    %llu\n", static_cast<unsigned long long>(info.message_count));
+  if (info.message_count > 0) {
+    std::printf("duration:    %s\n", human_duration(duration).c_str());
+    std::printf("start:       %s\n", time_line(info.message_start_time).c_str());
+    std::printf("end:         %s\n", time_line(info.message_end_time).c_str());
+  }
+  std::printf("size:        %s (%llu bytes)\n", human_size(info.file_size).c_str(),
+              static_cast<unsigned long long>(info.file_size));
+  std::printf("chunks:      %llu\n", static_cast<unsigned long long>(info.chunk_count));
+  if (!info.compression.empty()) {
+    std::printf("compression:\n");
+    size_t width = 0;
+    for (const auto& c : info.compression) {
+      width = std::max(width, compression_label(c.compression).size() + 1);
+    }
+    for (const auto& c : info.compression) {
+      std::printf("  %-*s [%llu/%llu chunks] [%s/%s (%s%%)]\n", static_cast<int>(width),
+                  (compression_label(c.compression) + ":").c_str(),
+                  static_cast<unsigned long long>(c.chunk_count),
+                  static_cast<unsigned long long>(info.chunk_count),
+                  human_size(c.uncompressed_bytes).c_str(), human_size(c.compressed_bytes).c_str(),
+                  fixed(saving_percent(c), 2).c_str());
+    }
+  }
+  std::printf("schemas:     %llu\n", static_cast<unsigned long long>(info.schema_count));
+  std::printf("channels:    %zu\n", info.channels.size());
+  size_t id_width = 0, topic_width = 0, count_width = 0;
+  for (const auto& ch : info.channels) {
+    id_width = std::max(id_width, std::to_string(ch.id).size() + 2);
+    topic_width = std::max(topic_width, ch.topic.size());
+    count_width = std::max(count_width, std::to_string(ch.message_count).size());
+  }
+  for (const auto& ch : info.channels) {
+    const auto rate = rate_hz(ch.message_count, duration);
+    const std::string rate_text = rate ? "(" + fixed(*rate, 2) + " Hz)" : "";
+    const std::string schema =
+        ch.schema_id == 0 ? "(no schema)" : ch.schema_name + " [" + ch.schema_encoding + "]";
+    std::printf("  %-*s %-*s %*llu msgs %-14s : %s\n", static_cast<int>(id_width),
+                ("(" + std::to_string(ch.id) + ")").c_str(), static_cast<int>(topic_width),
+                ch.topic.c_str(), static_cast<int>(count_width),
+                static_cast<unsigned long long>(ch.message_count), rate_text.c_str(),
+                schema.c_str());
+  }
+  std::printf("attachments: %zu\n", info.attachments.size());
+  for (const auto& a : info.attachments) {
+    std::printf("  %s  %s  %s\n", a.name.c_str(),
+                a.media_type.empty() ? "(no media type)" : a.media_type.c_str(),
+                human_size(a.data_size).c_str());
+  }
+  std::printf("metadata:    %zu\n", info.metadata.size());
+  for (const auto& name : info.metadata) std::printf("  %s\n", name.c_str());
+}
+
+std::string json_number(double value) {
+  return fixed(value, 3);
+}
+
+void print_json(const std::string& path, const FileInfo& info) {
+  const uint64_t duration = duration_of(info);
+  const bool any = info.message_count > 0;
+  std::string out = "{\n";
+  const auto field = [&out](const char* name, const std::string& value, bool last = false) {
+    out += "  " + json_quote(name) + ": " + value + (last ? "\n" : ",\n");
+  };
+  field("path", json_quote(path));
+  field("size", std::to_string(info.file_size));
+  field("library", json_quote(info.header.library));
+  field("profile", json_quote(info.header.profile));
+  field("source", json_quote(info.scanned ? "scan" : "summary"));
+  field("scan_reason", info.scanned ? json_quote(info.scan_reason) : "null");
+  field("incomplete", info.incomplete
+                          ? "{\"offset\": " + std::to_string(info.incomplete->offset) +
+                                ", \"message\": " + json_quote(info.incomplete->message) + "}"
+                          : "null");
+  field("messages", std::to_string(info.message_count));
+  field("duration_ns", std::to_string(duration));
+  field("start_ns", std::to_string(info.message_start_time));
+  field("end_ns", std::to_string(info.message_end_time));
+  field("start", any ? json_quote(iso_time(info.message_start_time)) : "null");
+  field("end", any ? json_quote(iso_time(info.message_end_time)) : "null");
+  field("chunks", std::to_string(info.chunk_count));
+  field("schemas", std::to_string(info.schema_count));
+
+  std::string list = "[";
+  for (size_t i = 0; i < info.compression.size(); ++i) {
+    const auto& c = info.compression[i];
+    list += std::string(i ? ",\n" : "\n") +
+            "    {\"compression\": " + json_quote(compression_label(c.compression)) +
+            ", \"chunks\": " + std::to_string(c.chunk_count) +
+            ", \"compressed_bytes\": " + std::to_string(c.compressed_bytes) +
+            ", \"uncompressed_bytes\": " + std::to_string(c.uncompressed_bytes) +
+            ", \"saving_percent\": " + json_number(saving_percent(c)) + "}";
+  }
+  field("compression", list + (info.compression.empty() ? "]" : "\n  ]"));
+
+  list = "[";
+  for (size_t i = 0; i < info.channels.size(); ++i) {
+    const auto& ch = info.channels[i];
+    const auto rate = rate_hz(ch.message_count, duration);
+    list += std::string(i ? ",\n" : "\n") + "    {\"id\": " + std::to_string(ch.id) +
+            ", \"topic\": " + json_quote(ch.topic) +
+            ", \"message_encoding\": " + json_quote(ch.message_encoding) +
+            ", \"schema_id\": " + std::to_string(ch.schema_id) +
+            ", \"schema_name\": " + json_quote(ch.schema_name) +
+            ", \"schema_encoding\": " + json_quote(ch.schema_encoding) +
+            ", \"messages\": " + std::to_string(ch.message_count) +
+            ", \"rate_hz\": " + (rate ? json_number(*rate) : "null") + "}";
+  }
+  field("channels", list + (info.channels.empty() ? "]" : "\n  ]"));
+
+  list = "[";
+  for (size_t i = 0; i < info.attachments.size(); ++i) {
+    const auto& a = info.attachments[i];
+    list += std::string(i ? ",\n" : "\n") + "    {\"name\": " + json_quote(a.name) +
+            ", \"media_type\": " + json_quote(a.media_type) +
+            ", \"size\": " + std::to_string(a.data_size) +
+            ", \"log_time_ns\": " + std::to_string(a.log_time) + "}";
+  }
+  field("attachments", list + (info.attachments.empty() ? "]" : "\n  ]"));
+
+  list = "[";
+  for (size_t i = 0; i < info.metadata.size(); ++i) {
+    list += std::string(i ? ",\n" : "\n") + "    {\"name\": " + json_quote(info.metadata[i]) + "}";
+  }
+  field("metadata", list + (info.metadata.empty() ? "]" : "\n  ]"), true);
+  out += "}\n";
+  std::fputs(out.c_str(), stdout);
+}
+
+int run_info(std::span<const std::string> args) {
+  ParsedArgs parsed;
+  if (auto error = parse_args(args, kOptions, parsed)) return usage_error("info", *error);
+  if (parsed.positional.size() != 1) return usage_error("info", "expected exactly one FILE");
+  const std::string& path = parsed.positional[0];
+
+  auto file = mcap::MappedFile::open(path);
+  if (!file) {
+    std::fprintf(stderr, "mcaprec info: %s\n", file.error().message.c_str());
+    return kExitFailure;
+  }
+  auto info = mcap::gather_info(file->bytes());
+  if (!info) {
+    std::fprintf(stderr, "mcaprec info: %s: %s\n", path.c_str(), info.error().to_string().c_str());
+    return kExitFailure;
+  }
+  if (parsed.has("--json")) {
+    print_json(path, *info);
+  } else {
+    print_text(path, *info);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+const Command kInfoCommand = {"info", "show what a recording holds (reads only the summary)", kHelp,
+                              run_info};
+
+}  // namespace mcaprec::tool
