@@ -1,0 +1,93 @@
+#pragma once
+// Pooled segments into which producers serialize Message records, and the one global memory
+// budget (segments in use by queues and sealed chunks + encoded chunks waiting for the writer).
+//
+// A segment is filled front to back by one channel; sealing hands ranges of it to chunks while
+// the channel keeps appending after them, so a segment can be shared by the channel and several
+// chunks in flight. It returns to the pool when the last of them lets go (refs reaches 0).
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "mcap/chunk.hpp"
+#include "pipeline/space_signal.hpp"
+
+namespace mcaprec::pipeline {
+
+struct Segment {
+  // Fixed at allocation; never reallocated, so views into it stay valid while refs > 0.
+  std::unique_ptr<uint8_t[]> bytes;
+  std::unique_ptr<mcap::MessageIndexEntry[]> entries;  // offsets relative to bytes[0]
+  size_t capacity = 0;
+  uint32_t entry_capacity = 0;
+  uint32_t size_class = 0;
+  uint64_t cost = 0;  // what it counts against the memory budget
+
+  // Appended to only by the channel holding the segment, under that channel's lock. Ranges
+  // below these marks that were handed to a sealed chunk are read (and, for the entries,
+  // rebased) by that chunk's compressor thread; nobody else touches them.
+  size_t used = 0;
+  uint32_t entry_count = 0;
+
+  // One per holder: the channel while it may still append or has unsealed messages in it, and
+  // each sealed chunk with a range in it. acq_rel on release so that the thread recycling the
+  // segment sees every holder's accesses as finished.
+  std::atomic<uint32_t> refs{0};
+
+  bool has_room(size_t record_bytes) const {
+    return capacity - used >= record_bytes && entry_count < entry_capacity;
+  }
+};
+
+class BufferPool {
+ public:
+  // `segment_bytes`: size of an ordinary segment; a message that does not fit gets a segment of
+  // the next power-of-two multiple. `budget_bytes`: the global memory budget.
+  BufferPool(size_t segment_bytes, uint64_t budget_bytes, SpaceSignal& space);
+  ~BufferPool();
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+
+  // A segment with room for one record of `record_bytes`, holding one ref for the caller; or
+  // nullptr when it would take the memory in use past the budget.
+  Segment* try_acquire(size_t record_bytes);
+  // Drops one ref; the last one recycles the segment and wakes producers waiting for memory.
+  void release(Segment* segment);
+
+  // Whether a record of this size could ever get a segment within the budget.
+  bool fits_budget(size_t record_bytes) const;
+
+  // Encoded chunks waiting for the writer count against the same budget. They are never
+  // refused (their segments were just released, and they are smaller), only counted.
+  void charge(uint64_t bytes) { in_use_.fetch_add(bytes, std::memory_order_relaxed); }
+  void uncharge(uint64_t bytes);
+
+  uint64_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  uint64_t budget() const { return budget_; }
+  size_t segment_bytes() const { return segment_bytes_; }
+
+ private:
+  static constexpr uint32_t kClasses = 40;
+  uint32_t class_for(size_t record_bytes) const;
+  size_t capacity_of(uint32_t size_class) const { return segment_bytes_ << size_class; }
+  uint64_t cost_of(uint32_t size_class) const;
+
+  const size_t segment_bytes_;
+  const uint32_t entries_per_segment_;
+  const uint64_t budget_;
+  // Free segments kept for reuse are bounded too, so that a burst of large messages does not
+  // pin its memory forever.
+  const uint64_t max_retained_;
+  SpaceSignal& space_;
+
+  std::atomic<uint64_t> in_use_{0};  // costs of acquired segments + charged bytes
+
+  std::mutex mu_;
+  std::vector<std::unique_ptr<Segment>> free_[kClasses];  // guarded by mu_
+  uint64_t retained_ = 0;                                 // guarded by mu_; cost of free_
+};
+
+}  // namespace mcaprec::pipeline

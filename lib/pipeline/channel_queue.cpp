@@ -1,0 +1,256 @@
+#include "pipeline/channel_queue.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+
+#include "mcap/bytes.hpp"
+#include "pipeline/chunk_assembler.hpp"
+
+namespace mcaprec::pipeline {
+
+namespace {
+
+constexpr size_t kMessageRecordOverhead = mcap::kRecordPrefixSize + mcap::kMessageHeaderSize;
+// A blocked producer re-checks at least this often even if no wake-up reaches it.
+constexpr std::chrono::milliseconds kBlockRecheck{20};
+
+// Size of the serialized Message record starting at `record`, prefix included.
+uint64_t record_size_at(const uint8_t* record) {
+  return mcap::kRecordPrefixSize + mcap::load_le<uint64_t>(record + 1);
+}
+
+}  // namespace
+
+void store_message_header(uint8_t* at, uint16_t channel_id, uint32_t sequence,
+                          mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                          uint64_t data_size) {
+  at[0] = static_cast<uint8_t>(mcap::Opcode::kMessage);
+  mcap::store_le<uint64_t>(at + 1, mcap::kMessageHeaderSize + data_size);
+  mcap::store_le(at + 9, channel_id);
+  mcap::store_le(at + 11, sequence);
+  mcap::store_le(at + 15, log_time);
+  mcap::store_le(at + 23, publish_time);
+}
+
+void ChannelQueue::RunRing::push_back(const Run& run) {
+  if (size_ == slots_.size()) {
+    std::vector<Run> grown(std::max<size_t>(4, slots_.size() * 2));
+    for (size_t i = 0; i < size_; ++i) grown[i] = slots_[(head_ + i) % slots_.size()];
+    slots_ = std::move(grown);
+    head_ = 0;
+  }
+  slots_[(head_ + size_) % slots_.size()] = run;
+  ++size_;
+}
+
+ChannelQueue::ChannelQueue(ChannelQueueConfig config, BufferPool& pool, SpaceSignal& space,
+                           const std::atomic<bool>& accepting, ChunkAssembler& group)
+    : config_(config), pool_(pool), space_(space), accepting_(accepting), group_(group) {}
+
+ChannelQueue::~ChannelQueue() {
+  std::lock_guard lock(mu_);
+  while (!runs_.empty()) release_front_run_locked();
+}
+
+PushResult ChannelQueue::push(mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                              uint32_t sequence, mcap::ByteView payload) {
+  const size_t record_bytes = kMessageRecordOverhead + payload.size();
+  PushResult result = PushResult::accepted();
+  bool urgent = false;
+  if (record_bytes > config_.queue_bytes || !pool_.fits_budget(record_bytes)) {
+    result = PushResult::dropped(DropReason::kTooLarge);
+  } else {
+    bool waiting = false;
+    std::unique_lock lock(mu_);
+    for (;;) {
+      // Read before checking for room, so that room made after the check wakes us.
+      const uint64_t seen = waiting ? space_.generation() : 0;
+      if (!accepting_.load(std::memory_order_acquire)) {
+        result = PushResult::dropped(DropReason::kStopped);
+        break;
+      }
+      const Room room =
+          make_room_locked(record_bytes, config_.overflow == OverflowPolicy::kDropOldest);
+      if (room == Room::kYes) {
+        append_locked(log_time, publish_time, sequence, payload, record_bytes);
+        // Half a queue waiting for the group to fill a chunk is enough: seal now, so that a
+        // chunk_size larger than this queue cannot make it overflow.
+        urgent = unsealed_.load(std::memory_order_relaxed) >= config_.queue_bytes / 2;
+        break;
+      }
+      const DropReason reason =
+          room == Room::kQueueFull ? DropReason::kQueueFull : DropReason::kMemoryBudget;
+      if (config_.overflow != OverflowPolicy::kBlock) {
+        result = PushResult::dropped(reason);
+        break;
+      }
+      if (!waiting) {
+        space_.enter();
+        waiting = true;
+        continue;  // check again with a generation in hand
+      }
+      lock.unlock();
+      group_.request_seal();  // sealing frees queue bytes now and memory once compressed
+      space_.wait(seen, kBlockRecheck);
+      lock.lock();
+    }
+    lock.unlock();
+    if (waiting) space_.leave();
+  }
+  // Counted with the outcome, so that a snapshot never sees a message received but neither
+  // queued nor dropped.
+  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  counters_.received_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+  if (!result.ok()) {
+    counters_.count_drop(result.reason());
+    return result;
+  }
+  group_.on_appended(record_bytes, urgent);
+  return result;
+}
+
+ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_discard) {
+  const uint64_t unsealed = unsealed_.load(std::memory_order_relaxed);
+  if (unsealed + record_bytes > config_.queue_bytes) {
+    if (!may_discard) return Room::kQueueFull;
+    discard_oldest_locked(unsealed + record_bytes - config_.queue_bytes, DropReason::kQueueFull);
+  }
+  for (;;) {
+    if (!runs_.empty() && runs_.back().segment->has_room(record_bytes)) return Room::kYes;
+    if (Segment* segment = pool_.try_acquire(record_bytes)) {
+      // The old segment stays only while it has unsealed messages (the run keeps them).
+      if (!runs_.empty()) {
+        Run& last = runs_.back();
+        if (last.entry_begin == last.segment->entry_count) {
+          pool_.release(last.segment);
+          runs_.pop_back();
+        }
+      }
+      runs_.push_back(Run{segment, 0, 0});
+      return Room::kYes;
+    }
+    if (!may_discard || !discard_segment_locked()) return Room::kNoMemory;
+  }
+}
+
+void ChannelQueue::append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                                 uint32_t sequence, mcap::ByteView payload, size_t record_bytes) {
+  Segment* segment = runs_.back().segment;
+  uint8_t* at = segment->bytes.get() + segment->used;
+  store_message_header(at, config_.channel_id, sequence, log_time, publish_time, payload.size());
+  if (!payload.empty()) std::memcpy(at + kMessageRecordOverhead, payload.data(), payload.size());
+  segment->entries[segment->entry_count++] =
+      mcap::MessageIndexEntry{config_.channel_id, log_time, segment->used};
+  segment->used += record_bytes;
+  unsealed_.store(unsealed_.load(std::memory_order_relaxed) + record_bytes,
+                  std::memory_order_relaxed);
+  pushed_since_take_ = true;
+}
+
+void ChannelQueue::discard_oldest_locked(uint64_t bytes, DropReason reason) {
+  uint64_t freed = 0;
+  uint64_t messages = 0;
+  while (freed < bytes && !runs_.empty()) {
+    Run& run = runs_.front();
+    Segment* segment = run.segment;
+    if (run.entry_begin == segment->entry_count) {
+      if (runs_.size() == 1) break;
+      release_front_run_locked();
+      continue;
+    }
+    const uint64_t size = record_size_at(segment->bytes.get() + run.byte_begin);
+    run.byte_begin += size;
+    ++run.entry_begin;
+    freed += size;
+    ++messages;
+  }
+  while (runs_.size() > 1 && runs_.front().entry_begin == runs_.front().segment->entry_count) {
+    release_front_run_locked();
+  }
+  if (messages == 0) return;
+  unsealed_.store(unsealed_.load(std::memory_order_relaxed) - freed, std::memory_order_relaxed);
+  counters_.count_drop(reason, messages);
+  group_.on_discarded(freed);
+}
+
+bool ChannelQueue::discard_segment_locked() {
+  if (runs_.empty()) return false;
+  Run& front = runs_.front();
+  // Only a segment no sealed chunk shares returns memory when this channel lets it go.
+  if (front.segment->refs.load(std::memory_order_acquire) != 1) return false;
+  const uint64_t bytes = front.segment->used - front.byte_begin;
+  if (bytes == 0) return false;
+  discard_oldest_locked(bytes, DropReason::kMemoryBudget);
+  if (!runs_.empty() && runs_.front().entry_begin == runs_.front().segment->entry_count) {
+    // The emptied segment: recycle it, or start over in it when it is the current one.
+    if (runs_.size() > 1) {
+      release_front_run_locked();
+    } else if (runs_.front().segment->refs.load(std::memory_order_acquire) == 1) {
+      Run& only = runs_.front();
+      only.segment->used = 0;
+      only.segment->entry_count = 0;
+      only.byte_begin = 0;
+      only.entry_begin = 0;
+    }
+  }
+  return true;
+}
+
+void ChannelQueue::release_front_run_locked() {
+  pool_.release(runs_.front().segment);
+  runs_.pop_front();
+}
+
+uint64_t ChannelQueue::take(uint64_t room, std::vector<SealedPiece>& out) {
+  std::lock_guard lock(mu_);
+  uint64_t taken = 0;
+  while (!runs_.empty() && taken < room) {
+    Run& run = runs_.front();
+    Segment* segment = run.segment;
+    const bool last = runs_.size() == 1;
+    if (run.entry_begin == segment->entry_count) {
+      if (last) break;
+      release_front_run_locked();
+      continue;
+    }
+    size_t split_byte = segment->used;
+    uint32_t split_entry = segment->entry_count;
+    if (split_byte - run.byte_begin > room - taken) {
+      // Take the messages that start within the room; always at least the first one.
+      const uint64_t limit = run.byte_begin + (room - taken);
+      const mcap::MessageIndexEntry* first = segment->entries.get() + run.entry_begin + 1;
+      const mcap::MessageIndexEntry* end = segment->entries.get() + segment->entry_count;
+      const mcap::MessageIndexEntry* split = std::lower_bound(
+          first, end, limit,
+          [](const mcap::MessageIndexEntry& e, uint64_t at) { return e.offset < at; });
+      split_entry = static_cast<uint32_t>(split - segment->entries.get());
+      if (split != end) split_byte = split->offset;
+    }
+    out.push_back(SealedPiece{segment, run.byte_begin, split_byte, run.entry_begin, split_entry,
+                              config_.channel_id});
+    taken += split_byte - run.byte_begin;
+    if (split_entry == segment->entry_count && !last) {
+      runs_.pop_front();  // the channel's ref passes to the piece
+    } else {
+      segment->refs.fetch_add(1, std::memory_order_relaxed);  // the channel still holds one
+      run.byte_begin = split_byte;
+      run.entry_begin = split_entry;
+    }
+  }
+  // An emptied current segment is let go when the channel is idle or the segment nearly full,
+  // so that quiet channels do not pin memory and sealed chunks recycle it sooner.
+  if (runs_.size() == 1) {
+    Run& only = runs_.front();
+    Segment* segment = only.segment;
+    if (only.entry_begin == segment->entry_count &&
+        (!pushed_since_take_ || segment->capacity - segment->used < segment->capacity / 8)) {
+      release_front_run_locked();
+    }
+  }
+  pushed_since_take_ = false;
+  unsealed_.store(unsealed_.load(std::memory_order_relaxed) - taken, std::memory_order_relaxed);
+  return taken;
+}
+
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,125 @@
+#pragma once
+// One channel's queue: the messages pushed but not yet sealed into a chunk, already serialized
+// as Message records (the one copy of the payload) in pooled segments, with their index
+// entries. It owns the bound on those bytes (queue_bytes), the overflow policy, and the drop
+// counters of its channel.
+//
+// Several producers may push to one channel: a mutex serializes them, and its critical section
+// is a bounds check and a memcpy (plus, rarely, taking a segment from the pool). Sealing (the
+// group's assembler) takes the oldest unsealed messages as ranges of segments, without copying.
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <vector>
+
+#include "mcap/records.hpp"
+#include "pipeline/buffer_pool.hpp"
+#include "pipeline/channel_counters.hpp"
+#include "pipeline/space_signal.hpp"
+#include "pipeline/types.hpp"
+
+namespace mcaprec::pipeline {
+
+class ChunkAssembler;
+
+// A range of one segment handed to a sealed chunk, holding one ref on the segment.
+struct SealedPiece {
+  Segment* segment = nullptr;
+  size_t byte_begin = 0;  // [byte_begin, byte_end) of segment->bytes
+  size_t byte_end = 0;
+  uint32_t entry_begin = 0;  // [entry_begin, entry_end) of segment->entries
+  uint32_t entry_end = 0;
+  uint16_t channel_id = 0;
+};
+
+struct ChannelQueueConfig {
+  uint16_t channel_id = 0;
+  uint64_t queue_bytes = 0;  // bound on unsealed record bytes
+  OverflowPolicy overflow = OverflowPolicy::kDropNewest;
+};
+
+class ChannelQueue {
+ public:
+  // `accepting` turns false when the pipeline stops; `group` is told about appended bytes.
+  ChannelQueue(ChannelQueueConfig config, BufferPool& pool, SpaceSignal& space,
+               const std::atomic<bool>& accepting, ChunkAssembler& group);
+  ~ChannelQueue();
+  ChannelQueue(const ChannelQueue&) = delete;
+  ChannelQueue& operator=(const ChannelQueue&) = delete;
+
+  // From any thread. Serializes the Message record into the queue or drops it (see PushResult).
+  PushResult push(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,
+                  mcap::ByteView payload);
+
+  // For the group's assembler only (under its seal lock): moves the oldest unsealed messages,
+  // about `room` bytes of records and at least one message if there is one, into `out`.
+  // Returns the record bytes moved.
+  uint64_t take(uint64_t room, std::vector<SealedPiece>& out);
+
+  // Returns once no push is between its `accepting` check and its append. Called by stop()
+  // after `accepting` turned false: from then on nothing is appended.
+  void quiesce() { std::lock_guard lock(mu_); }
+
+  uint16_t channel_id() const { return config_.channel_id; }
+  const ChannelQueueConfig& config() const { return config_; }
+  uint64_t unsealed_bytes() const { return unsealed_.load(std::memory_order_relaxed); }
+  ChannelCounters& counters() { return counters_; }
+  const ChannelCounters& counters() const { return counters_; }
+
+ private:
+  // The unsealed messages of one segment: [byte_begin, segment->used), entries
+  // [entry_begin, segment->entry_count). The channel holds one ref per run; only the last run
+  // (the segment appended to) may be empty.
+  struct Run {
+    Segment* segment = nullptr;
+    size_t byte_begin = 0;
+    uint32_t entry_begin = 0;
+  };
+  // Runs oldest first, in a ring that grows but never shrinks (no allocation in steady state).
+  class RunRing {
+   public:
+    bool empty() const { return size_ == 0; }
+    size_t size() const { return size_; }
+    Run& front() { return slots_[head_]; }
+    Run& back() { return slots_[(head_ + size_ - 1) % slots_.size()]; }
+    void pop_front() { head_ = (head_ + 1) % slots_.size(), --size_; }
+    void pop_back() { --size_; }
+    void push_back(const Run& run);
+
+   private:
+    std::vector<Run> slots_;
+    size_t head_ = 0;
+    size_t size_ = 0;
+  };
+
+  enum class Room { kYes, kQueueFull, kNoMemory };
+  Room make_room_locked(size_t record_bytes, bool may_discard);
+  void append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,
+                     mcap::ByteView payload, size_t record_bytes);
+  // drop_oldest: discards oldest unsealed messages until `bytes` are freed (or none is left).
+  void discard_oldest_locked(uint64_t bytes, DropReason reason);
+  // drop_oldest under memory pressure: discards the messages of one segment only this channel
+  // holds, so that its memory really returns. False when there is none.
+  bool discard_segment_locked();
+  void release_front_run_locked();
+
+  const ChannelQueueConfig config_;
+  BufferPool& pool_;
+  SpaceSignal& space_;
+  const std::atomic<bool>& accepting_;
+  ChunkAssembler& group_;
+  ChannelCounters counters_;
+
+  std::mutex mu_;
+  RunRing runs_;                       // guarded by mu_
+  bool pushed_since_take_ = false;     // guarded by mu_
+  std::atomic<uint64_t> unsealed_{0};  // written under mu_; read anywhere for statistics
+};
+
+// Writes the 31-byte start of a Message record (prefix and fixed fields) at `at`; the payload
+// follows it. Same bytes as mcap::append_message_header, into a buffer that must not grow.
+void store_message_header(uint8_t* at, uint16_t channel_id, uint32_t sequence,
+                          mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                          uint64_t data_size);
+
+}  // namespace mcaprec::pipeline

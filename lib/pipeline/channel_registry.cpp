@@ -1,0 +1,96 @@
+#include "pipeline/channel_registry.hpp"
+
+#include <limits>
+
+namespace mcaprec::pipeline {
+
+ChannelRegistry::ChannelRegistry(ChannelDefaults defaults, BufferPool& pool, SpaceSignal& space,
+                                 const std::atomic<bool>& accepting, SealContext& seal_context)
+    : defaults_(defaults),
+      pool_(pool),
+      space_(space),
+      accepting_(accepting),
+      seal_context_(seal_context) {}
+
+ChannelRegistry::~ChannelRegistry() = default;
+
+mcap::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
+  if (spec.topic.empty()) return mcap::Error{0, "channel declared without a topic"};
+  const bool has_schema = spec.schema.has_value();
+  ChannelKey key{spec.topic,
+                 spec.message_encoding,
+                 spec.metadata,
+                 has_schema,
+                 has_schema ? spec.schema->name : std::string(),
+                 has_schema ? spec.schema->encoding : std::string(),
+                 has_schema ? spec.schema->data : mcap::Bytes()};
+
+  std::lock_guard lock(mu_);
+  if (auto found = by_key_.find(key); found != by_key_.end()) return found->second;
+  if (channels_.size() >= std::numeric_limits<uint16_t>::max()) {
+    return mcap::Error{0,
+                       "too many channels: a file holds at most 65535 (topic " + spec.topic + ")"};
+  }
+
+  auto entry = std::make_unique<ChannelEntry>();
+  entry->channel.id = static_cast<uint16_t>(channels_.size() + 1);
+  entry->channel.topic = spec.topic;
+  entry->channel.message_encoding = spec.message_encoding;
+  entry->channel.metadata = spec.metadata;
+  if (has_schema) {
+    SchemaKey schema_key{spec.schema->name, spec.schema->encoding, spec.schema->data};
+    auto [it, added] = schema_ids_.try_emplace(schema_key, 0);
+    if (added) {
+      if (schema_ids_.size() > std::numeric_limits<uint16_t>::max()) {
+        schema_ids_.erase(it);
+        return mcap::Error{0, "too many schemas: a file holds at most 65535"};
+      }
+      it->second = static_cast<uint16_t>(schema_ids_.size());
+    }
+    entry->channel.schema_id = it->second;
+    entry->schema =
+        mcap::Schema{it->second, spec.schema->name, spec.schema->encoding, spec.schema->data};
+  }
+  entry->group_name = spec.chunk_group.empty() ? std::string(kDefaultGroup) : spec.chunk_group;
+  ChunkAssembler* group = group_locked(entry->group_name);
+
+  ChannelQueueConfig config;
+  config.channel_id = entry->channel.id;
+  config.queue_bytes = spec.queue_bytes != 0 ? spec.queue_bytes : defaults_.queue_bytes;
+  config.overflow = spec.overflow.value_or(defaults_.overflow);
+  entry->queue = std::make_unique<ChannelQueue>(config, pool_, space_, accepting_, *group);
+  group->add_channel(entry->queue.get());
+
+  ChannelEntry* result = entry.get();
+  channels_.push_back(std::move(entry));
+  by_key_.emplace(std::move(key), result);
+  return result;
+}
+
+ChunkAssembler* ChannelRegistry::group_locked(const std::string& name) {
+  for (const std::unique_ptr<ChunkAssembler>& group : groups_) {
+    if (group->name() == name) return group.get();
+  }
+  groups_.push_back(std::make_unique<ChunkAssembler>(name, seal_context_));
+  return groups_.back().get();
+}
+
+ChannelEntry* ChannelRegistry::find(uint16_t id) const {
+  std::lock_guard lock(mu_);
+  if (id == 0 || id > channels_.size()) return nullptr;
+  return channels_[id - 1].get();
+}
+
+void ChannelRegistry::entries(std::vector<ChannelEntry*>& out) const {
+  out.clear();
+  std::lock_guard lock(mu_);
+  for (const std::unique_ptr<ChannelEntry>& entry : channels_) out.push_back(entry.get());
+}
+
+void ChannelRegistry::groups(std::vector<ChunkAssembler*>& out) const {
+  out.clear();
+  std::lock_guard lock(mu_);
+  for (const std::unique_ptr<ChunkAssembler>& group : groups_) out.push_back(group.get());
+}
+
+}  // namespace mcaprec::pipeline

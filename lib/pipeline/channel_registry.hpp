@@ -1,0 +1,73 @@
+#pragma once
+// The channels and chunk groups declared so far, with their file-wide ids. A declaration that
+// is identical to an earlier one in everything a file records (topic, message encoding,
+// metadata, schema) gets the earlier channel, so that producers on several connections share
+// one file channel; its queue settings stay those of the first declaration. Identical schemas
+// share one schema id. Nothing is ever removed, so entries can be used without the lock.
+#include <atomic>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "mcap/error.hpp"
+#include "mcap/records.hpp"
+#include "pipeline/buffer_pool.hpp"
+#include "pipeline/channel_queue.hpp"
+#include "pipeline/channel_spec.hpp"
+#include "pipeline/chunk_assembler.hpp"
+#include "pipeline/space_signal.hpp"
+
+namespace mcaprec::pipeline {
+
+struct ChannelEntry {
+  mcap::Channel channel;               // id and schema_id are file-wide
+  std::optional<mcap::Schema> schema;  // present when channel.schema_id != 0
+  std::string group_name;
+  std::unique_ptr<ChannelQueue> queue;
+};
+
+struct ChannelDefaults {
+  uint64_t queue_bytes = 0;
+  OverflowPolicy overflow = OverflowPolicy::kDropNewest;
+};
+
+class ChannelRegistry {
+ public:
+  static constexpr std::string_view kDefaultGroup = "default";
+
+  ChannelRegistry(ChannelDefaults defaults, BufferPool& pool, SpaceSignal& space,
+                  const std::atomic<bool>& accepting, SealContext& seal_context);
+  ~ChannelRegistry();
+
+  mcap::Result<ChannelEntry*> declare(const ChannelSpec& spec);
+  // nullptr for an id never handed out.
+  ChannelEntry* find(uint16_t id) const;
+  // Snapshots, into caller-owned vectors (their capacity is reused).
+  void entries(std::vector<ChannelEntry*>& out) const;
+  void groups(std::vector<ChunkAssembler*>& out) const;
+
+ private:
+  using ChannelKey = std::tuple<std::string, std::string, mcap::KeyValueMap, bool, std::string,
+                                std::string, mcap::Bytes>;
+  using SchemaKey = std::tuple<std::string, std::string, mcap::Bytes>;
+
+  ChunkAssembler* group_locked(const std::string& name);
+
+  const ChannelDefaults defaults_;
+  BufferPool& pool_;
+  SpaceSignal& space_;
+  const std::atomic<bool>& accepting_;
+  SealContext& seal_context_;
+
+  mutable std::mutex mu_;
+  std::vector<std::unique_ptr<ChannelEntry>> channels_;  // index = id - 1
+  std::map<ChannelKey, ChannelEntry*> by_key_;
+  std::map<SchemaKey, uint16_t> schema_ids_;
+  std::vector<std::unique_ptr<ChunkAssembler>> groups_;
+};
+
+}  // namespace mcaprec::pipeline

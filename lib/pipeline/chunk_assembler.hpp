@@ -1,0 +1,90 @@
+#pragma once
+// One per chunk group: decides when the group's open chunk is sealed and seals it. A chunk is
+// sealed when the group's unsealed bytes reach chunk_size, when its oldest unsealed message
+// reaches chunk_max_age (checked by the seal scheduler), when a channel's queue is half full,
+// or when a blocked producer needs room; but only while the in-flight gate is open. Sealing
+// takes the oldest unsealed messages of the group's channels, up to chunk_size, as segment
+// ranges (no copy), numbers the chunk N in seal order, and hands it to the compressor pool.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "pipeline/channel_queue.hpp"
+#include "pipeline/compression_choice.hpp"
+#include "pipeline/in_flight_gate.hpp"
+#include "pipeline/recycling_pool.hpp"
+#include "pipeline/sealed_chunk.hpp"
+#include "pipeline/space_signal.hpp"
+
+namespace mcaprec::pipeline {
+
+class CompressorPool;
+
+// What every group shares.
+struct SealContext {
+  uint64_t chunk_size = 0;
+  std::chrono::nanoseconds max_age{0};
+  InFlightGate& gate;
+  RecyclingPool<SealedChunk>& chunks;
+  std::atomic<uint64_t>& next_seq;  // N of the next chunk sealed by any group
+  CompressorPool& compressors;
+  SpaceSignal& space;  // sealing frees queue bytes: wakes blocked producers
+};
+
+class ChunkAssembler {
+ public:
+  ChunkAssembler(std::string name, SealContext& context);
+  ChunkAssembler(const ChunkAssembler&) = delete;
+  ChunkAssembler& operator=(const ChunkAssembler&) = delete;
+
+  const std::string& name() const { return name_; }
+  void add_channel(ChannelQueue* queue);
+
+  // From producers, outside their channel's lock.
+  void on_appended(uint64_t bytes, bool urgent);
+  void on_discarded(uint64_t bytes) {
+    pending_.fetch_sub(int64_t(bytes), std::memory_order_relaxed);
+  }
+  // A blocked producer needs room: seal at least once, if the gate allows.
+  void request_seal() { try_seal(true); }
+
+  // From the seal scheduler: seals a chunk that is full (its seal was deferred) or too old.
+  // Returns the steady-clock time in ns when the group's oldest message comes of age
+  // (0 when nothing is pending).
+  int64_t seal_due(int64_t now_ns);
+  // Seals everything pending, ignoring the gate (rotation requests and stop).
+  void seal_all();
+
+  CompressionChoice& compression() { return compression_; }
+  int64_t pending_bytes() const { return pending_.load(std::memory_order_relaxed); }
+
+ private:
+  void try_seal(bool force);
+  bool full() const {
+    return pending_.load(std::memory_order_relaxed) >= int64_t(context_.chunk_size);
+  }
+  // Seals one chunk; false when nothing was pending. Call with mu_ held.
+  bool seal_one_locked();
+
+  const std::string name_;
+  SealContext& context_;
+  CompressionChoice compression_;
+
+  // Unsealed record bytes of the group's channels. Producers add after appending and sealing
+  // subtracts what it took, so it can be briefly negative.
+  std::atomic<int64_t> pending_{0};
+  // steady-clock ns of the oldest unsealed message, 0 when none. Sealing clears it before it
+  // takes from the channels: a message it misses was pushed after the clear and set it again.
+  std::atomic<int64_t> oldest_ns_{0};
+
+  std::mutex mu_;                        // serializes seals
+  std::vector<ChannelQueue*> channels_;  // guarded by mu_
+  size_t cursor_ = 0;                    // guarded by mu_; first channel asked, rotating
+};
+
+int64_t steady_now_ns();
+
+}  // namespace mcaprec::pipeline

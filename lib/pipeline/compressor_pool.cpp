@@ -1,0 +1,135 @@
+#include "pipeline/compressor_pool.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include "pipeline/thread_cpu.hpp"
+
+namespace mcaprec::pipeline {
+
+CompressorPool::CompressorPool(CompressorSettings settings, BufferPool& buffers,
+                               RecyclingPool<SealedChunk>& sealed,
+                               RecyclingPool<CompressedChunk>& compressed,
+                               CompressedChunkSink& writer)
+    : settings_(settings),
+      buffers_(buffers),
+      sealed_(sealed),
+      compressed_pool_(compressed),
+      writer_(writer),
+      cpu_ns_(std::max(1u, settings.threads)) {
+  const unsigned n = std::max(1u, settings.threads);
+  threads_.reserve(n);
+  for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
+}
+
+CompressorPool::~CompressorPool() {
+  finish();
+}
+
+void CompressorPool::submit(SealedChunk* chunk) {
+  {
+    std::lock_guard lock(mu_);
+    queue_.push_back(chunk);
+  }
+  wake_.notify_one();
+}
+
+void CompressorPool::finish() {
+  {
+    std::lock_guard lock(mu_);
+    finishing_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+std::chrono::nanoseconds CompressorPool::cpu_time() const {
+  int64_t total = 0;
+  for (const std::atomic<int64_t>& ns : cpu_ns_) total += ns.load(std::memory_order_relaxed);
+  return std::chrono::nanoseconds(total);
+}
+
+void CompressorPool::run(size_t index) {
+  mcap::Compressor compressor;
+  std::vector<mcap::ChunkPiece> pieces;
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return finishing_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // finishing and drained
+    SealedChunk* chunk = queue_.front();
+    queue_.pop_front();
+    lock.unlock();
+    encode(chunk, compressor, pieces);
+    cpu_ns_[index].store(thread_cpu_ns(), std::memory_order_relaxed);
+    lock.lock();
+  }
+}
+
+void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
+                            std::vector<mcap::ChunkPiece>& pieces) {
+  // Index entries were written relative to their segment; the encoder wants them relative to
+  // the piece. Each entry belongs to exactly one sealed piece, so rebasing in place is safe.
+  pieces.clear();
+  for (const SealedPiece& piece : chunk->pieces) {
+    mcap::MessageIndexEntry* entries = piece.segment->entries.get();
+    for (uint32_t i = piece.entry_begin; i < piece.entry_end; ++i) {
+      entries[i].offset -= piece.byte_begin;
+    }
+    pieces.push_back(
+        mcap::ChunkPiece{mcap::ByteView(piece.segment->bytes.get() + piece.byte_begin,
+                                        piece.byte_end - piece.byte_begin),
+                         std::span<const mcap::MessageIndexEntry>(
+                             entries + piece.entry_begin, piece.entry_end - piece.entry_begin)});
+  }
+
+  CompressedChunk* out = compressed_pool_.acquire();
+  out->seq = chunk->seq;
+  out->record_bytes = chunk->record_bytes;
+  out->failed = false;
+  out->error.clear();
+  out->lost.clear();
+
+  mcap::ChunkEncodeOptions options;
+  options.compression = chunk->compression->choose(settings_.compression);
+  options.level = settings_.level;
+  bool tried = options.compression != mcap::Compression::kNone;
+  mcap::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
+  if (status && tried && CompressionChoice::barely_compressed(out->encoded)) {
+    // Storing raw costs readers nothing to decompress, for a few bytes more. Rare: the group
+    // stops trying after a few such chunks.
+    chunk->compression->record(out->encoded);
+    tried = false;
+    options.compression = mcap::Compression::kNone;
+    status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
+  }
+  if (!status) {
+    out->failed = true;
+    out->error =
+        "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message;
+    std::map<uint16_t, uint64_t> lost;
+    for (const SealedPiece& piece : chunk->pieces) {
+      lost[piece.channel_id] += piece.entry_end - piece.entry_begin;
+    }
+    out->lost.assign(lost.begin(), lost.end());
+    out->encoded.bytes.clear();
+  } else {
+    if (tried) chunk->compression->record(out->encoded);
+    if (out->encoded.compression.empty()) stored_raw_.fetch_add(1, std::memory_order_relaxed);
+    uncompressed_.fetch_add(out->encoded.uncompressed_size, std::memory_order_relaxed);
+    compressed_.fetch_add(out->encoded.compressed_size, std::memory_order_relaxed);
+    encoded_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  // The encoded bytes hold everything now: the segments can go back to the pool.
+  for (const SealedPiece& piece : chunk->pieces) buffers_.release(piece.segment);
+  chunk->pieces.clear();
+  sealed_.recycle(chunk);
+
+  out->charged_bytes = out->encoded.bytes.size();
+  buffers_.charge(out->charged_bytes);
+  writer_.submit(out);
+}
+
+}  // namespace mcaprec::pipeline

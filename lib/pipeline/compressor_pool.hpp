@@ -1,0 +1,93 @@
+#pragma once
+// K threads that turn sealed chunks into the exact bytes the file gets: compression (or raw
+// storage when it does not pay, or while the group skips compression), the chunk CRC, the Chunk
+// record, its Message Index records and the CRC of all of it for the data-section CRC. This is
+// all per-chunk work that needs no file offset, so the ordered writer only appends. Chunks
+// complete out of order; the writer puts them back in order.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mcap/chunk.hpp"
+#include "mcap/compression.hpp"
+#include "pipeline/buffer_pool.hpp"
+#include "pipeline/recycling_pool.hpp"
+#include "pipeline/sealed_chunk.hpp"
+
+namespace mcaprec::pipeline {
+
+// A chunk ready for the writer.
+struct CompressedChunk {
+  uint64_t seq = 0;
+  uint64_t record_bytes = 0;   // released from the in-flight gate once written
+  uint64_t charged_bytes = 0;  // counted against the memory budget until written
+  mcap::EncodedChunk encoded;
+  // When encoding failed: why, and the messages lost per channel (counted as write errors).
+  bool failed = false;
+  std::string error;
+  std::vector<std::pair<uint16_t, uint64_t>> lost;
+};
+
+class CompressedChunkSink {
+ public:
+  virtual ~CompressedChunkSink() = default;
+  virtual void submit(CompressedChunk* chunk) = 0;
+};
+
+struct CompressorSettings {
+  unsigned threads = 1;
+  mcap::Compression compression = mcap::Compression::kZstd;
+  int level = 1;
+};
+
+class CompressorPool {
+ public:
+  CompressorPool(CompressorSettings settings, BufferPool& buffers,
+                 RecyclingPool<SealedChunk>& sealed, RecyclingPool<CompressedChunk>& compressed,
+                 CompressedChunkSink& writer);
+  ~CompressorPool();  // finish()
+  CompressorPool(const CompressorPool&) = delete;
+  CompressorPool& operator=(const CompressorPool&) = delete;
+
+  void submit(SealedChunk* chunk);
+  // Encodes everything submitted, then stops the threads. Idempotent.
+  void finish();
+
+  unsigned threads() const { return unsigned(threads_.size()); }
+  std::chrono::nanoseconds cpu_time() const;  // all compressor threads, so far
+  uint64_t chunks_encoded() const { return encoded_.load(std::memory_order_relaxed); }
+  uint64_t chunks_stored_raw() const { return stored_raw_.load(std::memory_order_relaxed); }
+  uint64_t uncompressed_bytes() const { return uncompressed_.load(std::memory_order_relaxed); }
+  uint64_t compressed_bytes() const { return compressed_.load(std::memory_order_relaxed); }
+
+ private:
+  void run(size_t index);
+  void encode(SealedChunk* chunk, mcap::Compressor& compressor,
+              std::vector<mcap::ChunkPiece>& pieces);
+
+  const CompressorSettings settings_;
+  BufferPool& buffers_;
+  RecyclingPool<SealedChunk>& sealed_;
+  RecyclingPool<CompressedChunk>& compressed_pool_;
+  CompressedChunkSink& writer_;
+
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<SealedChunk*> queue_;  // guarded by mu_
+  bool finishing_ = false;          // guarded by mu_
+
+  std::atomic<uint64_t> encoded_{0};
+  std::atomic<uint64_t> stored_raw_{0};
+  std::atomic<uint64_t> uncompressed_{0};
+  std::atomic<uint64_t> compressed_{0};
+  std::vector<std::atomic<int64_t>> cpu_ns_;  // per thread
+  std::vector<std::thread> threads_;          // last: started once the rest exists
+};
+
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,139 @@
+#pragma once
+// The one thread that appends to the output file. It owns:
+// - order: chunk N is appended only after chunk N-1 (compressors finish out of order);
+// - each file's declarations: a channel's Schema and Channel records are written before its
+//   first chunk in every file, so that every file stands alone;
+// - rotation, always at a chunk boundary: by max_bytes, max_duration, or on request;
+// - the recorder's Metadata records: `mcaprec` when a file starts and `mcaprec.stats` when it
+//   ends.
+// Chunk indexes, statistics and the data-section CRC are kept by mcap::Writer as chunks are
+// appended (the CRC combines the compressor's per-chunk CRCs). Everything heavy happens
+// elsewhere: encoding on the compressor threads, and closing a finished file (summary,
+// fdatasync, rename) on the finalizer thread. The thread measures its own CPU time so that its
+// share of the total can be watched.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mcap/error.hpp"
+#include "mcap/writer.hpp"
+#include "pipeline/buffer_pool.hpp"
+#include "pipeline/channel_registry.hpp"
+#include "pipeline/compressor_pool.hpp"
+#include "pipeline/in_flight_gate.hpp"
+#include "pipeline/recycling_pool.hpp"
+#include "storage/file_naming.hpp"
+#include "storage/finalizer.hpp"
+#include "storage/output_file.hpp"
+
+namespace mcaprec::pipeline {
+
+struct OutputConfig {
+  std::string single_path;  // non-empty: exactly this one file, never rotated
+  std::string directory;    // else files named by storage::FileNamer in this directory
+  std::string prefix;
+  uint64_t max_bytes = 0;                    // 0 = no size rotation
+  std::chrono::nanoseconds max_duration{0};  // 0 = no time rotation
+  mcap::WriterOptions writer_options;        // use_chunks is forced off
+  bool recorder_metadata = true;             // write `mcaprec` and `mcaprec.stats`
+  mcap::KeyValueMap extra_metadata;          // more keys for `mcaprec` (e.g. config digest)
+  std::string session_start;                 // UTC stamp of the pipeline's start
+  storage::SinkFactory open_sink;            // empty = files
+};
+
+struct WriterStats {
+  uint64_t chunks_written = 0;
+  uint64_t messages_written = 0;
+  uint64_t bytes_written = 0;  // all files, as appended so far
+  uint64_t files_started = 0;
+  uint64_t write_errors = 0;
+  std::string current_file;  // the .active path, "" between files
+  std::optional<mcap::Error> first_error;
+  std::chrono::nanoseconds cpu_time{0};
+};
+
+class OrderedWriter final : public CompressedChunkSink {
+ public:
+  OrderedWriter(OutputConfig config, ChannelRegistry& registry, storage::Finalizer& finalizer,
+                InFlightGate& gate, BufferPool& buffers, RecyclingPool<CompressedChunk>& chunks);
+  ~OrderedWriter() override;
+  OrderedWriter(const OrderedWriter&) = delete;
+  OrderedWriter& operator=(const OrderedWriter&) = delete;
+
+  // Opens the first file (so that a bad directory is reported at once), then starts the thread.
+  mcap::Status start();
+  // From compressor threads, in any order.
+  void submit(CompressedChunk* chunk) override;
+  // Rotates once every chunk numbered below `before_seq` is written, if the file has any.
+  void request_rotation(uint64_t before_seq);
+  // Writes every chunk numbered below `end_seq`, finalizes the file, and stops the thread.
+  void finish(uint64_t end_seq);
+
+  WriterStats stats() const;
+
+ private:
+  enum class StartReason { kStart, kSize, kDuration, kRequest, kError };
+  static const char* reason_name(StartReason reason);
+
+  void run();
+  void write_chunk(CompressedChunk* chunk);
+  void release(CompressedChunk* chunk);
+  void count_lost(const CompressedChunk& chunk, const std::string& error);
+  bool declare_channels(const mcap::EncodedChunk& chunk);
+  bool open_file();
+  void rotate(StartReason next_reason);
+  void close_file();
+  bool duration_reached(std::chrono::steady_clock::time_point now) const;
+  void note_error(const mcap::Error& error);
+  mcap::Metadata recorder_metadata() const;
+  mcap::Metadata stats_metadata();
+
+  const OutputConfig config_;
+  ChannelRegistry& registry_;
+  storage::Finalizer& finalizer_;
+  InFlightGate& gate_;
+  BufferPool& buffers_;
+  RecyclingPool<CompressedChunk>& chunk_pool_;
+  storage::FileNamer namer_;
+  const std::string hostname_;
+
+  // Shared with submitters.
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::vector<CompressedChunk*> waiting_;    // min-heap by seq; guarded by mu_
+  std::vector<uint64_t> rotation_requests_;  // guarded by mu_
+  uint64_t next_seq_ = 0;                    // guarded by mu_: next chunk to take
+  bool finishing_ = false;                   // guarded by mu_
+  uint64_t end_seq_ = 0;                     // guarded by mu_
+
+  // The writer thread's own (and start()'s, before the thread exists).
+  std::unique_ptr<storage::OutputFile> file_;
+  uint64_t file_index_ = 0;  // files opened so far
+  uint64_t file_chunks_ = 0;
+  std::chrono::steady_clock::time_point first_chunk_at_;
+  StartReason next_reason_ = StartReason::kStart;
+  std::vector<ChannelEntry*> entries_scratch_;
+
+  // Read by stats().
+  mutable std::mutex stats_mu_;
+  std::string current_path_;                // guarded by stats_mu_
+  std::optional<mcap::Error> first_error_;  // guarded by stats_mu_
+  std::atomic<uint64_t> chunks_written_{0};
+  std::atomic<uint64_t> messages_written_{0};
+  std::atomic<uint64_t> bytes_written_{0};
+  std::atomic<uint64_t> files_started_{0};
+  std::atomic<uint64_t> write_errors_{0};
+  std::atomic<int64_t> cpu_ns_{0};
+
+  std::thread thread_;
+};
+
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,290 @@
+#include "pipeline/pipeline.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "pipeline/buffer_pool.hpp"
+#include "pipeline/channel_registry.hpp"
+#include "pipeline/chunk_assembler.hpp"
+#include "pipeline/compressor_pool.hpp"
+#include "pipeline/in_flight_gate.hpp"
+#include "pipeline/ordered_writer.hpp"
+#include "pipeline/recycling_pool.hpp"
+#include "pipeline/space_signal.hpp"
+#include "pipeline/thread_cpu.hpp"
+#include "storage/file_naming.hpp"
+#include "storage/finalizer.hpp"
+#include "storage/output_file.hpp"
+
+namespace mcaprec::pipeline {
+
+namespace {
+
+constexpr size_t kMinSegmentBytes = 4 << 10;
+constexpr size_t kMaxSegmentBytes = 64 << 10;
+
+unsigned compressor_count(unsigned configured) {
+  if (configured != 0) return configured;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+size_t segment_size(const PipelineOptions& options) {
+  if (options.segment_bytes != 0) return options.segment_bytes;
+  return std::clamp<size_t>(options.chunk_size / 16, kMinSegmentBytes, kMaxSegmentBytes);
+}
+
+// Sealed chunks in flight: enough to keep every compressor busy with one more waiting, and the
+// writer with a couple; never more than half the memory budget.
+uint64_t in_flight_limit(const PipelineOptions& options, unsigned compressors) {
+  const uint64_t wanted = (2 * uint64_t{compressors} + 2) * options.chunk_size;
+  return std::max<uint64_t>(options.chunk_size, std::min(wanted, options.memory_budget / 2));
+}
+
+mcap::Status validate(const PipelineOptions& options) {
+  if (options.output_path.empty() && options.directory.empty()) {
+    return mcap::Error{0, "pipeline needs an output directory or an output path"};
+  }
+  if (options.chunk_size == 0) return mcap::Error{0, "chunk_size must be greater than 0"};
+  if (options.memory_budget == 0) return mcap::Error{0, "memory_budget must be greater than 0"};
+  if (options.default_queue_bytes == 0) {
+    return mcap::Error{0, "default queue bytes must be greater than 0"};
+  }
+  if (options.chunk_max_age.count() < 0 || options.max_duration.count() < 0) {
+    return mcap::Error{0, "durations must not be negative"};
+  }
+  return {};
+}
+
+mcap::Error prefixed(const std::string& what, const mcap::Error& error) {
+  return mcap::Error{error.offset, what + ": " + error.message};
+}
+
+}  // namespace
+
+uint64_t ChannelStats::dropped_total() const {
+  uint64_t total = 0;
+  for (uint64_t n : dropped) total += n;
+  return total;
+}
+
+struct Pipeline::Impl {
+  explicit Impl(PipelineOptions opts)
+      : options(std::move(opts)),
+        compressors_wanted(compressor_count(options.compressor_threads)),
+        buffers(segment_size(options), options.memory_budget, space),
+        gate(in_flight_limit(options, compressors_wanted)),
+        writer(output_config(options), registry, finalizer, gate, buffers, compressed_chunks),
+        compressors(
+            CompressorSettings{compressors_wanted, options.compression, options.compression_level},
+            buffers, sealed_chunks, compressed_chunks, writer),
+        seal_context{options.chunk_size, options.chunk_max_age, gate, sealed_chunks,
+                     next_seq,           compressors,           space},
+        registry(ChannelDefaults{options.default_queue_bytes, options.default_overflow}, buffers,
+                 space, accepting, seal_context) {}
+
+  ~Impl() { (void)stop(); }
+
+  static OutputConfig output_config(const PipelineOptions& options) {
+    OutputConfig config;
+    config.single_path = options.output_path;
+    config.directory = options.directory;
+    config.prefix = options.prefix;
+    config.max_bytes = options.output_path.empty() ? options.max_bytes : 0;
+    config.max_duration =
+        options.output_path.empty() ? options.max_duration : std::chrono::nanoseconds(0);
+    config.writer_options.profile = options.profile;
+    config.writer_options.use_chunks = false;
+    config.recorder_metadata = options.recorder_metadata;
+    config.extra_metadata = options.recorder_info;
+    config.session_start = storage::utc_stamp(std::chrono::system_clock::now());
+    config.open_sink = options.open_sink;
+    return config;
+  }
+
+  void start_scheduler() {
+    scheduler = std::thread([this] { run_scheduler(); });
+  }
+
+  // Seals groups whose oldest message came of age, and chunks whose seal was deferred while
+  // the in-flight gate was closed.
+  void run_scheduler() {
+    const int64_t max_age = options.chunk_max_age.count();
+    // Wake at least this often: a group that starts filling while we sleep is noticed in time.
+    const int64_t recheck =
+        max_age > 0 ? std::clamp<int64_t>(max_age / 4, 1'000'000, 100'000'000) : 100'000'000;
+    std::vector<ChunkAssembler*> groups;
+    while (!scheduler_stop.load(std::memory_order_acquire)) {
+      const int64_t now = steady_now_ns();
+      int64_t next = now + recheck;
+      registry.groups(groups);
+      for (ChunkAssembler* group : groups) {
+        const int64_t due = group->seal_due(now);
+        if (due != 0) next = std::min(next, due);
+      }
+      scheduler_cpu.store(thread_cpu_ns(), std::memory_order_relaxed);
+      gate.wait_until(std::chrono::steady_clock::time_point(
+          std::chrono::nanoseconds(std::max(next, now + 100'000))));
+    }
+  }
+
+  mcap::Status stop() {
+    std::lock_guard lock(control);
+    if (stopped) return stop_status;
+    stopped = true;
+    accepting.store(false, std::memory_order_release);
+    space.notify();
+    std::vector<ChannelEntry*> entries;
+    registry.entries(entries);
+    for (ChannelEntry* entry : entries) entry->queue->quiesce();
+    // From here on nothing is appended to any queue.
+    scheduler_stop.store(true, std::memory_order_release);
+    gate.wake();
+    if (scheduler.joinable()) scheduler.join();
+    std::vector<ChunkAssembler*> groups;
+    registry.groups(groups);
+    for (ChunkAssembler* group : groups) group->seal_all();
+    compressors.finish();
+    writer.finish(next_seq.load(std::memory_order_acquire));
+    finalizer.finish();
+    if (std::optional<mcap::Error> error = writer.stats().first_error) {
+      stop_status = *error;
+    } else if (std::optional<mcap::Error> final_error = finalizer.first_error()) {
+      stop_status = *final_error;
+    }
+    return stop_status;
+  }
+
+  void request_rotation() {
+    std::lock_guard lock(control);
+    if (stopped || !options.output_path.empty()) return;
+    std::vector<ChunkAssembler*> groups;
+    registry.groups(groups);
+    for (ChunkAssembler* group : groups) group->seal_all();
+    writer.request_rotation(next_seq.load(std::memory_order_acquire));
+  }
+
+  // Declaration order is construction order: each part only refers to earlier ones, except
+  // the writer's reference to the registry, which it uses only once chunks arrive.
+  const PipelineOptions options;
+  const unsigned compressors_wanted;
+  std::atomic<bool> accepting{true};
+  SpaceSignal space;
+  BufferPool buffers;
+  InFlightGate gate;
+  RecyclingPool<SealedChunk> sealed_chunks;
+  RecyclingPool<CompressedChunk> compressed_chunks;
+  std::atomic<uint64_t> next_seq{0};
+  storage::Finalizer finalizer;
+  OrderedWriter writer;
+  CompressorPool compressors;
+  SealContext seal_context;
+  ChannelRegistry registry;
+
+  std::thread scheduler;
+  std::atomic<bool> scheduler_stop{false};
+  std::atomic<int64_t> scheduler_cpu{0};
+
+  std::mutex control;  // serializes stop() and request_rotation()
+  bool stopped = false;
+  mcap::Status stop_status;
+};
+
+mcap::Result<std::unique_ptr<Pipeline>> Pipeline::start(PipelineOptions options) {
+  if (mcap::Status s = validate(options); !s)
+    return prefixed("invalid pipeline options", s.error());
+  const std::string directory = options.output_path.empty()
+                                    ? options.directory
+                                    : storage::parent_directory(options.output_path);
+  if (mcap::Status s = storage::ensure_directory(directory); !s) return s.error();
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (mcap::Status s = impl->writer.start(); !s) {
+    impl->stopped = true;
+    impl->compressors.finish();
+    impl->finalizer.finish();
+    return s.error();
+  }
+  impl->start_scheduler();
+  return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));
+}
+
+Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Pipeline::~Pipeline() = default;
+
+mcap::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
+  if (!impl_->accepting.load(std::memory_order_acquire)) {
+    return mcap::Error{0, "pipeline is stopped: cannot declare " + spec.topic};
+  }
+  mcap::Result<ChannelEntry*> entry = impl_->registry.declare(spec);
+  if (!entry) return entry.error();
+  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id);
+}
+
+PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
+                          mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
+  if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
+  return channel.queue_->push(log_time, publish_time, sequence, payload);
+}
+
+void Pipeline::request_rotation() {
+  impl_->request_rotation();
+}
+
+mcap::Status Pipeline::stop() {
+  return impl_->stop();
+}
+
+PipelineStats Pipeline::stats() const {
+  PipelineStats stats;
+  std::vector<ChannelEntry*> entries;
+  impl_->registry.entries(entries);
+  stats.channels.reserve(entries.size());
+  for (const ChannelEntry* entry : entries) {
+    const ChannelCounters& counters = entry->queue->counters();
+    ChannelStats channel;
+    channel.id = entry->channel.id;
+    channel.topic = entry->channel.topic;
+    channel.chunk_group = entry->group_name;
+    channel.received = counters.received.load(std::memory_order_relaxed);
+    channel.received_bytes = counters.received_bytes.load(std::memory_order_relaxed);
+    channel.written = counters.written.load(std::memory_order_relaxed);
+    for (size_t r = 0; r < kDropReasonCount; ++r) {
+      channel.dropped[r] = counters.dropped[r].load(std::memory_order_relaxed);
+    }
+    channel.queued_bytes = entry->queue->unsealed_bytes();
+    stats.channels.push_back(std::move(channel));
+  }
+  const WriterStats writer = impl_->writer.stats();
+  stats.chunks_written = writer.chunks_written;
+  stats.messages_written = writer.messages_written;
+  stats.bytes_written = writer.bytes_written;
+  stats.files_started = writer.files_started;
+  stats.write_errors = writer.write_errors;
+  stats.current_file = writer.current_file;
+  stats.writer_cpu = writer.cpu_time;
+  stats.first_error = writer.first_error;
+  stats.files_finalized = impl_->finalizer.finalized_count();
+  stats.last_finalized_file = impl_->finalizer.last_finalized_path();
+  stats.finalizer_cpu = impl_->finalizer.cpu_time();
+  if (!stats.first_error) stats.first_error = impl_->finalizer.first_error();
+  stats.chunks_stored_raw = impl_->compressors.chunks_stored_raw();
+  stats.uncompressed_bytes = impl_->compressors.uncompressed_bytes();
+  stats.compressed_bytes = impl_->compressors.compressed_bytes();
+  stats.compressor_cpu = impl_->compressors.cpu_time();
+  stats.compressor_threads = impl_->compressors.threads();
+  std::vector<ChunkAssembler*> groups;
+  impl_->registry.groups(groups);
+  for (ChunkAssembler* group : groups) {
+    stats.chunks_compression_skipped += group->compression().skipped();
+  }
+  stats.memory_in_use = impl_->buffers.in_use();
+  stats.memory_budget = impl_->buffers.budget();
+  stats.in_flight_bytes = impl_->gate.bytes();
+  stats.scheduler_cpu =
+      std::chrono::nanoseconds(impl_->scheduler_cpu.load(std::memory_order_relaxed));
+  return stats;
+}
+
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,156 @@
+#pragma once
+// The recording pipeline: messages pushed from any thread end up, compressed and indexed, in
+// MCAP files.
+//
+//   auto pipeline = Pipeline::start(options);                 // opens the first file
+//   ChannelHandle imu = *(*pipeline)->declare_channel({.topic = "/imu", ...});
+//   (*pipeline)->push(imu, log_time, publish_time, sequence, payload);   // any thread
+//   (*pipeline)->stop();                                      // drain, finalize, report
+//
+// Inside (DESIGN.md section 2): push() serializes the Message record once into its channel's
+// queue (pooled segments); each chunk group's assembler seals the group's oldest messages into
+// a chunk at chunk_size or chunk_max_age; K compressor threads encode chunks completely; the
+// ordered writer appends them in seal order, rotating files at chunk boundaries; a finalizer
+// thread closes finished files. Queues are bounded per channel and, with the chunks in flight,
+// by one memory budget; overflow follows each channel's policy and every drop is counted.
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "mcap/compression.hpp"
+#include "mcap/error.hpp"
+#include "mcap/records.hpp"
+#include "pipeline/channel_spec.hpp"
+#include "pipeline/types.hpp"
+#include "storage/output_file.hpp"
+
+namespace mcaprec::pipeline {
+
+class ChannelQueue;
+
+struct PipelineOptions {
+  // Rotating output: files `<directory>/<prefix>_<UTC start>_<index>.mcap`, each written as
+  // `….mcap.active` until finalized. The directory is created if missing.
+  std::string directory = "./recordings";
+  std::string prefix = "rec";
+  // Non-empty: write exactly this one file instead (as `<output_path>.active`, renamed when
+  // stop() finalizes it), never rotated. For `mcaprec convert`.
+  std::string output_path;
+  // Rotate before a chunk would take the file past this many bytes; 0 = never by size.
+  uint64_t max_bytes = uint64_t{2} << 30;
+  // Rotate once a file's first chunk is this old; 0 = never by time.
+  std::chrono::nanoseconds max_duration = std::chrono::minutes(10);
+  std::string profile;  // Header.profile: "", "ros1", "ros2", ...
+  mcap::Compression compression = mcap::Compression::kZstd;  // chunk codec
+  int compression_level = 1;                                 // codec level (zstd)
+  uint64_t chunk_size = uint64_t{1} << 20;  // seal a group's chunk at this many record bytes
+  // ... or when its oldest message is this old (bounds data lost at a power cut); 0 = never.
+  std::chrono::nanoseconds chunk_max_age = std::chrono::milliseconds(500);
+  unsigned compressor_threads = 0;  // 0 = one per CPU
+  // Bound on memory for messages: queued, in chunks being compressed and encoded chunks
+  // waiting for the writer.
+  uint64_t memory_budget = uint64_t{512} << 20;
+  uint64_t default_queue_bytes = uint64_t{16} << 20;  // per channel, unless declared otherwise
+  OverflowPolicy default_overflow = OverflowPolicy::kDropNewest;  // unless declared otherwise
+  // Write the `mcaprec` Metadata record when a file starts and `mcaprec.stats` when it ends.
+  bool recorder_metadata = true;
+  mcap::KeyValueMap recorder_info;  // extra keys for `mcaprec`, e.g. the config digest
+  // Size of a queue segment; 0 = chosen from chunk_size. Larger messages get larger segments.
+  size_t segment_bytes = 0;
+  // Where file bytes go; empty = the files themselves. Tests substitute stalling or failing
+  // sinks.
+  storage::SinkFactory open_sink;
+};
+
+// A declared channel. Cheap to copy; valid until the pipeline is destroyed.
+class ChannelHandle {
+ public:
+  ChannelHandle() = default;
+  uint16_t id() const { return id_; }  // the file-wide channel id
+  bool valid() const { return queue_ != nullptr; }
+
+ private:
+  friend class Pipeline;
+  ChannelHandle(ChannelQueue* queue, uint16_t id) : queue_(queue), id_(id) {}
+  ChannelQueue* queue_ = nullptr;
+  uint16_t id_ = 0;
+};
+
+struct ChannelStats {
+  uint16_t id = 0;
+  std::string topic;
+  std::string chunk_group;
+  uint64_t received = 0;                             // push() calls
+  uint64_t received_bytes = 0;                       // their payload bytes
+  uint64_t written = 0;                              // messages appended to a file
+  std::array<uint64_t, kDropReasonCount> dropped{};  // by DropReason
+  uint64_t queued_bytes = 0;                         // unsealed record bytes now
+
+  uint64_t dropped_total() const;
+  uint64_t dropped_for(DropReason reason) const { return dropped[size_t(reason)]; }
+};
+
+struct PipelineStats {
+  std::vector<ChannelStats> channels;  // by id
+  uint64_t chunks_written = 0;
+  uint64_t messages_written = 0;
+  uint64_t bytes_written = 0;  // chunk bytes appended, all files
+  uint64_t files_started = 0;
+  uint64_t files_finalized = 0;
+  uint64_t write_errors = 0;                // chunks that could not be encoded or written
+  uint64_t chunks_stored_raw = 0;           // compression did not pay, or was skipped
+  uint64_t chunks_compression_skipped = 0;  // stored raw without trying (incompressible group)
+  uint64_t uncompressed_bytes = 0;          // chunk records encoded so far
+  uint64_t compressed_bytes = 0;            // ... and what they became
+  uint64_t memory_in_use = 0;               // against memory_budget
+  uint64_t memory_budget = 0;
+  uint64_t in_flight_bytes = 0;  // sealed, not yet written
+  unsigned compressor_threads = 0;
+  std::string current_file;         // the `.active` file being written, if any
+  std::string last_finalized_file;  // the last file finalized
+  // CPU time of each stage's threads so far. The ordered writer's share of the total is the
+  // pipeline's serial fraction.
+  std::chrono::nanoseconds writer_cpu{0};
+  std::chrono::nanoseconds compressor_cpu{0};
+  std::chrono::nanoseconds finalizer_cpu{0};
+  std::chrono::nanoseconds scheduler_cpu{0};
+  std::optional<mcap::Error> first_error;  // the first write or finalization failure
+};
+
+class Pipeline {
+ public:
+  // Validates the options, creates the directory, opens the first file and starts the threads.
+  static mcap::Result<std::unique_ptr<Pipeline>> start(PipelineOptions options);
+  ~Pipeline();  // stop() if not done
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  // Any thread, any time before stop(). An identical declaration returns the same channel.
+  mcap::Result<ChannelHandle> declare_channel(const ChannelSpec& spec);
+
+  // Any thread; several threads may push to one channel. Copies the payload once.
+  PushResult push(ChannelHandle channel, mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                  uint32_t sequence, mcap::ByteView payload);
+
+  // Starts a new file at the next chunk boundary: what was pushed before this call goes to the
+  // current file (if it holds any chunk), what follows to the next one. No-op with output_path.
+  void request_rotation();
+
+  // Refuses further pushes (blocked pushers return kStopped), seals and writes everything
+  // queued, writes `mcaprec.stats`, finalizes the file and stops the threads. Returns the first
+  // write or finalization error. Idempotent.
+  mcap::Status stop();
+
+  PipelineStats stats() const;
+
+ private:
+  struct Impl;
+  explicit Pipeline(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mcaprec::pipeline

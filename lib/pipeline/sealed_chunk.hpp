@@ -1,0 +1,19 @@
+#pragma once
+// A chunk sealed by its group's assembler, on its way to a compressor thread: the ranges of
+// channel segments that hold its Message records, in chunk order, and its sequence number.
+#include <cstdint>
+#include <vector>
+
+#include "pipeline/channel_queue.hpp"
+#include "pipeline/compression_choice.hpp"
+
+namespace mcaprec::pipeline {
+
+struct SealedChunk {
+  uint64_t seq = 0;                          // N: the writer appends chunk N only after chunk N-1
+  CompressionChoice* compression = nullptr;  // the group's codec choice
+  std::vector<SealedPiece> pieces;           // each holds a ref on its segment
+  uint64_t record_bytes = 0;                 // uncompressed size of the records
+};
+
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,40 @@
+#include "pipeline/types.hpp"
+
+namespace mcaprec::pipeline {
+
+std::string_view overflow_policy_name(OverflowPolicy policy) {
+  switch (policy) {
+    case OverflowPolicy::kDropNewest:
+      return "drop_newest";
+    case OverflowPolicy::kDropOldest:
+      return "drop_oldest";
+    case OverflowPolicy::kBlock:
+      return "block";
+  }
+  return "unknown";
+}
+
+std::optional<OverflowPolicy> parse_overflow_policy(std::string_view name) {
+  if (name == "drop_newest") return OverflowPolicy::kDropNewest;
+  if (name == "drop_oldest") return OverflowPolicy::kDropOldest;
+  if (name == "block") return OverflowPolicy::kBlock;
+  return std::nullopt;
+}
+
+std::string_view drop_reason_name(DropReason reason) {
+  switch (reason) {
+    case DropReason::kQueueFull:
+      return "queue_full";
+    case DropReason::kMemoryBudget:
+      return "memory_budget";
+    case DropReason::kTooLarge:
+      return "too_large";
+    case DropReason::kStopped:
+      return "stopped";
+    case DropReason::kWriteError:
+      return "write_error";
+  }
+  return "unknown";
+}
+
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,73 @@
+#include "storage/finalizer.hpp"
+
+#include <time.h>
+
+namespace mcaprec::storage {
+
+namespace {
+
+int64_t thread_cpu_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return int64_t{ts.tv_sec} * 1'000'000'000 + ts.tv_nsec;
+}
+
+}  // namespace
+
+Finalizer::Finalizer() : thread_([this] { run(); }) {}
+
+Finalizer::~Finalizer() {
+  finish();
+}
+
+void Finalizer::submit(std::unique_ptr<OutputFile> file) {
+  {
+    std::lock_guard lock(mu_);
+    pending_.push_back(std::move(file));
+  }
+  wake_.notify_one();
+}
+
+void Finalizer::finish() {
+  {
+    std::lock_guard lock(mu_);
+    finishing_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::optional<mcap::Error> Finalizer::first_error() const {
+  std::lock_guard lock(mu_);
+  return first_error_;
+}
+
+std::string Finalizer::last_finalized_path() const {
+  std::lock_guard lock(mu_);
+  return last_path_;
+}
+
+void Finalizer::run() {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [this] { return finishing_ || !pending_.empty(); });
+    if (pending_.empty()) return;  // finishing and nothing left
+    std::unique_ptr<OutputFile> file = std::move(pending_.front());
+    pending_.pop_front();
+    lock.unlock();
+    const mcap::Status status = file->finalize();
+    const std::string path = file->final_path();
+    file.reset();
+    cpu_ns_.store(thread_cpu_ns(), std::memory_order_relaxed);
+    lock.lock();
+    if (status) {
+      last_path_ = path;
+      finalized_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      if (!first_error_) first_error_ = status.error();
+      failed_.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+}
+
+}  // namespace mcaprec::storage

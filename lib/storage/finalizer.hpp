@@ -1,0 +1,56 @@
+#pragma once
+// Finalizes output files on its own thread, so that the thread that writes chunks never waits
+// for a summary, an fdatasync, a rename or a directory fsync. Files are finalized in the order
+// they were submitted.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "mcap/error.hpp"
+#include "storage/output_file.hpp"
+
+namespace mcaprec::storage {
+
+class Finalizer {
+ public:
+  Finalizer();
+  ~Finalizer();  // finish()
+  Finalizer(const Finalizer&) = delete;
+  Finalizer& operator=(const Finalizer&) = delete;
+
+  void submit(std::unique_ptr<OutputFile> file);
+  // Finalizes everything submitted so far, then stops the thread. Idempotent.
+  void finish();
+
+  uint64_t finalized_count() const { return finalized_.load(std::memory_order_relaxed); }
+  uint64_t failed_count() const { return failed_.load(std::memory_order_relaxed); }
+  // The first failure, if any.
+  std::optional<mcap::Error> first_error() const;
+  std::string last_finalized_path() const;
+  // CPU time of the finalizer thread so far.
+  std::chrono::nanoseconds cpu_time() const {
+    return std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
+  }
+
+ private:
+  void run();
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::unique_ptr<OutputFile>> pending_;  // guarded by mu_
+  bool finishing_ = false;                           // guarded by mu_
+  std::optional<mcap::Error> first_error_;           // guarded by mu_
+  std::string last_path_;                            // guarded by mu_
+  std::atomic<uint64_t> finalized_{0};
+  std::atomic<uint64_t> failed_{0};
+  std::atomic<int64_t> cpu_ns_{0};
+  std::thread thread_;  // last: starts after every member above exists
+};
+
+}  // namespace mcaprec::storage

@@ -1,0 +1,112 @@
+#include "storage/output_file.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "storage/file_naming.hpp"
+
+namespace mcaprec::storage {
+
+namespace {
+
+mcap::Error os_error(const std::string& what, const std::string& path, int err) {
+  return mcap::Error{0, what + " " + path + ": " + std::strerror(err)};
+}
+
+}  // namespace
+
+SinkFactory file_sink_factory() {
+  return [](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
+    mcap::Result<std::unique_ptr<mcap::FileSink>> sink = mcap::FileSink::create(path);
+    if (!sink) return sink.error();
+    return std::unique_ptr<mcap::ByteSink>(std::move(*sink));
+  };
+}
+
+mcap::Result<std::unique_ptr<OutputFile>> OutputFile::create(std::string final_path,
+                                                             mcap::WriterOptions options,
+                                                             const SinkFactory& open_sink) {
+  const std::string active_path = final_path + std::string(kActiveSuffix);
+  mcap::Result<std::unique_ptr<mcap::ByteSink>> sink =
+      open_sink ? open_sink(active_path) : file_sink_factory()(active_path);
+  if (!sink) return sink.error();
+  mcap::Result<std::unique_ptr<mcap::Writer>> writer =
+      mcap::Writer::open(std::move(*sink), std::move(options));
+  if (!writer) {
+    return mcap::Error{writer.error().offset,
+                       "cannot start " + active_path + ": " + writer.error().message};
+  }
+  return std::unique_ptr<OutputFile>(new OutputFile(std::move(final_path), std::move(*writer)));
+}
+
+OutputFile::OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer)
+    : final_path_(std::move(final_path)),
+      active_path_(final_path_ + std::string(kActiveSuffix)),
+      writer_(std::move(writer)) {}
+
+mcap::Status OutputFile::finalize() {
+  if (mcap::Status s = writer_->close(); !s) {
+    return mcap::Error{s.error().offset,
+                       "cannot finalize " + active_path_ + ": " + s.error().message};
+  }
+  if (mcap::Status s = writer_->sink().sync(); !s) {
+    return mcap::Error{s.error().offset, "cannot sync " + active_path_ + ": " + s.error().message};
+  }
+  writer_.reset();  // closes the descriptor before the name changes
+  if (std::rename(active_path_.c_str(), final_path_.c_str()) != 0) {
+    return os_error("cannot rename " + active_path_ + " to", final_path_, errno);
+  }
+  return sync_directory(parent_directory(final_path_));
+}
+
+mcap::Status ensure_directory(const std::string& directory) {
+  if (directory.empty()) return {};
+  std::string partial;
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = directory.find('/', pos + 1);
+    partial = directory.substr(0, pos);
+    if (partial.empty() || partial == "/") continue;
+    if (::mkdir(partial.c_str(), 0755) != 0 && errno != EEXIST) {
+      return os_error("cannot create directory", partial, errno);
+    }
+  }
+  struct stat st;
+  if (::stat(directory.c_str(), &st) != 0) {
+    return os_error("cannot use directory", directory, errno);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return mcap::Error{0, "cannot use directory " + directory + ": not a directory"};
+  }
+  return {};
+}
+
+mcap::Status sync_directory(const std::string& directory) {
+  int fd = -1;
+  do {
+    fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR);
+  if (fd < 0) return os_error("cannot open directory", directory, errno);
+  int rc = 0;
+  do {
+    rc = ::fsync(fd);
+  } while (rc != 0 && errno == EINTR);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return os_error("cannot sync directory", directory, err);
+  return {};
+}
+
+std::string parent_directory(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+}  // namespace mcaprec::storage

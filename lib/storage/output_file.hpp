@@ -1,0 +1,52 @@
+#pragma once
+// One output file from creation to finalization. It is written as `<final path>.active`;
+// finalize() closes the MCAP writer (Data End, summary, footer), makes the bytes durable with
+// fdatasync, renames the file to its final path and fsyncs the directory so that the rename
+// survives a power cut. Until then the `.active` name tells recovery that the file is unfinished.
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "mcap/error.hpp"
+#include "mcap/sink.hpp"
+#include "mcap/writer.hpp"
+
+namespace mcaprec::storage {
+
+// Opens the sink a file is written through. The default writes to a FileSink; tests substitute
+// sinks that stall or fail on demand.
+using SinkFactory =
+    std::function<mcap::Result<std::unique_ptr<mcap::ByteSink>>(const std::string& path)>;
+SinkFactory file_sink_factory();
+
+class OutputFile {
+ public:
+  // Creates `<final_path>.active` and writes the MCAP magic and header into it.
+  static mcap::Result<std::unique_ptr<OutputFile>> create(std::string final_path,
+                                                          mcap::WriterOptions options,
+                                                          const SinkFactory& open_sink);
+
+  mcap::Writer& writer() { return *writer_; }
+  const std::string& final_path() const { return final_path_; }
+  const std::string& active_path() const { return active_path_; }
+
+  // Writer close, fdatasync, rename to the final path, fsync of the directory. Stops at the
+  // first failure and leaves the `.active` file for recovery. Call once.
+  mcap::Status finalize();
+
+ private:
+  OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer);
+
+  std::string final_path_;
+  std::string active_path_;
+  std::unique_ptr<mcap::Writer> writer_;
+};
+
+// Creates `directory` and its missing parents (mode 0755).
+mcap::Status ensure_directory(const std::string& directory);
+// fsync of a directory, so that entries created or renamed in it are durable.
+mcap::Status sync_directory(const std::string& directory);
+// The directory part of `path` ("." when there is none).
+std::string parent_directory(const std::string& path);
+
+}  // namespace mcaprec::storage

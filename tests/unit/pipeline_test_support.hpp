@@ -1,0 +1,210 @@
+#pragma once
+// Helpers for the pipeline tests: a scratch directory, a sink the test can stall, and a reader
+// that checks one finished file completely and returns what it holds.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mcap/reader.hpp"
+#include "mcap/records.hpp"
+#include "mcap/sink.hpp"
+#include "mcap/verify.hpp"
+#include "storage/output_file.hpp"
+
+namespace mcaprec::pipeline::testing {
+
+namespace fs = std::filesystem;
+
+class ScratchDir {
+ public:
+  ScratchDir() {
+    std::string pattern = (fs::temp_directory_path() / "mcaprec-pipeline-XXXXXX").string();
+    path_ = ::mkdtemp(pattern.data());
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const std::string& path() const { return path_; }
+
+  // Files in the directory whose names end with `suffix`, in the order they were started.
+  std::vector<std::string> files(const std::string& suffix) const {
+    std::vector<std::string> out;
+    for (const auto& entry : fs::directory_iterator(path_)) {
+      const std::string name = entry.path().filename().string();
+      if (name.size() >= suffix.size() &&
+          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+        out.push_back(entry.path().string());
+      }
+    }
+    if (suffix == ".mcap") {
+      std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
+        return file_index(a) < file_index(b);
+      });
+    }
+    return out;
+  }
+
+  // The `<index>` of `<prefix>_<stamp>_<index>.mcap`.
+  static uint64_t file_index(const std::string& path) {
+    const size_t end = path.rfind(".mcap");
+    const size_t start = path.rfind('_', end) + 1;
+    return std::stoull(path.substr(start, end - start));
+  }
+
+ private:
+  std::string path_;
+};
+
+// A gate the test opens and closes; sinks made by gated_sink_factory() wait in write() while
+// it is closed, which stalls the ordered writer like a slow disk would.
+class WriteGate {
+ public:
+  void close() {
+    std::lock_guard lock(mu_);
+    open_ = false;
+  }
+  void open() {
+    {
+      std::lock_guard lock(mu_);
+      open_ = true;
+    }
+    cv_.notify_all();
+  }
+  void pass() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [this] { return open_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool open_ = true;
+};
+
+class GatedSink : public mcap::ByteSink {
+ public:
+  GatedSink(std::unique_ptr<mcap::ByteSink> inner, WriteGate& gate)
+      : inner_(std::move(inner)), gate_(gate) {}
+  mcap::Status write(mcap::ByteView data) override {
+    gate_.pass();
+    return inner_->write(data);
+  }
+  mcap::Status flush() override { return inner_->flush(); }
+  mcap::Status sync() override { return inner_->sync(); }
+
+ private:
+  std::unique_ptr<mcap::ByteSink> inner_;
+  WriteGate& gate_;
+};
+
+inline storage::SinkFactory gated_sink_factory(WriteGate& gate) {
+  return [&gate](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
+    auto inner = storage::file_sink_factory()(path);
+    if (!inner) return inner.error();
+    return std::unique_ptr<mcap::ByteSink>(new GatedSink(std::move(*inner), gate));
+  };
+}
+
+struct ReadMessage {
+  uint16_t channel_id = 0;
+  uint32_t sequence = 0;
+  mcap::Timestamp log_time = 0;
+  mcap::Timestamp publish_time = 0;
+  mcap::Bytes data;
+  uint64_t chunk_offset = 0;  // file offset of the chunk it came from
+};
+
+// Everything a finished file holds, read with every check on.
+struct FileContents {
+  std::string error;  // empty when the file is complete and valid
+  std::vector<ReadMessage> messages;
+  std::map<uint16_t, mcap::Channel> channels;
+  std::map<uint16_t, mcap::Schema> schemas;
+  std::vector<mcap::Metadata> metadata;
+  mcap::Summary summary;
+
+  const mcap::Metadata* find_metadata(const std::string& name) const {
+    for (const mcap::Metadata& m : metadata) {
+      if (m.name == name) return &m;
+    }
+    return nullptr;
+  }
+};
+
+inline FileContents read_file(const std::string& path) {
+  FileContents out;
+  mcap::Result<mcap::MappedFile> mapped = mcap::MappedFile::open(path);
+  if (!mapped) {
+    out.error = mapped.error().to_string();
+    return out;
+  }
+  const mcap::ByteView bytes = mapped->bytes();
+  const mcap::VerifyReport report = mcap::verify_file(bytes);
+  if (!report.ok()) {
+    out.error = "verify: " +
+                (report.findings.empty() ? std::string("?") : report.findings.front().to_string());
+    return out;
+  }
+  mcap::Result<mcap::Summary> summary = mcap::read_summary(bytes);
+  if (!summary) {
+    out.error = "summary: " + summary.error().to_string();
+    return out;
+  }
+  out.summary = *summary;
+  mcap::StreamReader reader(bytes);
+  for (;;) {
+    auto item = reader.next();
+    if (!item) {
+      out.error = "stream: " + item.error().to_string();
+      return out;
+    }
+    if (!item->has_value()) break;
+    const mcap::Record& record = (*item)->record;
+    if (const auto* schema = std::get_if<mcap::Schema>(&record)) {
+      out.schemas[schema->id] = *schema;
+    } else if (const auto* channel = std::get_if<mcap::Channel>(&record)) {
+      if (channel->schema_id != 0 && out.schemas.count(channel->schema_id) == 0) {
+        out.error = "channel " + std::to_string(channel->id) + " before its schema";
+        return out;
+      }
+      out.channels[channel->id] = *channel;
+    } else if (const auto* message = std::get_if<mcap::Message>(&record)) {
+      if (out.channels.count(message->channel_id) == 0) {
+        out.error = "message on channel " + std::to_string(message->channel_id) +
+                    " before the channel's record";
+        return out;
+      }
+      out.messages.push_back(ReadMessage{
+          message->channel_id, message->sequence, message->log_time, message->publish_time,
+          mcap::Bytes(message->data.begin(), message->data.end()), (*item)->offset});
+    } else if (const auto* metadata = std::get_if<mcap::Metadata>(&record)) {
+      out.metadata.push_back(*metadata);
+    }
+  }
+  return out;
+}
+
+// Polls `condition` until it holds or `timeout` passes.
+inline bool eventually(const std::function<bool()>& condition,
+                       std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return condition();
+}
+
+}  // namespace mcaprec::pipeline::testing
