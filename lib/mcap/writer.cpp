@@ -131,19 +131,28 @@ Status Writer::write_message(const Message& message) {
   return {};
 }
 
+// Written in three parts so that a large attachment is never copied: fields, data, CRC.
 Status Writer::write_attachment(const Attachment& attachment) {
   if (Status s = flush_chunk(); !s) return s;
   const uint64_t at = offset_;
+  const uint64_t covered = attachment_crc_covered_length(attachment);
   scratch_.clear();
-  Attachment record = attachment;
-  record.crc = 0;
-  append_record(scratch_, record);
+  put_u8(scratch_, static_cast<uint8_t>(Opcode::kAttachment));
+  put_le<uint64_t>(scratch_, covered + 4);
+  put_le(scratch_, attachment.log_time);
+  put_le(scratch_, attachment.create_time);
+  put_string(scratch_, attachment.name);
+  put_string(scratch_, attachment.media_type);
+  put_le<uint64_t>(scratch_, attachment.data.size());
+  uint32_t crc = 0;
   if (options_.attachment_crc) {
-    const uint32_t crc = crc32(
-        ByteView(scratch_).subspan(kRecordPrefixSize, attachment_crc_covered_length(attachment)));
-    store_le<uint32_t>(scratch_.data() + scratch_.size() - 4, crc);
+    crc = crc32_update(crc32(ByteView(scratch_).subspan(kRecordPrefixSize)), attachment.data);
   }
   if (Status s = append(scratch_); !s) return s;
+  if (Status s = append(attachment.data); !s) return s;
+  uint8_t crc_bytes[4];
+  store_le(crc_bytes, crc);
+  if (Status s = append(ByteView(crc_bytes, 4)); !s) return s;
   attachment_indexes_.push_back(AttachmentIndex{at, offset_ - at, attachment.log_time,
                                                 attachment.create_time, attachment.data.size(),
                                                 attachment.name, attachment.media_type});

@@ -101,9 +101,9 @@ TEST(ChunkBuilderTest, IndexesMessagesAndKeepsCapacityOnClear) {
   EXPECT_EQ(builder.message_count(), 6u);
   const ChunkPiece piece = builder.piece();
   ASSERT_EQ(piece.messages.size(), 6u);
+  const Bytes records(piece.records.begin(), piece.records.end());
   for (size_t i = 0; i < piece.messages.size(); ++i) {
-    const Message m =
-        message_at(Bytes(piece.records.begin(), piece.records.end()), piece.messages[i].offset);
+    const Message m = message_at(records, piece.messages[i].offset);
     EXPECT_EQ(m.channel_id, kMixed[i].first);
     EXPECT_EQ(m.log_time, kMixed[i].second);
     EXPECT_EQ(m.sequence, i);
@@ -121,7 +121,8 @@ TEST(ChunkBuilderTest, UninitializedMessageIsFilledInPlace) {
   const uint8_t bytes[] = {9, 8, 7, 6};
   std::memcpy(data, bytes, 4);
   const ChunkPiece piece = builder.piece();
-  const Message m = message_at(Bytes(piece.records.begin(), piece.records.end()), 0);
+  const Bytes records(piece.records.begin(), piece.records.end());
+  const Message m = message_at(records, 0);
   EXPECT_EQ(m.channel_id, 3);
   EXPECT_EQ(m.sequence, 7u);
   EXPECT_EQ(m.log_time, 100u);
