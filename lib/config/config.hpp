@@ -1,0 +1,172 @@
+#pragma once
+// The daemon's configuration, one struct per YAML section, field for field (DESIGN.md section
+// 5). Every field carries its default, so a Config{} with one source is a working recorder.
+// load_config_file() (loader.hpp) fills these from YAML and checks them; to_yaml() (to_yaml.hpp)
+// prints them back with every default spelled out.
+//
+// Paths are taken as written: a relative output.directory is relative to the daemon's working
+// directory (the systemd unit sets it), not to the configuration file.
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config/address.hpp"
+#include "mcap/compression.hpp"
+
+namespace mcaprec::config {
+
+using std::chrono::milliseconds;
+using Compression = ::mcaprec::mcap::Compression;
+
+inline constexpr uint64_t kKiB = uint64_t{1} << 10;
+inline constexpr uint64_t kMiB = uint64_t{1} << 20;
+inline constexpr uint64_t kGiB = uint64_t{1} << 30;
+
+// Bounds the loader enforces on mcap.chunk_size: below the lower one per-chunk overhead and
+// index size dominate; above the upper one a single chunk ties up too much memory and latency.
+inline constexpr uint64_t kMinChunkSize = 4 * kKiB;
+inline constexpr uint64_t kMaxChunkSize = 256 * kMiB;
+// The largest UDP payload; also the default max_message_size of UDP sources.
+inline constexpr uint64_t kMaxDatagramSize = 65535;
+
+enum class Transport { kTcp, kUdp };
+enum class SourceFormat { kMcap, kRaw, kLengthPrefixed };
+enum class TimestampSource { kSender, kReceive };
+enum class Overflow { kDropNewest, kDropOldest, kBlock };
+enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
+
+// The YAML spelling of each value: "tcp", "length_prefixed", "receive", "drop_oldest", "warn",
+// and "zstd" / "lz4" / "none" for compression.
+std::string_view to_string(Transport value);
+std::string_view to_string(SourceFormat value);
+std::string_view to_string(TimestampSource value);
+std::string_view to_string(Overflow value);
+std::string_view to_string(LogLevel value);
+std::string_view compression_keyword(Compression value);
+
+struct Output {
+  std::string directory = "./recordings";  // created (with parents) by the daemon if missing
+  std::string prefix = "rec";              // file names: <prefix>_<UTC start>_<index>.mcap
+  uint64_t max_bytes = 2 * kGiB;           // rotate at this file size; 0 = never by size
+  milliseconds max_duration = std::chrono::minutes(10);  // rotate at this span; 0 = never
+  milliseconds sync_interval = std::chrono::seconds(1);  // fdatasync at least this often
+  uint64_t max_total_bytes = 0;        // retention for the directory; 0 = no limit
+  uint64_t min_free_bytes = 1 * kGiB;  // keep this much free on the disk; 0 = don't check
+
+  bool operator==(const Output&) const = default;
+};
+
+struct Mcap {
+  std::string profile;                           // Header.profile: "", "ros1", "ros2", ...
+  Compression compression = Compression::kZstd;  // zstd | lz4 | none
+  int compression_level = 1;                     // zstd: its own range; lz4: 0..12; none: unused
+  uint64_t chunk_size = 1 * kMiB;                // seal a chunk at this many uncompressed bytes
+  milliseconds chunk_max_age = std::chrono::milliseconds(500);  // ... or when this old
+
+  bool operator==(const Mcap&) const = default;
+};
+
+struct Pipeline {
+  uint32_t compressor_threads = 0;      // 0 = one per CPU
+  uint32_t ingest_threads = 1;          // Asio threads receiving from sockets
+  uint64_t memory_budget = 512 * kMiB;  // all queues + open chunks + chunks in flight
+  uint64_t queue_bytes = 16 * kMiB;     // per-channel queue for channels without an entry
+  milliseconds shutdown_timeout = std::chrono::seconds(10);  // drain + finalize on SIGTERM
+
+  bool operator==(const Pipeline&) const = default;
+};
+
+// The Schema record for a raw or length_prefixed source's channel.
+struct SourceSchema {
+  std::string name;       // required
+  std::string encoding;   // required when there is data ("ros2msg", "protobuf", ...)
+  std::string data;       // the schema bytes: inline text, or the contents of data_file
+  std::string data_file;  // "" = data is inline; else read at load time (relative paths are
+                          // relative to the configuration file), e.g. a FileDescriptorSet
+
+  bool operator==(const SourceSchema&) const = default;
+};
+
+struct Multicast {
+  std::string group;      // an IPv4 (224.0.0.0/4) or IPv6 (ff00::/8) multicast address
+  std::string interface;  // local interface address or name to join on; "" = chosen by route
+
+  bool operator==(const Multicast&) const = default;
+};
+
+struct Source {
+  std::string name;                           // required, unique; used in logs and metrics
+  Transport transport = Transport::kTcp;      // required
+  Endpoint bind;                              // required; unique per transport
+  SourceFormat format = SourceFormat::kMcap;  // mcap | raw (udp) | length_prefixed (tcp)
+
+  // raw and length_prefixed only: the one channel this source feeds.
+  std::string topic;                            // required for them
+  std::string message_encoding;                 // "" by default
+  std::optional<SourceSchema> schema;           // none by default (schema id 0)
+  std::map<std::string, std::string> metadata;  // Channel.metadata, e.g. offered_qos_profiles
+
+  // log_time from the sender's Message record, or the receive time. Default: sender for mcap,
+  // receive for raw and length_prefixed (which carry no timestamp; sender is refused there).
+  TimestampSource timestamp = TimestampSource::kSender;
+  std::optional<Multicast> multicast;  // udp only; none by default
+  uint64_t receive_buffer = 0;         // SO_RCVBUF; default 8 MiB for udp, 0 (kernel autotuning)
+                                       // for tcp
+  std::vector<Cidr> allowed_senders;   // empty = anyone; else datagrams/connections from
+                                       // other addresses are refused and counted
+  uint64_t max_message_size = 0;       // default 65535 for udp, 16 MiB for tcp
+  uint32_t max_connections = 64;       // tcp only
+  uint32_t max_channels_per_connection = 1024;  // mcap only; per sender address for udp
+  milliseconds idle_timeout{0};                 // tcp only: close a silent connection; 0 = never
+
+  bool operator==(const Source&) const = default;
+};
+
+// Per-topic settings; topics without an entry get the defaults below.
+struct ChannelSettings {
+  std::string topic;                    // required, unique
+  std::string chunk_group = "default";  // channels sharing a group share one open chunk
+  uint64_t queue_bytes = 0;             // default pipeline.queue_bytes (filled in by the loader)
+  std::optional<Overflow> overflow;     // default: block for tcp sources, drop_newest for udp
+
+  bool operator==(const ChannelSettings&) const = default;
+};
+
+struct Metrics {
+  std::optional<Endpoint> bind;  // HTTP /metrics and /status; none = disabled
+
+  bool operator==(const Metrics&) const = default;
+};
+
+struct Logging {
+  LogLevel level = LogLevel::kInfo;  // trace | debug | info | warn | error | critical | off
+
+  bool operator==(const Logging&) const = default;
+};
+
+struct Config {
+  Output output;
+  Mcap mcap;
+  Pipeline pipeline;
+  std::vector<Source> sources;            // at least one
+  std::vector<ChannelSettings> channels;  // optional
+  Metrics metrics;
+  Logging logging;
+
+  bool operator==(const Config&) const = default;
+};
+
+inline constexpr std::string_view kDefaultChunkGroup = "default";
+
+// The settings for `topic`: its entry in config.channels, or the defaults (queue_bytes from
+// pipeline.queue_bytes, the default chunk group, no explicit overflow).
+ChannelSettings channel_settings_for(const Config& config, std::string_view topic);
+// What happens when a channel's queue is full: its explicit policy, else block for TCP (the
+// sender is slowed down by flow control) and drop_newest for UDP.
+Overflow effective_overflow(const ChannelSettings& settings, Transport transport);
+
+}  // namespace mcaprec::config

@@ -1,0 +1,190 @@
+#include "config/validate.hpp"
+
+#include <zstd.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <set>
+
+#include "config/units.hpp"
+#include "config/validate_internal.hpp"
+
+namespace mcaprec::config {
+namespace {
+
+using namespace detail;
+
+void check_output(const Config& config, Diagnostics& d) {
+  const Output& output = config.output;
+  if (!d.has_error("output.directory")) {
+    if (output.directory.empty()) {
+      d.error("output.directory", "must not be empty");
+    } else {
+      // Looking is allowed; creating is the daemon's job once everything is valid.
+      std::error_code ec;
+      const auto status = std::filesystem::status(output.directory, ec);
+      if (!ec && std::filesystem::exists(status) && !std::filesystem::is_directory(status)) {
+        d.error("output.directory", in_quotes(output.directory) + " exists and is not a directory");
+      }
+    }
+  }
+  if (!d.has_error("output.prefix") && !is_plain_name(output.prefix)) {
+    d.error("output.prefix", in_quotes(output.prefix) +
+                                 " cannot start a file name: use letters, digits, '_', '-' or '.'");
+  }
+  if (!d.has_error("output.max_bytes") && !d.has_error("mcap.chunk_size") &&
+      output.max_bytes != 0 && output.max_bytes <= config.mcap.chunk_size) {
+    d.error(blame(d, {"output.max_bytes", "mcap.chunk_size"}),
+            "output.max_bytes (" + format_size(output.max_bytes) +
+                ") must be larger than mcap.chunk_size (" + format_size(config.mcap.chunk_size) +
+                "): files rotate at chunk boundaries (0 = no size limit)");
+  }
+  if (!d.has_error("output.max_duration") && output.max_duration.count() != 0 &&
+      output.max_duration < std::chrono::seconds(1)) {
+    d.error("output.max_duration", "must be at least 1s (or 0 for no time limit)");
+  }
+  if (!d.has_error("output.sync_interval") && output.sync_interval.count() <= 0) {
+    d.error("output.sync_interval", "must be more than 0");
+  }
+  if (!d.has_error("output.max_total_bytes") && !d.has_error("output.max_bytes") &&
+      output.max_total_bytes != 0 && output.max_bytes != 0 &&
+      output.max_total_bytes < output.max_bytes) {
+    d.error(blame(d, {"output.max_total_bytes", "output.max_bytes"}),
+            "output.max_total_bytes (" + format_size(output.max_total_bytes) +
+                ") is smaller than one file (output.max_bytes " + format_size(output.max_bytes) +
+                "); recording would pause as soon as a file fills up");
+  }
+}
+
+void check_mcap(const Config& config, Diagnostics& d) {
+  const Mcap& mcap = config.mcap;
+  if (!d.has_error("mcap.compression") && !d.has_error("mcap.compression_level")) {
+    int low = 0;
+    int high = 0;
+    if (mcap.compression == Compression::kZstd) {
+      low = ZSTD_minCLevel();
+      high = ZSTD_maxCLevel();
+    } else if (mcap.compression == Compression::kLz4) {
+      low = 0;  // 0..2: LZ4's fast mode; 3..12: LZ4 HC
+      high = 12;
+    }
+    if (mcap.compression != Compression::kNone &&
+        (mcap.compression_level < low || mcap.compression_level > high)) {
+      d.error(blame(d, {"mcap.compression_level", "mcap.compression"}),
+              std::to_string(mcap.compression_level) + " is not a " +
+                  std::string(compression_keyword(mcap.compression)) +
+                  " compression level: it must be from " + std::to_string(low) + " to " +
+                  std::to_string(high));
+    }
+  }
+  if (!d.has_error("mcap.chunk_size") &&
+      (mcap.chunk_size < kMinChunkSize || mcap.chunk_size > kMaxChunkSize)) {
+    d.error("mcap.chunk_size", format_size(mcap.chunk_size) + " is outside " +
+                                   format_size(kMinChunkSize) + " to " +
+                                   format_size(kMaxChunkSize));
+  }
+  if (!d.has_error("mcap.chunk_max_age") && mcap.chunk_max_age.count() <= 0) {
+    d.error("mcap.chunk_max_age", "must be more than 0");
+  }
+}
+
+void check_pipeline(const Config& config, Diagnostics& d) {
+  const Pipeline& pipeline = config.pipeline;
+  std::set<std::string> groups = {std::string(kDefaultChunkGroup)};
+  for (const ChannelSettings& channel : config.channels) groups.insert(channel.chunk_group);
+  // Each group keeps one chunk open, and at least two more must fit: one being compressed and
+  // one waiting for the writer. Less than that and the pipeline cannot make progress.
+  const uint64_t chunks = std::max<uint64_t>(4, groups.size() + 2);
+  if (!d.has_error("pipeline.memory_budget") && !d.has_error("mcap.chunk_size") &&
+      pipeline.memory_budget / chunks < config.mcap.chunk_size) {
+    d.error(blame(d, {"pipeline.memory_budget", "mcap.chunk_size"}),
+            "pipeline.memory_budget (" + format_size(pipeline.memory_budget) + ") cannot hold " +
+                std::to_string(chunks) + " chunks of mcap.chunk_size (" +
+                format_size(config.mcap.chunk_size) + "): one open chunk for each of the " +
+                std::to_string(groups.size()) +
+                " chunk groups plus two in flight, and at least four; it needs " +
+                format_size(chunks * config.mcap.chunk_size) + " or more");
+  }
+  if (!d.has_error("pipeline.queue_bytes") && !d.has_error("pipeline.memory_budget")) {
+    if (pipeline.queue_bytes < 4 * kKiB) {
+      d.error("pipeline.queue_bytes", "must be at least 4KiB");
+    } else if (pipeline.queue_bytes > pipeline.memory_budget) {
+      d.error(blame(d, {"pipeline.queue_bytes", "pipeline.memory_budget"}),
+              "pipeline.queue_bytes (" + format_size(pipeline.queue_bytes) +
+                  ") is larger than pipeline.memory_budget (" +
+                  format_size(pipeline.memory_budget) + ")");
+    }
+  }
+  if (!d.has_error("pipeline.shutdown_timeout") && pipeline.shutdown_timeout.count() <= 0) {
+    d.error("pipeline.shutdown_timeout", "must be more than 0");
+  }
+}
+
+void check_channels(const Config& config, Diagnostics& d) {
+  for (size_t i = 0; i < config.channels.size(); ++i) {
+    const ChannelSettings& channel = config.channels[i];
+    const std::string at = channel_path(i);
+    if (d.has_own_error(at)) continue;
+    if (d.written(at + ".topic") && channel.topic.empty() && !d.has_error(at + ".topic")) {
+      d.error(at + ".topic", "must not be empty");
+    }
+    for (size_t j = 0; j < i; ++j) {
+      if (!channel.topic.empty() && channel.topic == config.channels[j].topic) {
+        d.error(at + ".topic", in_quotes(channel.topic) + " already has settings in " +
+                                   channel_path(j) + " (line " +
+                                   std::to_string(d.line_of(channel_path(j) + ".topic")) + ")");
+      }
+    }
+    if (!d.has_error(at + ".chunk_group") && channel.chunk_group.empty()) {
+      d.error(at + ".chunk_group", "must not be empty (the shared group is called 'default')");
+    }
+    if (!d.has_error(at + ".queue_bytes") && !d.has_error("pipeline.memory_budget")) {
+      if (channel.queue_bytes < 4 * kKiB) {
+        d.error(at + ".queue_bytes", "must be at least 4KiB");
+      } else if (channel.queue_bytes > config.pipeline.memory_budget) {
+        d.error(blame(d, {at + ".queue_bytes", "pipeline.queue_bytes", "pipeline.memory_budget"}),
+                "queue_bytes (" + format_size(channel.queue_bytes) +
+                    ") is larger than pipeline.memory_budget (" +
+                    format_size(config.pipeline.memory_budget) + ")");
+      }
+    }
+  }
+  // Channels fed by raw and length_prefixed sources are known now: their queue must hold one
+  // message, and only TCP can be slowed down instead of dropping.
+  for (size_t i = 0; i < config.sources.size(); ++i) {
+    const Source& source = config.sources[i];
+    const std::string at = source_path(i);
+    if (source.format == SourceFormat::kMcap || source.topic.empty() || d.has_error(at)) continue;
+    const ChannelSettings settings = channel_settings_for(config, source.topic);
+    auto entry = std::find_if(config.channels.begin(), config.channels.end(),
+                              [&](const ChannelSettings& c) { return c.topic == source.topic; });
+    const std::string entry_at =
+        entry == config.channels.end()
+            ? std::string("pipeline.queue_bytes")
+            : channel_path(static_cast<size_t>(entry - config.channels.begin())) + ".queue_bytes";
+    if (settings.queue_bytes < source.max_message_size && !d.has_error(entry_at)) {
+      d.error(blame(d, {entry_at, at + ".max_message_size"}),
+              "the queue of " + source.topic + " (" + format_size(settings.queue_bytes) +
+                  ") cannot hold one message of " + at + ".max_message_size (" +
+                  format_size(source.max_message_size) + ")");
+    }
+    if (source.transport == Transport::kUdp && settings.overflow == Overflow::kBlock &&
+        entry != config.channels.end()) {
+      d.error(channel_path(static_cast<size_t>(entry - config.channels.begin())) + ".overflow",
+              "block cannot slow down the UDP sender " + at + " (" + source.name +
+                  "); use drop_newest or drop_oldest");
+    }
+  }
+}
+
+}  // namespace
+
+void validate(const Config& config, Diagnostics& d) {
+  check_output(config, d);
+  check_mcap(config, d);
+  check_pipeline(config, d);
+  check_sources(config, d);
+  check_channels(config, d);
+}
+
+}  // namespace mcaprec::config
