@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs what mcaprec needs to build and test on Debian 12, and nothing that is already there.
+# Run as root (or with sudo available). Safe to run again.
+set -euo pipefail
+
+packages=(
+  g++ cmake ninja-build pkg-config clang-format
+  libboost-dev libspdlog-dev libyaml-cpp-dev libzstd-dev liblz4-dev libisal-dev libsystemd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
+)
+# Node.js runs the interop tests with the official MCAP reader; keep a newer one if present.
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  sudo_cmd=()
+  [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+  "${sudo_cmd[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+fi

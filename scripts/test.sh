@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The README's test command: install, build, and run every test:
+#   1. release-like build with warnings as errors, all tests (unit, conformance, tool, interop);
+#   2. formatting check;
+#   3. AddressSanitizer + UndefinedBehaviorSanitizer build, all C++ tests;
+#   4. ThreadSanitizer build, the pipeline tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+(cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+
+echo "== build (warnings as errors)"
+scripts/build.sh build -DMCAPREC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+(cd build && ctest --output-on-failure -j2)
+
+echo "== format"
+git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+
+echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
+scripts/build.sh build-asan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=address,undefined -DMCAPREC_BUILD_BENCH=OFF \
+  -DCMAKE_BUILD_TYPE=Debug
+(cd build-asan && ctest --output-on-failure -j2 -E '^interop$')
+
+echo "== ThreadSanitizer (pipeline)"
+scripts/build.sh build-tsan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=thread -DMCAPREC_BUILD_BENCH=OFF
+(cd build-tsan && ctest --output-on-failure -j2 -R 'Pipeline|pipeline')
+echo "all test stages passed"
