@@ -1,0 +1,52 @@
+#pragma once
+// All configured sources, listening: one Boost.Asio io_context per ingest thread, UDP and TCP
+// listeners decoding into the pipeline. The daemon's one-line view of ingest:
+//
+//   auto ingest = IngestServer::start(config, pipeline);  // binds every source or fails
+//   ...
+//   ingest->stop();                                        // stop listening, close connections
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "mcap/error.hpp"
+
+namespace mcaprec::pipeline {
+class Pipeline;
+}
+
+namespace mcaprec::ingest {
+
+struct SourceStats {
+  std::string name;                       // the source's configured name
+  std::string transport;                  // "tcp" | "udp"
+  std::string bind;                       // the bound address, e.g. "127.0.0.1:9410"
+  uint64_t messages = 0;                  // messages handed to the pipeline
+  uint64_t bytes = 0;                     // payload bytes handed to the pipeline
+  uint64_t datagrams = 0;                 // udp: datagrams received
+  uint64_t kernel_drops = 0;              // udp: SO_RXQ_OVFL, datagrams the kernel dropped
+  uint64_t connections_accepted = 0;      // tcp
+  uint64_t connections_open = 0;          // tcp, now
+  uint64_t connections_refused = 0;       // tcp: over max_connections or not allowed
+  std::map<std::string, uint64_t> errors;  // bad input by reason code ("truncated", ...)
+  std::vector<std::string> peers;         // tcp: open connections; udp: recent senders
+};
+
+class IngestServer {
+ public:
+  // Binds every source of `config` (port in use, bad multicast group... -> an Error naming the
+  // source and the address) and starts config.pipeline.ingest_threads threads.
+  static mcap::Result<std::unique_ptr<IngestServer>> start(const config::Config& config,
+                                                           pipeline::Pipeline& pipeline);
+  virtual ~IngestServer() = default;
+
+  // Stops accepting and receiving, closes connections, joins the threads. Idempotent.
+  virtual void stop() = 0;
+
+  virtual std::vector<SourceStats> stats() const = 0;
+};
+
+}  // namespace mcaprec::ingest
