@@ -175,24 +175,28 @@ void ChannelQueue::discard_oldest_locked(uint64_t bytes, DropReason reason) {
 }
 
 bool ChannelQueue::discard_segment_locked() {
-  if (runs_.empty()) return false;
-  Run& front = runs_.front();
-  // Only a segment no sealed chunk shares returns memory when this channel lets it go.
-  if (front.segment->refs.load(std::memory_order_acquire) != 1) return false;
-  const uint64_t bytes = front.segment->used - front.byte_begin;
-  if (bytes == 0) return false;
-  discard_oldest_locked(bytes, DropReason::kMemoryBudget);
-  if (!runs_.empty() && runs_.front().entry_begin == runs_.front().segment->entry_count) {
-    // The emptied segment: recycle it, or start over in it when it is the current one.
-    if (runs_.size() > 1) {
-      release_front_run_locked();
-    } else if (runs_.front().segment->refs.load(std::memory_order_acquire) == 1) {
-      Run& only = runs_.front();
-      only.segment->used = 0;
-      only.segment->entry_count = 0;
-      only.byte_begin = 0;
-      only.entry_begin = 0;
+  // The oldest segment that only this channel holds returns its memory once its messages are
+  // gone; older (shared) runs go first, so that the discarded messages are still the oldest.
+  size_t target = runs_.size();
+  uint64_t bytes = 0;
+  for (size_t i = 0; i < runs_.size(); ++i) {
+    const Run& run = runs_.at(i);
+    bytes += run.segment->used - run.byte_begin;
+    if (run.segment->refs.load(std::memory_order_acquire) == 1) {
+      target = i;
+      break;
     }
+  }
+  if (target == runs_.size() || bytes == 0) return false;
+  const bool target_is_last = target + 1 == runs_.size();
+  discard_oldest_locked(bytes, DropReason::kMemoryBudget);
+  if (target_is_last) {
+    // The current segment, now empty and ours alone: start over in it.
+    Run& only = runs_.front();
+    only.segment->used = 0;
+    only.segment->entry_count = 0;
+    only.byte_begin = 0;
+    only.entry_begin = 0;
   }
   return true;
 }

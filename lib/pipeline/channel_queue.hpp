@@ -82,6 +82,7 @@ class ChannelQueue {
     size_t size() const { return size_; }
     Run& front() { return slots_[head_]; }
     Run& back() { return slots_[(head_ + size_ - 1) % slots_.size()]; }
+    const Run& at(size_t i) const { return slots_[(head_ + i) % slots_.size()]; }
     void pop_front() { head_ = (head_ + 1) % slots_.size(), --size_; }
     void pop_back() { --size_; }
     void push_back(const Run& run);
@@ -98,8 +99,9 @@ class ChannelQueue {
                      mcap::ByteView payload, size_t record_bytes);
   // drop_oldest: discards oldest unsealed messages until `bytes` are freed (or none is left).
   void discard_oldest_locked(uint64_t bytes, DropReason reason);
-  // drop_oldest under memory pressure: discards the messages of one segment only this channel
-  // holds, so that its memory really returns. False when there is none.
+  // drop_oldest under memory pressure: discards the oldest messages up to and including those
+  // of the oldest segment only this channel holds, so that memory really returns. False when
+  // no segment would be freed (then nothing is discarded).
   bool discard_segment_locked();
   void release_front_run_locked();
 

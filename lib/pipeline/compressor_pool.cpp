@@ -69,6 +69,19 @@ void CompressorPool::run(size_t index) {
 
 void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
                             std::vector<mcap::ChunkPiece>& pieces) {
+  CompressedChunk* out = compressed_pool_.acquire();
+  out->seq = chunk->seq;
+  out->record_bytes = chunk->record_bytes;
+  out->failed = false;
+  out->lost_reason = DropReason::kWriteError;
+  out->error.clear();
+  out->lost.clear();
+  if (skip_.load(std::memory_order_relaxed)) {
+    lose(*chunk, DropReason::kStopped, "", *out);
+    finish_chunk(chunk, out);
+    return;
+  }
+
   // Index entries were written relative to their segment; the encoder wants them relative to
   // the piece. Each entry belongs to exactly one sealed piece, so rebasing in place is safe.
   pieces.clear();
@@ -84,13 +97,6 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
                              entries + piece.entry_begin, piece.entry_end - piece.entry_begin)});
   }
 
-  CompressedChunk* out = compressed_pool_.acquire();
-  out->seq = chunk->seq;
-  out->record_bytes = chunk->record_bytes;
-  out->failed = false;
-  out->error.clear();
-  out->lost.clear();
-
   mcap::ChunkEncodeOptions options;
   options.compression = chunk->compression->choose(settings_.compression);
   options.level = settings_.level;
@@ -105,15 +111,8 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
     status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
   }
   if (!status) {
-    out->failed = true;
-    out->error =
-        "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message;
-    std::map<uint16_t, uint64_t> lost;
-    for (const SealedPiece& piece : chunk->pieces) {
-      lost[piece.channel_id] += piece.entry_end - piece.entry_begin;
-    }
-    out->lost.assign(lost.begin(), lost.end());
-    out->encoded.bytes.clear();
+    lose(*chunk, DropReason::kWriteError,
+         "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message, *out);
   } else {
     if (tried) chunk->compression->record(out->encoded);
     if (out->encoded.compression.empty()) stored_raw_.fetch_add(1, std::memory_order_relaxed);
@@ -121,7 +120,24 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
     compressed_.fetch_add(out->encoded.compressed_size, std::memory_order_relaxed);
     encoded_.fetch_add(1, std::memory_order_relaxed);
   }
+  finish_chunk(chunk, out);
+}
 
+void CompressorPool::lose(const SealedChunk& chunk, DropReason reason, std::string why,
+                          CompressedChunk& out) {
+  out.failed = true;
+  out.lost_reason = reason;
+  out.error = std::move(why);
+  std::map<uint16_t, uint64_t> lost;
+  for (const SealedPiece& piece : chunk.pieces) {
+    lost[piece.channel_id] += piece.entry_end - piece.entry_begin;
+  }
+  out.lost.assign(lost.begin(), lost.end());
+  out.encoded.bytes.clear();
+  out.encoded.message_counts.clear();
+}
+
+void CompressorPool::finish_chunk(SealedChunk* chunk, CompressedChunk* out) {
   // The encoded bytes hold everything now: the segments can go back to the pool.
   for (const SealedPiece& piece : chunk->pieces) buffers_.release(piece.segment);
   chunk->pieces.clear();

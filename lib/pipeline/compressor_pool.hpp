@@ -19,6 +19,7 @@
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/recycling_pool.hpp"
 #include "pipeline/sealed_chunk.hpp"
+#include "pipeline/types.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -28,8 +29,10 @@ struct CompressedChunk {
   uint64_t record_bytes = 0;   // released from the in-flight gate once written
   uint64_t charged_bytes = 0;  // counted against the memory budget until written
   mcap::EncodedChunk encoded;
-  // When encoding failed: why, and the messages lost per channel (counted as write errors).
+  // When the chunk was not encoded: why, and the messages lost per channel, counted as
+  // `lost_reason` (write_error when encoding failed, stopped when the drain was cut short).
   bool failed = false;
+  DropReason lost_reason = DropReason::kWriteError;
   std::string error;
   std::vector<std::pair<uint16_t, uint64_t>> lost;
 };
@@ -51,6 +54,10 @@ class CompressorPool {
   CompressorPool(CompressorSettings settings, BufferPool& buffers,
                  RecyclingPool<SealedChunk>& sealed, RecyclingPool<CompressedChunk>& compressed,
                  CompressedChunkSink& writer);
+
+  // From then on chunks are not encoded but passed on as lost (reason `stopped`), so that a
+  // stop whose drain takes too long can finish with what is already encoded.
+  void skip_remaining() { skip_.store(true, std::memory_order_relaxed); }
   ~CompressorPool();  // finish()
   CompressorPool(const CompressorPool&) = delete;
   CompressorPool& operator=(const CompressorPool&) = delete;
@@ -70,6 +77,11 @@ class CompressorPool {
   void run(size_t index);
   void encode(SealedChunk* chunk, mcap::Compressor& compressor,
               std::vector<mcap::ChunkPiece>& pieces);
+  // Marks `out` as not written: its messages are counted as dropped for `reason`.
+  static void lose(const SealedChunk& chunk, DropReason reason, std::string why,
+                   CompressedChunk& out);
+  // Releases the chunk's segments and passes `out` on to the writer.
+  void finish_chunk(SealedChunk* chunk, CompressedChunk* out);
 
   const CompressorSettings settings_;
   BufferPool& buffers_;
@@ -82,6 +94,7 @@ class CompressorPool {
   std::deque<SealedChunk*> queue_;  // guarded by mu_
   bool finishing_ = false;          // guarded by mu_
 
+  std::atomic<bool> skip_{false};
   std::atomic<uint64_t> encoded_{0};
   std::atomic<uint64_t> stored_raw_{0};
   std::atomic<uint64_t> uncompressed_{0};

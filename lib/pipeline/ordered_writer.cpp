@@ -90,6 +90,26 @@ void OrderedWriter::request_rotation(uint64_t before_seq) {
   wake_.notify_one();
 }
 
+void OrderedWriter::submit_metadata(mcap::Metadata metadata) {
+  {
+    std::lock_guard lock(mu_);
+    PassThrough& record = pass_through_.emplace_back();
+    record.metadata = std::move(metadata);
+  }
+  wake_.notify_one();
+}
+
+void OrderedWriter::submit_attachment(const mcap::Attachment& attachment) {
+  {
+    std::lock_guard lock(mu_);
+    PassThrough& record = pass_through_.emplace_back();
+    record.is_attachment = true;
+    record.attachment = attachment;
+    record.data.assign(attachment.data.begin(), attachment.data.end());
+  }
+  wake_.notify_one();
+}
+
 void OrderedWriter::finish(uint64_t end_seq) {
   {
     std::lock_guard lock(mu_);
@@ -116,6 +136,7 @@ WriterStats OrderedWriter::stats() const {
 
 void OrderedWriter::run() {
   std::vector<CompressedChunk*> batch;
+  std::vector<PassThrough> pass_through;
   std::deque<uint64_t> rotations;  // boundaries: rotate before the chunk with this number
   uint64_t written_up_to = 0;      // every chunk below this number is written
   std::unique_lock lock(mu_);
@@ -128,12 +149,13 @@ void OrderedWriter::run() {
     }
     for (uint64_t boundary : rotation_requests_) rotations.push_back(boundary);
     rotation_requests_.clear();
+    pass_through.swap(pass_through_);
     const bool done = finishing_ && next_seq_ >= end_seq_;
     const uint64_t taken_up_to = next_seq_;
     const bool rotation_ready = !rotations.empty() && rotations.front() <= taken_up_to;
-    if (batch.empty() && !done && !rotation_ready) {
+    if (batch.empty() && pass_through.empty() && !done && !rotation_ready) {
       const auto ready = [this] {
-        return finishing_ || !rotation_requests_.empty() ||
+        return finishing_ || !rotation_requests_.empty() || !pass_through_.empty() ||
                (!waiting_.empty() && waiting_.front()->seq == next_seq_);
       };
       if (file_ && file_chunks_ > 0 && config_.max_duration.count() > 0) {
@@ -151,6 +173,8 @@ void OrderedWriter::run() {
     }
     lock.unlock();
 
+    for (PassThrough& record : pass_through) write_pass_through(record);
+    pass_through.clear();
     for (CompressedChunk* chunk : batch) {
       while (!rotations.empty() && rotations.front() <= chunk->seq) {
         rotations.pop_front();
@@ -173,6 +197,23 @@ void OrderedWriter::run() {
     cpu_ns_.store(thread_cpu_ns(), std::memory_order_relaxed);
     lock.lock();
   }
+}
+
+void OrderedWriter::write_pass_through(PassThrough& record) {
+  if (!file_ && (!config_.single_path.empty() || !open_file())) {
+    note_error(mcap::Error{
+        0, "no output file for " + std::string(record.is_attachment ? "attachment " : "metadata ") +
+               (record.is_attachment ? record.attachment.name : record.metadata.name)});
+    return;
+  }
+  mcap::Status status;
+  if (record.is_attachment) {
+    record.attachment.data = record.data;
+    status = file_->writer().write_attachment(record.attachment);
+  } else {
+    status = file_->writer().write_metadata(record.metadata);
+  }
+  if (!status) note_error(status.error());
 }
 
 bool OrderedWriter::duration_reached(std::chrono::steady_clock::time_point now) const {
@@ -239,11 +280,14 @@ void OrderedWriter::release(CompressedChunk* chunk) {
 }
 
 void OrderedWriter::count_lost(const CompressedChunk& chunk, const std::string& error) {
-  write_errors_.fetch_add(1, std::memory_order_relaxed);
-  note_error(mcap::Error{0, error});
-  auto count = [this](uint16_t channel_id, uint64_t messages) {
+  const DropReason reason = chunk.failed ? chunk.lost_reason : DropReason::kWriteError;
+  if (reason == DropReason::kWriteError) {
+    write_errors_.fetch_add(1, std::memory_order_relaxed);
+    note_error(mcap::Error{0, error});
+  }
+  auto count = [this, reason](uint16_t channel_id, uint64_t messages) {
     if (ChannelEntry* entry = registry_.find(channel_id)) {
-      entry->queue->counters().count_drop(DropReason::kWriteError, messages);
+      entry->queue->counters().count_drop(reason, messages);
     }
   };
   if (chunk.failed) {

@@ -74,6 +74,10 @@ class OrderedWriter final : public CompressedChunkSink {
   void submit(CompressedChunk* chunk) override;
   // Rotates once every chunk numbered below `before_seq` is written, if the file has any.
   void request_rotation(uint64_t before_seq);
+  // Metadata and attachments for the current file, written before the next chunks. From any
+  // thread.
+  void submit_metadata(mcap::Metadata metadata);
+  void submit_attachment(const mcap::Attachment& attachment);
   // Writes every chunk numbered below `end_seq`, finalizes the file, and stops the thread.
   void finish(uint64_t end_seq);
 
@@ -83,7 +87,16 @@ class OrderedWriter final : public CompressedChunkSink {
   enum class StartReason { kStart, kSize, kDuration, kRequest, kError };
   static const char* reason_name(StartReason reason);
 
+  // A Metadata or Attachment record waiting for the writer, with its own copy of the data.
+  struct PassThrough {
+    bool is_attachment = false;
+    mcap::Metadata metadata;
+    mcap::Attachment attachment;  // data points into `data`
+    mcap::Bytes data;
+  };
+
   void run();
+  void write_pass_through(PassThrough& record);
   void write_chunk(CompressedChunk* chunk);
   void release(CompressedChunk* chunk);
   void count_lost(const CompressedChunk& chunk, const std::string& error);
@@ -110,6 +123,7 @@ class OrderedWriter final : public CompressedChunkSink {
   std::condition_variable wake_;
   std::vector<CompressedChunk*> waiting_;    // min-heap by seq; guarded by mu_
   std::vector<uint64_t> rotation_requests_;  // guarded by mu_
+  std::vector<PassThrough> pass_through_;    // guarded by mu_
   uint64_t next_seq_ = 0;                    // guarded by mu_: next chunk to take
   bool finishing_ = false;                   // guarded by mu_
   uint64_t end_seq_ = 0;                     // guarded by mu_

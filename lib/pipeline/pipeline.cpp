@@ -228,8 +228,20 @@ PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
   return channel.queue_->push(log_time, publish_time, sequence, payload);
 }
 
+void Pipeline::write_metadata(mcap::Metadata metadata) {
+  impl_->writer.submit_metadata(std::move(metadata));
+}
+
+void Pipeline::write_attachment(const mcap::Attachment& attachment) {
+  impl_->writer.submit_attachment(attachment);
+}
+
 void Pipeline::request_rotation() {
   impl_->request_rotation();
+}
+
+void Pipeline::cut_drain() {
+  impl_->compressors.skip_remaining();
 }
 
 mcap::Status Pipeline::stop() {

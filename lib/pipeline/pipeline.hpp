@@ -136,6 +136,11 @@ class Pipeline {
   PushResult push(ChannelHandle channel, mcap::Timestamp log_time, mcap::Timestamp publish_time,
                   uint32_t sequence, mcap::ByteView payload);
 
+  // Adds a Metadata or Attachment record to the file being written, before the chunks that
+  // follow. For `mcaprec convert`, which keeps the input's. Not counted in the memory budget.
+  void write_metadata(mcap::Metadata metadata);
+  void write_attachment(const mcap::Attachment& attachment);
+
   // Starts a new file at the next chunk boundary: what was pushed before this call goes to the
   // current file (if it holds any chunk), what follows to the next one. No-op with output_path.
   void request_rotation();
@@ -144,6 +149,11 @@ class Pipeline {
   // queued, writes `mcaprec.stats`, finalizes the file and stops the threads. Returns the first
   // write or finalization error. Idempotent.
   mcap::Status stop();
+
+  // Makes a stop() in progress (or the next one) finish quickly, e.g. on a second SIGTERM or
+  // when a shutdown bound expires: messages not yet compressed are dropped (counted as
+  // `stopped`) instead of written; what is encoded is written and the file finalized.
+  void cut_drain();
 
   PipelineStats stats() const;
 

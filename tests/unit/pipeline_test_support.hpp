@@ -48,19 +48,25 @@ class ScratchDir {
         out.push_back(entry.path().string());
       }
     }
-    if (suffix == ".mcap") {
+    {
       std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-        return file_index(a) < file_index(b);
+        return std::pair(file_index(a), a) < std::pair(file_index(b), b);
       });
     }
     return out;
   }
 
-  // The `<index>` of `<prefix>_<stamp>_<index>.mcap`.
+  // The `<index>` of `<prefix>_<stamp>_<index>.mcap`; names without one sort last.
   static uint64_t file_index(const std::string& path) {
     const size_t end = path.rfind(".mcap");
-    const size_t start = path.rfind('_', end) + 1;
-    return std::stoull(path.substr(start, end - start));
+    const size_t underscore = path.rfind('_', end);
+    if (end == std::string::npos || underscore == std::string::npos) return UINT64_MAX;
+    uint64_t index = 0;
+    for (size_t i = underscore + 1; i < end; ++i) {
+      if (path[i] < '0' || path[i] > '9') return UINT64_MAX;
+      index = index * 10 + uint64_t(path[i] - '0');
+    }
+    return index;
   }
 
  private:

@@ -1,0 +1,275 @@
+// What a full pipeline does, as a producer and a reader of the files see it. The disk is
+// stalled with a gated sink, so queues fill deterministically: drop_newest refuses the new
+// messages, drop_oldest discards the oldest unsealed ones, block waits (and is released by
+// stop()), the memory budget is honoured, and in every case what was sent equals what was
+// written plus what was counted as dropped, in the stats and in the file's mcaprec.stats.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "mcap/bytes.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline_test_support.hpp"
+
+namespace mcaprec::pipeline {
+namespace {
+
+using testing::FileContents;
+using testing::read_file;
+using testing::ScratchDir;
+using testing::WriteGate;
+
+constexpr uint32_t kMessages = 2000;
+
+mcap::Bytes payload(uint32_t counter) {
+  mcap::Bytes out(100, static_cast<uint8_t>(counter));
+  mcap::store_le(out.data(), counter);
+  return out;
+}
+
+struct StalledRun {
+  ScratchDir dir;
+  WriteGate gate;
+  std::unique_ptr<Pipeline> pipeline;
+  ChannelHandle channel;
+
+  StalledRun(OverflowPolicy policy, uint64_t queue_bytes, uint64_t memory_budget = 64 << 20) {
+    PipelineOptions options;
+    options.directory = dir.path();
+    options.chunk_size = 4096;
+    options.segment_bytes = 4096;
+    options.compressor_threads = 1;
+    options.memory_budget = memory_budget;
+    options.max_bytes = 0;
+    options.open_sink = testing::gated_sink_factory(gate);
+    auto started = Pipeline::start(options);
+    EXPECT_TRUE(started.ok()) << started.error().to_string();
+    pipeline = std::move(*started);
+    ChannelSpec spec;
+    spec.topic = "/sensor";
+    spec.queue_bytes = queue_bytes;
+    spec.overflow = policy;
+    channel = *pipeline->declare_channel(spec);
+    gate.close();  // from now on the writer stalls at its first write
+  }
+
+  ChannelStats channel_stats() const { return pipeline->stats().channels.at(0); }
+
+  // Opens the disk again, stops, and returns the one file's contents.
+  FileContents finish() {
+    gate.open();
+    const mcap::Status stopped = pipeline->stop();
+    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
+    const std::vector<std::string> files = dir.files(".mcap");
+    EXPECT_EQ(files.size(), 1u);
+    return files.empty() ? FileContents{} : read_file(files[0]);
+  }
+};
+
+std::set<uint32_t> sequences(const FileContents& contents) {
+  std::set<uint32_t> out;
+  for (const testing::ReadMessage& m : contents.messages) out.insert(m.sequence);
+  return out;
+}
+
+void expect_stats_record(const FileContents& contents, const ChannelStats& stats) {
+  const mcap::Metadata* record = contents.find_metadata("mcaprec.stats");
+  ASSERT_NE(record, nullptr);
+  const auto& kv = record->metadata;
+  EXPECT_EQ(kv.at("/sensor.received"), std::to_string(stats.received));
+  EXPECT_EQ(kv.at("/sensor.written"), std::to_string(stats.written));
+  for (size_t r = 0; r < kDropReasonCount; ++r) {
+    const std::string reason(drop_reason_name(DropReason(r)));
+    EXPECT_EQ(kv.at("/sensor.dropped_" + reason), std::to_string(stats.dropped[r])) << reason;
+  }
+}
+
+TEST(PipelineOverflowTest, DropNewestRefusesNewMessagesAndCountsThem) {
+  StalledRun run(OverflowPolicy::kDropNewest, 8192);
+  std::set<uint32_t> accepted;
+  uint64_t refused = 0;
+  for (uint32_t i = 0; i < kMessages; ++i) {
+    const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i));
+    if (result.ok()) {
+      accepted.insert(i);
+    } else {
+      EXPECT_EQ(result.reason(), DropReason::kQueueFull);
+      ++refused;
+    }
+  }
+  EXPECT_GT(refused, kMessages / 2) << "the stalled disk should have filled the queue";
+  EXPECT_FALSE(accepted.empty());
+  EXPECT_EQ(accepted.count(kMessages - 1), 0u) << "the newest message is the one refused";
+  // The queue bound holds while stalled.
+  EXPECT_LE(run.channel_stats().queued_bytes, 8192u);
+
+  const FileContents contents = run.finish();
+  ASSERT_EQ(contents.error, "");
+  EXPECT_EQ(sequences(contents), accepted);
+  const ChannelStats stats = run.channel_stats();
+  EXPECT_EQ(stats.received, kMessages);
+  EXPECT_EQ(stats.written, accepted.size());
+  EXPECT_EQ(stats.dropped_for(DropReason::kQueueFull), refused);
+  EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
+  expect_stats_record(contents, stats);
+}
+
+TEST(PipelineOverflowTest, DropOldestKeepsTheNewestMessages) {
+  StalledRun run(OverflowPolicy::kDropOldest, 8192);
+  for (uint32_t i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE(run.pipeline->push(run.channel, i, i, i, payload(i)).ok()) << i;
+  }
+  const FileContents contents = run.finish();
+  ASSERT_EQ(contents.error, "");
+  const std::set<uint32_t> written = sequences(contents);
+  const ChannelStats stats = run.channel_stats();
+  EXPECT_GT(stats.dropped_for(DropReason::kQueueFull), kMessages / 2);
+  EXPECT_EQ(stats.written, written.size());
+  EXPECT_EQ(stats.received, kMessages);
+  EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
+  // What stayed: the messages sealed before the disk stalled, and the newest queue-full.
+  ASSERT_EQ(written.count(kMessages - 1), 1u) << "the newest message must survive";
+  const uint32_t queue_messages = 8192 / 131;
+  for (uint32_t i = kMessages - queue_messages; i < kMessages; ++i) {
+    EXPECT_EQ(written.count(i), 1u) << i;
+  }
+  expect_stats_record(contents, stats);
+}
+
+TEST(PipelineOverflowTest, BlockWaitsForTheDiskAndLosesNothing) {
+  StalledRun run(OverflowPolicy::kBlock, 8192);
+  std::atomic<uint32_t> pushed{0};
+  std::atomic<uint32_t> refused{0};
+  std::thread producer([&] {
+    for (uint32_t i = 0; i < kMessages; ++i) {
+      if (!run.pipeline->push(run.channel, i, i, i, payload(i)).ok()) ++refused;
+      ++pushed;
+    }
+  });
+  // The producer gets stuck once the queue and the chunks in flight are full.
+  uint32_t before = 0;
+  ASSERT_TRUE(testing::eventually([&] {
+    before = pushed.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return pushed.load() == before && before > 0;
+  }));
+  EXPECT_LT(before, kMessages);
+  run.gate.open();  // the disk is back: the producer resumes
+  producer.join();
+  EXPECT_EQ(refused.load(), 0u);
+  const FileContents contents = run.finish();
+  ASSERT_EQ(contents.error, "");
+  ASSERT_EQ(contents.messages.size(), kMessages);
+  for (uint32_t i = 0; i < kMessages; ++i) EXPECT_EQ(contents.messages[i].sequence, i);
+  const ChannelStats stats = run.channel_stats();
+  EXPECT_EQ(stats.written, kMessages);
+  EXPECT_EQ(stats.dropped_total(), 0u);
+  expect_stats_record(contents, stats);
+}
+
+TEST(PipelineOverflowTest, StopReleasesABlockedProducer) {
+  StalledRun run(OverflowPolicy::kBlock, 8192);
+  std::atomic<bool> stopped_push{false};
+  std::atomic<uint32_t> accepted{0};
+  std::thread producer([&] {
+    for (uint32_t i = 0; i < kMessages; ++i) {
+      const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i));
+      if (!result.ok()) {
+        EXPECT_EQ(result.reason(), DropReason::kStopped);
+        stopped_push = true;
+        return;
+      }
+      ++accepted;
+    }
+  });
+  ASSERT_TRUE(testing::eventually([&] {
+    const uint32_t before = accepted.load();
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return accepted.load() == before && before > 0;
+  }));
+  // stop() waits for the stalled disk, but releases the producer at once.
+  std::thread stopper([&] { EXPECT_TRUE(run.pipeline->stop().ok()); });
+  EXPECT_TRUE(testing::eventually([&] { return stopped_push.load(); }));
+  producer.join();
+  run.gate.open();
+  stopper.join();
+  const std::vector<std::string> files = run.dir.files(".mcap");
+  ASSERT_EQ(files.size(), 1u);
+  const FileContents contents = read_file(files[0]);
+  ASSERT_EQ(contents.error, "");
+  const ChannelStats stats = run.channel_stats();
+  EXPECT_EQ(contents.messages.size(), accepted.load());
+  EXPECT_EQ(stats.written, accepted.load());
+  EXPECT_EQ(stats.dropped_for(DropReason::kStopped), 1u);
+  EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
+  expect_stats_record(contents, stats);
+}
+
+TEST(PipelineOverflowTest, MemoryBudgetBoundsAllQueuesTogether) {
+  constexpr uint64_t kBudget = 64 << 10;
+  StalledRun run(OverflowPolicy::kDropNewest, 16 << 20, kBudget);
+  uint64_t memory_drops = 0;
+  for (uint32_t i = 0; i < kMessages; ++i) {
+    const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i));
+    if (!result.ok()) {
+      EXPECT_EQ(result.reason(), DropReason::kMemoryBudget);
+      ++memory_drops;
+    }
+    ASSERT_LE(run.pipeline->stats().memory_in_use, kBudget);
+  }
+  EXPECT_GT(memory_drops, kMessages / 2);
+  const FileContents contents = run.finish();
+  ASSERT_EQ(contents.error, "");
+  const ChannelStats stats = run.channel_stats();
+  EXPECT_EQ(stats.dropped_for(DropReason::kMemoryBudget), memory_drops);
+  EXPECT_EQ(stats.dropped_for(DropReason::kQueueFull), 0u);
+  EXPECT_EQ(stats.written, contents.messages.size());
+  EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
+  expect_stats_record(contents, stats);
+}
+
+TEST(PipelineOverflowTest, DropOldestUnderMemoryPressureStillKeepsTheNewest) {
+  StalledRun run(OverflowPolicy::kDropOldest, 16 << 20, 64 << 10);
+  uint64_t refused = 0;
+  for (uint32_t i = 0; i < kMessages; ++i) {
+    if (!run.pipeline->push(run.channel, i, i, i, payload(i)).ok()) ++refused;
+  }
+  EXPECT_EQ(refused, 0u) << "old messages make room for new ones";
+  const FileContents contents = run.finish();
+  ASSERT_EQ(contents.error, "");
+  const std::set<uint32_t> written = sequences(contents);
+  EXPECT_EQ(written.count(kMessages - 1), 1u);
+  const ChannelStats stats = run.channel_stats();
+  EXPECT_GT(stats.dropped_for(DropReason::kMemoryBudget), 0u);
+  EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
+}
+
+TEST(PipelineOverflowTest, AMessageLargerThanItsQueueIsDroppedAsTooLarge) {
+  StalledRun run(OverflowPolicy::kBlock, 1024);
+  const mcap::Bytes big(2000, 1);
+  const PushResult result = run.pipeline->push(run.channel, 1, 1, 1, big);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.reason(), DropReason::kTooLarge);
+  EXPECT_TRUE(run.pipeline->push(run.channel, 2, 2, 2, payload(2)).ok());
+  const FileContents contents = run.finish();
+  ASSERT_EQ(contents.error, "");
+  EXPECT_EQ(contents.messages.size(), 1u);
+  EXPECT_EQ(run.channel_stats().dropped_for(DropReason::kTooLarge), 1u);
+}
+
+TEST(PipelineOverflowTest, PushAfterStopIsCountedAsStopped) {
+  StalledRun run(OverflowPolicy::kDropNewest, 8192);
+  run.gate.open();
+  ASSERT_TRUE(run.pipeline->stop().ok());
+  const PushResult result = run.pipeline->push(run.channel, 1, 1, 1, payload(1));
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.reason(), DropReason::kStopped);
+  EXPECT_EQ(run.channel_stats().dropped_for(DropReason::kStopped), 1u);
+}
+
+}  // namespace
+}  // namespace mcaprec::pipeline

@@ -1,0 +1,96 @@
+// Output files as they appear on disk: names, the `.active` name while writing, finalization
+// into a complete file under its final name, and the finalizer thread doing that in order.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+
+#include "mcap/reader.hpp"
+#include "mcap/verify.hpp"
+#include "pipeline_test_support.hpp"
+#include "storage/file_naming.hpp"
+#include "storage/finalizer.hpp"
+#include "storage/output_file.hpp"
+
+namespace mcaprec::storage {
+namespace {
+
+namespace fs = std::filesystem;
+using pipeline::testing::ScratchDir;
+
+std::chrono::system_clock::time_point at(int64_t unix_seconds) {
+  return std::chrono::system_clock::time_point(std::chrono::seconds(unix_seconds));
+}
+
+TEST(FileNamingTest, NamesCarryPrefixUtcStartAndIndex) {
+  // 2026-11-21T10:15:00Z
+  EXPECT_EQ(utc_stamp(at(1795256100)), "2026-11-21T10-15-00Z");
+  EXPECT_EQ(recording_file_name("rec", at(1795256100), 3), "rec_2026-11-21T10-15-00Z_3.mcap");
+}
+
+TEST(FileNamingTest, NamerNeverReusesAnExistingName) {
+  ScratchDir dir;
+  { std::ofstream(dir.path() + "/rec_2026-11-21T10-15-00Z_0.mcap") << "x"; }
+  { std::ofstream(dir.path() + "/rec_2026-11-21T10-15-00Z_1.mcap.active") << "x"; }
+  FileNamer namer(dir.path(), "rec");
+  EXPECT_EQ(namer.next(at(1795256100)), dir.path() + "/rec_2026-11-21T10-15-00Z_2.mcap");
+  EXPECT_EQ(namer.last_index(), 2u);
+  EXPECT_EQ(namer.next(at(1795256101)), dir.path() + "/rec_2026-11-21T10-15-01Z_3.mcap");
+}
+
+TEST(OutputFileTest, IsActiveWhileWrittenAndCompleteUnderItsFinalNameAfterwards) {
+  ScratchDir dir;
+  const std::string final_path = dir.path() + "/a.mcap";
+  auto file = OutputFile::create(final_path, mcap::WriterOptions{}, file_sink_factory());
+  ASSERT_TRUE(file.ok()) << file.error().to_string();
+  EXPECT_TRUE(fs::exists(final_path + ".active"));
+  EXPECT_FALSE(fs::exists(final_path));
+  mcap::Writer& writer = (*file)->writer();
+  ASSERT_TRUE(writer.add_channel(mcap::Channel{1, 0, "/t", "json", {}}).ok());
+  const uint8_t data[] = {'{', '}'};
+  ASSERT_TRUE(writer.write_message(mcap::Message{1, 0, 5, 5, data}).ok());
+  ASSERT_TRUE((*file)->finalize().ok());
+  EXPECT_FALSE(fs::exists(final_path + ".active"));
+  ASSERT_TRUE(fs::exists(final_path));
+  auto mapped = mcap::MappedFile::open(final_path);
+  ASSERT_TRUE(mapped.ok());
+  const mcap::VerifyReport report = mcap::verify_file(mapped->bytes());
+  EXPECT_TRUE(report.ok()) << report.findings.front().to_string();
+  EXPECT_EQ(report.message_count, 1u);
+}
+
+TEST(OutputFileTest, DirectoriesAreCreatedWithTheirParents) {
+  ScratchDir dir;
+  const std::string nested = dir.path() + "/a/b/c";
+  ASSERT_TRUE(ensure_directory(nested).ok());
+  EXPECT_TRUE(fs::is_directory(nested));
+  EXPECT_TRUE(ensure_directory(nested).ok());  // again: fine
+  { std::ofstream(dir.path() + "/file") << "x"; }
+  const mcap::Status status = ensure_directory(dir.path() + "/file");
+  ASSERT_FALSE(status.ok());
+  EXPECT_NE(status.error().message.find("not a directory"), std::string::npos);
+  EXPECT_EQ(parent_directory("/x/y.mcap"), "/x");
+  EXPECT_EQ(parent_directory("y.mcap"), ".");
+}
+
+TEST(FinalizerTest, FinalizesEverySubmittedFileBeforeFinishing) {
+  ScratchDir dir;
+  Finalizer finalizer;
+  for (int i = 0; i < 3; ++i) {
+    auto file = OutputFile::create(dir.path() + "/f" + std::to_string(i) + ".mcap",
+                                   mcap::WriterOptions{}, file_sink_factory());
+    ASSERT_TRUE(file.ok());
+    finalizer.submit(std::move(*file));
+  }
+  finalizer.finish();
+  EXPECT_EQ(finalizer.finalized_count(), 3u);
+  EXPECT_EQ(finalizer.failed_count(), 0u);
+  EXPECT_FALSE(finalizer.first_error().has_value());
+  EXPECT_EQ(finalizer.last_finalized_path(), dir.path() + "/f2.mcap");
+  EXPECT_EQ(dir.files(".mcap").size(), 3u);
+  EXPECT_TRUE(dir.files(".active").empty());
+}
+
+}  // namespace
+}  // namespace mcaprec::storage
