@@ -21,18 +21,18 @@ class Pipeline;
 namespace mcaprec::ingest {
 
 struct SourceStats {
-  std::string name;                       // the source's configured name
-  std::string transport;                  // "tcp" | "udp"
-  std::string bind;                       // the bound address, e.g. "127.0.0.1:9410"
-  uint64_t messages = 0;                  // messages handed to the pipeline
-  uint64_t bytes = 0;                     // payload bytes handed to the pipeline
-  uint64_t datagrams = 0;                 // udp: datagrams received
-  uint64_t kernel_drops = 0;              // udp: SO_RXQ_OVFL, datagrams the kernel dropped
-  uint64_t connections_accepted = 0;      // tcp
-  uint64_t connections_open = 0;          // tcp, now
-  uint64_t connections_refused = 0;       // tcp: over max_connections or not allowed
+  std::string name;                        // the source's configured name
+  std::string transport;                   // "tcp" | "udp"
+  std::string bind;                        // the bound address, e.g. "127.0.0.1:9410"
+  uint64_t messages = 0;                   // messages handed to the pipeline
+  uint64_t bytes = 0;                      // payload bytes handed to the pipeline
+  uint64_t datagrams = 0;                  // udp: datagrams received
+  uint64_t kernel_drops = 0;               // udp: SO_RXQ_OVFL, datagrams the kernel dropped
+  uint64_t connections_accepted = 0;       // tcp
+  uint64_t connections_open = 0;           // tcp, now
+  uint64_t connections_refused = 0;        // tcp: over max_connections or not allowed
   std::map<std::string, uint64_t> errors;  // bad input by reason code ("truncated", ...)
-  std::vector<std::string> peers;         // tcp: open connections; udp: recent senders
+  std::vector<std::string> peers;          // tcp: open connections; udp: recent senders
 };
 
 class IngestServer {

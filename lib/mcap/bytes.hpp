@@ -10,7 +10,9 @@
 
 namespace mcaprec::mcap {
 
-inline void put_u8(Bytes& out, uint8_t v) { out.push_back(v); }
+inline void put_u8(Bytes& out, uint8_t v) {
+  out.push_back(v);
+}
 
 template <class T>
 inline void put_le(Bytes& out, T v) {
@@ -20,7 +22,9 @@ inline void put_le(Bytes& out, T v) {
   std::memcpy(out.data() + at, &v, sizeof(T));
 }
 
-inline void put_bytes(Bytes& out, ByteView bytes) { out.insert(out.end(), bytes.begin(), bytes.end()); }
+inline void put_bytes(Bytes& out, ByteView bytes) {
+  out.insert(out.end(), bytes.begin(), bytes.end());
+}
 
 inline void put_string(Bytes& out, const std::string& s) {
   put_le<uint32_t>(out, static_cast<uint32_t>(s.size()));

@@ -9,8 +9,8 @@
 namespace mcaprec::mcap {
 
 struct Error {
-  uint64_t offset = 0;   // byte offset in the file or stream where the problem was found
-  std::string message;   // what was wrong, for a person to read
+  uint64_t offset = 0;  // byte offset in the file or stream where the problem was found
+  std::string message;  // what was wrong, for a person to read
 
   std::string to_string() const { return "at offset " + std::to_string(offset) + ": " + message; }
 };

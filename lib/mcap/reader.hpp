@@ -33,17 +33,17 @@ class MappedFile {
 };
 
 struct ReadOptions {
-  bool validate_crcs = true;   // chunk and attachment CRCs (when non-zero)
-  bool decode_chunks = true;   // yield the records inside chunks
+  bool validate_crcs = true;                         // chunk and attachment CRCs (when non-zero)
+  bool decode_chunks = true;                         // yield the records inside chunks
   uint64_t max_chunk_bytes = kDefaultMaxChunkBytes;  // refuse larger uncompressed chunks
 };
 
 // One record as the stream reader yields it.
 struct RecordItem {
   Record record;
-  uint64_t offset = 0;       // file offset of the record, or of its chunk when in_chunk
-  bool in_chunk = false;     // the record came out of a chunk
-  uint64_t chunk_offset = 0; // when in_chunk: offset within the chunk's uncompressed records
+  uint64_t offset = 0;        // file offset of the record, or of its chunk when in_chunk
+  bool in_chunk = false;      // the record came out of a chunk
+  uint64_t chunk_offset = 0;  // when in_chunk: offset within the chunk's uncompressed records
 };
 
 class StreamReader {
@@ -58,12 +58,12 @@ class StreamReader {
   ByteView file_;
   ReadOptions options_;
   Decompressor decompressor_;
-  Bytes chunk_records_;        // the current chunk, decompressed
-  ByteView chunk_view_;        // view of the current chunk's records (no copy when uncompressed)
-  uint64_t chunk_pos_ = 0;     // next record within chunk_view_
+  Bytes chunk_records_;     // the current chunk, decompressed
+  ByteView chunk_view_;     // view of the current chunk's records (no copy when uncompressed)
+  uint64_t chunk_pos_ = 0;  // next record within chunk_view_
   uint64_t chunk_file_offset_ = 0;
   bool in_chunk_ = false;
-  uint64_t pos_ = 0;           // next record within file_
+  uint64_t pos_ = 0;  // next record within file_
   bool started_ = false;
   bool done_ = false;
   std::optional<Error> error_;
@@ -91,8 +91,8 @@ struct ScanReport {
   // Offset just past the last complete, valid data-section record (a chunk counts as valid
   // only with its CRC and its complete message index run). 0 when not even the magic is valid.
   uint64_t valid_end = 0;
-  bool complete = false;          // Data End, summary, Footer and magic all present and valid
-  std::optional<Error> stopped;   // why the scan stopped early, when it did
+  bool complete = false;         // Data End, summary, Footer and magic all present and valid
+  std::optional<Error> stopped;  // why the scan stopped early, when it did
   Header header;
   // What the valid prefix declares, enough to write a new summary for it.
   std::map<uint16_t, Schema> schemas;
@@ -100,8 +100,8 @@ struct ScanReport {
   std::vector<ChunkIndex> chunk_indexes;
   std::vector<AttachmentIndex> attachment_indexes;
   std::vector<MetadataIndex> metadata_indexes;
-  Statistics statistics;          // counts and times of the valid prefix
-  uint32_t data_crc = 0;          // CRC of bytes [0, valid_end)
+  Statistics statistics;  // counts and times of the valid prefix
+  uint32_t data_crc = 0;  // CRC of bytes [0, valid_end)
 };
 
 ScanReport scan(ByteView file, ReadOptions options = {});

@@ -8,10 +8,10 @@ namespace mcaprec::mcap {
 
 const char* opcode_name(uint8_t opcode) {
   static const char* const kNames[] = {
-      "Invalid(0x00)", "Header",     "Footer",          "Schema",     "Channel",
-      "Message",       "Chunk",      "MessageIndex",    "ChunkIndex", "Attachment",
-      "AttachmentIndex", "Statistics", "Metadata",      "MetadataIndex", "SummaryOffset",
-      "DataEnd"};
+      "Invalid(0x00)", "Header",        "Footer",          "Schema",
+      "Channel",       "Message",       "Chunk",           "MessageIndex",
+      "ChunkIndex",    "Attachment",    "AttachmentIndex", "Statistics",
+      "Metadata",      "MetadataIndex", "SummaryOffset",   "DataEnd"};
   if (opcode < sizeof(kNames) / sizeof(kNames[0])) return kNames[opcode];
   return opcode >= 0x80 ? "Private" : "Unknown";
 }
@@ -138,14 +138,20 @@ void put(Bytes& o, const SummaryOffset& r) {
   put_le(o, r.group_start);
   put_le(o, r.group_length);
 }
-void put(Bytes& o, const DataEnd& r) { put_le(o, r.data_section_crc); }
-void put(Bytes& o, const UnknownRecord& r) { put_bytes(o, r.content); }
+void put(Bytes& o, const DataEnd& r) {
+  put_le(o, r.data_section_crc);
+}
+void put(Bytes& o, const UnknownRecord& r) {
+  put_bytes(o, r.content);
+}
 
 template <class T>
 constexpr uint8_t opcode_of();
-#define MCAPREC_OPCODE(T) \
-  template <>             \
-  constexpr uint8_t opcode_of<T>() { return static_cast<uint8_t>(Opcode::k##T); }
+#define MCAPREC_OPCODE(T)                      \
+  template <>                                  \
+  constexpr uint8_t opcode_of<T>() {           \
+    return static_cast<uint8_t>(Opcode::k##T); \
+  }
 MCAPREC_OPCODE(Header)
 MCAPREC_OPCODE(Footer)
 MCAPREC_OPCODE(Schema)
@@ -193,7 +199,9 @@ bool get_map(ByteReader& r, std::map<uint16_t, uint64_t>& m) {
   return true;
 }
 
-bool get(ByteReader& r, Header& h) { return r.string(h.profile) && r.string(h.library); }
+bool get(ByteReader& r, Header& h) {
+  return r.string(h.profile) && r.string(h.library);
+}
 bool get(ByteReader& r, Footer& f) {
   return r.le(f.summary_start) && r.le(f.summary_offset_start) && r.le(f.summary_crc);
 }
@@ -251,14 +259,18 @@ bool get(ByteReader& r, Statistics& s) {
          r.le(s.message_start_time) && r.le(s.message_end_time) &&
          get_map(r, s.channel_message_counts);
 }
-bool get(ByteReader& r, Metadata& m) { return r.string(m.name) && get_map(r, m.metadata); }
+bool get(ByteReader& r, Metadata& m) {
+  return r.string(m.name) && get_map(r, m.metadata);
+}
 bool get(ByteReader& r, MetadataIndex& m) {
   return r.le(m.offset) && r.le(m.length) && r.string(m.name);
 }
 bool get(ByteReader& r, SummaryOffset& s) {
   return r.le(s.group_opcode) && r.le(s.group_start) && r.le(s.group_length);
 }
-bool get(ByteReader& r, DataEnd& d) { return r.le(d.data_section_crc); }
+bool get(ByteReader& r, DataEnd& d) {
+  return r.le(d.data_section_crc);
+}
 
 template <class T>
 Result<Record> parse_as(ByteView content, uint64_t record_offset) {
@@ -327,21 +339,36 @@ Result<RecordFrame> read_frame(ByteView data, uint64_t pos, uint64_t base_offset
 
 Result<Record> parse_record(uint8_t opcode, ByteView content, uint64_t record_offset) {
   switch (static_cast<Opcode>(opcode)) {
-    case Opcode::kHeader: return parse_as<Header>(content, record_offset);
-    case Opcode::kFooter: return parse_as<Footer>(content, record_offset);
-    case Opcode::kSchema: return parse_as<Schema>(content, record_offset);
-    case Opcode::kChannel: return parse_as<Channel>(content, record_offset);
-    case Opcode::kMessage: return parse_as<Message>(content, record_offset);
-    case Opcode::kChunk: return parse_as<Chunk>(content, record_offset);
-    case Opcode::kMessageIndex: return parse_as<MessageIndex>(content, record_offset);
-    case Opcode::kChunkIndex: return parse_as<ChunkIndex>(content, record_offset);
-    case Opcode::kAttachment: return parse_as<Attachment>(content, record_offset);
-    case Opcode::kAttachmentIndex: return parse_as<AttachmentIndex>(content, record_offset);
-    case Opcode::kStatistics: return parse_as<Statistics>(content, record_offset);
-    case Opcode::kMetadata: return parse_as<Metadata>(content, record_offset);
-    case Opcode::kMetadataIndex: return parse_as<MetadataIndex>(content, record_offset);
-    case Opcode::kSummaryOffset: return parse_as<SummaryOffset>(content, record_offset);
-    case Opcode::kDataEnd: return parse_as<DataEnd>(content, record_offset);
+    case Opcode::kHeader:
+      return parse_as<Header>(content, record_offset);
+    case Opcode::kFooter:
+      return parse_as<Footer>(content, record_offset);
+    case Opcode::kSchema:
+      return parse_as<Schema>(content, record_offset);
+    case Opcode::kChannel:
+      return parse_as<Channel>(content, record_offset);
+    case Opcode::kMessage:
+      return parse_as<Message>(content, record_offset);
+    case Opcode::kChunk:
+      return parse_as<Chunk>(content, record_offset);
+    case Opcode::kMessageIndex:
+      return parse_as<MessageIndex>(content, record_offset);
+    case Opcode::kChunkIndex:
+      return parse_as<ChunkIndex>(content, record_offset);
+    case Opcode::kAttachment:
+      return parse_as<Attachment>(content, record_offset);
+    case Opcode::kAttachmentIndex:
+      return parse_as<AttachmentIndex>(content, record_offset);
+    case Opcode::kStatistics:
+      return parse_as<Statistics>(content, record_offset);
+    case Opcode::kMetadata:
+      return parse_as<Metadata>(content, record_offset);
+    case Opcode::kMetadataIndex:
+      return parse_as<MetadataIndex>(content, record_offset);
+    case Opcode::kSummaryOffset:
+      return parse_as<SummaryOffset>(content, record_offset);
+    case Opcode::kDataEnd:
+      return parse_as<DataEnd>(content, record_offset);
   }
   if (opcode == 0) return Error{record_offset, "invalid opcode 0x00"};
   return Record(UnknownRecord{opcode, content});

@@ -19,24 +19,24 @@ namespace mcaprec::mcap {
 std::string default_library_name();  // "mcaprec/<version>"
 
 struct WriterOptions {
-  std::string profile;                      // Header.profile ("", "ros1", "ros2", ...)
+  std::string profile;                           // Header.profile ("", "ros1", "ros2", ...)
   std::string library = default_library_name();  // Header.library
-  bool use_chunks = true;                   // messages go into chunks, else into the data section
-  uint64_t chunk_size = 1 << 20;            // seal a chunk once its records reach this many bytes
+  bool use_chunks = true;         // messages go into chunks, else into the data section
+  uint64_t chunk_size = 1 << 20;  // seal a chunk once its records reach this many bytes
   Compression compression = Compression::kZstd;  // chunk codec
-  int compression_level = 1;                // zstd level
-  bool message_indexes = true;              // Message Index records after each chunk
-  bool chunk_indexes = true;                // Chunk Index records in the summary
-  bool statistics = true;                   // a Statistics record in the summary
-  bool repeat_schemas = true;               // Schema records repeated in the summary
-  bool repeat_channels = true;              // Channel records repeated in the summary
-  bool attachment_indexes = true;           // Attachment Index records in the summary
-  bool metadata_indexes = true;             // Metadata Index records in the summary
-  bool summary_offsets = true;              // Summary Offset records after the summary
-  bool chunk_crc = true;                    // Chunk.uncompressed_crc
-  bool attachment_crc = true;               // Attachment.crc
-  bool data_section_crc = true;             // DataEnd.data_section_crc
-  bool summary_crc = true;                  // Footer.summary_crc
+  int compression_level = 1;                     // zstd level
+  bool message_indexes = true;                   // Message Index records after each chunk
+  bool chunk_indexes = true;                     // Chunk Index records in the summary
+  bool statistics = true;                        // a Statistics record in the summary
+  bool repeat_schemas = true;                    // Schema records repeated in the summary
+  bool repeat_channels = true;                   // Channel records repeated in the summary
+  bool attachment_indexes = true;                // Attachment Index records in the summary
+  bool metadata_indexes = true;                  // Metadata Index records in the summary
+  bool summary_offsets = true;                   // Summary Offset records after the summary
+  bool chunk_crc = true;                         // Chunk.uncompressed_crc
+  bool attachment_crc = true;                    // Attachment.crc
+  bool data_section_crc = true;                  // DataEnd.data_section_crc
+  bool summary_crc = true;                       // Footer.summary_crc
 };
 
 class Writer {
@@ -73,13 +73,13 @@ class Writer {
 
  private:
   Writer(std::unique_ptr<ByteSink> sink, WriterOptions options);
-  Status append(ByteView bytes);                      // to the sink, tracking offset and CRC
-  Status append_record_now(const Record& record);     // serialize + append
+  Status append(ByteView bytes);                   // to the sink, tracking offset and CRC
+  Status append_record_now(const Record& record);  // serialize + append
   void note_message(uint16_t channel_id, Timestamp log_time, uint64_t count);
   Status write_summary();
-  Status append_chunk(const EncodedChunk& chunk);     // chunk bytes + its index entry
-  Status usable() const;                              // error once closed or failed
-  Status fail(Error error);                           // marks the writer failed
+  Status append_chunk(const EncodedChunk& chunk);  // chunk bytes + its index entry
+  Status usable() const;                           // error once closed or failed
+  Status fail(Error error);                        // marks the writer failed
 
   std::unique_ptr<ByteSink> sink_;
   WriterOptions options_;

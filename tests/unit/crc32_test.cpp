@@ -8,7 +8,9 @@
 using namespace mcaprec::mcap;
 
 namespace {
-ByteView view(std::string_view s) { return {reinterpret_cast<const uint8_t*>(s.data()), s.size()}; }
+ByteView view(std::string_view s) {
+  return {reinterpret_cast<const uint8_t*>(s.data()), s.size()};
+}
 }  // namespace
 
 TEST(Crc32, MatchesTheIeeeCheckValue) {

@@ -1,8 +1,8 @@
 #include "mcap/serialize.hpp"
 
-#include "mcap/bytes.hpp"
-
 #include <gtest/gtest.h>
+
+#include "mcap/bytes.hpp"
 
 using namespace mcaprec::mcap;
 
