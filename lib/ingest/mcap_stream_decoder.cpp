@@ -1,0 +1,354 @@
+#include "ingest/mcap_stream_decoder.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <string>
+
+#include "ingest/record_decoding.hpp"
+#include "mcap/bytes.hpp"
+#include "mcap/serialize.hpp"
+
+namespace mcaprec::ingest {
+
+namespace {
+
+using mcap::Opcode;
+
+// A buffer that grew past this for one unusually large record is given back afterwards.
+constexpr uint64_t kRetainedBufferBytes = 4 << 20;
+
+std::string byte_hex(uint8_t byte) {
+  char text[8];
+  std::snprintf(text, sizeof(text), "0x%02x", byte);
+  return text;
+}
+
+// Wraps an error found inside a chunk: same reason, placed at the chunk, saying where in it.
+DecodeError in_chunk(DecodeError error, uint64_t chunk_offset, uint64_t pos) {
+  error.offset = chunk_offset;
+  error.message =
+      "in the Chunk, record at chunk offset " + std::to_string(pos) + ": " + error.message;
+  return error;
+}
+
+}  // namespace
+
+McapStreamDecoder::McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits)
+    : events_(events), limits_(limits), registry_(limits), chunks_(limits) {}
+
+DecodeStatus McapStreamDecoder::fail(DecodeError error) {
+  phase_ = Phase::kFailed;
+  error_ = std::move(error);
+  return error_;
+}
+
+DecodeStatus McapStreamDecoder::feed(mcap::ByteView piece) {
+  size_t pos = 0;
+  while (pos < piece.size()) {
+    DecodeResult<size_t> next = pos;
+    switch (phase_) {
+      case Phase::kFailed:
+        return error_;
+      case Phase::kDone:
+        return fail(
+            DecodeError{DecodeReason::kGarbage, offset_,
+                        "data after the end of the MCAP stream (its Footer and trailing magic)"});
+      case Phase::kStart:
+        if (piece[pos] == mcap::kMagic[0]) {
+          phase_ = Phase::kLeadingMagic;
+        } else if (detail::is_spec_opcode(piece[pos])) {
+          phase_ = Phase::kData;
+        } else {
+          return fail(DecodeError{DecodeReason::kGarbage, offset_,
+                                  "stream starts with byte " + byte_hex(piece[pos]) +
+                                      ", which is neither the MCAP magic nor a record opcode"});
+        }
+        continue;
+      case Phase::kLeadingMagic:
+      case Phase::kTrailingMagic:
+        next = consume_magic(piece, pos);
+        break;
+      case Phase::kData:
+      case Phase::kSummary:
+        next = consume_records(piece, pos);
+        break;
+    }
+    if (!next.ok()) return fail(next.error());
+    pos = *next;
+  }
+  return {};
+}
+
+DecodeStatus McapStreamDecoder::finish() {
+  if (phase_ == Phase::kFailed) return error_;
+  if ((phase_ == Phase::kLeadingMagic || phase_ == Phase::kTrailingMagic) && magic_bytes_ > 0) {
+    return fail(DecodeError{
+        DecodeReason::kTruncated, offset_ - magic_bytes_,
+        "stream ends after " + std::to_string(magic_bytes_) + " of the 8 bytes of the magic"});
+  }
+  if (prefix_bytes_ > 0) {
+    return fail(DecodeError{
+        DecodeReason::kTruncated, record_offset_,
+        "stream ends inside a record prefix (" + std::to_string(prefix_bytes_) + " of 9 bytes)"});
+  }
+  if (in_record_) {
+    return fail(DecodeError{DecodeReason::kTruncated, record_offset_,
+                            "stream ends inside a " + detail::opcode_label(opcode_) +
+                                " record of " + std::to_string(content_length_) +
+                                " content bytes, after " + std::to_string(content_received_)});
+  }
+  phase_ = Phase::kDone;
+  return {};
+}
+
+DecodeResult<size_t> McapStreamDecoder::consume_magic(mcap::ByteView piece, size_t pos) {
+  while (pos < piece.size() && magic_bytes_ < sizeof(mcap::kMagic)) {
+    const uint8_t expected = mcap::kMagic[magic_bytes_];
+    if (piece[pos] != expected) {
+      const std::string where = phase_ == Phase::kLeadingMagic ? "leading" : "trailing";
+      // Byte 5 is the major version: say so, it is the likeliest honest mismatch.
+      const std::string what = magic_bytes_ == 5
+                                   ? "unsupported MCAP major version " + byte_hex(piece[pos])
+                                   : "byte " + std::to_string(magic_bytes_) + " is " +
+                                         byte_hex(piece[pos]) + ", expected " + byte_hex(expected);
+      return DecodeError{DecodeReason::kBadMagic, offset_ - magic_bytes_,
+                         "bad " + where + " magic: " + what};
+    }
+    ++magic_bytes_;
+    ++pos;
+    ++offset_;
+  }
+  if (magic_bytes_ == sizeof(mcap::kMagic)) {
+    magic_bytes_ = 0;
+    phase_ = phase_ == Phase::kLeadingMagic ? Phase::kData : Phase::kDone;
+  }
+  return pos;
+}
+
+DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView piece, size_t pos) {
+  while (pos < piece.size() && (phase_ == Phase::kData || phase_ == Phase::kSummary)) {
+    if (in_record_) {
+      // Content of a record that began in an earlier piece.
+      const size_t n = static_cast<size_t>(
+          std::min<uint64_t>(content_length_ - content_received_, piece.size() - pos));
+      if (action_ == Action::kDecode) {
+        content_.insert(content_.end(), piece.begin() + pos, piece.begin() + pos + n);
+      }
+      pos += n;
+      offset_ += n;
+      content_received_ += n;
+      if (content_received_ < content_length_) break;
+      in_record_ = false;
+      if (action_ == Action::kDecode) {
+        DecodeStatus st = handle_record(opcode_, content_, record_offset_);
+        if (!st.ok()) return st.error();
+        content_.clear();
+        if (content_.capacity() > kRetainedBufferBytes) mcap::Bytes().swap(content_);
+      }
+      continue;
+    }
+
+    // The 9-byte prefix: read in place when the piece holds it, else gathered.
+    const uint8_t* prefix = nullptr;
+    if (prefix_bytes_ == 0 && piece.size() - pos >= mcap::kRecordPrefixSize) {
+      prefix = piece.data() + pos;
+      record_offset_ = offset_;
+      pos += mcap::kRecordPrefixSize;
+      offset_ += mcap::kRecordPrefixSize;
+    } else {
+      if (prefix_bytes_ == 0) record_offset_ = offset_;
+      const size_t n = std::min(mcap::kRecordPrefixSize - prefix_bytes_, piece.size() - pos);
+      std::copy_n(piece.begin() + pos, n, prefix_ + prefix_bytes_);
+      prefix_bytes_ += n;
+      pos += n;
+      offset_ += n;
+      if (prefix_bytes_ < mcap::kRecordPrefixSize) break;
+      prefix_bytes_ = 0;
+      prefix = prefix_;
+    }
+    opcode_ = prefix[0];
+    content_length_ = mcap::load_le<uint64_t>(prefix + 1);
+    DecodeResult<Action> action = begin_record(opcode_, content_length_, record_offset_);
+    if (!action.ok()) return action.error();
+    action_ = *action;
+
+    if (content_length_ <= piece.size() - pos) {
+      // The whole content is in this piece: no copy.
+      const mcap::ByteView content = piece.subspan(pos, static_cast<size_t>(content_length_));
+      pos += content.size();
+      offset_ += content.size();
+      if (action_ == Action::kDecode) {
+        DecodeStatus st = handle_record(opcode_, content, record_offset_);
+        if (!st.ok()) return st.error();
+      }
+      continue;
+    }
+    in_record_ = true;
+    content_received_ = 0;
+    // The length passed the limits, so reserving it is bounded; it saves regrowing the buffer
+    // while a large message trickles in.
+    if (action_ == Action::kDecode) content_.reserve(static_cast<size_t>(content_length_));
+  }
+  return pos;
+}
+
+DecodeResult<McapStreamDecoder::Action> McapStreamDecoder::begin_record(uint8_t opcode,
+                                                                        uint64_t length,
+                                                                        uint64_t offset) {
+  if (opcode == 0) {
+    return DecodeError{DecodeReason::kGarbage, offset, "invalid opcode 0x00: not an MCAP record"};
+  }
+  const bool first = first_record_;
+  first_record_ = false;
+  if (DecodeStatus st = detail::check_content_length(opcode, length, offset, limits_); !st.ok()) {
+    return st.error();
+  }
+  if (!detail::is_spec_opcode(opcode)) return Action::kSkip;  // future or private records
+
+  if (phase_ == Phase::kSummary) {
+    switch (static_cast<Opcode>(opcode)) {
+      case Opcode::kFooter:
+        return Action::kDecode;
+      case Opcode::kSchema:  // repeats of the data section's definitions
+      case Opcode::kChannel:
+      case Opcode::kChunkIndex:
+      case Opcode::kAttachmentIndex:
+      case Opcode::kMetadataIndex:
+      case Opcode::kStatistics:
+      case Opcode::kSummaryOffset:
+        return Action::kSkip;
+      default:
+        return DecodeError{DecodeReason::kGarbage, offset,
+                           detail::opcode_label(opcode) + " record after Data End"};
+    }
+  }
+  switch (static_cast<Opcode>(opcode)) {
+    case Opcode::kHeader:
+      if (!first) {
+        return DecodeError{DecodeReason::kGarbage, offset, "Header record after the first record"};
+      }
+      return Action::kDecode;
+    case Opcode::kMessageIndex:
+    case Opcode::kChunkIndex:
+    case Opcode::kAttachmentIndex:
+    case Opcode::kMetadataIndex:
+    case Opcode::kStatistics:
+    case Opcode::kSummaryOffset:
+      return Action::kSkip;  // indexes of the sender's file: nothing to record
+    default:
+      return Action::kDecode;
+  }
+}
+
+DecodeStatus McapStreamDecoder::handle_record(uint8_t opcode, mcap::ByteView content,
+                                              uint64_t offset) {
+  switch (static_cast<Opcode>(opcode)) {
+    case Opcode::kMessage: {
+      DecodeResult<mcap::Message> message =
+          detail::decode_message(content, offset, registry_, limits_);
+      if (!message.ok()) return message.error();
+      events_.on_message(*message);
+      return {};
+    }
+    case Opcode::kSchema: {
+      auto schema = detail::decode_schema(content, offset, registry_);
+      if (!schema.ok()) return schema.error();
+      if (schema->has_value()) events_.on_schema(**schema);
+      return {};
+    }
+    case Opcode::kChannel: {
+      auto id = detail::decode_channel(content, offset, registry_);
+      if (!id.ok()) return id.error();
+      if (id->has_value()) events_.on_channel(**id, *registry_.channel(**id));
+      return {};
+    }
+    case Opcode::kChunk:
+      return handle_chunk(content, offset);
+    case Opcode::kHeader: {
+      DecodeResult<mcap::Header> header = detail::decode_header(content, offset);
+      if (!header.ok()) return header.error();
+      events_.on_header(*header);
+      return {};
+    }
+    case Opcode::kAttachment: {
+      DecodeResult<mcap::Attachment> attachment = detail::decode_attachment(content, offset);
+      if (!attachment.ok()) return attachment.error();
+      events_.on_attachment(*attachment);
+      return {};
+    }
+    case Opcode::kMetadata: {
+      DecodeResult<mcap::Metadata> metadata = detail::decode_metadata(content, offset);
+      if (!metadata.ok()) return metadata.error();
+      events_.on_metadata(*metadata);
+      return {};
+    }
+    case Opcode::kDataEnd:
+    case Opcode::kFooter: {
+      mcap::Result<mcap::Record> parsed = mcap::parse_record(opcode, content, offset);
+      if (!parsed.ok()) {
+        return DecodeError{DecodeReason::kMalformed, offset, parsed.error().message};
+      }
+      phase_ =
+          opcode == static_cast<uint8_t>(Opcode::kFooter) ? Phase::kTrailingMagic : Phase::kSummary;
+      report_end();
+      return {};
+    }
+    default:
+      // begin_record() sends no other opcode here.
+      return DecodeError{DecodeReason::kGarbage, offset,
+                         detail::opcode_label(opcode) + " record is not expected here"};
+  }
+}
+
+DecodeStatus McapStreamDecoder::handle_chunk(mcap::ByteView content, uint64_t offset) {
+  DecodeResult<mcap::ByteView> records = chunks_.unpack(content, offset);
+  if (!records.ok()) return records.error();
+  uint64_t pos = 0;
+  while (pos < records->size()) {
+    mcap::Result<mcap::RecordFrame> frame = mcap::read_frame(*records, pos);
+    if (!frame.ok()) {
+      return in_chunk(DecodeError{DecodeReason::kBadChunk, offset, frame.error().message}, offset,
+                      pos);
+    }
+    const mcap::ByteView body = frame->content;
+    switch (static_cast<Opcode>(frame->opcode)) {
+      case Opcode::kMessage: {
+        DecodeResult<mcap::Message> message =
+            detail::decode_message(body, offset, registry_, limits_);
+        if (!message.ok()) return in_chunk(message.error(), offset, pos);
+        events_.on_message(*message);
+        break;
+      }
+      case Opcode::kSchema: {
+        auto schema = detail::decode_schema(body, offset, registry_);
+        if (!schema.ok()) return in_chunk(schema.error(), offset, pos);
+        if (schema->has_value()) events_.on_schema(**schema);
+        break;
+      }
+      case Opcode::kChannel: {
+        auto id = detail::decode_channel(body, offset, registry_);
+        if (!id.ok()) return in_chunk(id.error(), offset, pos);
+        if (id->has_value()) events_.on_channel(**id, *registry_.channel(**id));
+        break;
+      }
+      default:
+        if (detail::is_spec_opcode(frame->opcode)) {
+          return in_chunk(DecodeError{DecodeReason::kBadChunk, offset,
+                                      detail::opcode_label(frame->opcode) +
+                                          " record is not allowed inside a chunk"},
+                          offset, pos);
+        }
+        break;  // future or private records pass through unread
+    }
+    pos += frame->size();
+  }
+  return {};
+}
+
+void McapStreamDecoder::report_end() {
+  if (end_reported_) return;
+  end_reported_ = true;
+  events_.on_end();
+}
+
+}  // namespace mcaprec::ingest
