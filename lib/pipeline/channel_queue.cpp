@@ -104,6 +104,11 @@ PushResult ChannelQueue::push(mcap::Timestamp log_time, mcap::Timestamp publish_
   counters_.received_bytes.fetch_add(payload.size(), std::memory_order_relaxed);
   if (!result.ok()) {
     counters_.count_drop(result.reason());
+    // A full queue or budget is only freed by sealing: make sure one is coming (cheap when
+    // the in-flight gate is closed anyway).
+    if (result.reason() == DropReason::kQueueFull || result.reason() == DropReason::kMemoryBudget) {
+      group_.request_seal();
+    }
     return result;
   }
   group_.on_appended(record_bytes, urgent);
