@@ -52,6 +52,7 @@ std::chrono::nanoseconds CompressorPool::cpu_time() const {
 }
 
 void CompressorPool::run(size_t index) {
+  name_this_thread(("mcaprec-zip-" + std::to_string(index)).c_str());
   mcap::Compressor compressor;
   std::vector<mcap::ChunkPiece> pieces;
   std::unique_lock lock(mu_);

@@ -135,6 +135,7 @@ WriterStats OrderedWriter::stats() const {
 }
 
 void OrderedWriter::run() {
+  name_this_thread("mcaprec-writer");
   std::vector<CompressedChunk*> batch;
   std::vector<PassThrough> pass_through;
   std::deque<uint64_t> rotations;  // boundaries: rotate before the chunk with this number

@@ -110,6 +110,7 @@ struct Pipeline::Impl {
   // Seals groups whose oldest message came of age, and chunks whose seal was deferred while
   // the in-flight gate was closed.
   void run_scheduler() {
+    name_this_thread("mcaprec-sealer");
     const int64_t max_age = options.chunk_max_age.count();
     // Wake at least this often: a group that starts filling while we sleep is noticed in time.
     const int64_t recheck =

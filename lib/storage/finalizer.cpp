@@ -1,5 +1,6 @@
 #include "storage/finalizer.hpp"
 
+#include <pthread.h>
 #include <time.h>
 
 namespace mcaprec::storage {
@@ -48,6 +49,7 @@ std::string Finalizer::last_finalized_path() const {
 }
 
 void Finalizer::run() {
+  ::pthread_setname_np(::pthread_self(), "mcaprec-final");
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] { return finishing_ || !pending_.empty(); });

@@ -20,9 +20,19 @@ mcap::Error os_error(const std::string& what, const std::string& path, int err) 
 
 }  // namespace
 
+namespace {
+
+// Small records (header, schemas, channels, metadata, the summary) are gathered in the buffer;
+// chunks, which are larger, go straight from the encoder's bytes to write(2): copying them into
+// a buffer first would be most of the ordered writer's work.
+constexpr size_t kFileBufferBytes = 64 << 10;
+
+}  // namespace
+
 SinkFactory file_sink_factory() {
   return [](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
-    mcap::Result<std::unique_ptr<mcap::FileSink>> sink = mcap::FileSink::create(path);
+    mcap::Result<std::unique_ptr<mcap::FileSink>> sink =
+        mcap::FileSink::create(path, kFileBufferBytes);
     if (!sink) return sink.error();
     return std::unique_ptr<mcap::ByteSink>(std::move(*sink));
   };
