@@ -3,7 +3,8 @@
 #   1. release-like build with warnings as errors, all tests (unit, conformance, tool, interop);
 #   2. formatting check;
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build, all C++ tests;
-#   4. ThreadSanitizer build, the pipeline tests.
+#   4. ThreadSanitizer build, the pipeline tests;
+#   5. the ingest decoders' libFuzzer targets, each for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
@@ -24,4 +25,6 @@ scripts/build.sh build-asan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=address,undef
 echo "== ThreadSanitizer (pipeline)"
 scripts/build.sh build-tsan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=thread -DMCAPREC_BUILD_BENCH=OFF
 (cd build-tsan && ctest --output-on-failure -j2 -R 'Pipeline|pipeline')
+echo "== fuzzers (20 s each)"
+fuzz/run.sh 20
 echo "all test stages passed"
