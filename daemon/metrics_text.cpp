@@ -1,0 +1,224 @@
+#include "daemon/metrics_text.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "daemon/json_writer.hpp"
+
+namespace mcaprec::daemon {
+namespace {
+
+using Labels = std::vector<std::pair<std::string_view, std::string>>;
+
+// Writes one metric family at a time: its HELP and TYPE lines, then its samples.
+class Exposition {
+ public:
+  void family(std::string_view name, std::string_view type, std::string_view help) {
+    name_ = name;
+    out_ += "# HELP ";
+    out_ += name;
+    out_ += ' ';
+    out_ += help;
+    out_ += "\n# TYPE ";
+    out_ += name;
+    out_ += ' ';
+    out_ += type;
+    out_ += '\n';
+  }
+
+  void sample(const Labels& labels, uint64_t value) { sample(labels, std::to_string(value)); }
+  void sample(const Labels& labels, double value) {
+    char text[40];
+    std::snprintf(text, sizeof(text), "%.9g", value);
+    sample(labels, std::string(text));
+  }
+
+  // A family with a single unlabelled sample.
+  template <class T>
+  void single(std::string_view name, std::string_view type, std::string_view help, T value) {
+    family(name, type, help);
+    sample({}, value);
+  }
+
+  std::string take() { return std::move(out_); }
+
+ private:
+  void sample(const Labels& labels, const std::string& value) {
+    out_ += name_;
+    if (!labels.empty()) {
+      out_ += '{';
+      bool first = true;
+      for (const auto& [label, text] : labels) {
+        if (!first) out_ += ',';
+        first = false;
+        out_ += label;
+        out_ += "=\"";
+        out_ += prometheus_label_value(text);
+        out_ += '"';
+      }
+      out_ += '}';
+    }
+    out_ += ' ';
+    out_ += value;
+    out_ += '\n';
+  }
+
+  std::string out_;
+  std::string_view name_;
+};
+
+double seconds(std::chrono::nanoseconds duration) {
+  return std::chrono::duration<double>(duration).count();
+}
+
+Labels channel_labels(const pipeline::ChannelStats& channel) {
+  return {{"channel", std::to_string(channel.id)}, {"topic", channel.topic}};
+}
+
+void channel_metrics(Exposition& out, const std::vector<pipeline::ChannelStats>& channels) {
+  out.family("mcaprec_channel_messages_received_total", "counter",
+             "Messages received for the channel, whether written or dropped.");
+  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.received);
+  out.family("mcaprec_channel_bytes_received_total", "counter",
+             "Payload bytes of the messages received for the channel.");
+  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.received_bytes);
+  out.family("mcaprec_channel_messages_written_total", "counter",
+             "Messages of the channel written into a file.");
+  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.written);
+  out.family("mcaprec_channel_messages_dropped_total", "counter",
+             "Messages of the channel that did not reach a file, by reason.");
+  for (const auto& channel : channels) {
+    for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
+      Labels labels = channel_labels(channel);
+      labels.emplace_back("reason",
+                          std::string(pipeline::drop_reason_name(pipeline::DropReason(r))));
+      out.sample(labels, channel.dropped[r]);
+    }
+  }
+  out.family("mcaprec_channel_queue_bytes", "gauge",
+             "Record bytes of the channel queued and not yet sealed into a chunk.");
+  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.queued_bytes);
+}
+
+void pipeline_metrics(Exposition& out, const pipeline::PipelineStats& stats) {
+  out.single("mcaprec_messages_written_total", "counter", "Messages written into files.",
+             stats.messages_written);
+  out.single("mcaprec_bytes_written_total", "counter",
+             "Chunk bytes appended to files, after compression.", stats.bytes_written);
+  out.single("mcaprec_chunks_written_total", "counter", "Chunks appended to files.",
+             stats.chunks_written);
+  out.single("mcaprec_chunk_uncompressed_bytes_total", "counter",
+             "Bytes of the chunks before compression.", stats.uncompressed_bytes);
+  out.single("mcaprec_chunk_compressed_bytes_total", "counter",
+             "Bytes of the same chunks after compression.", stats.compressed_bytes);
+  out.single("mcaprec_chunks_stored_uncompressed_total", "counter",
+             "Chunks stored uncompressed because compression did not make them smaller.",
+             stats.chunks_stored_raw);
+  out.single("mcaprec_files_started_total", "counter", "Recording files opened.",
+             stats.files_started);
+  out.single("mcaprec_files_finalized_total", "counter",
+             "Recording files completed (summary and footer written, synced, renamed).",
+             stats.files_finalized);
+  out.single("mcaprec_write_errors_total", "counter",
+             "Chunks that could not be encoded or written.", stats.write_errors);
+  out.single("mcaprec_memory_in_use_bytes", "gauge",
+             "Memory holding messages: queues, open chunks and chunks in flight.",
+             stats.memory_in_use);
+  out.single("mcaprec_memory_budget_bytes", "gauge", "The configured pipeline.memory_budget.",
+             stats.memory_budget);
+  out.single("mcaprec_in_flight_bytes", "gauge", "Sealed chunk bytes not yet written to a file.",
+             stats.in_flight_bytes);
+  out.single("mcaprec_compressor_threads", "gauge", "Threads compressing chunks.",
+             uint64_t{stats.compressor_threads});
+  out.single("mcaprec_compressor_busy_seconds_total", "counter",
+             "CPU time spent by the compressor threads.", seconds(stats.compressor_cpu));
+  out.single("mcaprec_writer_busy_seconds_total", "counter",
+             "CPU time spent by the ordered writer thread.", seconds(stats.writer_cpu));
+  out.single("mcaprec_finalizer_busy_seconds_total", "counter", "CPU time spent finalizing files.",
+             seconds(stats.finalizer_cpu));
+}
+
+Labels source_labels(const ingest::SourceStats& source) {
+  return {{"source", source.name}, {"transport", source.transport}};
+}
+
+void source_metrics(Exposition& out, const std::vector<ingest::SourceStats>& sources) {
+  out.family("mcaprec_source_messages_total", "counter",
+             "Messages the source handed to the pipeline.");
+  for (const auto& source : sources) out.sample(source_labels(source), source.messages);
+  out.family("mcaprec_source_bytes_total", "counter",
+             "Payload bytes the source handed to the pipeline.");
+  for (const auto& source : sources) out.sample(source_labels(source), source.bytes);
+  out.family("mcaprec_source_datagrams_total", "counter", "Datagrams a UDP source received.");
+  for (const auto& source : sources) {
+    if (source.transport == "udp") out.sample(source_labels(source), source.datagrams);
+  }
+  out.family("mcaprec_source_kernel_drops_total", "counter",
+             "Datagrams the kernel dropped because a UDP source's receive buffer was full.");
+  for (const auto& source : sources) {
+    if (source.transport == "udp") out.sample(source_labels(source), source.kernel_drops);
+  }
+  out.family("mcaprec_source_connections_accepted_total", "counter",
+             "Connections a TCP source accepted.");
+  for (const auto& source : sources) {
+    if (source.transport == "tcp") out.sample(source_labels(source), source.connections_accepted);
+  }
+  out.family("mcaprec_source_connections_open", "gauge", "Connections open on a TCP source.");
+  for (const auto& source : sources) {
+    if (source.transport == "tcp") out.sample(source_labels(source), source.connections_open);
+  }
+  out.family("mcaprec_source_connections_refused_total", "counter",
+             "Connections a TCP source refused (over max_connections or not allowed).");
+  for (const auto& source : sources) {
+    if (source.transport == "tcp") out.sample(source_labels(source), source.connections_refused);
+  }
+  out.family("mcaprec_source_errors_total", "counter",
+             "Bad input a source received and dropped, by reason.");
+  for (const auto& source : sources) {
+    for (const auto& [reason, count] : source.errors) {
+      Labels labels = source_labels(source);
+      labels.emplace_back("reason", reason);
+      out.sample(labels, count);
+    }
+  }
+}
+
+}  // namespace
+
+std::string prometheus_label_value(std::string_view text) {
+  const std::string valid = valid_utf8(text);
+  std::string out;
+  out.reserve(valid.size());
+  for (char c : valid) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string prometheus_text(const DaemonSnapshot& snapshot) {
+  Exposition out;
+  out.family("mcaprec_build_info", "gauge", "The daemon's version; always 1.");
+  out.sample({{"version", snapshot.version}}, uint64_t{1});
+  out.single("mcaprec_uptime_seconds", "gauge", "Seconds since the daemon started.",
+             snapshot.uptime_seconds);
+  out.single("mcaprec_writer_stalled", "gauge",
+             "1 while the writer makes no progress with work pending (watchdog pings withheld).",
+             uint64_t{snapshot.writer_stalled ? 1u : 0u});
+  channel_metrics(out, snapshot.pipeline.channels);
+  pipeline_metrics(out, snapshot.pipeline);
+  source_metrics(out, snapshot.sources);
+  return out.take();
+}
+
+}  // namespace mcaprec::daemon

@@ -1,0 +1,57 @@
+#include "daemon/recording_options.hpp"
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "mcap/crc32.hpp"
+
+namespace mcaprec::daemon {
+
+mcap::Result<std::string> file_crc32_hex(const std::string& path) {
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) {
+    return mcap::Error{0, "cannot read " + path + ": " + std::strerror(errno)};
+  }
+  uint32_t crc = 0;
+  std::vector<uint8_t> buffer(64 * 1024);
+  uint64_t offset = 0;
+  for (;;) {
+    const size_t n = std::fread(buffer.data(), 1, buffer.size(), file);
+    if (n > 0) {
+      crc = mcap::crc32_update(crc, mcap::ByteView(buffer.data(), n));
+      offset += n;
+    }
+    if (n < buffer.size()) break;
+  }
+  const bool failed = std::ferror(file) != 0;
+  std::fclose(file);
+  if (failed) return mcap::Error{offset, "cannot read " + path};
+  char hex[9];
+  std::snprintf(hex, sizeof(hex), "%08x", crc);
+  return std::string(hex);
+}
+
+pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
+  pipeline::PipelineOptions options;
+  options.directory = config.output.directory;
+  options.prefix = config.output.prefix;
+  options.max_bytes = config.output.max_bytes;
+  options.max_duration = config.output.max_duration;
+  options.profile = config.mcap.profile;
+  options.compression = config.mcap.compression;
+  options.compression_level = config.mcap.compression_level;
+  options.chunk_size = config.mcap.chunk_size;
+  options.chunk_max_age = config.mcap.chunk_max_age;
+  options.compressor_threads = config.pipeline.compressor_threads;
+  options.memory_budget = config.pipeline.memory_budget;
+  options.default_queue_bytes = config.pipeline.queue_bytes;
+  // Ingest gives each channel its policy from the configuration; a channel declared without
+  // one must never stall a receive thread, so the default only drops.
+  options.default_overflow = pipeline::OverflowPolicy::kDropNewest;
+  options.recorder_metadata = true;
+  return options;
+}
+
+}  // namespace mcaprec::daemon

@@ -1,0 +1,24 @@
+#pragma once
+// From the configuration to the pipeline: the Config's output, mcap and pipeline sections
+// become PipelineOptions, and the configuration file's CRC-32 goes into every file's `mcaprec`
+// metadata record (key "config_crc32", 8 lowercase hex digits) so that a recording can be traced
+// back to the configuration that made it.
+//
+// Per-topic settings (chunk group, queue size, overflow policy) are applied by ingest when it
+// declares a channel, from config::channel_settings_for() and config::effective_overflow(); the
+// defaults here cover channels declared without them.
+#include <cstdint>
+#include <string>
+
+#include "config/config.hpp"
+#include "mcap/error.hpp"
+#include "pipeline/pipeline.hpp"
+
+namespace mcaprec::daemon {
+
+// CRC-32 of the file's bytes as 8 lowercase hex digits.
+mcap::Result<std::string> file_crc32_hex(const std::string& path);
+
+pipeline::PipelineOptions pipeline_options_for(const config::Config& config);
+
+}  // namespace mcaprec::daemon

@@ -1,0 +1,424 @@
+#include "daemon/service.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <csignal>
+#include <filesystem>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "daemon/http_server.hpp"
+#include "daemon/metrics_text.hpp"
+#include "daemon/progress_watchdog.hpp"
+#include "daemon/rates.hpp"
+#include "daemon/recording_options.hpp"
+#include "daemon/status_json.hpp"
+
+namespace mcaprec::daemon {
+namespace {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+enum class State { kStarting, kRecording, kStopping, kStopped };
+
+const char* state_name(State state) {
+  switch (state) {
+    case State::kStarting:
+      return "starting";
+    case State::kRecording:
+      return "recording";
+    case State::kStopping:
+      return "stopping";
+    case State::kStopped:
+      return "stopped";
+  }
+  return "unknown";
+}
+
+std::string seconds_text(milliseconds duration) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.3gs", std::chrono::duration<double>(duration).count());
+  return text;
+}
+
+std::string file_name(const std::string& path) {
+  return path.empty() ? std::string("(none)") : std::filesystem::path(path).filename().string();
+}
+
+}  // namespace
+
+struct Service::Impl {
+  explicit Impl(ServiceOptions service_options)
+      : options(std::move(service_options)),
+        tick_timer(io),
+        soft_deadline(io),
+        hard_deadline(io),
+        tracker(std::max<Clock::duration>(options.status_interval, std::chrono::seconds(1))),
+        started_at(Clock::now()) {}
+
+  ~Impl() {
+    if (metrics) metrics->stop();
+    if (drain_thread.joinable()) drain_thread.join();
+    if (cut_thread.joinable()) cut_thread.join();
+    if (ingest) ingest->stop();
+    ingest.reset();
+    pipeline.reset();
+  }
+
+  // --- start ---
+
+  mcap::Status start() {
+    const config::Config& config = options.config;
+    if (options.handle_signals) {
+      // Registered first, so that a SIGTERM during start-up waits for the loop instead of
+      // killing the process halfway.
+      signals.emplace(io, SIGTERM, SIGINT, SIGHUP);
+    }
+    if (config.metrics.bind) {
+      auto server = HttpServer::listen(*config.metrics.bind);
+      if (!server) return server.error();
+      metrics = std::move(*server);
+    }
+
+    pipeline::PipelineOptions pipeline_options = pipeline_options_for(config);
+    pipeline_options.recorder_info["config_crc32"] = options.config_crc32;
+    pipeline_options.recorder_info["config_file"] = options.config_path;
+    pipeline_options.open_sink = options.open_sink;
+    auto started = pipeline::Pipeline::start(std::move(pipeline_options));
+    if (!started) {
+      return mcap::Error{
+          0, "cannot record into " + config.output.directory + ": " + started.error().message};
+    }
+    pipeline = std::move(*started);
+
+    auto listening = options.start_ingest(config, *pipeline);
+    if (!listening) {
+      discard_empty_recording();
+      return mcap::Error{0, listening.error().message};
+    }
+    ingest = std::move(*listening);
+
+    if (metrics) {
+      metrics->serve([this](std::string_view path) { return serve_http(path); });
+    }
+    state.store(State::kRecording);
+    announce();
+    return {};
+  }
+
+  // A start that failed after the first file was opened leaves no empty recording behind
+  // (under Restart=on-failure it would otherwise leave one per attempt).
+  void discard_empty_recording() {
+    (void)pipeline->stop();
+    const pipeline::PipelineStats stats = pipeline->stats();
+    if (stats.messages_written == 0 && !stats.last_finalized_file.empty()) {
+      std::error_code ignored;
+      std::filesystem::remove(stats.last_finalized_file, ignored);
+    }
+    pipeline.reset();
+  }
+
+  void announce() {
+    const pipeline::PipelineStats stats = pipeline->stats();
+    spdlog::info("mcaprecd {} recording into {} (first file {}); configuration {} (crc32 {})",
+                 MCAPREC_VERSION, options.config.output.directory, file_name(stats.current_file),
+                 options.config_path, options.config_crc32);
+    const std::vector<ingest::SourceStats> sources = ingest->stats();
+    for (const ingest::SourceStats& source : sources) {
+      spdlog::info("source {}: listening on {} {}", source.name, source.transport, source.bind);
+    }
+    if (metrics) {
+      const config::Endpoint& bind = *options.config.metrics.bind;
+      config::Endpoint bound{bind.host, metrics->port()};
+      spdlog::info("metrics: http://{}/metrics and /status", bound.to_string());
+    }
+    if (options.watchdog_period.count() > 0) {
+      spdlog::info("watchdog: pinging every {} while the writer makes progress",
+                   seconds_text(std::chrono::duration_cast<milliseconds>(tick_period())));
+    }
+    options.notifier->ready("Recording to " + options.config.output.directory + ", " +
+                            std::to_string(sources.size()) + " sources listening");
+  }
+
+  // --- run ---
+
+  RunResult run() {
+    if (signals) wait_for_signal();
+    tick();
+    io.run();
+    return result;
+  }
+
+  void wait_for_signal() {
+    signals->async_wait([this](boost::system::error_code error, int signal_number) {
+      if (error) return;
+      if (signal_number == SIGHUP) {
+        rotate("SIGHUP");
+      } else {
+        on_stop_request(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
+      }
+      wait_for_signal();
+    });
+  }
+
+  void rotate(const char* why) {
+    if (state.load() != State::kRecording) {
+      spdlog::info("{}: ignored while stopping", why);
+      return;
+    }
+    spdlog::info("{}: starting a new file after {}", why,
+                 file_name(pipeline->stats().current_file));
+    pipeline->request_rotation();
+  }
+
+  void on_stop_request(const std::string& why) {
+    switch (state.load()) {
+      case State::kRecording:
+        begin_shutdown(why);
+        break;
+      case State::kStopping:
+        if (!cut) {
+          cut_short("second " + why);
+        } else {
+          spdlog::warn("{}: already finishing the file", why);
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  void begin_shutdown(const std::string& why) {
+    state.store(State::kStopping);
+    const milliseconds bound = options.config.pipeline.shutdown_timeout;
+    options.notifier->stopping("Stopping: draining queues and finalizing the file");
+    spdlog::info("{}: stopping; draining the queues and finalizing {} (at most {})", why,
+                 file_name(pipeline->stats().current_file), seconds_text(bound));
+    drain_thread = std::thread([this] {
+      // Listeners first, so that nothing new arrives while the queues drain.
+      ingest->stop();
+      mcap::Status status = pipeline->stop();
+      asio::post(io, [this, status] { on_drained(status); });
+    });
+    soft_deadline.expires_after(bound * 3 / 4);
+    soft_deadline.async_wait([this](boost::system::error_code error) {
+      if (!error && !cut) cut_short("shutdown_timeout nearly reached");
+    });
+    hard_deadline.expires_after(bound);
+    hard_deadline.async_wait([this](boost::system::error_code error) {
+      if (!error) abandon();
+    });
+  }
+
+  // Finalize what is there now: the pipeline drops what is not yet compressed, and a stop()
+  // from this thread makes blocked pushers give up so the listeners can close.
+  void cut_short(const std::string& why) {
+    cut = true;
+    spdlog::warn("{}: finishing the file now; messages not yet compressed are dropped", why);
+    options.notifier->status("Stopping: finishing the file now");
+    pipeline->cut_drain();
+    cut_thread = std::thread([this] { (void)pipeline->stop(); });
+  }
+
+  void on_drained(const mcap::Status& status) {
+    finish_loop();
+    state.store(State::kStopped);
+    const pipeline::PipelineStats stats = pipeline->stats();
+    const Totals totals = Totals::from(stats);
+    if (status) {
+      spdlog::info(
+          "stopped: {} messages received, {} written, {} dropped; {} files finished, the last "
+          "{}",
+          totals.messages_received, stats.messages_written, totals.messages_dropped,
+          stats.files_finalized, file_name(stats.last_finalized_file));
+      result.exit_code = 0;
+    } else {
+      spdlog::error("stopped with a write failure: {}", status.error().message);
+      result.exit_code = 1;
+    }
+    options.notifier->status(status ? "Stopped" : "Stopped after a write failure");
+  }
+
+  void abandon() {
+    spdlog::critical(
+        "the writer did not finish within pipeline.shutdown_timeout ({}); exiting without "
+        "finalizing {} (it is recovered at the next start)",
+        seconds_text(options.config.pipeline.shutdown_timeout),
+        file_name(pipeline->stats().current_file));
+    result = RunResult{1, true};
+    finish_loop();
+  }
+
+  void finish_loop() {
+    tick_timer.cancel();
+    soft_deadline.cancel();
+    hard_deadline.cancel();
+    if (signals) {
+      boost::system::error_code ignored;
+      signals->cancel(ignored);
+    }
+    io.stop();
+  }
+
+  // --- periodic work ---
+
+  Clock::duration tick_period() const {
+    Clock::duration period = std::chrono::seconds(1);
+    if (options.watchdog_period.count() > 0) {
+      // systemd recommends pinging at half the period; a quarter leaves room for a late tick.
+      period = std::min<Clock::duration>(period, options.watchdog_period / 4);
+    }
+    return std::max<Clock::duration>(period, milliseconds(10));
+  }
+
+  void tick() {
+    const Clock::time_point now = Clock::now();
+    const pipeline::PipelineStats stats = pipeline->stats();
+    tracker.add(now, Totals::from(stats));
+    const Rates rates = tracker.rates();
+    bool stalled = false;
+    if (options.watchdog_period.count() > 0) stalled = check_progress(stats, now);
+    {
+      std::lock_guard lock(shared_mutex);
+      shared_rates = rates;
+      writer_stalled = stalled;
+    }
+    if (stats.first_error && !first_error_logged) {
+      first_error_logged = true;
+      spdlog::error("write failure: {}", stats.first_error->message);
+    }
+    if (now >= next_status) {
+      next_status = now + options.status_interval;
+      if (state.load() == State::kRecording) {
+        const std::string line = status_line(stats, rates);
+        options.notifier->status(line);
+        spdlog::debug("{}", line);
+      }
+    }
+    tick_timer.expires_after(tick_period());
+    tick_timer.async_wait([this](boost::system::error_code error) {
+      if (!error) tick();
+    });
+  }
+
+  // Returns whether the writer counts as stalled.
+  bool check_progress(const pipeline::PipelineStats& stats, Clock::time_point now) {
+    const auto stall_after =
+        std::chrono::duration_cast<Clock::duration>(options.watchdog_period / 2);
+    if (!watchdog) watchdog.emplace(stall_after, now);
+    // Queued messages must reach the writer within chunk_max_age; count them as pending only
+    // when that is well inside the stall bound, so a slow trickle never looks like a stall.
+    const auto max_age = options.config.mcap.chunk_max_age;
+    const bool count_queued = max_age.count() > 0 && max_age * 2 < stall_after;
+    const ProgressWatchdog::Verdict verdict =
+        watchdog->observe(WriterProgress::from(stats, count_queued), now);
+    if (verdict.stall_began) {
+      spdlog::error(
+          "the writer has made no progress for {} with {} bytes pending; withholding watchdog "
+          "pings so that the service manager restarts the daemon",
+          seconds_text(std::chrono::duration_cast<milliseconds>(watchdog->stalled_for(now))),
+          WriterProgress::from(stats, count_queued).pending_bytes);
+    }
+    if (verdict.stall_ended) spdlog::warn("the writer is making progress again");
+    if (verdict.ping) options.notifier->watchdog();
+    return watchdog->stalled();
+  }
+
+  // --- metrics ---
+
+  std::optional<HttpResponse> serve_http(std::string_view path) const {
+    if (path == "/metrics") {
+      return HttpResponse{200, kPrometheusContentType, prometheus_text(snapshot())};
+    }
+    if (path == "/status") {
+      return HttpResponse{200, "application/json", status_json(snapshot())};
+    }
+    return std::nullopt;
+  }
+
+  DaemonSnapshot snapshot() const {
+    DaemonSnapshot snap;
+    snap.version = MCAPREC_VERSION;
+    snap.state = state_name(state.load());
+    snap.uptime_seconds = std::chrono::duration<double>(Clock::now() - started_at).count();
+    snap.config_path = options.config_path;
+    snap.config_crc32 = options.config_crc32;
+    snap.directory = options.config.output.directory;
+    if (pipeline) snap.pipeline = pipeline->stats();
+    if (ingest) snap.sources = ingest->stats();
+    std::lock_guard lock(shared_mutex);
+    snap.rates = shared_rates;
+    snap.writer_stalled = writer_stalled;
+    return snap;
+  }
+
+  ServiceOptions options;
+  asio::io_context io;
+  std::optional<asio::signal_set> signals;
+  asio::steady_timer tick_timer;
+  asio::steady_timer soft_deadline;
+  asio::steady_timer hard_deadline;
+  RateTracker tracker;
+  std::optional<ProgressWatchdog> watchdog;
+  Clock::time_point next_status{};
+  const Clock::time_point started_at;
+  std::atomic<State> state{State::kStarting};
+  bool cut = false;
+  bool first_error_logged = false;
+  RunResult result;
+
+  // Read by the metrics thread.
+  mutable std::mutex shared_mutex;
+  Rates shared_rates;
+  bool writer_stalled = false;
+
+  std::unique_ptr<HttpServer> metrics;
+  std::unique_ptr<pipeline::Pipeline> pipeline;
+  std::unique_ptr<ingest::IngestServer> ingest;
+  std::thread drain_thread;
+  std::thread cut_thread;
+};
+
+mcap::Result<std::unique_ptr<Service>> Service::start(ServiceOptions options) {
+  if (options.notifier == nullptr || !options.start_ingest) {
+    return mcap::Error{0, "service needs a notifier and an ingest starter"};
+  }
+  auto impl = std::make_unique<Impl>(std::move(options));
+  if (mcap::Status status = impl->start(); !status) return status.error();
+  return std::unique_ptr<Service>(new Service(std::move(impl)));
+}
+
+Service::Service(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Service::~Service() = default;
+
+RunResult Service::run() {
+  return impl_->run();
+}
+
+void Service::request_stop() {
+  asio::post(impl_->io, [impl = impl_.get()] { impl->on_stop_request("stop request"); });
+}
+
+void Service::request_rotation() {
+  asio::post(impl_->io, [impl = impl_.get()] { impl->rotate("rotation request"); });
+}
+
+uint16_t Service::metrics_port() const {
+  return impl_->metrics ? impl_->metrics->port() : 0;
+}
+
+DaemonSnapshot Service::snapshot() const {
+  return impl_->snapshot();
+}
+
+}  // namespace mcaprec::daemon

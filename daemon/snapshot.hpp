@@ -1,0 +1,26 @@
+#pragma once
+// Everything /metrics and /status report, gathered at one moment.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon/rates.hpp"
+#include "ingest/ingest_server.hpp"
+#include "pipeline/pipeline.hpp"
+
+namespace mcaprec::daemon {
+
+struct DaemonSnapshot {
+  std::string version;
+  std::string state;  // "starting", "recording", "stopping"
+  double uptime_seconds = 0;
+  std::string config_path;
+  std::string config_crc32;  // 8 hex digits, also in each file's `mcaprec` metadata
+  std::string directory;
+  bool writer_stalled = false;  // the watchdog is withholding pings
+  pipeline::PipelineStats pipeline;
+  std::vector<ingest::SourceStats> sources;
+  Rates rates;
+};
+
+}  // namespace mcaprec::daemon

@@ -1,0 +1,262 @@
+// What /metrics and /status say, and the HTTP server that serves them: Prometheus text with
+// HELP and TYPE for every mcaprec_ metric and the counts a user checks (per channel, per drop
+// reason, per source, kernel drops, compressor time), JSON that parses, and the server's
+// answers to other paths, other methods, oversized, malformed and slow requests.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "daemon/http_server.hpp"
+#include "daemon/json_writer.hpp"
+#include "daemon/metrics_text.hpp"
+#include "daemon/status_json.hpp"
+#include "daemon_test_support.hpp"
+
+namespace mcaprec::daemon {
+namespace {
+
+using testing::http_exchange;
+using testing::http_get;
+
+DaemonSnapshot sample_snapshot() {
+  DaemonSnapshot snap;
+  snap.version = "1.2.3";
+  snap.state = "recording";
+  snap.uptime_seconds = 12.5;
+  snap.config_path = "/etc/mcaprec/mcaprec.yaml";
+  snap.config_crc32 = "0badcafe";
+  snap.directory = "/var/lib/mcaprec/recordings";
+  pipeline::ChannelStats imu;
+  imu.id = 1;
+  imu.topic = "/imu";
+  imu.chunk_group = "default";
+  imu.received = 1000;
+  imu.received_bytes = 64000;
+  imu.written = 990;
+  imu.dropped[size_t(pipeline::DropReason::kQueueFull)] = 7;
+  imu.dropped[size_t(pipeline::DropReason::kStopped)] = 3;
+  imu.queued_bytes = 512;
+  pipeline::ChannelStats odd;
+  odd.id = 2;
+  odd.topic = "/we\"ird\\topic\n";
+  snap.pipeline.channels = {imu, odd};
+  snap.pipeline.messages_written = 990;
+  snap.pipeline.bytes_written = 30000;
+  snap.pipeline.chunks_written = 4;
+  snap.pipeline.files_started = 3;
+  snap.pipeline.files_finalized = 2;
+  snap.pipeline.compressor_cpu = std::chrono::milliseconds(1500);
+  snap.pipeline.writer_cpu = std::chrono::milliseconds(20);
+  snap.pipeline.current_file = "/var/lib/mcaprec/recordings/rec_x_2.mcap.active";
+  ingest::SourceStats lidar;
+  lidar.name = "lidar";
+  lidar.transport = "udp";
+  lidar.bind = "0.0.0.0:2368";
+  lidar.messages = 500;
+  lidar.datagrams = 505;
+  lidar.kernel_drops = 42;
+  lidar.errors["too_large"] = 5;
+  lidar.peers = {"10.0.0.7:2368"};
+  ingest::SourceStats producers;
+  producers.name = "producers";
+  producers.transport = "tcp";
+  producers.bind = "127.0.0.1:9410";
+  producers.messages = 500;
+  producers.connections_open = 2;
+  producers.peers = {"127.0.0.1:40000", "127.0.0.1:40002"};
+  snap.sources = {lidar, producers};
+  snap.rates.messages_received = 99.5;
+  return snap;
+}
+
+// name{labels} -> value, for every sample line; and the HELP/TYPE of every family.
+struct ParsedExposition {
+  std::map<std::string, std::string> samples;
+  std::map<std::string, std::string> types;
+  std::set<std::string> helped;
+  std::vector<std::string> problems;
+};
+
+ParsedExposition parse_exposition(const std::string& text) {
+  ParsedExposition parsed;
+  std::istringstream lines(text);
+  std::string line;
+  const std::regex help(R"(# HELP (mcaprec_[a-z0-9_]+) \S.*)");
+  const std::regex type(R"(# TYPE (mcaprec_[a-z0-9_]+) (counter|gauge))");
+  const std::regex sample(R"((mcaprec_[a-z0-9_]+)(\{.*\})? (\S+))");
+  std::smatch match;
+  while (std::getline(lines, line)) {
+    if (std::regex_match(line, match, help)) {
+      parsed.helped.insert(match[1]);
+    } else if (std::regex_match(line, match, type)) {
+      parsed.types[match[1]] = match[2];
+    } else if (std::regex_match(line, match, sample)) {
+      const std::string name = match[1];
+      if (!parsed.types.count(name) || !parsed.helped.count(name)) {
+        parsed.problems.push_back("sample before HELP/TYPE: " + line);
+      }
+      if (parsed.types[name] == "counter" && !name.ends_with("_total")) {
+        parsed.problems.push_back("counter without _total: " + name);
+      }
+      parsed.samples[name + std::string(match[2])] = match[3];
+    } else {
+      parsed.problems.push_back("unparsable line: " + line);
+    }
+  }
+  return parsed;
+}
+
+TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
+  const std::string text = prometheus_text(sample_snapshot());
+  const ParsedExposition parsed = parse_exposition(text);
+  EXPECT_TRUE(parsed.problems.empty()) << ::testing::PrintToString(parsed.problems) << text;
+  const auto& s = parsed.samples;
+  auto value = [&](const std::string& key) {
+    auto it = s.find(key);
+    return it == s.end() ? std::string("<missing>") : it->second;
+  };
+  EXPECT_EQ(value("mcaprec_build_info{version=\"1.2.3\"}"), "1");
+  EXPECT_EQ(value("mcaprec_channel_messages_received_total{channel=\"1\",topic=\"/imu\"}"), "1000");
+  EXPECT_EQ(value("mcaprec_channel_bytes_received_total{channel=\"1\",topic=\"/imu\"}"), "64000");
+  EXPECT_EQ(value("mcaprec_channel_messages_written_total{channel=\"1\",topic=\"/imu\"}"), "990");
+  EXPECT_EQ(value("mcaprec_channel_messages_dropped_total{channel=\"1\",topic=\"/imu\",reason="
+                  "\"queue_full\"}"),
+            "7");
+  EXPECT_EQ(value("mcaprec_channel_messages_dropped_total{channel=\"1\",topic=\"/imu\",reason="
+                  "\"stopped\"}"),
+            "3");
+  EXPECT_EQ(value("mcaprec_channel_messages_dropped_total{channel=\"1\",topic=\"/imu\",reason="
+                  "\"memory_budget\"}"),
+            "0");
+  EXPECT_EQ(value("mcaprec_channel_queue_bytes{channel=\"1\",topic=\"/imu\"}"), "512");
+  EXPECT_EQ(value("mcaprec_compressor_busy_seconds_total"), "1.5");
+  EXPECT_EQ(value("mcaprec_bytes_written_total"), "30000");
+  EXPECT_EQ(value("mcaprec_files_finalized_total"), "2");
+  EXPECT_EQ(value("mcaprec_source_kernel_drops_total{source=\"lidar\",transport=\"udp\"}"), "42");
+  EXPECT_EQ(value("mcaprec_source_errors_total{source=\"lidar\",transport=\"udp\",reason=\"too_"
+                  "large\"}"),
+            "5");
+  EXPECT_EQ(value("mcaprec_source_connections_open{source=\"producers\",transport=\"tcp\"}"), "2");
+  EXPECT_EQ(parsed.types.at("mcaprec_channel_queue_bytes"), "gauge");
+  EXPECT_EQ(parsed.types.at("mcaprec_bytes_written_total"), "counter");
+  // Label values are escaped, so an odd topic cannot break the format.
+  EXPECT_NE(text.find("topic=\"/we\\\"ird\\\\topic\\n\""), std::string::npos) << text;
+}
+
+TEST(DaemonMetricsTest, StatusJsonParsesAndCarriesFileRatesAndPeers) {
+  const nlohmann::json status = nlohmann::json::parse(status_json(sample_snapshot()));
+  EXPECT_EQ(status["state"], "recording");
+  EXPECT_EQ(status["version"], "1.2.3");
+  EXPECT_DOUBLE_EQ(status["uptime_seconds"].get<double>(), 12.5);
+  EXPECT_EQ(status["current_file"], "/var/lib/mcaprec/recordings/rec_x_2.mcap.active");
+  EXPECT_EQ(status["config"]["crc32"], "0badcafe");
+  EXPECT_DOUBLE_EQ(status["rates"]["messages_received_per_second"].get<double>(), 99.5);
+  EXPECT_EQ(status["files"]["finalized"], 2);
+  EXPECT_EQ(status["channels"][0]["topic"], "/imu");
+  EXPECT_EQ(status["channels"][0]["dropped"]["queue_full"], 7);
+  EXPECT_EQ(status["channels"][1]["topic"], "/we\"ird\\topic\n");
+  EXPECT_EQ(status["sources"][0]["kernel_drops"], 42);
+  EXPECT_EQ(status["sources"][0]["peers"][0], "10.0.0.7:2368");
+  EXPECT_EQ(status["sources"][1]["peers"].size(), 2u);
+  EXPECT_EQ(status["sources"][1]["connections_open"], 2);
+  EXPECT_TRUE(status["first_error"].is_null());
+}
+
+TEST(DaemonMetricsTest, JsonStringsAreAlwaysValid) {
+  JsonWriter json;
+  json.begin_array()
+      .value(std::string_view("a\x01\xff\xc3\xa9\xed\xa0\x80", 8))
+      .value(1.0 / 0.0)
+      .end_array();
+  const nlohmann::json parsed = nlohmann::json::parse(json.text());
+  EXPECT_EQ(parsed[0], "a\x01\xEF\xBF\xBD\xc3\xa9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_TRUE(parsed[1].is_null());
+}
+
+TEST(DaemonHttpTest, RequestLinesAreParsed) {
+  auto head = parse_request_head("GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n");
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->method, "GET");
+  EXPECT_EQ(head->path, "/metrics");
+  EXPECT_FALSE(parse_request_head("GET /metrics\r\n\r\n"));
+  EXPECT_FALSE(parse_request_head("get / HTTP/1.0\r\n\r\n"));
+  EXPECT_FALSE(parse_request_head("GET metrics HTTP/1.0\r\n\r\n"));
+  EXPECT_FALSE(parse_request_head("\x16\x03\x01 hello"));
+}
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void start(HttpLimits limits = {}) {
+    auto server = HttpServer::listen(config::Endpoint{"127.0.0.1", 0}, limits);
+    ASSERT_TRUE(server) << server.error().message;
+    server_ = std::move(*server);
+    server_->serve([](std::string_view path) -> std::optional<HttpResponse> {
+      if (path == "/metrics") return HttpResponse{200, "text/plain", "mcaprec_up 1\n"};
+      return std::nullopt;
+    });
+  }
+  std::unique_ptr<HttpServer> server_;
+};
+
+TEST_F(HttpServerTest, AnswersGetAndRefusesTheRest) {
+  start();
+  const uint16_t port = server_->port();
+  ASSERT_NE(port, 0);
+  testing::HttpReply reply = http_get(port, "/metrics");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_EQ(reply.body, "mcaprec_up 1\n");
+  EXPECT_NE(reply.head.find("Content-Length: 13"), std::string::npos) << reply.head;
+  EXPECT_NE(reply.head.find("Connection: close"), std::string::npos);
+
+  EXPECT_EQ(http_get(port, "/nothing").status, 404);
+  reply = http_exchange(port, "POST /metrics HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(reply.status, 405);
+  EXPECT_NE(reply.head.find("Allow: GET"), std::string::npos);
+  EXPECT_EQ(http_exchange(port, "HELLO\r\n\r\n").status, 400);
+  // Bare LF line ends are accepted too.
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.0\n\n").status, 200);
+}
+
+TEST_F(HttpServerTest, OversizedAndSlowRequestsAreCutOff) {
+  HttpLimits limits;
+  limits.max_request_bytes = 256;
+  limits.timeout = std::chrono::milliseconds(300);
+  start(limits);
+  const uint16_t port = server_->port();
+  EXPECT_EQ(
+      http_exchange(port, "GET /metrics HTTP/1.0\r\nX: " + std::string(1000, 'a') + "\r\n\r\n")
+          .status,
+      431);
+  // Never finishes its request: answered 408 once the timeout passes.
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.0\r\n").status, 408);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
+  // The server still serves others afterwards.
+  EXPECT_EQ(http_get(port, "/metrics").status, 200);
+}
+
+TEST_F(HttpServerTest, PortInUseIsAStartError) {
+  start();
+  auto second = HttpServer::listen(config::Endpoint{"127.0.0.1", server_->port()});
+  ASSERT_FALSE(second);
+  EXPECT_NE(
+      second.error().message.find("cannot listen on 127.0.0.1:" + std::to_string(server_->port())),
+      std::string::npos)
+      << second.error().message;
+  EXPECT_NE(second.error().message.find("in use"), std::string::npos) << second.error().message;
+}
+
+TEST_F(HttpServerTest, StopClosesTheListener) {
+  start();
+  const uint16_t port = server_->port();
+  server_->stop();
+  EXPECT_EQ(http_get(port, "/metrics").status, 0);
+}
+
+}  // namespace
+}  // namespace mcaprec::daemon
