@@ -17,5 +17,6 @@ struct Command {
 extern const Command kInfoCommand;
 extern const Command kVerifyCommand;
 extern const Command kConvertCommand;
+extern const Command kSendCommand;
 
 }  // namespace mcaprec::tool

@@ -11,13 +11,14 @@
 namespace mcaprec::tool {
 namespace {
 
-const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand, &kConvertCommand};
+const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand, &kConvertCommand,
+                                    &kSendCommand};
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "Usage: mcaprec COMMAND [OPTIONS] [ARGS]\n"
                "\n"
-               "Inspect, check and rewrite MCAP recordings.\n"
+               "Inspect, check and rewrite MCAP recordings, and send traffic to a recorder.\n"
                "\n"
                "Commands:\n");
   for (const Command* command : kCommands) {

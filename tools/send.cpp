@@ -1,0 +1,678 @@
+// mcaprec send: the load generator of the tests and benchmarks. Replays an MCAP file, or sends
+// the synthetic sensor mix or raw payloads, to a receiver over TCP or UDP, paced or as fast as
+// possible, within a message count and a duration; then prints what it sent per topic.
+#include <signal.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli_helpers.hpp"
+#include "commands.hpp"
+#include "mcap/bytes.hpp"
+#include "mcap/reader.hpp"
+#include "send_transport.hpp"
+#include "synth/pacer.hpp"
+#include "synth/sensor_mix.hpp"
+
+namespace mcaprec::tool {
+namespace {
+
+using send::Endpoint;
+using send::Transport;
+using Clock = std::chrono::steady_clock;
+
+constexpr const char kHelp[] =
+    "Usage: mcaprec send TARGET [FILE] [OPTIONS]\n"
+    "\n"
+    "Sends messages to TARGET, tcp://HOST:PORT or udp://HOST:PORT, and prints what it sent per\n"
+    "topic with the achieved rate. The messages come from:\n"
+    "  FILE              an MCAP file, replayed at its recorded speed (see --speed)\n"
+    "  (no FILE)         the synthetic sensor mix: lidar packets and points, camera frames, IMU,\n"
+    "                    CAN and diagnostics at their real rates, about 9.7 MB/s\n"
+    "  --raw-size SIZE   raw payloads of SIZE bytes at --rate messages per second\n"
+    "\n"
+    "Over TCP, MCAP sources go as an MCAP stream (magic, Header, Schema, Channel and Message\n"
+    "records, Data End, Footer) and raw payloads as u32 little-endian length-prefixed frames.\n"
+    "At the end the sender shuts down its side and waits for the receiver to close, so the\n"
+    "receiver has read everything when the command succeeds.\n"
+    "Over UDP, MCAP records are packed into datagrams of at most --mtu bytes, Schema and Channel\n"
+    "records are repeated every --definitions-every datagrams, and messages too large for one\n"
+    "datagram are skipped and counted. Raw payloads go one per datagram.\n"
+    "\n"
+    "Options:\n"
+    "  --speed N            replay and sensor mix: N times real time (default 1); 0 = as fast\n"
+    "                       as possible\n"
+    "  --max                as fast as possible\n"
+    "  --rate R             raw payloads: messages per second (required unless --max)\n"
+    "  --raw-size SIZE      send raw payloads of SIZE bytes (B, KiB, MiB) instead of MCAP\n"
+    "  --count N            stop after N messages\n"
+    "  --duration D         stop after D (\"0.5\", \"500ms\", \"10s\", \"2m\"); messages are not\n"
+    "                       sent once their time is past D\n"
+    "  --topics A,B         only these topics (replay and sensor mix)\n"
+    "  --seed N             seed of the synthetic payloads (default 1)\n"
+    "  --numbered           synthetic traffic: every payload starts with the message's number\n"
+    "                       (u64 little-endian, from 0), also set as the Message sequence\n"
+    "  --progress-file F    append \"<unix_ns> <messages sent so far>\" to F every 100 ms\n"
+    "  --mtu N              UDP: largest MCAP datagram payload (default 1472)\n"
+    "  --definitions-every N  UDP: repeat Schema and Channel records every N datagrams\n"
+    "                       (default 100; 0 = only once)\n"
+    "  --chunked            TCP: send messages in zstd chunks\n"
+    "  --chunk-size SIZE    TCP with --chunked: uncompressed bytes per chunk (default 1MiB)\n"
+    "  --close-timeout D    TCP: how long to wait for the receiver to close (default 10s)\n"
+    "  --json               print the report as JSON\n"
+    "  -h, --help           show this help\n"
+    "\n"
+    "Without FILE, --count or --duration the command runs until interrupted (SIGINT or\n"
+    "SIGTERM), and then ends the stream cleanly. \"Messages sent\" are those whose bytes the\n"
+    "kernel accepted.\n"
+    "\n"
+    "Exit status: 0 when everything was sent (and, over TCP, the receiver closed cleanly), 1 on\n"
+    "a connection or file error, 2 on a usage error.\n";
+
+const OptionSpec kOptions[] = {
+    {"--speed", true},         {"--max", false},       {"--rate", true},
+    {"--raw-size", true},      {"--count", true},      {"--duration", true},
+    {"--topics", true},        {"--seed", true},       {"--numbered", false},
+    {"--progress-file", true}, {"--mtu", true},        {"--definitions-every", true},
+    {"--chunked", false},      {"--chunk-size", true}, {"--close-timeout", true},
+    {"--json", false}};
+
+constexpr uint64_t kNumberBytes = 8;
+
+std::atomic<bool> g_interrupted{false};
+
+extern "C" void on_stop_signal(int) {
+  g_interrupted.store(true);
+}
+
+struct Settings {
+  Endpoint target;
+  std::optional<std::string> file;
+  std::optional<uint64_t> raw_size;
+  double speed = 1;  // 0: as fast as possible
+  double rate = 0;   // raw: messages per second, 0 = as fast as possible
+  std::optional<uint64_t> count;
+  std::optional<uint64_t> duration_ns;
+  std::optional<std::set<std::string>> topics;
+  uint64_t seed = 1;
+  bool numbered = false;
+  std::optional<std::string> progress_file;
+  size_t mtu = 1472;
+  uint64_t definitions_every = 100;
+  send::TcpOptions tcp;
+  bool json = false;
+};
+
+// "0.5", "1.5s", "500ms", "2m", "1h".
+std::optional<uint64_t> parse_duration(std::string_view text) {
+  double scale = 1e9;
+  std::string_view number = text;
+  if (text.ends_with("ms")) {
+    scale = 1e6;
+    number = text.substr(0, text.size() - 2);
+  } else if (text.ends_with("s")) {
+    number = text.substr(0, text.size() - 1);
+  } else if (text.ends_with("m")) {
+    scale = 60e9;
+    number = text.substr(0, text.size() - 1);
+  } else if (text.ends_with("h")) {
+    scale = 3600e9;
+    number = text.substr(0, text.size() - 1);
+  }
+  if (number.empty()) return std::nullopt;
+  const std::string copy(number);
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (end != copy.c_str() + copy.size() || !(value >= 0) || value * scale > 1e18) {
+    return std::nullopt;
+  }
+  return static_cast<uint64_t>(value * scale);
+}
+
+std::optional<double> parse_number(std::string_view text) {
+  const std::string copy(text);
+  char* end = nullptr;
+  const double value = std::strtod(copy.c_str(), &end);
+  if (copy.empty() || end != copy.c_str() + copy.size() || !(value >= 0) || value > 1e12) {
+    return std::nullopt;
+  }
+  return value;
+}
+
+std::set<std::string> split_topics(std::string_view text) {
+  std::set<std::string> topics;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    if (comma > start) topics.emplace(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return topics;
+}
+
+// Fills `settings` from the command line; returns the usage error, if any.
+std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& settings) {
+  std::optional<Endpoint> target;
+  for (const std::string& argument : parsed.positional) {
+    if (argument.starts_with("tcp://") || argument.starts_with("udp://")) {
+      if (target) return "more than one TARGET given";
+      target = send::parse_endpoint(argument);
+      if (!target)
+        return "TARGET must be tcp://HOST:PORT or udp://HOST:PORT, not '" + argument + "'";
+    } else if (argument.find("://") != std::string::npos) {
+      return "TARGET must be tcp://HOST:PORT or udp://HOST:PORT, not '" + argument + "'";
+    } else {
+      if (settings.file) return "more than one FILE given";
+      settings.file = argument;
+    }
+  }
+  if (!target) return "expected TARGET (tcp://HOST:PORT or udp://HOST:PORT)";
+  settings.target = *target;
+  const auto value = [&](std::string_view name) -> const std::string* {
+    auto it = parsed.options.find(name);
+    return it == parsed.options.end() ? nullptr : &it->second;
+  };
+
+  if (const std::string* text = value("--raw-size")) {
+    auto size = parse_size(*text);
+    if (!size || *size == 0 || *size > UINT32_MAX) {
+      return "--raw-size must be a size from 1B to 4GiB, not '" + *text + "'";
+    }
+    if (settings.file) return "--raw-size generates payloads; it cannot be used with FILE";
+    if (target->protocol == Endpoint::Protocol::kUdp && *size > send::kMaxUdpPayload) {
+      return "--raw-size over UDP can be at most " + std::to_string(send::kMaxUdpPayload) +
+             " bytes";
+    }
+    settings.raw_size = size;
+  }
+  if (const std::string* text = value("--speed")) {
+    auto speed = parse_number(*text);
+    if (!speed) return "--speed must be a number >= 0, not '" + *text + "'";
+    if (settings.raw_size) return "--speed applies to replay and the sensor mix; use --rate";
+    settings.speed = *speed;
+  }
+  if (const std::string* text = value("--rate")) {
+    auto rate = parse_number(*text);
+    if (!rate || *rate <= 0) return "--rate must be a number of messages per second > 0";
+    if (!settings.raw_size) {
+      return "--rate applies to --raw-size payloads; use --speed N to replay N times faster";
+    }
+    settings.rate = *rate;
+  }
+  if (parsed.has("--max")) {
+    settings.speed = 0;
+    settings.rate = 0;
+  } else if (settings.raw_size && settings.rate == 0) {
+    return "--raw-size needs --rate R (messages per second) or --max";
+  }
+  if (const std::string* text = value("--count")) {
+    auto count = parse_integer(*text, 0, INT64_MAX);
+    if (!count) return "--count must be a whole number >= 0, not '" + *text + "'";
+    settings.count = static_cast<uint64_t>(*count);
+  }
+  if (const std::string* text = value("--duration")) {
+    settings.duration_ns = parse_duration(*text);
+    if (!settings.duration_ns)
+      return "--duration must be like 0.5, 500ms, 10s or 2m, not '" + *text + "'";
+  }
+  if (const std::string* text = value("--topics")) {
+    if (settings.raw_size) return "--topics applies to replay and the sensor mix";
+    settings.topics = split_topics(*text);
+    if (settings.topics->empty()) return "--topics needs at least one topic";
+  }
+  if (const std::string* text = value("--seed")) {
+    auto seed = parse_integer(*text, 0, INT64_MAX);
+    if (!seed) return "--seed must be a whole number >= 0, not '" + *text + "'";
+    settings.seed = static_cast<uint64_t>(*seed);
+  }
+  if (parsed.has("--numbered")) {
+    if (settings.file) return "--numbered is for synthetic traffic, not for replaying a FILE";
+    if (settings.raw_size && *settings.raw_size < kNumberBytes) {
+      return "--numbered needs --raw-size of at least 8 bytes";
+    }
+    settings.numbered = true;
+  }
+  if (const std::string* text = value("--progress-file")) settings.progress_file = *text;
+  if (const std::string* text = value("--mtu")) {
+    auto mtu = parse_integer(*text, 64, static_cast<int64_t>(send::kMaxUdpPayload));
+    if (!mtu) return "--mtu must be from 64 to 65507 bytes, not '" + *text + "'";
+    settings.mtu = static_cast<size_t>(*mtu);
+  }
+  if (const std::string* text = value("--definitions-every")) {
+    auto every = parse_integer(*text, 0, INT64_MAX);
+    if (!every) return "--definitions-every must be a whole number >= 0, not '" + *text + "'";
+    settings.definitions_every = static_cast<uint64_t>(*every);
+  }
+  if (parsed.has("--chunked")) {
+    if (settings.raw_size) return "--chunked applies to MCAP streams, not to --raw-size";
+    settings.tcp.chunked = true;
+  }
+  if (const std::string* text = value("--chunk-size")) {
+    auto size = parse_size(*text);
+    if (!size || *size == 0 || *size > (uint64_t{1} << 30)) {
+      return "--chunk-size must be a size from 1B to 1GiB, not '" + *text + "'";
+    }
+    settings.tcp.chunk_size = *size;
+  }
+  if (const std::string* text = value("--close-timeout")) {
+    auto timeout = parse_duration(*text);
+    if (!timeout || *timeout > uint64_t{3600} * 1'000'000'000) {
+      return "--close-timeout must be like 500ms or 10s, at most 1h, not '" + *text + "'";
+    }
+    settings.tcp.close_timeout_ms = static_cast<int>(*timeout / 1'000'000);
+  }
+  settings.json = parsed.has("--json");
+  return std::nullopt;
+}
+
+struct TopicStats {
+  std::string topic;
+  uint64_t messages = 0;
+  uint64_t bytes = 0;
+  uint64_t skipped = 0;  // too large for the transport
+};
+
+// Paces messages, applies the limits, numbers payloads and keeps the per-topic counts.
+class Sender {
+ public:
+  Sender(Transport& transport, synth::Pacer pacer, const Settings& settings)
+      : transport_(transport), pacer_(pacer), settings_(settings), start_(Clock::now()) {}
+
+  size_t topic(const std::string& name) {
+    auto [it, added] = topic_index_.try_emplace(name, topics_.size());
+    if (added) topics_.push_back(TopicStats{name});
+    return it->second;
+  }
+
+  // Sends one message, or says (false) that the run is over before it.
+  mcap::Result<bool> send(mcap::Message message, size_t topic_index) {
+    if (g_interrupted.load()) return stop(true);
+    if (settings_.count && sent_ >= *settings_.count) return false;
+    TopicStats& stats = topics_[topic_index];
+    if (message.data.size() > transport_.max_payload()) {
+      ++stats.skipped;
+      return true;
+    }
+    if (!wait_until_due(pacer_.due_ns(sent_, message.log_time))) return false;
+    if (flush_error_) return *flush_error_;
+    if (settings_.numbered) {
+      numbered_.assign(message.data.begin(), message.data.end());
+      mcap::store_le<uint64_t>(numbered_.data(), sent_);
+      message.sequence = static_cast<uint32_t>(sent_);
+      message.data = numbered_;
+    }
+    if (mcap::Status s = transport_.send_message(message); !s) return s.error();
+    ++sent_;
+    ++stats.messages;
+    stats.bytes += message.data.size();
+    return true;
+  }
+
+  // Hands over what is buffered and notes the time the sending took.
+  mcap::Status end() {
+    mcap::Status status = transport_.flush();
+    elapsed_ = Clock::now() - start_;
+    return status;
+  }
+
+  const std::vector<TopicStats>& topics() const { return topics_; }
+  bool interrupted() const { return interrupted_; }
+  double seconds() const { return std::chrono::duration<double>(elapsed_).count(); }
+  uint64_t sent() const { return sent_; }
+
+ private:
+  bool stop(bool interrupted) {
+    interrupted_ = interrupted;
+    return false;
+  }
+
+  // Sleeps until the message is due; false when that is past the duration or on a signal.
+  bool wait_until_due(uint64_t due_ns) {
+    const std::optional<uint64_t>& limit = settings_.duration_ns;
+    if (limit && due_ns >= *limit) return false;
+    const auto due = start_ + std::chrono::nanoseconds(due_ns);
+    auto now = Clock::now();
+    if (limit && now - start_ >= std::chrono::nanoseconds(*limit)) return false;
+    if (now >= due) return true;
+    // Whatever is buffered goes out before a pause, so that it is not held back.
+    if (mcap::Status s = transport_.flush(); !s) {
+      flush_error_ = s.error();
+      return true;  // the next send reports it
+    }
+    while ((now = Clock::now()) < due) {
+      if (g_interrupted.load()) return stop(true);
+      std::this_thread::sleep_for(
+          std::min<Clock::duration>(due - now, std::chrono::milliseconds(50)));
+    }
+    return true;
+  }
+
+  Transport& transport_;
+  synth::Pacer pacer_;
+  const Settings& settings_;
+  Clock::time_point start_;
+  Clock::duration elapsed_{};
+  uint64_t sent_ = 0;
+  bool interrupted_ = false;
+  std::optional<mcap::Error> flush_error_;
+  mcap::Bytes numbered_;
+  std::vector<TopicStats> topics_;
+  std::map<std::string, size_t, std::less<>> topic_index_;
+};
+
+// Appends "<unix_ns> <messages handed over>" lines to a file every 100 ms while it lives.
+class ProgressWriter {
+ public:
+  ProgressWriter(std::FILE* file, const Transport& transport)
+      : file_(file), transport_(transport), thread_([this] { loop(); }) {}
+  ~ProgressWriter() {
+    done_.store(true);
+    thread_.join();
+    write_line();
+    std::fclose(file_);
+  }
+
+ private:
+  void loop() {
+    while (!done_.load()) {
+      write_line();
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  void write_line() {
+    const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
+    std::fprintf(file_, "%lld %llu\n", static_cast<long long>(now),
+                 static_cast<unsigned long long>(transport_.messages_handed_over()));
+    std::fflush(file_);
+  }
+
+  std::FILE* file_;
+  const Transport& transport_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+mcap::Status replay_file(const Settings& settings, Transport& transport, Sender& sender) {
+  auto file = mcap::MappedFile::open(*settings.file);
+  if (!file) return file.error();
+  mcap::StreamReader reader(file->bytes());
+  std::map<uint16_t, mcap::Schema> schemas;
+  std::set<uint16_t> schemas_sent;
+  std::map<uint16_t, std::optional<size_t>> channels;  // id -> topic stats, nullopt: filtered out
+  while (true) {
+    auto item = reader.next();
+    if (!item)
+      return mcap::Error{item.error().offset, *settings.file + ": " + item.error().message};
+    if (!*item) return {};
+    mcap::Record& record = (*item)->record;
+    if (auto* schema = std::get_if<mcap::Schema>(&record)) {
+      if (schema->id != 0) schemas.try_emplace(schema->id, std::move(*schema));
+    } else if (auto* channel = std::get_if<mcap::Channel>(&record)) {
+      if (channels.count(channel->id) != 0) continue;
+      if (settings.topics && settings.topics->count(channel->topic) == 0) {
+        channels[channel->id] = std::nullopt;
+        continue;
+      }
+      if (channel->schema_id != 0 && schemas_sent.count(channel->schema_id) == 0) {
+        auto definition = schemas.find(channel->schema_id);
+        if (definition == schemas.end()) {
+          return mcap::Error{(*item)->offset, *settings.file + ": channel '" + channel->topic +
+                                                  "' refers to schema " +
+                                                  std::to_string(channel->schema_id) +
+                                                  " that was not defined before it"};
+        }
+        if (mcap::Status s = transport.add_schema(definition->second); !s) return s;
+        schemas_sent.insert(channel->schema_id);
+      }
+      if (mcap::Status s = transport.add_channel(*channel); !s) return s;
+      channels[channel->id] = sender.topic(channel->topic);
+    } else if (auto* message = std::get_if<mcap::Message>(&record)) {
+      auto known = channels.find(message->channel_id);
+      if (known == channels.end()) {
+        return mcap::Error{(*item)->offset, *settings.file + ": message on channel " +
+                                                std::to_string(message->channel_id) +
+                                                " that was not defined before it"};
+      }
+      if (!known->second) continue;
+      auto more = sender.send(*message, *known->second);
+      if (!more) return more.error();
+      if (!*more) return {};
+    } else if (std::holds_alternative<mcap::DataEnd>(record)) {
+      return {};  // the summary only repeats what was sent
+    }
+  }
+}
+
+mcap::Status send_sensor_mix(const Settings& settings, Transport& transport, Sender& sender) {
+  std::vector<synth::TopicSpec> specs;
+  for (synth::TopicSpec& spec : synth::default_sensor_mix()) {
+    if (!settings.topics || settings.topics->count(spec.topic) != 0) specs.push_back(spec);
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  synth::SensorMix mix(specs, settings.seed, static_cast<mcap::Timestamp>(now));
+  std::vector<uint16_t> channel_ids;
+  std::vector<size_t> stats;
+  uint16_t next_schema = 1;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const synth::TopicSpec& spec = specs[i];
+    mcap::Channel channel{static_cast<uint16_t>(i + 1), 0, spec.topic, spec.message_encoding, {}};
+    if (!spec.schema_name.empty()) {
+      mcap::Schema schema{next_schema++, spec.schema_name, spec.schema_encoding,
+                          mcap::Bytes(spec.schema_data.begin(), spec.schema_data.end())};
+      if (mcap::Status s = transport.add_schema(schema); !s) return s;
+      channel.schema_id = schema.id;
+    }
+    if (mcap::Status s = transport.add_channel(channel); !s) return s;
+    channel_ids.push_back(channel.id);
+    stats.push_back(sender.topic(spec.topic));
+  }
+  if (specs.empty()) return {};
+  while (true) {
+    const synth::SyntheticMessage next = mix.next();
+    mcap::Message message{channel_ids[next.topic_index], next.sequence, next.log_time,
+                          next.log_time, next.payload};
+    auto more = sender.send(message, stats[next.topic_index]);
+    if (!more) return more.error();
+    if (!*more) return {};
+  }
+}
+
+mcap::Status send_raw(const Settings& settings, Sender& sender) {
+  mcap::Bytes payload(*settings.raw_size);
+  uint64_t state = settings.seed;
+  for (uint8_t& byte : payload) {  // splitmix64: cheap, deterministic filler
+    state += 0x9E3779B97F4A7C15ULL;
+    uint64_t z = state;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    byte = static_cast<uint8_t>(z ^ (z >> 31));
+  }
+  const size_t stats = sender.topic("raw");
+  while (true) {
+    mcap::Message message{0, 0, 0, 0, payload};
+    auto more = sender.send(message, stats);
+    if (!more) return more.error();
+    if (!*more) return {};
+  }
+}
+
+void print_text_report(const Settings& settings, const Transport& transport, const Sender& sender) {
+  uint64_t bytes = 0;
+  uint64_t skipped = 0;
+  size_t width = 5;
+  for (const TopicStats& topic : sender.topics()) {
+    bytes += topic.bytes;
+    skipped += topic.skipped;
+    width = std::max(width, topic.topic.size());
+  }
+  const double seconds = sender.seconds();
+  const double rate = seconds > 0 ? static_cast<double>(sender.sent()) / seconds : 0;
+  const double megabytes = seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0;
+  std::printf("sent %llu messages (%s) to %s in %s s: %s msgs/s, %s MB/s%s\n",
+              static_cast<unsigned long long>(sender.sent()), human_size(bytes).c_str(),
+              settings.target.text.c_str(), fixed(seconds, 3).c_str(), fixed(rate, 1).c_str(),
+              fixed(megabytes, 2).c_str(), sender.interrupted() ? " (interrupted)" : "");
+  std::printf("%llu bytes on the wire", static_cast<unsigned long long>(transport.wire_bytes()));
+  if (settings.target.protocol == Endpoint::Protocol::kUdp) {
+    std::printf(" in %llu datagrams", static_cast<unsigned long long>(transport.datagrams()));
+  }
+  std::printf("\n\n");
+  const int w = static_cast<int>(width);
+  std::printf("%-*s %12s %14s %10s\n", w, "topic", "messages", "bytes", "skipped");
+  for (const TopicStats& topic : sender.topics()) {
+    std::printf("%-*s %12llu %14llu %10llu\n", w, topic.topic.c_str(),
+                static_cast<unsigned long long>(topic.messages),
+                static_cast<unsigned long long>(topic.bytes),
+                static_cast<unsigned long long>(topic.skipped));
+  }
+  std::printf("%-*s %12llu %14llu %10llu\n", w, "total",
+              static_cast<unsigned long long>(sender.sent()),
+              static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(skipped));
+  if (skipped > 0) {
+    std::printf("\n%llu messages were larger than one datagram of %zu bytes and were skipped\n",
+                static_cast<unsigned long long>(skipped), settings.mtu);
+  }
+}
+
+void print_json_report(const Settings& settings, const Transport& transport, const Sender& sender) {
+  uint64_t bytes = 0;
+  uint64_t skipped = 0;
+  std::string topics;
+  for (const TopicStats& topic : sender.topics()) {
+    bytes += topic.bytes;
+    skipped += topic.skipped;
+    if (!topics.empty()) topics += ",";
+    topics += "{\"topic\":" + json_quote(topic.topic) +
+              ",\"messages\":" + std::to_string(topic.messages) +
+              ",\"bytes\":" + std::to_string(topic.bytes) +
+              ",\"skipped\":" + std::to_string(topic.skipped) + "}";
+  }
+  const double seconds = sender.seconds();
+  const bool udp = settings.target.protocol == Endpoint::Protocol::kUdp;
+  const char* source = settings.file ? "file" : settings.raw_size ? "raw" : "sensor_mix";
+  std::printf(
+      "{\"target\":%s,\"transport\":\"%s\",\"source\":\"%s\",\"messages\":%llu,\"bytes\":%llu,"
+      "\"skipped\":%llu,\"wire_bytes\":%llu,\"datagrams\":%llu,\"seconds\":%s,"
+      "\"messages_per_second\":%s,\"megabytes_per_second\":%s,\"interrupted\":%s,"
+      "\"topics\":[%s]}\n",
+      json_quote(settings.target.text).c_str(), udp ? "udp" : "tcp", source,
+      static_cast<unsigned long long>(sender.sent()), static_cast<unsigned long long>(bytes),
+      static_cast<unsigned long long>(skipped),
+      static_cast<unsigned long long>(transport.wire_bytes()),
+      static_cast<unsigned long long>(transport.datagrams()), fixed(seconds, 6).c_str(),
+      fixed(seconds > 0 ? static_cast<double>(sender.sent()) / seconds : 0, 3).c_str(),
+      fixed(seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0, 3).c_str(),
+      sender.interrupted() ? "true" : "false", topics.c_str());
+}
+
+mcap::Result<std::unique_ptr<Transport>> open_transport(const Settings& settings) {
+  const bool udp = settings.target.protocol == Endpoint::Protocol::kUdp;
+  if (settings.raw_size) {
+    return udp ? send::open_raw_udp(settings.target)
+               : send::open_length_prefixed_tcp(settings.target, settings.tcp);
+  }
+  return udp ? send::open_mcap_udp(settings.target, settings.mtu, settings.definitions_every)
+             : send::open_mcap_tcp(settings.target, settings.tcp);
+}
+
+int run_send(std::span<const std::string> args) {
+  ParsedArgs parsed;
+  if (auto error = parse_args(args, kOptions, parsed)) return usage_error("send", *error);
+  Settings settings;
+  if (auto error = read_settings(parsed, settings)) return usage_error("send", *error);
+  if (settings.topics && !settings.file && !settings.raw_size) {
+    std::set<std::string> known;
+    for (const synth::TopicSpec& spec : synth::default_sensor_mix()) known.insert(spec.topic);
+    for (const std::string& topic : *settings.topics) {
+      if (known.count(topic) == 0) {
+        std::string list;
+        for (const std::string& name : known) list += (list.empty() ? "" : ", ") + name;
+        return usage_error("send",
+                           "the sensor mix has no topic '" + topic + "' (it has " + list + ")");
+      }
+    }
+  }
+  if (settings.file) {
+    // Fail on an unreadable file before connecting.
+    if (auto file = mcap::MappedFile::open(*settings.file); !file) {
+      std::fprintf(stderr, "mcaprec send: %s\n", file.error().message.c_str());
+      return kExitFailure;
+    }
+  }
+  std::FILE* progress = nullptr;
+  if (settings.progress_file) {
+    progress = std::fopen(settings.progress_file->c_str(), "a");
+    if (progress == nullptr) {
+      std::fprintf(stderr, "mcaprec send: cannot open progress file %s: %s\n",
+                   settings.progress_file->c_str(), std::strerror(errno));
+      return kExitFailure;
+    }
+  }
+
+  auto transport = open_transport(settings);
+  if (!transport) {
+    if (progress) std::fclose(progress);
+    std::fprintf(stderr, "mcaprec send: %s\n", transport.error().message.c_str());
+    return kExitFailure;
+  }
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+
+  synth::Pacer pacer = synth::Pacer::unpaced();
+  if (settings.raw_size && settings.rate > 0) {
+    pacer = synth::Pacer::at_rate(settings.rate);
+  } else if (!settings.raw_size && settings.speed > 0) {
+    pacer = synth::Pacer::by_log_time(settings.speed);
+  }
+  mcap::Status status;
+  std::optional<Sender> sender;
+  {
+    std::optional<ProgressWriter> progress_writer;
+    if (progress) progress_writer.emplace(progress, **transport);
+    sender.emplace(**transport, pacer, settings);
+    if (settings.file) {
+      status = replay_file(settings, **transport, *sender);
+    } else if (settings.raw_size) {
+      status = send_raw(settings, *sender);
+    } else {
+      status = send_sensor_mix(settings, **transport, *sender);
+    }
+    if (status) status = sender->end();
+    if (status) status = (*transport)->finish();
+  }
+  if (!status) {
+    std::fprintf(stderr, "mcaprec send: %s\n", status.error().message.c_str());
+    std::fprintf(stderr, "mcaprec send: %llu messages were handed to the kernel before that\n",
+                 static_cast<unsigned long long>((*transport)->messages_handed_over()));
+    return kExitFailure;
+  }
+  if (settings.json) {
+    print_json_report(settings, **transport, *sender);
+  } else {
+    print_text_report(settings, **transport, *sender);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+const Command kSendCommand = {
+    "send", "replay a file or send synthetic traffic to a receiver over TCP or UDP", kHelp,
+    run_send};
+
+}  // namespace mcaprec::tool

@@ -1,0 +1,77 @@
+#pragma once
+// Where `mcaprec send` puts its messages: an MCAP byte stream or length-prefixed frames over
+// TCP, MCAP records packed into datagrams or raw datagrams over UDP. Plain POSIX sockets.
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "mcap/error.hpp"
+#include "mcap/records.hpp"
+
+namespace mcaprec::tool::send {
+
+struct Endpoint {
+  enum class Protocol { kTcp, kUdp };
+  Protocol protocol = Protocol::kTcp;
+  std::string host;
+  std::string port;
+  std::string text;  // as given, for messages
+};
+
+// "tcp://HOST:PORT" or "udp://HOST:PORT" (HOST may be "[v6]"); nullopt for anything else.
+std::optional<Endpoint> parse_endpoint(std::string_view text);
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual mcap::Status add_schema(const mcap::Schema& schema) = 0;
+  virtual mcap::Status add_channel(const mcap::Channel& channel) = 0;
+  // Largest message payload this transport can carry.
+  virtual uint64_t max_payload() const = 0;
+  virtual mcap::Status send_message(const mcap::Message& message) = 0;
+  // Hands everything buffered to the kernel; called before the sender sleeps.
+  virtual mcap::Status flush() = 0;
+  // Ends the stream: for TCP the closing records, then shutdown and waiting for the peer's close.
+  virtual mcap::Status finish() = 0;
+
+  // Messages whose bytes the kernel has accepted: a lower bound of what was sent, read by the
+  // progress thread while the sender runs.
+  uint64_t messages_handed_over() const { return handed_over_.load(std::memory_order_relaxed); }
+  uint64_t wire_bytes() const { return wire_bytes_; }
+  uint64_t datagrams() const { return datagrams_; }
+
+ protected:
+  void hand_over(uint64_t messages) { handed_over_.fetch_add(messages, std::memory_order_relaxed); }
+
+  uint64_t wire_bytes_ = 0;
+  uint64_t datagrams_ = 0;
+
+ private:
+  std::atomic<uint64_t> handed_over_{0};
+};
+
+struct TcpOptions {
+  bool chunked = false;             // zstd chunks instead of bare records
+  uint64_t chunk_size = 1 << 20;    // uncompressed bytes per chunk
+  int connect_timeout_ms = 10'000;  // to establish the connection
+  int close_timeout_ms = 10'000;    // for the peer to close after our shutdown
+};
+
+// An MCAP stream: magic, Header, records, Data End, Footer, magic.
+mcap::Result<std::unique_ptr<Transport>> open_mcap_tcp(const Endpoint& endpoint,
+                                                       const TcpOptions& options);
+// Frames of u32 little-endian length + payload (the `length_prefixed` format).
+mcap::Result<std::unique_ptr<Transport>> open_length_prefixed_tcp(const Endpoint& endpoint,
+                                                                  const TcpOptions& options);
+// MCAP records packed into datagrams of at most `mtu` bytes (see synth/datagram_packer.hpp).
+mcap::Result<std::unique_ptr<Transport>> open_mcap_udp(const Endpoint& endpoint, size_t mtu,
+                                                       uint64_t definitions_every);
+// One datagram per message payload (the `raw` format).
+mcap::Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint);
+
+inline constexpr uint64_t kMaxUdpPayload = 65'507;
+
+}  // namespace mcaprec::tool::send
