@@ -35,12 +35,24 @@ struct SourceStats {
   std::vector<std::string> peers;          // tcp: open connections; udp: recent senders
 };
 
+// Tuning of the listeners, for benchmarks and tests; the defaults are what the daemon runs.
+struct IngestOptions {
+  // UDP: read up to `receive_batch` datagrams per system call (recvmmsg); false reads one per
+  // call (recvmsg), to measure what batching gains.
+  bool batched_receive = true;
+  unsigned receive_batch = 32;
+};
+
 class IngestServer {
  public:
   // Binds every source of `config` (port in use, bad multicast group... -> an Error naming the
   // source and the address) and starts config.pipeline.ingest_threads threads.
   static mcap::Result<std::unique_ptr<IngestServer>> start(const config::Config& config,
                                                            pipeline::Pipeline& pipeline);
+  // The same with tuning options (a separate name, so that &start stays unambiguous).
+  static mcap::Result<std::unique_ptr<IngestServer>> start_tuned(const config::Config& config,
+                                                                 pipeline::Pipeline& pipeline,
+                                                                 const IngestOptions& options);
   virtual ~IngestServer() = default;
 
   // Stops accepting and receiving, closes connections, joins the threads. Idempotent.

@@ -1,0 +1,152 @@
+#include "ingest/tcp_session.hpp"
+
+#include <boost/asio/error.hpp>
+#include <utility>
+
+namespace mcaprec::ingest {
+
+namespace asio = boost::asio;
+
+namespace {
+
+uint64_t realtime_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+}  // namespace
+
+TcpSession::TcpSession(asio::ip::tcp::socket socket, SourceContext& source,
+                       pipeline::ChannelHandle fixed_channel, std::string peer)
+    : socket_(std::move(socket)),
+      idle_timer_(socket_.get_executor()),
+      source_(source),
+      peer_(std::move(peer)),
+      buffer_(kReadBytes),
+      fixed_channel_(fixed_channel) {
+  if (source_.source().format == config::SourceFormat::kMcap) {
+    mcap_.emplace(static_cast<DecoderEvents&>(*this), source_.limits());
+  } else {
+    frames_.emplace(static_cast<FrameEvents&>(*this), source_.max_message_size());
+  }
+  source_.connections_open.fetch_add(1, std::memory_order_relaxed);
+  source_.add_peer(peer_);
+}
+
+TcpSession::~TcpSession() {
+  source_.remove_peer(peer_);
+  source_.connections_open.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void TcpSession::start() {
+  last_activity_ = std::chrono::steady_clock::now();
+  if (source_.source().idle_timeout.count() > 0) arm_idle_timer(source_.source().idle_timeout);
+  read();
+}
+
+void TcpSession::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  idle_timer_.cancel();
+}
+
+void TcpSession::read() {
+  socket_.async_read_some(asio::buffer(buffer_),
+                          [self = shared_from_this()](boost::system::error_code error,
+                                                      size_t size) { self->on_read(error, size); });
+}
+
+void TcpSession::on_read(boost::system::error_code error, size_t size) {
+  if (closed_) return;
+  if (error) {
+    if (error == asio::error::eof) {
+      const DecodeStatus status = mcap_ ? mcap_->finish() : frames_->finish();
+      if (!status) {
+        fail(decode_reason_name(status.error().reason), status.error().to_string());
+        return;
+      }
+    }
+    close();
+    return;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  receive_ns_ = realtime_ns();
+  const mcap::ByteView piece(buffer_.data(), size);
+  const DecodeStatus status = mcap_ ? mcap_->feed(piece) : frames_->feed(piece);
+  if (!status) {
+    fail(decode_reason_name(status.error().reason), status.error().to_string());
+    return;
+  }
+  if (failed_) {
+    close();
+    return;
+  }
+  read();
+}
+
+void TcpSession::arm_idle_timer(std::chrono::steady_clock::duration after) {
+  idle_timer_.expires_after(after);
+  idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
+    if (error || self->closed_) return;
+    const auto timeout = self->source_.source().idle_timeout;
+    const auto silent = std::chrono::steady_clock::now() - self->last_activity_;
+    if (silent >= timeout) {
+      self->fail("idle_timeout", "nothing received for " + std::to_string(timeout.count()) + " ms");
+      return;
+    }
+    self->arm_idle_timer(timeout - silent);
+  });
+}
+
+void TcpSession::fail(std::string_view reason, const std::string& what) {
+  source_.report_error(reason, peer_, what + "; connection closed");
+  close();
+}
+
+void TcpSession::on_channel(uint16_t channel_id, const ChannelDefinition& definition) {
+  if (failed_) return;
+  mcap::Result<pipeline::ChannelHandle> handle = source_.declare(definition);
+  if (!handle) {
+    failed_ = true;
+    source_.report_error(kDeclareFailed, peer_, handle.error().message + "; connection closed");
+    return;
+  }
+  handles_[channel_id] = *handle;
+}
+
+void TcpSession::on_message(const mcap::Message& message) {
+  if (failed_) return;
+  auto it = handles_.find(message.channel_id);
+  if (it == handles_.end()) return;
+  const mcap::Timestamp log_time = source_.receive_timestamps() ? receive_ns_ : message.log_time;
+  push(it->second, log_time, message.publish_time, message.sequence, message.data);
+}
+
+void TcpSession::on_metadata(const mcap::Metadata& metadata) {
+  if (!failed_) source_.pipeline().write_metadata(metadata);
+}
+
+void TcpSession::on_attachment(const mcap::Attachment& attachment) {
+  if (!failed_) source_.pipeline().write_attachment(attachment);
+}
+
+void TcpSession::on_frame(mcap::ByteView payload) {
+  push(fixed_channel_, receive_ns_, receive_ns_, frame_sequence_++, payload);
+}
+
+void TcpSession::push(pipeline::ChannelHandle channel, mcap::Timestamp log_time,
+                      mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
+  // A block-policy channel waits here for room: the session reads nothing meanwhile.
+  const pipeline::PushResult result =
+      source_.pipeline().push(channel, log_time, publish_time, sequence, payload);
+  if (result.ok()) {
+    source_.messages.fetch_add(1, std::memory_order_relaxed);
+    source_.bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+  }
+}
+
+}  // namespace mcaprec::ingest

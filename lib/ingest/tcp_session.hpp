@@ -1,0 +1,80 @@
+#pragma once
+// One TCP connection of a source, in the style of the Asio examples: the session owns its
+// socket, its read buffer and its decoder, and keeps itself alive through the shared_ptr its
+// pending handlers hold. It reads, decodes and pushes; the next read is issued only once the
+// previous piece is in the pipeline, so a full block-policy queue (push waits) stops the
+// reading and TCP flow control slows the sender down.
+//
+// Formats: `mcap` (in-band ids remapped per connection: a ChannelRegistry inside the decoder
+// and a map from in-band id to pipeline channel) and `length_prefixed` (the source's channel).
+// Bad input is counted, logged (rate-limited) and closes the connection.
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "ingest/decoder_events.hpp"
+#include "ingest/length_prefixed_decoder.hpp"
+#include "ingest/mcap_stream_decoder.hpp"
+#include "ingest/source_context.hpp"
+
+namespace mcaprec::ingest {
+
+class TcpSession : public std::enable_shared_from_this<TcpSession>,
+                   private DecoderEvents,
+                   private FrameEvents {
+ public:
+  // `fixed_channel` is the source's channel for length_prefixed, unused for mcap.
+  TcpSession(boost::asio::ip::tcp::socket socket, SourceContext& source,
+             pipeline::ChannelHandle fixed_channel, std::string peer);
+  ~TcpSession() override;
+  TcpSession(const TcpSession&) = delete;
+  TcpSession& operator=(const TcpSession&) = delete;
+
+  void start();
+  boost::asio::any_io_executor executor() { return socket_.get_executor(); }
+  // Closes the socket; pending handlers finish with an error and release the session. Call on
+  // the session's context thread, or once that thread has stopped.
+  void close();
+
+ private:
+  static constexpr size_t kReadBytes = 64 * 1024;
+
+  void read();
+  void on_read(boost::system::error_code error, size_t size);
+  void arm_idle_timer(std::chrono::steady_clock::duration after);
+  void fail(std::string_view reason, const std::string& what);
+
+  // DecoderEvents (mcap)
+  void on_channel(uint16_t channel_id, const ChannelDefinition& definition) override;
+  void on_message(const mcap::Message& message) override;
+  void on_metadata(const mcap::Metadata& metadata) override;
+  void on_attachment(const mcap::Attachment& attachment) override;
+  // FrameEvents (length_prefixed)
+  void on_frame(mcap::ByteView payload) override;
+
+  void push(pipeline::ChannelHandle channel, mcap::Timestamp log_time, mcap::Timestamp publish_time,
+            uint32_t sequence, mcap::ByteView payload);
+
+  boost::asio::ip::tcp::socket socket_;
+  boost::asio::steady_timer idle_timer_;
+  SourceContext& source_;
+  const std::string peer_;
+  std::vector<uint8_t> buffer_;
+  std::optional<McapStreamDecoder> mcap_;
+  std::optional<LengthPrefixedDecoder> frames_;
+  pipeline::ChannelHandle fixed_channel_;
+  std::unordered_map<uint16_t, pipeline::ChannelHandle> handles_;  // in-band id -> channel
+  uint32_t frame_sequence_ = 0;
+  uint64_t receive_ns_ = 0;  // when the piece being decoded arrived
+  bool failed_ = false;      // a declaration failed inside feed(): close after it
+  bool closed_ = false;
+  std::chrono::steady_clock::time_point last_activity_;
+};
+
+}  // namespace mcaprec::ingest

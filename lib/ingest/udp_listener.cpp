@@ -1,0 +1,339 @@
+#include "ingest/udp_listener.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <boost/asio/ip/address.hpp>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <string>
+
+namespace mcaprec::ingest {
+
+namespace asio = boost::asio;
+
+namespace {
+
+// Largest UDP payload plus one, so that a datagram filling a slot was not cut (MSG_TRUNC is the
+// authority, this only keeps the slots aligned).
+constexpr size_t kSlotBytes = 65536;
+// Room for SCM_TIMESTAMPNS and SO_RXQ_OVFL control messages.
+constexpr size_t kControlBytes = 128;
+// Batches read per wake-up before yielding to the other sources on the same thread.
+constexpr int kBatchesPerWakeup = 8;
+
+uint64_t realtime_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
+
+int socket_buffer(int fd) {
+  int value = 0;
+  socklen_t length = sizeof(value);
+  if (getsockopt(fd, SOL_SOCKET, SO_RCVBUF, &value, &length) != 0) return -1;
+  return value;
+}
+
+}  // namespace
+
+mcap::Result<std::unique_ptr<UdpListener>> UdpListener::open(asio::io_context& io,
+                                                             SourceContext& source,
+                                                             const IngestOptions& options) {
+  std::unique_ptr<UdpListener> listener(new UdpListener(io, source, options));
+  if (mcap::Status s = listener->configure(source.source()); !s) return s.error();
+  return listener;
+}
+
+UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const IngestOptions& options)
+    : socket_(io),
+      source_(source),
+      raw_(source.source().format == config::SourceFormat::kRaw),
+      batch_(options.batched_receive ? std::max(1u, options.receive_batch) : 1u),
+      batched_(options.batched_receive),
+      decoder_(source.limits()),
+      events_(*this) {
+  buffers_.resize(size_t{batch_} * kSlotBytes);
+  headers_.resize(batch_);
+  iovecs_.resize(batch_);
+  addresses_.resize(batch_);
+  controls_.resize(size_t{batch_} * kControlBytes);
+}
+
+UdpListener::~UdpListener() {
+  close();
+}
+
+mcap::Status UdpListener::configure(const config::Source& config) {
+  const std::string where = "source " + config.name + ": udp " + config.bind.to_string();
+  boost::system::error_code error;
+  const asio::ip::address address = asio::ip::make_address(config.bind.address(), error);
+  if (error) return mcap::Error{0, where + ": bad address: " + error.message()};
+  const asio::ip::udp::endpoint endpoint(address, config.bind.port);
+  socket_.open(endpoint.protocol(), error);
+  if (error) return mcap::Error{0, where + ": cannot open a socket: " + error.message()};
+  const int fd = socket_.native_handle();
+
+  // Several receivers of one multicast group on a host is the normal case.
+  if (config.multicast) socket_.set_option(asio::socket_base::reuse_address(true), error);
+
+  const uint64_t wanted = config.receive_buffer != 0 ? config.receive_buffer : 8 * config::kMiB;
+  const int wanted_int = static_cast<int>(std::min<uint64_t>(wanted, INT32_MAX / 2));
+  // SO_RCVBUFFORCE passes rmem_max when we have CAP_NET_ADMIN; otherwise the kernel caps it.
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &wanted_int, sizeof(wanted_int)) != 0) {
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted_int, sizeof(wanted_int));
+  }
+  const int effective = socket_buffer(fd);
+  // The kernel reports twice the usable size (it counts its bookkeeping).
+  if (effective >= 0 && static_cast<uint64_t>(effective) < wanted) {
+    spdlog::warn(
+        "{}: receive buffer is {} bytes, less than the {} asked for (raise net.core.rmem_max "
+        "or run with CAP_NET_ADMIN)",
+        where, effective, wanted);
+  } else {
+    spdlog::info("{}: receive buffer {} bytes", where, effective);
+  }
+  const int on = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0) {
+    spdlog::warn("{}: no kernel receive timestamps: {}", where, errno_text(errno));
+  }
+  if (setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on)) != 0) {
+    spdlog::warn("{}: kernel drops will not be counted: {}", where, errno_text(errno));
+  }
+
+  socket_.bind(endpoint, error);
+  if (error) return mcap::Error{0, where + ": cannot bind: " + error.message()};
+  if (config.multicast) {
+    if (mcap::Status s = join_multicast(config); !s) return s;
+  }
+  socket_.non_blocking(true, error);
+  if (error) return mcap::Error{0, where + ": cannot make the socket non-blocking"};
+
+  const asio::ip::udp::endpoint bound = socket_.local_endpoint(error);
+  config::Endpoint bound_endpoint{config.bind.host, bound.port()};
+  source_.set_bind(bound_endpoint.to_string());
+
+  if (raw_) {
+    mcap::Result<pipeline::ChannelHandle> handle = source_.declare(source_.configured_channel());
+    if (!handle) {
+      return mcap::Error{
+          0, where + ": cannot declare " + config.topic + ": " + handle.error().message};
+    }
+    raw_channel_ = *handle;
+  }
+  return {};
+}
+
+mcap::Status UdpListener::join_multicast(const config::Source& config) {
+  const std::string where =
+      "source " + config.name + ": multicast group " + config.multicast->group;
+  const std::string& interface = config.multicast->interface;
+  const int fd = socket_.native_handle();
+  boost::system::error_code error;
+  const asio::ip::address group = asio::ip::make_address(config.multicast->group, error);
+  if (error) return mcap::Error{0, where + ": bad address"};
+  // The interface is an address or a name; a name is looked up, an address used as given.
+  boost::system::error_code not_address;
+  const asio::ip::address interface_address =
+      interface.empty() ? asio::ip::address() : asio::ip::make_address(interface, not_address);
+  unsigned index = 0;
+  if (!interface.empty() && not_address) {
+    index = if_nametoindex(interface.c_str());
+    if (index == 0) return mcap::Error{0, where + ": no interface named " + interface};
+  }
+  if (group.is_v4()) {
+    ip_mreqn request{};
+    const auto bytes = group.to_v4().to_bytes();
+    std::memcpy(&request.imr_multiaddr, bytes.data(), 4);
+    if (!interface.empty() && !not_address && interface_address.is_v4()) {
+      const auto local = interface_address.to_v4().to_bytes();
+      std::memcpy(&request.imr_address, local.data(), 4);
+    }
+    request.imr_ifindex = static_cast<int>(index);
+    if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof(request)) != 0) {
+      return mcap::Error{0, where + ": cannot join: " + errno_text(errno)};
+    }
+  } else {
+    ipv6_mreq request{};
+    const auto bytes = group.to_v6().to_bytes();
+    std::memcpy(&request.ipv6mr_multiaddr, bytes.data(), 16);
+    request.ipv6mr_interface = index;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &request, sizeof(request)) != 0) {
+      return mcap::Error{0, where + ": cannot join: " + errno_text(errno)};
+    }
+  }
+  spdlog::info("{}: joined{}", where, interface.empty() ? "" : " on " + interface);
+  return {};
+}
+
+void UdpListener::start() {
+  arm();
+}
+
+void UdpListener::close() {
+  if (closed_) return;
+  closed_ = true;
+  boost::system::error_code ignored;
+  socket_.close(ignored);
+}
+
+void UdpListener::arm() {
+  socket_.async_wait(asio::ip::udp::socket::wait_read, [this](boost::system::error_code error) {
+    if (error || closed_) return;  // closed
+    on_readable();
+  });
+}
+
+void UdpListener::on_readable() {
+  for (int round = 0; round < kBatchesPerWakeup; ++round) {
+    const int received = receive();
+    if (received < static_cast<int>(batch_)) break;  // the socket is (very likely) empty
+  }
+  if (!closed_) arm();
+}
+
+int UdpListener::receive() {
+  const int fd = socket_.native_handle();
+  for (unsigned i = 0; i < batch_; ++i) {
+    iovecs_[i] = iovec{buffers_.data() + size_t{i} * kSlotBytes, kSlotBytes};
+    msghdr& header = headers_[i].msg_hdr;
+    header = msghdr{};
+    header.msg_name = &addresses_[i];
+    header.msg_namelen = sizeof(sockaddr_storage);
+    header.msg_iov = &iovecs_[i];
+    header.msg_iovlen = 1;
+    header.msg_control = controls_.data() + size_t{i} * kControlBytes;
+    header.msg_controllen = kControlBytes;
+    headers_[i].msg_len = 0;
+  }
+  int count = 0;
+  if (batched_) {
+    count = recvmmsg(fd, headers_.data(), batch_, MSG_DONTWAIT, nullptr);
+  } else {
+    const ssize_t size = recvmsg(fd, &headers_[0].msg_hdr, MSG_DONTWAIT);
+    if (size >= 0) headers_[0].msg_len = static_cast<unsigned>(size);
+    count = size >= 0 ? 1 : -1;
+  }
+  if (count < 0) {
+    if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      source_.report_error(kReceiveError, "-", errno_text(errno));
+    }
+    return 0;
+  }
+  for (int i = 0; i < count; ++i) {
+    msghdr& header = headers_[i].msg_hdr;
+    uint64_t receive_ns = 0;
+    for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
+         control = CMSG_NXTHDR(&header, control)) {
+      if (control->cmsg_level != SOL_SOCKET) continue;
+      if (control->cmsg_type == SCM_TIMESTAMPNS) {
+        timespec stamp;
+        std::memcpy(&stamp, CMSG_DATA(control), sizeof(stamp));
+        receive_ns = uint64_t(stamp.tv_sec) * 1000000000ULL + uint64_t(stamp.tv_nsec);
+      } else if (control->cmsg_type == SO_RXQ_OVFL) {
+        uint32_t drops = 0;
+        std::memcpy(&drops, CMSG_DATA(control), sizeof(drops));
+        // The kernel's counter for the socket's lifetime.
+        source_.kernel_drops.store(drops, std::memory_order_relaxed);
+      }
+    }
+    if (receive_ns == 0) receive_ns = realtime_ns();
+    handle(buffers_.data() + size_t(i) * kSlotBytes, headers_[i].msg_len,
+           (header.msg_flags & MSG_TRUNC) != 0, addresses_[i], receive_ns);
+  }
+  return count;
+}
+
+void UdpListener::handle(const uint8_t* data, size_t size, bool truncated,
+                         const sockaddr_storage& from, uint64_t receive_ns) {
+  source_.datagrams.fetch_add(1, std::memory_order_relaxed);
+  PeerKey peer;
+  if (!peer_key_from(from, peer)) return;
+  if (!source_.allowed(peer.address.data(), peer.ipv6)) {
+    source_.report_error(kNotAllowed, peer_text(peer), "sender is not in allowed_senders");
+    return;
+  }
+  note_sender(peer);
+  if (truncated || (raw_ && size > source_.max_message_size())) {
+    source_.report_error(decode_reason_name(DecodeReason::kOversized), peer_text(peer),
+                         "datagram larger than max_message_size (" +
+                             std::to_string(source_.max_message_size()) + " bytes)");
+    return;
+  }
+  if (raw_) {
+    handle_raw(data, size, receive_ns);
+  } else {
+    handle_mcap(data, size, peer, receive_ns);
+  }
+}
+
+void UdpListener::note_sender(const PeerKey& peer) {
+  if (any_seen_ && peer == last_seen_) return;
+  last_seen_ = peer;
+  any_seen_ = true;
+  if (seen_.count(peer) != 0) return;
+  if (seen_.size() < kMaxSenders) seen_.insert(peer);
+  source_.add_peer(peer_text(peer));
+}
+
+void UdpListener::handle_raw(const uint8_t* data, size_t size, uint64_t receive_ns) {
+  const pipeline::PushResult result =
+      source_.pipeline().push(raw_channel_, receive_ns, receive_ns, raw_sequence_++, {data, size});
+  if (result.ok()) {
+    source_.messages.fetch_add(1, std::memory_order_relaxed);
+    source_.bytes.fetch_add(size, std::memory_order_relaxed);
+  }
+}
+
+void UdpListener::handle_mcap(const uint8_t* data, size_t size, const PeerKey& peer,
+                              uint64_t receive_ns) {
+  auto it = senders_.find(peer);
+  if (it == senders_.end()) {
+    if (senders_.size() >= kMaxSenders) {
+      source_.report_error(kTooManySenders, peer_text(peer),
+                           "more than " + std::to_string(kMaxSenders) + " senders");
+      return;
+    }
+    it = senders_.emplace(peer, std::make_unique<Sender>(source_.limits())).first;
+  }
+  events_.sender = it->second.get();
+  events_.peer = &peer;
+  events_.receive_ns = receive_ns;
+  const DecodeStatus status = decoder_.decode({data, size}, it->second->registry, events_);
+  if (!status) {
+    source_.report_error(decode_reason_name(status.error().reason), peer_text(peer),
+                         status.error().to_string());
+  }
+}
+
+void UdpListener::Events::on_channel(uint16_t channel_id, const ChannelDefinition& definition) {
+  mcap::Result<pipeline::ChannelHandle> handle = listener_.source_.declare(definition);
+  if (!handle) {
+    listener_.source_.report_error(kDeclareFailed, peer_text(*peer), handle.error().message);
+    return;  // its messages are dropped as on an unknown channel below
+  }
+  sender->handles[channel_id] = *handle;
+}
+
+void UdpListener::Events::on_message(const mcap::Message& message) {
+  auto it = sender->handles.find(message.channel_id);
+  if (it == sender->handles.end()) return;  // its declaration failed (counted)
+  const mcap::Timestamp log_time =
+      listener_.source_.receive_timestamps() ? receive_ns : message.log_time;
+  const pipeline::PushResult result = listener_.source_.pipeline().push(
+      it->second, log_time, message.publish_time, message.sequence, message.data);
+  if (result.ok()) {
+    listener_.source_.messages.fetch_add(1, std::memory_order_relaxed);
+    listener_.source_.bytes.fetch_add(message.data.size(), std::memory_order_relaxed);
+  }
+}
+
+}  // namespace mcaprec::ingest

@@ -1,0 +1,108 @@
+#pragma once
+// One UDP source: a non-blocking socket watched by the Asio reactor (async_wait on read
+// readiness); each wake-up drains the socket with recvmmsg, up to a batch of datagrams per call,
+// straight into buffers reused for the listener's lifetime. Kernel receive timestamps
+// (SO_TIMESTAMPNS) give the receive time; SO_RXQ_OVFL reports the datagrams the kernel dropped.
+//
+// Formats: `raw` (a datagram is one message on the source's topic) and `mcap` (whole records
+// per datagram, ids scoped to the sender address: one ChannelRegistry per sender, at most
+// kMaxSenders senders). A full queue drops the newest datagram (the channel's policy, counted by
+// the pipeline); bad datagrams are counted per reason and dropped.
+//
+// Runs on one io_context; every handler runs on that context's single thread.
+#include <sys/socket.h>
+#include <sys/uio.h>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <cstdint>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "ingest/channel_registry.hpp"
+#include "ingest/decoder_events.hpp"
+#include "ingest/ingest_server.hpp"
+#include "ingest/mcap_datagram_decoder.hpp"
+#include "ingest/peer_address.hpp"
+#include "ingest/source_context.hpp"
+#include "mcap/error.hpp"
+
+namespace mcaprec::ingest {
+
+class UdpListener {
+ public:
+  // Senders with their own channel ids one mcap source keeps; datagrams from further senders
+  // are refused (counted as too_many_senders) so that stray traffic cannot exhaust memory.
+  static constexpr size_t kMaxSenders = 256;
+
+  // Opens, configures and binds the socket (and joins the multicast group): an error names the
+  // source and the address.
+  static mcap::Result<std::unique_ptr<UdpListener>> open(boost::asio::io_context& io,
+                                                         SourceContext& source,
+                                                         const IngestOptions& options);
+  ~UdpListener();
+
+  void start();  // arms the first wait
+  void close();  // on the context's thread, or after it stopped
+
+ private:
+  struct Sender {
+    explicit Sender(const DecoderLimits& limits) : registry(limits) {}
+    ChannelRegistry registry;
+    std::unordered_map<uint16_t, pipeline::ChannelHandle> handles;  // in-band id -> channel
+  };
+  // Reports one datagram's records to the pipeline.
+  class Events : public DecoderEvents {
+   public:
+    explicit Events(UdpListener& listener) : listener_(listener) {}
+    void on_channel(uint16_t channel_id, const ChannelDefinition& definition) override;
+    void on_message(const mcap::Message& message) override;
+
+    Sender* sender = nullptr;
+    const PeerKey* peer = nullptr;
+    uint64_t receive_ns = 0;
+
+   private:
+    UdpListener& listener_;
+  };
+
+  UdpListener(boost::asio::io_context& io, SourceContext& source, const IngestOptions& options);
+  mcap::Status configure(const config::Source& config);
+  mcap::Status join_multicast(const config::Source& config);
+  void arm();
+  void on_readable();
+  // Receives what the socket holds (a batch at most); returns the count, 0 when empty.
+  int receive();
+  void handle(const uint8_t* data, size_t size, bool truncated, const sockaddr_storage& from,
+              uint64_t receive_ns);
+  void handle_raw(const uint8_t* data, size_t size, uint64_t receive_ns);
+  void handle_mcap(const uint8_t* data, size_t size, const PeerKey& peer, uint64_t receive_ns);
+  void note_sender(const PeerKey& peer);
+
+  boost::asio::ip::udp::socket socket_;
+  SourceContext& source_;
+  const bool raw_;
+  const unsigned batch_;
+  const bool batched_;
+  bool closed_ = false;
+
+  // Receive buffers, reused: batch_ slots of kSlotBytes, their addresses and control data.
+  std::vector<uint8_t> buffers_;
+  std::vector<mmsghdr> headers_;
+  std::vector<iovec> iovecs_;
+  std::vector<sockaddr_storage> addresses_;
+  std::vector<uint8_t> controls_;
+
+  pipeline::ChannelHandle raw_channel_;
+  uint32_t raw_sequence_ = 0;
+  McapDatagramDecoder decoder_;
+  Events events_;
+  std::unordered_map<PeerKey, std::unique_ptr<Sender>, PeerKeyHash> senders_;
+  std::unordered_set<PeerKey, PeerKeyHash> seen_;  // senders listed in the stats (capped)
+  PeerKey last_seen_;
+  bool any_seen_ = false;
+};
+
+}  // namespace mcaprec::ingest

@@ -1,0 +1,650 @@
+// The network listeners end to end: real sockets on 127.0.0.1 (ports chosen by the kernel),
+// a real pipeline writing to a scratch directory, and the files read back.
+#include "ingest/ingest_server.hpp"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "config/config.hpp"
+#include "mcap/bytes.hpp"
+#include "mcap/serialize.hpp"
+#include "mcap/sink.hpp"
+#include "mcap/writer.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline_test_support.hpp"
+
+namespace mcaprec::ingest {
+namespace {
+
+using pipeline::testing::eventually;
+using pipeline::testing::FileContents;
+using pipeline::testing::ScratchDir;
+using pipeline::testing::WriteGate;
+using namespace std::chrono_literals;
+
+config::Source udp_source(const std::string& name, config::SourceFormat format) {
+  config::Source source;
+  source.name = name;
+  source.transport = config::Transport::kUdp;
+  source.bind = config::Endpoint{"127.0.0.1", 0};
+  source.format = format;
+  source.receive_buffer = 4 * config::kMiB;
+  if (format == config::SourceFormat::kRaw) {
+    source.topic = "/" + name;
+    source.message_encoding = "raw";
+    source.timestamp = config::TimestampSource::kReceive;
+  }
+  return source;
+}
+
+config::Source tcp_source(const std::string& name, config::SourceFormat format) {
+  config::Source source;
+  source.name = name;
+  source.transport = config::Transport::kTcp;
+  source.bind = config::Endpoint{"127.0.0.1", 0};
+  source.format = format;
+  if (format == config::SourceFormat::kLengthPrefixed) {
+    source.topic = "/" + name;
+    source.message_encoding = "raw";
+    source.timestamp = config::TimestampSource::kReceive;
+  }
+  return source;
+}
+
+uint16_t port_of(const SourceStats& stats) {
+  return static_cast<uint16_t>(std::stoi(stats.bind.substr(stats.bind.rfind(':') + 1)));
+}
+
+sockaddr_in loopback(uint16_t port) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  return address;
+}
+
+class UdpSender {
+ public:
+  explicit UdpSender(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)), to_(loopback(port)) {}
+  ~UdpSender() { ::close(fd_); }
+  void send(const mcap::Bytes& bytes) {
+    ASSERT_EQ(::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to_),
+                       sizeof(to_)),
+              static_cast<ssize_t>(bytes.size()));
+  }
+
+ private:
+  int fd_;
+  sockaddr_in to_;
+};
+
+class TcpClient {
+ public:
+  explicit TcpClient(uint16_t port, int send_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    if (send_buffer > 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof(send_buffer));
+    const sockaddr_in to = loopback(port);
+    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) == 0;
+  }
+  ~TcpClient() { ::close(fd_); }
+  bool connected() const { return connected_; }
+  // Writes everything (blocking); false when the peer closed.
+  bool send(const mcap::Bytes& bytes, std::atomic<uint64_t>* progress = nullptr) {
+    size_t done = 0;
+    while (done < bytes.size()) {
+      const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
+      if (n <= 0) return false;
+      done += size_t(n);
+      if (progress != nullptr) progress->store(done);
+    }
+    return true;
+  }
+  void close_write() { ::shutdown(fd_, SHUT_WR); }
+  // True when the server closed the connection within `timeout`.
+  bool closed_by_peer(std::chrono::milliseconds timeout = 5s) {
+    pollfd p{fd_, POLLIN, 0};
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (::poll(&p, 1, 50) > 0) {
+        char byte;
+        const ssize_t n = ::recv(fd_, &byte, 1, MSG_DONTWAIT);
+        if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
+      }
+    }
+    return false;
+  }
+
+ private:
+  int fd_;
+  bool connected_ = false;
+};
+
+mcap::Bytes payload_for(uint32_t index, size_t size = 32) {
+  mcap::Bytes out(size, uint8_t(index * 7));
+  mcap::store_le(out.data(), index);
+  return out;
+}
+
+mcap::Bytes frame(const mcap::Bytes& payload) {
+  mcap::Bytes out(4);
+  mcap::store_le(out.data(), uint32_t(payload.size()));
+  out.insert(out.end(), payload.begin(), payload.end());
+  return out;
+}
+
+mcap::Bytes record(const mcap::Record& r) {
+  mcap::Bytes out;
+  mcap::append_record(out, r);
+  return out;
+}
+
+mcap::Schema test_schema(uint16_t id) {
+  return mcap::Schema{id, "test.Msg", "jsonschema", {'{', '}'}};
+}
+
+mcap::Channel test_channel(uint16_t id, uint16_t schema_id, const std::string& topic) {
+  return mcap::Channel{id, schema_id, topic, "json", {}};
+}
+
+mcap::Message test_message(uint16_t channel_id, uint32_t sequence, const mcap::Bytes& data) {
+  return mcap::Message{channel_id, sequence, 1000 + sequence, 2000 + sequence, data};
+}
+
+// An MCAP stream as a real producer writes it.
+mcap::Bytes mcap_stream(const std::string& topic, uint32_t count, bool chunked,
+                        uint32_t first = 0) {
+  mcap::WriterOptions options;
+  options.use_chunks = chunked;
+  options.compression = mcap::Compression::kZstd;
+  options.chunk_size = 4096;
+  auto writer = mcap::Writer::open(std::make_unique<mcap::MemorySink>(), options);
+  EXPECT_TRUE(writer.ok());
+  EXPECT_TRUE((*writer)->add_schema(test_schema(1)).ok());
+  EXPECT_TRUE((*writer)->add_channel(test_channel(1, 1, topic)).ok());
+  for (uint32_t i = first; i < first + count; ++i) {
+    const mcap::Bytes data = payload_for(i);
+    EXPECT_TRUE((*writer)->write_message(test_message(1, i, data)).ok());
+  }
+  EXPECT_TRUE((*writer)->close().ok());
+  return dynamic_cast<mcap::MemorySink&>((*writer)->sink()).take();
+}
+
+// A pipeline on a scratch directory and an ingest server on top of it.
+class Recording {
+ public:
+  explicit Recording(std::vector<config::Source> sources,
+                     std::vector<config::ChannelSettings> channels = {}, IngestOptions options = {},
+                     bool stall = false) {
+    config_.sources = std::move(sources);
+    config_.channels = std::move(channels);
+    config_.pipeline.ingest_threads = 2;
+    pipeline::PipelineOptions pipeline_options;
+    pipeline_options.directory = dir_.path();
+    pipeline_options.chunk_size = 4096;
+    pipeline_options.segment_bytes = 4096;
+    pipeline_options.chunk_max_age = 20ms;
+    pipeline_options.compressor_threads = 1;
+    pipeline_options.max_bytes = 0;
+    pipeline_options.open_sink = pipeline::testing::gated_sink_factory(gate_);
+    auto started = pipeline::Pipeline::start(pipeline_options);
+    EXPECT_TRUE(started.ok()) << started.error().to_string();
+    pipeline_ = std::move(*started);
+    if (stall) gate_.close();
+    auto server = IngestServer::start_tuned(config_, *pipeline_, options);
+    EXPECT_TRUE(server.ok()) << server.error().to_string();
+    if (server.ok()) server_ = std::move(*server);
+  }
+  ~Recording() {
+    gate_.open();
+    if (server_) server_->stop();
+    if (pipeline_) (void)pipeline_->stop();
+  }
+
+  IngestServer& server() { return *server_; }
+  pipeline::Pipeline& pipeline() { return *pipeline_; }
+  WriteGate& gate() { return gate_; }
+  SourceStats source(size_t index) { return server_->stats().at(index); }
+  uint16_t port(size_t index) { return port_of(source(index)); }
+  uint64_t error_count(size_t index, const std::string& reason) {
+    const SourceStats stats = source(index);
+    auto it = stats.errors.find(reason);
+    return it == stats.errors.end() ? 0 : it->second;
+  }
+
+  // Stops listening and recording; returns the one file's contents.
+  FileContents finish() {
+    gate_.open();
+    server_->stop();
+    const mcap::Status stopped = pipeline_->stop();
+    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
+    const std::vector<std::string> files = dir_.files(".mcap");
+    EXPECT_EQ(files.size(), 1u);
+    FileContents contents =
+        files.empty() ? FileContents{} : pipeline::testing::read_file(files.front());
+    EXPECT_EQ(contents.error, "");
+    return contents;
+  }
+
+ private:
+  ScratchDir dir_;
+  WriteGate gate_;
+  config::Config config_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<IngestServer> server_;
+};
+
+// Messages per topic, as payload -> count.
+std::map<std::string, std::multiset<mcap::Bytes>> by_topic(const FileContents& contents) {
+  std::map<std::string, std::multiset<mcap::Bytes>> out;
+  for (const auto& message : contents.messages) {
+    out[contents.channels.at(message.channel_id).topic].insert(message.data);
+  }
+  return out;
+}
+
+uint64_t now_ns() {
+  return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count());
+}
+
+std::string batching_name(const ::testing::TestParamInfo<bool>& param) {
+  return param.param ? "recvmmsg" : "recvmsg";
+}
+
+std::string chunking_name(const ::testing::TestParamInfo<bool>& param) {
+  return param.param ? "zstd_chunks" : "plain";
+}
+
+class IngestRawUdp : public ::testing::TestWithParam<bool> {};
+
+TEST_P(IngestRawUdp, EveryDatagramIsOneMessageWithTheKernelReceiveTime) {
+  IngestOptions options;
+  options.batched_receive = GetParam();
+  Recording recording({udp_source("lidar", config::SourceFormat::kRaw)}, {}, options);
+  const uint64_t before = now_ns();
+  UdpSender sender(recording.port(0));
+  constexpr uint32_t kCount = 300;
+  for (uint32_t i = 0; i < kCount; ++i) sender.send(payload_for(i, 100 + i));
+  ASSERT_TRUE(eventually([&] { return recording.source(0).datagrams == kCount; }));
+  const uint64_t after = now_ns();
+  const SourceStats stats = recording.source(0);
+  EXPECT_EQ(stats.messages, kCount);
+  EXPECT_EQ(stats.kernel_drops, 0u);
+  ASSERT_EQ(stats.peers.size(), 1u);
+  EXPECT_EQ(stats.peers[0].rfind("127.0.0.1:", 0), 0u);
+
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), kCount);
+  ASSERT_EQ(contents.channels.size(), 1u);
+  EXPECT_EQ(contents.channels.begin()->second.topic, "/lidar");
+  std::multiset<mcap::Bytes> expected;
+  for (uint32_t i = 0; i < kCount; ++i) expected.insert(payload_for(i, 100 + i));
+  EXPECT_EQ(by_topic(contents)["/lidar"], expected);
+  for (const auto& message : contents.messages) {
+    EXPECT_GE(message.log_time, before);
+    EXPECT_LE(message.log_time, after);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Batching, IngestRawUdp, ::testing::Values(true, false), batching_name);
+
+TEST(IngestUdpMcap, SendersWithOverlappingIdsKeepTheirOwnChannels) {
+  Recording recording({udp_source("bus", config::SourceFormat::kMcap)});
+  UdpSender a(recording.port(0));
+  UdpSender b(recording.port(0));
+  // Both senders use schema 1 and channel 1, for different topics.
+  mcap::Bytes definitions_a = record(test_schema(1));
+  mcap::Bytes channel_a = record(test_channel(1, 1, "/a"));
+  definitions_a.insert(definitions_a.end(), channel_a.begin(), channel_a.end());
+  mcap::Bytes definitions_b = record(test_schema(1));
+  mcap::Bytes channel_b = record(test_channel(1, 1, "/b"));
+  definitions_b.insert(definitions_b.end(), channel_b.begin(), channel_b.end());
+  a.send(definitions_a);
+  b.send(definitions_b);
+  constexpr uint32_t kCount = 50;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    a.send(record(test_message(1, i, payload_for(i))));
+    b.send(record(test_message(1, i, payload_for(1000 + i))));
+  }
+  ASSERT_TRUE(eventually([&] { return recording.source(0).datagrams == 2 + 2 * kCount; }));
+  EXPECT_EQ(recording.source(0).messages, 2 * kCount);
+  EXPECT_EQ(recording.source(0).peers.size(), 2u);
+  const FileContents contents = recording.finish();
+  auto topics = by_topic(contents);
+  ASSERT_EQ(topics.size(), 2u);
+  std::multiset<mcap::Bytes> expected_a, expected_b;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    expected_a.insert(payload_for(i));
+    expected_b.insert(payload_for(1000 + i));
+  }
+  EXPECT_EQ(topics["/a"], expected_a);
+  EXPECT_EQ(topics["/b"], expected_b);
+  // The sender's log_time is kept (timestamp: sender).
+  for (const auto& message : contents.messages)
+    EXPECT_EQ(message.log_time, 1000 + message.sequence);
+}
+
+class IngestTcpMcap : public ::testing::TestWithParam<bool> {};
+
+TEST_P(IngestTcpMcap, AStreamFromAnMcapWriterIsRecordedExactly) {
+  Recording recording({tcp_source("robot", config::SourceFormat::kMcap)});
+  constexpr uint32_t kCount = 500;
+  {
+    TcpClient client(recording.port(0));
+    ASSERT_TRUE(client.connected());
+    ASSERT_TRUE(client.send(mcap_stream("/pose", kCount, GetParam())));
+    client.close_write();
+    EXPECT_TRUE(client.closed_by_peer());
+  }
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == kCount; }));
+  EXPECT_TRUE(eventually([&] { return recording.source(0).connections_open == 0; }));
+  EXPECT_EQ(recording.source(0).connections_accepted, 1u);
+  EXPECT_TRUE(recording.source(0).errors.empty());
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), kCount);
+  for (uint32_t i = 0; i < kCount; ++i) {
+    EXPECT_EQ(contents.messages[i].data, payload_for(i));
+    EXPECT_EQ(contents.messages[i].log_time, 1000 + i);
+    EXPECT_EQ(contents.messages[i].publish_time, 2000 + i);
+  }
+  ASSERT_EQ(contents.channels.size(), 1u);
+  EXPECT_EQ(contents.channels.begin()->second.topic, "/pose");
+  ASSERT_EQ(contents.schemas.size(), 1u);
+  EXPECT_EQ(contents.schemas.begin()->second.name, "test.Msg");
+}
+
+INSTANTIATE_TEST_SUITE_P(Chunking, IngestTcpMcap, ::testing::Values(false, true), chunking_name);
+
+TEST(IngestTcpMcap, ConnectionsSharingATopicShareOneFileChannel) {
+  Recording recording({tcp_source("fleet", config::SourceFormat::kMcap)});
+  constexpr uint32_t kPerConnection = 200;
+  std::vector<std::thread> senders;
+  for (uint32_t c = 0; c < 3; ++c) {
+    senders.emplace_back([&, c] {
+      TcpClient client(recording.port(0));
+      EXPECT_TRUE(client.send(mcap_stream("/shared", kPerConnection, true, c * kPerConnection)));
+      client.close_write();
+      EXPECT_TRUE(client.closed_by_peer());
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == 3 * kPerConnection; }));
+  const FileContents contents = recording.finish();
+  EXPECT_EQ(contents.channels.size(), 1u);
+  EXPECT_EQ(contents.schemas.size(), 1u);
+  std::multiset<mcap::Bytes> expected;
+  for (uint32_t i = 0; i < 3 * kPerConnection; ++i) expected.insert(payload_for(i));
+  EXPECT_EQ(by_topic(contents)["/shared"], expected);
+}
+
+TEST(IngestTcpLengthPrefixed, FramesBecomeMessagesOnTheSourceTopic) {
+  Recording recording({tcp_source("can", config::SourceFormat::kLengthPrefixed)});
+  constexpr uint32_t kCount = 1000;
+  mcap::Bytes stream;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    const mcap::Bytes f = frame(payload_for(i, i % 50 + 4));
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  stream.insert(stream.end(), {0, 0, 0, 0});  // an empty payload is a message too
+  TcpClient client(recording.port(0));
+  // Split at awkward places so that frames cross reads.
+  for (size_t at = 0; at < stream.size(); at += 777) {
+    ASSERT_TRUE(client.send(
+        mcap::Bytes(stream.begin() + at, stream.begin() + std::min(stream.size(), at + 777))));
+  }
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == kCount + 1; }));
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), kCount + 1);
+  for (uint32_t i = 0; i < kCount; ++i) {
+    EXPECT_EQ(contents.messages[i].data, payload_for(i, i % 50 + 4));
+    EXPECT_EQ(contents.messages[i].sequence, i);
+  }
+  EXPECT_TRUE(contents.messages.back().data.empty());
+  EXPECT_EQ(contents.channels.begin()->second.topic, "/can");
+}
+
+TEST(IngestBackpressure, ABlockedTcpChannelSlowsTheSenderAndLosesNothing) {
+  config::Source source = tcp_source("camera", config::SourceFormat::kLengthPrefixed);
+  source.receive_buffer = 64 * 1024;
+  config::ChannelSettings settings;
+  settings.topic = "/camera";
+  settings.queue_bytes = 16 * 1024;
+  settings.overflow = config::Overflow::kBlock;
+  Recording recording({source}, {settings}, {}, /*stall=*/true);
+
+  constexpr uint32_t kCount = 8192;
+  mcap::Bytes stream;
+  for (uint32_t i = 0; i < kCount; ++i) {
+    const mcap::Bytes f = frame(payload_for(i, 1024));
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  std::atomic<uint64_t> sent{0};
+  std::atomic<bool> done{false};
+  std::thread sender([&] {
+    TcpClient client(recording.port(0), 64 * 1024);
+    EXPECT_TRUE(client.send(stream, &sent));
+    done = true;
+  });
+  // The disk is stalled: the sender gets stuck well before the end of its data.
+  std::this_thread::sleep_for(500ms);
+  EXPECT_FALSE(done.load());
+  EXPECT_LT(sent.load(), stream.size());
+  recording.gate().open();
+  sender.join();
+  EXPECT_TRUE(done.load());
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == kCount; }));
+  const pipeline::ChannelStats channel = recording.pipeline().stats().channels.at(0);
+  EXPECT_EQ(channel.dropped_total(), 0u);
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), kCount);
+  for (uint32_t i = 0; i < kCount; ++i) EXPECT_EQ(contents.messages[i].sequence, i);
+}
+
+TEST(IngestAccounting, EveryUdpDatagramIsRecordedOrCountedAsDropped) {
+  config::Source source = udp_source("radar", config::SourceFormat::kRaw);
+  source.receive_buffer = 64 * 1024;
+  config::ChannelSettings settings;
+  settings.topic = "/radar";
+  settings.queue_bytes = 16 * 1024;  // small and stalled: the pipeline drops too
+  Recording recording({source}, {settings}, {}, /*stall=*/true);
+  UdpSender sender(recording.port(0));
+  uint64_t sent = 0;
+  for (uint32_t i = 0; i < 5000; ++i, ++sent) sender.send(payload_for(i, 512));
+  // Once the burst is read, one datagram at a time carries the kernel's final drop count.
+  auto settled = [&] {
+    const SourceStats stats = recording.source(0);
+    return stats.datagrams + stats.kernel_drops == sent;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!settled() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    const uint64_t seen = recording.source(0).datagrams;
+    sender.send(payload_for(uint32_t(sent), 512));
+    ++sent;
+    eventually([&] { return recording.source(0).datagrams > seen; }, 1s);
+  }
+  ASSERT_TRUE(settled());
+  const SourceStats stats = recording.source(0);
+  const FileContents contents = recording.finish();
+  const pipeline::ChannelStats channel = recording.pipeline().stats().channels.at(0);
+  EXPECT_GT(channel.dropped_total(), 0u);  // the stalled queue did drop
+  EXPECT_EQ(channel.received, stats.datagrams);
+  EXPECT_EQ(contents.messages.size() + channel.dropped_total() + stats.kernel_drops, sent);
+}
+
+// --- bad input --------------------------------------------------------------------------------
+
+// Sends `bad` on one connection, expects it closed and counted under `reason`, then checks that
+// a good stream on a new connection is still recorded.
+void expect_refused_then_good(Recording& recording, const mcap::Bytes& bad,
+                              const std::string& reason, bool close_after = false) {
+  {
+    TcpClient client(recording.port(0));
+    ASSERT_TRUE(client.connected());
+    client.send(bad);
+    if (close_after) client.close_write();
+    EXPECT_TRUE(client.closed_by_peer()) << reason;
+  }
+  EXPECT_TRUE(eventually([&] { return recording.error_count(0, reason) == 1; }))
+      << reason << " not counted";
+  {
+    TcpClient client(recording.port(0));
+    ASSERT_TRUE(client.send(mcap_stream("/good", 10, true)));
+    client.close_write();
+    EXPECT_TRUE(client.closed_by_peer());
+  }
+  EXPECT_TRUE(eventually([&] { return recording.source(0).messages >= 10; }));
+  const FileContents contents = recording.finish();
+  EXPECT_EQ(by_topic(contents)["/good"].size(), 10u);
+  EXPECT_EQ(recording.error_count(0, reason), 1u);
+  uint64_t total = 0;
+  for (const auto& [name, count] : recording.source(0).errors) total += count;
+  EXPECT_EQ(total, 1u) << "only " << reason << " expected";
+}
+
+mcap::Bytes concat(std::initializer_list<mcap::Bytes> parts) {
+  mcap::Bytes out(std::begin(mcap::kMagic), std::end(mcap::kMagic));
+  for (const mcap::Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
+TEST(IngestBadInput, TruncatedRecordClosesTheConnection) {
+  Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
+  mcap::Bytes message = record(test_message(1, 0, payload_for(0)));
+  message.resize(message.size() / 2);
+  expect_refused_then_good(
+      recording, concat({record(test_schema(1)), record(test_channel(1, 1, "/x")), message}),
+      "truncated", /*close_after=*/true);
+}
+
+TEST(IngestBadInput, OversizedMessageClosesTheConnection) {
+  config::Source source = tcp_source("in", config::SourceFormat::kMcap);
+  source.max_message_size = 1000;
+  Recording recording({source});
+  expect_refused_then_good(recording,
+                           concat({record(test_schema(1)), record(test_channel(1, 1, "/x")),
+                                   record(test_message(1, 0, payload_for(0, 5000)))}),
+                           "oversized");
+}
+
+TEST(IngestBadInput, MessageOnAnUnknownChannelClosesTheConnection) {
+  Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
+  expect_refused_then_good(recording, concat({record(test_message(7, 0, payload_for(0)))}),
+                           "unknown_channel");
+}
+
+TEST(IngestBadInput, ConflictingRedefinitionClosesTheConnection) {
+  Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
+  expect_refused_then_good(recording,
+                           concat({record(test_schema(1)), record(test_channel(1, 1, "/x")),
+                                   record(test_channel(1, 1, "/y"))}),
+                           "conflicting_channel");
+}
+
+TEST(IngestBadInput, GarbageClosesTheConnection) {
+  Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
+  const std::string http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+  expect_refused_then_good(recording, mcap::Bytes(http.begin(), http.end()), "garbage");
+}
+
+TEST(IngestBadInput, TooManyConnectionsAreRefused) {
+  config::Source source = tcp_source("in", config::SourceFormat::kMcap);
+  source.max_connections = 1;
+  Recording recording({source});
+  TcpClient first(recording.port(0));
+  ASSERT_TRUE(eventually([&] { return recording.source(0).connections_open == 1; }));
+  TcpClient second(recording.port(0));
+  EXPECT_TRUE(second.closed_by_peer());
+  EXPECT_EQ(recording.source(0).connections_refused, 1u);
+  EXPECT_EQ(recording.error_count(0, "too_many_connections"), 1u);
+  // The first one still works.
+  ASSERT_TRUE(first.send(mcap_stream("/good", 10, false)));
+  first.close_write();
+  EXPECT_TRUE(first.closed_by_peer());
+  EXPECT_TRUE(eventually([&] { return recording.source(0).messages == 10; }));
+}
+
+TEST(IngestBadInput, IdleConnectionsAreClosed) {
+  config::Source source = tcp_source("in", config::SourceFormat::kMcap);
+  source.idle_timeout = 100ms;
+  Recording recording({source});
+  TcpClient client(recording.port(0));
+  EXPECT_TRUE(client.closed_by_peer(3s));
+  EXPECT_EQ(recording.error_count(0, "idle_timeout"), 1u);
+}
+
+TEST(IngestBadInput, UdpSendersOutsideTheAllowlistAreDropped) {
+  config::Source source = udp_source("in", config::SourceFormat::kRaw);
+  source.allowed_senders.push_back(config::Cidr{false, {10, 0, 0, 0}, 8});
+  Recording recording({source, udp_source("open", config::SourceFormat::kRaw)});
+  UdpSender refused(recording.port(0));
+  UdpSender good(recording.port(1));
+  for (uint32_t i = 0; i < 5; ++i) refused.send(payload_for(i));
+  for (uint32_t i = 0; i < 5; ++i) good.send(payload_for(i));
+  ASSERT_TRUE(eventually([&] { return recording.error_count(0, "not_allowed") == 5; }));
+  ASSERT_TRUE(eventually([&] { return recording.source(1).messages == 5; }));
+  EXPECT_EQ(recording.source(0).messages, 0u);
+  const FileContents contents = recording.finish();
+  auto topics = by_topic(contents);
+  EXPECT_EQ(topics["/in"].size(), 0u);
+  EXPECT_EQ(topics["/open"].size(), 5u);
+}
+
+TEST(IngestBadInput, BadUdpDatagramsAreDroppedAndCounted) {
+  Recording recording({udp_source("in", config::SourceFormat::kMcap)});
+  UdpSender sender(recording.port(0));
+  const std::string junk = "hello";
+  sender.send(mcap::Bytes(junk.begin(), junk.end()));       // garbage
+  sender.send(record(test_message(3, 0, payload_for(0))));  // unknown channel
+  mcap::Bytes cut = record(test_schema(1));
+  cut.resize(cut.size() - 1);
+  sender.send(cut);  // truncated
+  mcap::Bytes good = record(test_schema(1));
+  for (const mcap::Bytes& r :
+       {record(test_channel(1, 1, "/ok")), record(test_message(1, 0, payload_for(0)))}) {
+    good.insert(good.end(), r.begin(), r.end());
+  }
+  sender.send(good);
+  ASSERT_TRUE(eventually([&] { return recording.source(0).datagrams == 4; }));
+  EXPECT_EQ(recording.error_count(0, "garbage"), 1u);
+  EXPECT_EQ(recording.error_count(0, "unknown_channel"), 1u);
+  EXPECT_EQ(recording.error_count(0, "truncated"), 1u);
+  EXPECT_EQ(recording.source(0).messages, 1u);
+  const FileContents contents = recording.finish();
+  EXPECT_EQ(by_topic(contents)["/ok"].size(), 1u);
+}
+
+TEST(IngestServerStart, APortInUseIsAnErrorNamingTheSource) {
+  Recording first({tcp_source("one", config::SourceFormat::kMcap)});
+  config::Source clash = tcp_source("two", config::SourceFormat::kMcap);
+  clash.bind.port = first.port(0);
+  config::Config config;
+  config.sources = {clash};
+  ScratchDir dir;
+  pipeline::PipelineOptions options;
+  options.directory = dir.path();
+  auto pipeline = pipeline::Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  auto server = IngestServer::start(config, **pipeline);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.error().message.find("source two"), std::string::npos) << server.error().message;
+  EXPECT_NE(server.error().message.find(std::to_string(first.port(0))), std::string::npos);
+  (void)(*pipeline)->stop();
+}
+
+}  // namespace
+}  // namespace mcaprec::ingest
