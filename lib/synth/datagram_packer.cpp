@@ -29,6 +29,7 @@ bool DatagramPacker::add_definition(mcap::Bytes record) {
   reserve_record(record.size());
   buffer_.insert(buffer_.end(), record.begin(), record.end());
   definitions_.push_back(std::move(record));
+  open_has_definitions_ = true;  // a new definition restarts the count, like a repeat
   return true;
 }
 
@@ -54,17 +55,13 @@ void DatagramPacker::reserve_record(size_t bytes) {
   const bool repeat_due =
       definitions_every_ > 0 && since_definitions_ >= definitions_every_ && !definitions_.empty();
   if (open_size() == 0 && repeat_due) {
-    since_definitions_ = 0;
     ++definition_repeats_;
     for (const mcap::Bytes& record : definitions_) {
       if (open_size() + record.size() > max_bytes_) finish_datagram();
       buffer_.insert(buffer_.end(), record.begin(), record.end());
+      open_has_definitions_ = true;
     }
-    // finish_datagram() above counted the datagrams of the repeat itself; they carry the
-    // definitions, so they do not count towards the next repeat.
-    since_definitions_ = 0;
     if (open_size() + bytes > max_bytes_) finish_datagram();
-    since_definitions_ = 0;
   }
 }
 
@@ -73,7 +70,8 @@ void DatagramPacker::finish_datagram() {
   ready_.push_back(Datagram{open_start_, open_size(), open_messages_});
   open_start_ = buffer_.size();
   open_messages_ = 0;
-  ++since_definitions_;
+  since_definitions_ = open_has_definitions_ ? 0 : since_definitions_ + 1;
+  open_has_definitions_ = false;
 }
 
 void DatagramPacker::clear_ready() {

@@ -3,7 +3,8 @@
 // datagram holds whole Schema, Channel and Message records, no magic, at most
 // `max_datagram_bytes` long. UDP may lose the datagram that defined a channel, and the receiver
 // keeps definitions per sender, so every known Schema and Channel is packed again at the start
-// of a datagram once `definitions_every` datagrams went out without them.
+// of a datagram once `definitions_every` datagrams went out without any definition (a datagram
+// that carries a newly added definition counts as one with definitions).
 //
 // Datagrams are kept back to back in one buffer, ready to hand to sendmmsg, until the caller
 // has sent them and calls clear_ready().
@@ -66,6 +67,7 @@ class DatagramPacker {
   uint64_t open_messages_ = 0;
   std::vector<mcap::Bytes> definitions_;  // every Schema and Channel record, in order
   uint64_t since_definitions_ = 0;        // datagrams finished since definitions last went out
+  bool open_has_definitions_ = false;     // the open datagram carries definitions
   uint64_t definition_repeats_ = 0;
 };
 
