@@ -79,11 +79,11 @@ class AsioIngestServer : public IngestServer {
     for (auto& listener : udp_) listener->close();
     for (auto& listener : tcp_) listener->close();
     guards_.clear();
-    // Pending handlers (which keep sessions alive) go with their contexts, before the listeners
-    // and the sources they refer to.
-    contexts_.clear();
+    // Sockets must go before the context that serves them; the handlers still pending (which
+    // keep the sessions alive) are destroyed with their contexts, the sources outlive both.
     udp_.clear();
     tcp_.clear();
+    contexts_.clear();
   }
 
   std::vector<SourceStats> stats() const override {

@@ -92,15 +92,6 @@ mcap::Status UdpListener::configure(const config::Source& config) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted_int, sizeof(wanted_int));
   }
   const int effective = socket_buffer(fd);
-  // The kernel reports twice the usable size (it counts its bookkeeping).
-  if (effective >= 0 && static_cast<uint64_t>(effective) < wanted) {
-    spdlog::warn(
-        "{}: receive buffer is {} bytes, less than the {} asked for (raise net.core.rmem_max "
-        "or run with CAP_NET_ADMIN)",
-        where, effective, wanted);
-  } else {
-    spdlog::info("{}: receive buffer {} bytes", where, effective);
-  }
   const int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0) {
     spdlog::warn("{}: no kernel receive timestamps: {}", where, errno_text(errno));
@@ -120,6 +111,16 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   const asio::ip::udp::endpoint bound = socket_.local_endpoint(error);
   config::Endpoint bound_endpoint{config.bind.host, bound.port()};
   source_.set_bind(bound_endpoint.to_string());
+  // The kernel reports twice the size asked for (it counts its own bookkeeping).
+  const std::string receiving = "source " + config.name + ": udp " + bound_endpoint.to_string();
+  if (effective >= 0 && static_cast<uint64_t>(effective) / 2 < wanted) {
+    spdlog::warn(
+        "{}: receive buffer is {} bytes, less than the {} asked for (raise net.core.rmem_max "
+        "or give the daemon CAP_NET_ADMIN)",
+        receiving, effective / 2, wanted);
+  } else {
+    spdlog::info("{}: receive buffer {} bytes", receiving, effective / 2);
+  }
 
   if (raw_) {
     mcap::Result<pipeline::ChannelHandle> handle = source_.declare(source_.configured_channel());

@@ -151,6 +151,12 @@ mcap::Bytes record(const mcap::Record& r) {
   return out;
 }
 
+mcap::Bytes concat_records(std::initializer_list<mcap::Bytes> parts) {
+  mcap::Bytes out;
+  for (const mcap::Bytes& p : parts) out.insert(out.end(), p.begin(), p.end());
+  return out;
+}
+
 mcap::Schema test_schema(uint16_t id) {
   return mcap::Schema{id, "test.Msg", "jsonschema", {'{', '}'}};
 }
@@ -338,6 +344,82 @@ TEST(IngestUdpMcap, SendersWithOverlappingIdsKeepTheirOwnChannels) {
     EXPECT_EQ(message.log_time, 1000 + message.sequence);
 }
 
+TEST(IngestUdpMcap, TimestampReceiveReplacesTheSendersLogTime) {
+  config::Source source = udp_source("bus", config::SourceFormat::kMcap);
+  source.timestamp = config::TimestampSource::kReceive;
+  Recording recording({source});
+  UdpSender sender(recording.port(0));
+  const uint64_t before = now_ns();
+  sender.send(concat_records(
+      {record(test_channel(1, 0, "/t")), record(test_message(1, 5, payload_for(5)))}));
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == 1; }));
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), 1u);
+  EXPECT_GE(contents.messages[0].log_time, before);
+  EXPECT_EQ(contents.messages[0].publish_time, 2005u);  // the sender's
+}
+
+TEST(IngestUdpMcap, SendersBeyondTheCapAreRefusedAndCounted) {
+  Recording recording({udp_source("bus", config::SourceFormat::kMcap)});
+  const mcap::Bytes datagram = concat_records(
+      {record(test_channel(1, 0, "/t")), record(test_message(1, 0, payload_for(0)))});
+  constexpr size_t kSenders = 260;  // UdpListener::kMaxSenders is 256
+  std::vector<std::unique_ptr<UdpSender>> senders;
+  for (size_t i = 0; i < kSenders; ++i) {
+    senders.push_back(std::make_unique<UdpSender>(recording.port(0)));
+    senders.back()->send(datagram);
+    // One at a time, so that which senders are over the cap is certain.
+    ASSERT_TRUE(eventually([&] { return recording.source(0).datagrams == i + 1; }));
+  }
+  EXPECT_EQ(recording.source(0).messages, 256u);
+  EXPECT_EQ(recording.error_count(0, "too_many_senders"), kSenders - 256);
+  const FileContents contents = recording.finish();
+  EXPECT_EQ(contents.channels.size(), 1u);  // identical channels from every sender: one
+  EXPECT_EQ(contents.messages.size(), 256u);
+}
+
+TEST(IngestUdpMulticast, JoinsTheGroupOnTheNamedInterface) {
+  config::Source source = udp_source("mc", config::SourceFormat::kRaw);
+  source.bind.host = "239.255.71.3";
+  source.multicast = config::Multicast{"239.255.71.3", "127.0.0.1"};
+  Recording recording({source});
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  in_addr interface {};
+  interface.s_addr = htonl(INADDR_LOOPBACK);
+  setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &interface, sizeof(interface));
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(recording.port(0));
+  inet_pton(AF_INET, "239.255.71.3", &to.sin_addr);
+  const mcap::Bytes payload = payload_for(1);
+  ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+  ::close(fd);
+  if (!eventually([&] { return recording.source(0).messages == 1; }, 2s)) {
+    GTEST_SKIP() << "multicast on the loopback interface is not delivered on this host";
+  }
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), 1u);
+  EXPECT_EQ(contents.messages[0].data, payload);
+}
+
+TEST(IngestUdpMulticast, AnUnknownInterfaceIsAStartError) {
+  config::Source source = udp_source("mc", config::SourceFormat::kRaw);
+  source.bind.host = "239.255.71.4";
+  source.multicast = config::Multicast{"239.255.71.4", "no-such-if0"};
+  config::Config config;
+  config.sources = {source};
+  ScratchDir dir;
+  pipeline::PipelineOptions options;
+  options.directory = dir.path();
+  auto pipeline = pipeline::Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  auto server = IngestServer::start(config, **pipeline);
+  ASSERT_FALSE(server.ok());
+  EXPECT_NE(server.error().message.find("source mc"), std::string::npos);
+  EXPECT_NE(server.error().message.find("no-such-if0"), std::string::npos);
+  (void)(*pipeline)->stop();
+}
+
 class IngestTcpMcap : public ::testing::TestWithParam<bool> {};
 
 TEST_P(IngestTcpMcap, AStreamFromAnMcapWriterIsRecordedExactly) {
@@ -368,6 +450,21 @@ TEST_P(IngestTcpMcap, AStreamFromAnMcapWriterIsRecordedExactly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Chunking, IngestTcpMcap, ::testing::Values(false, true), chunking_name);
+
+TEST(IngestTcpMcap, MetadataFromTheStreamIsKept) {
+  Recording recording({tcp_source("robot", config::SourceFormat::kMcap)});
+  mcap::Bytes stream(std::begin(mcap::kMagic), std::end(mcap::kMagic));
+  const mcap::Bytes metadata = record(mcap::Metadata{"calibration", {{"camera", "front"}}});
+  stream.insert(stream.end(), metadata.begin(), metadata.end());
+  TcpClient client(recording.port(0));
+  ASSERT_TRUE(client.send(stream));
+  client.close_write();
+  EXPECT_TRUE(client.closed_by_peer());
+  const FileContents contents = recording.finish();
+  const mcap::Metadata* kept = contents.find_metadata("calibration");
+  ASSERT_NE(kept, nullptr);
+  EXPECT_EQ(kept->metadata.at("camera"), "front");
+}
 
 TEST(IngestTcpMcap, ConnectionsSharingATopicShareOneFileChannel) {
   Recording recording({tcp_source("fleet", config::SourceFormat::kMcap)});
