@@ -65,6 +65,13 @@ class BufferPool {
   void charge(uint64_t bytes) { in_use_.fetch_add(bytes, std::memory_order_relaxed); }
   void uncharge(uint64_t bytes);
 
+  // A producer found the budget exhausted. The seal scheduler then seals every group once, so
+  // that memory held by other groups' unsealed messages (or idle channels' segments) returns
+  // even when those groups are far from chunk_size.
+  // Returns true when the pressure is news (the scheduler should be woken).
+  bool note_pressure() { return !pressure_.exchange(true, std::memory_order_relaxed); }
+  bool take_pressure() { return pressure_.exchange(false, std::memory_order_relaxed); }
+
   uint64_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
   uint64_t budget() const { return budget_; }
   size_t segment_bytes() const { return segment_bytes_; }
@@ -84,6 +91,7 @@ class BufferPool {
   SpaceSignal& space_;
 
   std::atomic<uint64_t> in_use_{0};  // costs of acquired segments + charged bytes
+  std::atomic<bool> pressure_{false};
 
   std::mutex mu_;
   std::vector<std::unique_ptr<Segment>> free_[kClasses];  // guarded by mu_

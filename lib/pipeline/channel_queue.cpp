@@ -135,7 +135,11 @@ ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_
       runs_.push_back(Run{segment, 0, 0});
       return Room::kYes;
     }
-    if (!may_discard || !discard_segment_locked()) return Room::kNoMemory;
+    if (!may_discard || !discard_segment_locked()) {
+      // Other groups' unsealed messages may be what holds the memory.
+      if (pool_.note_pressure()) group_.wake_scheduler();
+      return Room::kNoMemory;
+    }
   }
 }
 

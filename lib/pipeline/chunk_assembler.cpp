@@ -70,6 +70,15 @@ int64_t ChunkAssembler::seal_due(int64_t now_ns) {
   return oldest == 0 || max_age <= 0 ? 0 : oldest + max_age;
 }
 
+void ChunkAssembler::relieve_pressure() {
+  if (!context_.gate.open()) {
+    context_.gate.defer();
+    return;
+  }
+  std::lock_guard lock(mu_);
+  seal_one_locked();
+}
+
 void ChunkAssembler::seal_all() {
   std::lock_guard lock(mu_);
   while (seal_one_locked()) {

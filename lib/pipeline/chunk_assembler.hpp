@@ -57,6 +57,11 @@ class ChunkAssembler {
   int64_t seal_due(int64_t now_ns);
   // Seals everything pending, ignoring the gate (rotation requests and stop).
   void seal_all();
+  // Memory is short: seals one chunk of whatever is pending (also letting idle channels'
+  // segments go), if the gate allows.
+  void relieve_pressure();
+  // Wakes the seal scheduler at once (it looks at memory pressure and deferred seals).
+  void wake_scheduler() { context_.gate.wake(); }
 
   CompressionChoice& compression() { return compression_; }
   int64_t pending_bytes() const { return pending_.load(std::memory_order_relaxed); }

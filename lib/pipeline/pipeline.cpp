@@ -120,6 +120,9 @@ struct Pipeline::Impl {
       const int64_t now = steady_now_ns();
       int64_t next = now + recheck;
       registry.groups(groups);
+      if (buffers.take_pressure()) {
+        for (ChunkAssembler* group : groups) group->relieve_pressure();
+      }
       for (ChunkAssembler* group : groups) {
         const int64_t due = group->seal_due(now);
         if (due != 0) next = std::min(next, due);

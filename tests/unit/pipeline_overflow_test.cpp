@@ -248,6 +248,52 @@ TEST(PipelineOverflowTest, DropOldestUnderMemoryPressureStillKeepsTheNewest) {
   EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
 }
 
+TEST(PipelineOverflowTest, MemoryHeldByAnotherGroupIsFreedForABlockedProducer) {
+  ScratchDir dir;
+  PipelineOptions options;
+  options.directory = dir.path();
+  options.chunk_size = 1 << 20;                         // far away: no size seals
+  options.chunk_max_age = std::chrono::nanoseconds(0);  // no age seals either
+  options.segment_bytes = 4096;
+  options.memory_budget = 256 << 10;
+  options.max_bytes = 0;
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  ChannelSpec hog_spec;
+  hog_spec.topic = "/hog";
+  hog_spec.chunk_group = "hog";
+  hog_spec.queue_bytes = 1 << 20;
+  const ChannelHandle hog = *pipeline.declare_channel(hog_spec);
+  ChannelSpec waiting_spec;
+  waiting_spec.topic = "/waiting";
+  waiting_spec.overflow = OverflowPolicy::kBlock;
+  const ChannelHandle waiting = *pipeline.declare_channel(waiting_spec);
+
+  // The hog's unsealed messages take the budget up to the last segment.
+  const uint64_t segment_cost = 4096 + 64 * sizeof(mcap::MessageIndexEntry);
+  uint32_t i = 0;
+  while (pipeline.stats().memory_in_use + segment_cost <= options.memory_budget) {
+    ASSERT_TRUE(pipeline.push(hog, i, i, i, payload(i)).ok());
+    ++i;
+  }
+  ASSERT_EQ(pipeline.stats().chunks_written, 0u);
+  // Another group's producer needs a segment: the hog's group is sealed to make room.
+  std::atomic<bool> done{false};
+  std::thread producer([&] {
+    EXPECT_TRUE(pipeline.push(waiting, 1, 1, 1, payload(1)).ok());
+    done = true;
+  });
+  const bool freed = testing::eventually([&] { return done.load(); }, std::chrono::seconds(5));
+  EXPECT_TRUE(freed) << "the producer is still blocked";
+  if (!freed) (void)pipeline.stop();  // releases it
+  producer.join();
+  ASSERT_TRUE(pipeline.stop().ok());
+  const ChannelStats hog_stats = pipeline.stats().channels.at(0);
+  EXPECT_EQ(hog_stats.written, i);
+  EXPECT_EQ(hog_stats.dropped_total(), 0u);
+}
+
 TEST(PipelineOverflowTest, AMessageLargerThanItsQueueIsDroppedAsTooLarge) {
   StalledRun run(OverflowPolicy::kBlock, 1024);
   const mcap::Bytes big(2000, 1);
