@@ -54,6 +54,11 @@ std::string file_name(const std::string& path) {
   return path.empty() ? std::string("(none)") : std::filesystem::path(path).filename().string();
 }
 
+// "the file rec_…_3.mcap.active", or "the open file" between files.
+std::string which_file(const std::string& path) {
+  return path.empty() ? std::string("the open file") : "the file " + file_name(path);
+}
+
 }  // namespace
 
 struct Service::Impl {
@@ -202,7 +207,7 @@ struct Service::Impl {
     const milliseconds bound = options.config.pipeline.shutdown_timeout;
     options.notifier->stopping("Stopping: draining queues and finalizing the file");
     spdlog::info("{}: stopping; draining the queues and finalizing {} (at most {})", why,
-                 file_name(pipeline->stats().current_file), seconds_text(bound));
+                 which_file(pipeline->stats().current_file), seconds_text(bound));
     drain_thread = std::thread([this] {
       // Listeners first, so that nothing new arrives while the queues drain.
       ingest->stop();
@@ -236,7 +241,7 @@ struct Service::Impl {
     const Totals totals = Totals::from(stats);
     if (status) {
       spdlog::info(
-          "stopped: {} messages received, {} written, {} dropped; {} files finished, the last "
+          "stopped: {} messages received, {} written, {} dropped; files finished: {}, the last "
           "{}",
           totals.messages_received, stats.messages_written, totals.messages_dropped,
           stats.files_finalized, file_name(stats.last_finalized_file));
@@ -251,9 +256,9 @@ struct Service::Impl {
   void abandon() {
     spdlog::critical(
         "the writer did not finish within pipeline.shutdown_timeout ({}); exiting without "
-        "finalizing {} (it is recovered at the next start)",
+        "finalizing {} (recovered at the next start)",
         seconds_text(options.config.pipeline.shutdown_timeout),
-        file_name(pipeline->stats().current_file));
+        which_file(pipeline->stats().current_file));
     result = RunResult{1, true};
     finish_loop();
   }
