@@ -93,8 +93,12 @@ void SourceContext::report_error(std::string_view reason, std::string_view peer,
   uint64_t suppressed = 0;
   {
     std::lock_guard lock(mu_);
-    ++errors_[std::string(reason)];
-    LogState& state = logged_[std::string(reason)];
+    auto counted = errors_.find(reason);
+    if (counted == errors_.end()) counted = errors_.emplace(std::string(reason), 0).first;
+    ++counted->second;
+    auto logged = logged_.find(reason);
+    if (logged == logged_.end()) logged = logged_.emplace(std::string(reason), LogState{}).first;
+    LogState& state = logged->second;
     if (state.last != std::chrono::steady_clock::time_point{} && now - state.last < kLogInterval) {
       ++state.suppressed;
       return;
@@ -147,7 +151,7 @@ SourceStats SourceContext::snapshot() const {
   stats.connections_refused = connections_refused.load(std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   stats.bind = bind_;
-  stats.errors = errors_;
+  stats.errors.insert(errors_.begin(), errors_.end());
   stats.peers = peers_;
   return stats;
 }

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,6 +28,8 @@ inline constexpr std::string_view kTooManyConnections = "too_many_connections";
 inline constexpr std::string_view kTooManySenders = "too_many_senders";
 inline constexpr std::string_view kDeclareFailed = "declare_failed";
 inline constexpr std::string_view kReceiveError = "receive_error";
+inline constexpr std::string_view kAcceptError = "accept_error";
+inline constexpr std::string_view kIdleTimeout = "idle_timeout";
 
 class SourceContext {
  public:
@@ -79,10 +82,11 @@ class SourceContext {
   DecoderLimits limits_;
 
   mutable std::mutex mu_;
-  std::string bind_;                        // guarded by mu_
-  std::map<std::string, uint64_t> errors_;  // guarded by mu_
-  std::map<std::string, LogState> logged_;  // guarded by mu_
-  std::vector<std::string> peers_;          // guarded by mu_
+  std::string bind_;  // guarded by mu_
+  // Looked up by string_view: no allocation per refused datagram once a reason was seen.
+  std::map<std::string, uint64_t, std::less<>> errors_;  // guarded by mu_
+  std::map<std::string, LogState, std::less<>> logged_;  // guarded by mu_
+  std::vector<std::string> peers_;                       // guarded by mu_
 };
 
 }  // namespace mcaprec::ingest

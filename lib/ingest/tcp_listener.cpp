@@ -21,7 +21,7 @@ mcap::Result<std::unique_ptr<TcpListener>> TcpListener::open(
 
 TcpListener::TcpListener(asio::io_context& home, std::vector<asio::io_context*> contexts,
                          SourceContext& source)
-    : acceptor_(home), contexts_(std::move(contexts)), source_(source) {}
+    : acceptor_(home), retry_timer_(home), contexts_(std::move(contexts)), source_(source) {}
 
 mcap::Status TcpListener::bind() {
   const config::Source& config = source_.source();
@@ -68,8 +68,17 @@ void TcpListener::accept() {
   acceptor_.async_accept(target,
                          [this](boost::system::error_code error, asio::ip::tcp::socket socket) {
                            if (closed_ || error == asio::error::operation_aborted) return;
-                           if (!error) on_accept(std::move(socket));
-                           accept();
+                           if (!error) {
+                             on_accept(std::move(socket));
+                             accept();
+                             return;
+                           }
+                           // Out of descriptors or memory: retrying at once would spin.
+                           source_.report_error(kAcceptError, "-", error.message());
+                           retry_timer_.expires_after(std::chrono::milliseconds(100));
+                           retry_timer_.async_wait([this](boost::system::error_code timer_error) {
+                             if (!timer_error && !closed_) accept();
+                           });
                          });
 }
 
@@ -120,6 +129,7 @@ void TcpListener::close() {
   closed_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  retry_timer_.cancel();
   std::lock_guard lock(mu_);
   for (const std::weak_ptr<TcpSession>& weak : sessions_) {
     if (std::shared_ptr<TcpSession> session = weak.lock()) session->close();

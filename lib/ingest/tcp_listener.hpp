@@ -6,6 +6,7 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -35,6 +36,7 @@ class TcpListener {
   void on_accept(boost::asio::ip::tcp::socket socket);
 
   boost::asio::ip::tcp::acceptor acceptor_;
+  boost::asio::steady_timer retry_timer_;  // after a failed accept (e.g. out of descriptors)
   std::vector<boost::asio::io_context*> contexts_;
   size_t next_context_ = 0;
   SourceContext& source_;

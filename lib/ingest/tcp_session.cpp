@@ -95,7 +95,7 @@ void TcpSession::arm_idle_timer(std::chrono::steady_clock::duration after) {
     const auto timeout = self->source_.source().idle_timeout;
     const auto silent = std::chrono::steady_clock::now() - self->last_activity_;
     if (silent >= timeout) {
-      self->fail("idle_timeout", "nothing received for " + std::to_string(timeout.count()) + " ms");
+      self->fail(kIdleTimeout, "nothing received for " + std::to_string(timeout.count()) + " ms");
       return;
     }
     self->arm_idle_timer(timeout - silent);

@@ -308,6 +308,30 @@ TEST_P(IngestRawUdp, EveryDatagramIsOneMessageWithTheKernelReceiveTime) {
 
 INSTANTIATE_TEST_SUITE_P(Batching, IngestRawUdp, ::testing::Values(true, false), batching_name);
 
+TEST(IngestRawUdpIpv6, DatagramsToTheIpv6LoopbackAreRecorded) {
+  const int fd = ::socket(AF_INET6, SOCK_DGRAM, 0);
+  if (fd < 0) GTEST_SKIP() << "no IPv6 on this host";
+  config::Source source = udp_source("v6", config::SourceFormat::kRaw);
+  source.bind.host = "::1";
+  Recording recording({source});
+  const SourceStats stats = recording.source(0);
+  EXPECT_EQ(stats.bind.rfind("[::1]:", 0), 0u) << stats.bind;
+  sockaddr_in6 to{};
+  to.sin6_family = AF_INET6;
+  to.sin6_port = htons(port_of(stats));
+  to.sin6_addr = in6addr_loopback;
+  const mcap::Bytes payload = payload_for(6);
+  ASSERT_EQ(
+      ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
+      static_cast<ssize_t>(payload.size()));
+  ::close(fd);
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == 1; }));
+  EXPECT_EQ(recording.source(0).peers.at(0).rfind("[::1]:", 0), 0u);
+  const FileContents contents = recording.finish();
+  ASSERT_EQ(contents.messages.size(), 1u);
+  EXPECT_EQ(contents.messages[0].data, payload);
+}
+
 TEST(IngestUdpMcap, SendersWithOverlappingIdsKeepTheirOwnChannels) {
   Recording recording({udp_source("bus", config::SourceFormat::kMcap)});
   UdpSender a(recording.port(0));
