@@ -293,6 +293,9 @@ class Sender {
     return it->second;
   }
 
+  // A message that the transport cannot carry, counted as skipped.
+  void skip(size_t topic_index) { ++topics_[topic_index].skipped; }
+
   // Sends one message, or says (false) that the run is over before it.
   mcap::Result<bool> send(mcap::Message message, size_t topic_index) {
     if (g_interrupted.load()) return stop(true);
@@ -409,7 +412,11 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
   mcap::StreamReader reader(file->bytes());
   std::map<uint16_t, mcap::Schema> schemas;
   std::set<uint16_t> schemas_sent;
-  std::map<uint16_t, std::optional<size_t>> channels;  // id -> topic stats, nullopt: filtered out
+  struct KnownChannel {
+    size_t stats = 0;
+    bool sendable = true;  // its definitions fit the transport
+  };
+  std::map<uint16_t, std::optional<KnownChannel>> channels;  // nullopt: filtered out
   while (true) {
     auto item = reader.next();
     if (!item)
@@ -424,7 +431,8 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
         channels[channel->id] = std::nullopt;
         continue;
       }
-      if (channel->schema_id != 0 && schemas_sent.count(channel->schema_id) == 0) {
+      const mcap::Schema* channel_schema = nullptr;
+      if (channel->schema_id != 0) {
         auto definition = schemas.find(channel->schema_id);
         if (definition == schemas.end()) {
           return mcap::Error{(*item)->offset, *settings.file + ": channel '" + channel->topic +
@@ -432,11 +440,16 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
                                                   std::to_string(channel->schema_id) +
                                                   " that was not defined before it"};
         }
-        if (mcap::Status s = transport.add_schema(definition->second); !s) return s;
-        schemas_sent.insert(channel->schema_id);
+        channel_schema = &definition->second;
+      }
+      KnownChannel known{sender.topic(channel->topic),
+                         transport.can_define(channel_schema, *channel)};
+      channels[channel->id] = known;
+      if (!known.sendable) continue;
+      if (channel_schema != nullptr && schemas_sent.insert(channel_schema->id).second) {
+        if (mcap::Status s = transport.add_schema(*channel_schema); !s) return s;
       }
       if (mcap::Status s = transport.add_channel(*channel); !s) return s;
-      channels[channel->id] = sender.topic(channel->topic);
     } else if (auto* message = std::get_if<mcap::Message>(&record)) {
       auto known = channels.find(message->channel_id);
       if (known == channels.end()) {
@@ -445,7 +458,11 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
                                                 " that was not defined before it"};
       }
       if (!known->second) continue;
-      auto more = sender.send(*message, *known->second);
+      if (!known->second->sendable) {
+        sender.skip(known->second->stats);
+        continue;
+      }
+      auto more = sender.send(*message, known->second->stats);
       if (!more) return more.error();
       if (!*more) return {};
     } else if (std::holds_alternative<mcap::DataEnd>(record)) {
@@ -465,23 +482,33 @@ mcap::Status send_sensor_mix(const Settings& settings, Transport& transport, Sen
   synth::SensorMix mix(specs, settings.seed, static_cast<mcap::Timestamp>(now));
   std::vector<uint16_t> channel_ids;
   std::vector<size_t> stats;
+  std::vector<bool> sendable;  // the definitions fit the transport
   uint16_t next_schema = 1;
   for (size_t i = 0; i < specs.size(); ++i) {
     const synth::TopicSpec& spec = specs[i];
     mcap::Channel channel{static_cast<uint16_t>(i + 1), 0, spec.topic, spec.message_encoding, {}};
+    std::optional<mcap::Schema> schema;
     if (!spec.schema_name.empty()) {
-      mcap::Schema schema{next_schema++, spec.schema_name, spec.schema_encoding,
-                          mcap::Bytes(spec.schema_data.begin(), spec.schema_data.end())};
-      if (mcap::Status s = transport.add_schema(schema); !s) return s;
-      channel.schema_id = schema.id;
+      schema = mcap::Schema{next_schema++, spec.schema_name, spec.schema_encoding,
+                            mcap::Bytes(spec.schema_data.begin(), spec.schema_data.end())};
+      channel.schema_id = schema->id;
     }
-    if (mcap::Status s = transport.add_channel(channel); !s) return s;
     channel_ids.push_back(channel.id);
     stats.push_back(sender.topic(spec.topic));
+    sendable.push_back(transport.can_define(schema ? &*schema : nullptr, channel));
+    if (!sendable.back()) continue;
+    if (schema) {
+      if (mcap::Status s = transport.add_schema(*schema); !s) return s;
+    }
+    if (mcap::Status s = transport.add_channel(channel); !s) return s;
   }
   if (specs.empty()) return {};
   while (true) {
     const synth::SyntheticMessage next = mix.next();
+    if (!sendable[next.topic_index]) {
+      sender.skip(stats[next.topic_index]);
+      continue;
+    }
     mcap::Message message{channel_ids[next.topic_index], next.sequence, next.log_time,
                           next.log_time, next.payload};
     auto more = sender.send(message, stats[next.topic_index]);
@@ -542,8 +569,10 @@ void print_text_report(const Settings& settings, const Transport& transport, con
               static_cast<unsigned long long>(sender.sent()),
               static_cast<unsigned long long>(bytes), static_cast<unsigned long long>(skipped));
   if (skipped > 0) {
-    std::printf("\n%llu messages were larger than one datagram of %zu bytes and were skipped\n",
-                static_cast<unsigned long long>(skipped), settings.mtu);
+    std::printf(
+        "\n%llu messages (or their channel's definitions) were larger than one datagram of "
+        "%zu bytes and were skipped\n",
+        static_cast<unsigned long long>(skipped), settings.mtu);
   }
 }
 

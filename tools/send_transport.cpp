@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mcap/bytes.hpp"
+#include "mcap/serialize.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
 #include "synth/datagram_packer.hpp"
@@ -283,6 +284,17 @@ class UdpTransport : public Transport {
         peer_(std::move(peer)),
         packer_(mtu, definitions_every),
         raw_(raw) {}
+
+  bool can_define(const mcap::Schema* schema, const mcap::Channel& channel) const override {
+    if (raw_) return true;
+    mcap::Bytes record;
+    if (schema != nullptr) mcap::append_record(record, *schema);
+    const size_t schema_size = record.size();
+    record.clear();
+    mcap::append_record(record, channel);
+    return schema_size <= packer_.max_datagram_bytes() &&
+           record.size() <= packer_.max_datagram_bytes();
+  }
 
   Status add_schema(const mcap::Schema& schema) override {
     if (raw_ || packer_.add_schema(schema)) return {};

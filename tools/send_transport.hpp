@@ -27,6 +27,11 @@ std::optional<Endpoint> parse_endpoint(std::string_view text);
 class Transport {
  public:
   virtual ~Transport() = default;
+  // Whether the transport can carry the channel's definition (and its schema's, when given).
+  // Over UDP a definition must fit in one datagram; channels that do not are skipped.
+  virtual bool can_define(const mcap::Schema* /*schema*/, const mcap::Channel& /*channel*/) const {
+    return true;
+  }
   virtual mcap::Status add_schema(const mcap::Schema& schema) = 0;
   virtual mcap::Status add_channel(const mcap::Channel& channel) = 0;
   // Largest message payload this transport can carry.

@@ -368,6 +368,39 @@ TEST_F(SendTest, UdpReplayPacksRecordsWithinTheMtuAndRepeatsDefinitions) {
   EXPECT_GE(channel_records, 2 * (1 + datagrams / 11));
 }
 
+TEST_F(SendTest, UdpSkipsChannelsWhoseDefinitionsDoNotFitADatagram) {
+  // The diagnostics schema is about 300 bytes: over a 200-byte MTU its channel cannot be
+  // declared, so its messages are skipped while /imu (131-byte records) goes through.
+  UdpReceiver receiver;
+  const RunResult r = run({receiver.url(), "--topics", "/imu,/diagnostics", "--mtu", "200",
+                           "--count", "100", "--max", "--json"});
+  receiver.stop();
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const json report = parse_json(r);
+  EXPECT_EQ(report["messages"], 100);
+  std::map<std::string, json> topics;
+  for (const json& topic : report["topics"]) topics[topic["topic"]] = topic;
+  EXPECT_EQ(topics["/imu"]["messages"], 100);
+  EXPECT_EQ(topics["/diagnostics"]["messages"], 0);
+  EXPECT_GE(topics["/diagnostics"]["skipped"].get<int>(), 1);
+  int messages = 0;
+  for (const Bytes& datagram : receiver.datagrams()) {
+    for (uint64_t pos = 0; pos < datagram.size();) {
+      auto frame = read_frame(datagram, pos);
+      ASSERT_TRUE(frame.ok()) << frame.error().to_string();
+      pos += frame->size();
+      auto record = parse_record(*frame);
+      ASSERT_TRUE(record.ok());
+      EXPECT_FALSE(std::holds_alternative<Schema>(*record));  // /imu has no schema
+      if (auto* channel = std::get_if<Channel>(&*record)) {
+        EXPECT_EQ(channel->topic, "/imu");
+      }
+      if (std::holds_alternative<Message>(*record)) ++messages;
+    }
+  }
+  EXPECT_EQ(messages, 100);
+}
+
 TEST_F(SendTest, RawRateIsPacedAndNumbered) {
   UdpReceiver receiver;
   const RunResult r = run({receiver.url(), "--raw-size", "32", "--rate", "2000", "--duration",
