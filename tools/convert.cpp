@@ -1,11 +1,14 @@
-// mcaprec convert: rewrites any valid MCAP file with new chunking and compression. For now the
-// plain Writer does the work; the recording pipeline will take over.
+// mcaprec convert: rewrites any valid MCAP file with new chunking and compression. The input is
+// read on this thread and every message goes through the recording pipeline, so chunks are
+// compressed by a pool of threads while the next ones are read.
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -14,7 +17,7 @@
 #include "commands.hpp"
 #include "mcap/compression.hpp"
 #include "mcap/reader.hpp"
-#include "mcap/writer.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace mcaprec::tool {
 namespace {
@@ -23,24 +26,35 @@ namespace fs = std::filesystem;
 
 constexpr const char kHelp[] =
     "Usage: mcaprec convert IN OUT [--compression zstd|lz4|none] [--level N] [--chunk-size SIZE]\n"
+    "                              [--threads N]\n"
     "\n"
     "Reads IN (any valid MCAP file: chunked or not, indexed or not, any compression) and writes\n"
-    "OUT with fresh chunks, message indexes and a complete summary. Schema and channel ids,\n"
-    "messages, attachments and metadata are kept; records of unknown type are dropped.\n"
+    "OUT with fresh chunks, message indexes and a complete summary, through the recording\n"
+    "pipeline: chunks are compressed by N threads while IN is read. Messages, channels,\n"
+    "schemas, attachments and metadata are kept; records of unknown type are dropped. Channel\n"
+    "and schema ids are renumbered from 1 in order of first appearance (identical channels are\n"
+    "merged), and within a chunk messages are grouped by channel: readers that order by log\n"
+    "time see the same sequence. No message is ever dropped: if one could not be written the\n"
+    "command fails.\n"
     "OUT is written as OUT.tmp and renamed when complete, so OUT is never a partial file.\n"
     "\n"
     "Options:\n"
     "  --compression C   chunk compression: zstd (default), lz4 or none\n"
     "  --level N         zstd level (default 1; higher is smaller and slower, up to 22)\n"
     "  --chunk-size SIZE uncompressed bytes per chunk (default 1MiB); B, KiB, MiB or GiB\n"
+    "  --threads N       compressor threads (default 0: one per CPU)\n"
     "  -h, --help        show this help\n"
     "\n"
-    "Exit status: 0 on success, 1 when IN cannot be read or OUT cannot be written, 2 on a\n"
-    "usage error.\n";
+    "Exit status: 0 on success, 1 when IN cannot be read or OUT cannot be written (or a\n"
+    "message could not be kept), 2 on a usage error.\n";
 
-const OptionSpec kOptions[] = {{"--compression", true}, {"--level", true}, {"--chunk-size", true}};
+const OptionSpec kOptions[] = {
+    {"--compression", true}, {"--level", true}, {"--chunk-size", true}, {"--threads", true}};
 
 constexpr uint64_t kMaxChunkSize = uint64_t{1} << 30;
+constexpr int64_t kMaxThreads = 1024;
+// Messages waiting to be sealed or compressed. A single message must fit in half of it.
+constexpr uint64_t kMemoryBudget = uint64_t{512} << 20;
 
 struct Counts {
   uint64_t messages = 0;
@@ -50,7 +64,8 @@ struct Counts {
 };
 
 // Fills `options` from the command line; returns an error text for a bad value.
-std::optional<std::string> writer_options(const ParsedArgs& parsed, mcap::WriterOptions& options) {
+std::optional<std::string> pipeline_options(const ParsedArgs& parsed,
+                                            pipeline::PipelineOptions& options) {
   if (auto it = parsed.options.find("--compression"); it != parsed.options.end()) {
     if (it->second == "zstd") {
       options.compression = mcap::Compression::kZstd;
@@ -75,6 +90,21 @@ std::optional<std::string> writer_options(const ParsedArgs& parsed, mcap::Writer
     }
     options.chunk_size = *size;
   }
+  if (auto it = parsed.options.find("--threads"); it != parsed.options.end()) {
+    auto threads = parse_integer(it->second, 0, kMaxThreads);
+    if (!threads) {
+      return "--threads must be an integer from 0 (one per CPU) to " + std::to_string(kMaxThreads) +
+             ", not '" + it->second + "'";
+    }
+    options.compressor_threads = static_cast<unsigned>(*threads);
+  }
+  // A file, not a recording: no age-based seals (chunks are full), no rotation, no recorder
+  // metadata, and a full queue slows the reader down instead of dropping.
+  options.chunk_max_age = std::chrono::nanoseconds(0);
+  options.recorder_metadata = false;
+  options.default_overflow = pipeline::OverflowPolicy::kBlock;
+  options.memory_budget = std::max(kMemoryBudget, 4 * options.chunk_size);
+  options.default_queue_bytes = options.memory_budget / 2;
   return std::nullopt;
 }
 
@@ -91,21 +121,49 @@ void sync_directory(const fs::path& directory) {
   ::close(fd);
 }
 
-// Copies every record of `input` into a new file at `path`.
-mcap::Status rewrite(mcap::ByteView input, const std::string& path, mcap::WriterOptions options,
-                     Counts& counts) {
-  mcap::StreamReader reader(input);
-  auto first = reader.next();
-  if (!first) return mcap::Error{first.error().offset, "input: " + first.error().message};
-  if (*first) {
-    if (auto* header = std::get_if<mcap::Header>(&(*first)->record)) {
-      options.profile = header->profile;
-    }
+// The input's schemas and channels, and the pipeline channels they became.
+class ChannelMap {
+ public:
+  void add_schema(const mcap::Schema& schema) {
+    // Id 0 means "no schema"; readers ignore such records.
+    if (schema.id != 0) schemas_.try_emplace(schema.id, schema);
   }
-  auto writer = mcap::Writer::create(path, options);
-  if (!writer) return writer.error();
-  mcap::Writer& out = **writer;
 
+  mcap::Status add_channel(pipeline::Pipeline& pipeline, const mcap::Channel& channel) {
+    if (handles_.contains(channel.id)) return {};  // repeated in chunks or the summary
+    pipeline::ChannelSpec spec;
+    spec.topic = channel.topic;
+    spec.message_encoding = channel.message_encoding;
+    spec.metadata = channel.metadata;
+    if (channel.schema_id != 0) {
+      auto schema = schemas_.find(channel.schema_id);
+      if (schema == schemas_.end()) {
+        return mcap::Error{0, "channel " + std::to_string(channel.id) + " (" + channel.topic +
+                                  ") refers to schema " + std::to_string(channel.schema_id) +
+                                  ", which comes nowhere before it"};
+      }
+      spec.schema =
+          pipeline::SchemaSpec{schema->second.name, schema->second.encoding, schema->second.data};
+    }
+    auto handle = pipeline.declare_channel(spec);
+    if (!handle) return handle.error();
+    handles_.emplace(channel.id, *handle);
+    return {};
+  }
+
+  const pipeline::ChannelHandle* find(uint16_t channel_id) const {
+    auto it = handles_.find(channel_id);
+    return it == handles_.end() ? nullptr : &it->second;
+  }
+
+ private:
+  std::map<uint16_t, mcap::Schema> schemas_;
+  std::map<uint16_t, pipeline::ChannelHandle> handles_;
+};
+
+// Feeds every record of `input` to `pipeline`.
+mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, Counts& counts) {
+  ChannelMap channels;
   bool data_section = true;
   while (data_section) {
     auto item = reader.next();
@@ -116,18 +174,31 @@ mcap::Status rewrite(mcap::ByteView input, const std::string& path, mcap::Writer
         [&](const auto& record) {
           using T = std::decay_t<decltype(record)>;
           if constexpr (std::is_same_v<T, mcap::Schema>) {
-            // Id 0 means "no schema"; readers ignore such records.
-            if (record.id != 0 && !out.has_schema(record.id)) status = out.add_schema(record);
+            channels.add_schema(record);
           } else if constexpr (std::is_same_v<T, mcap::Channel>) {
-            if (!out.has_channel(record.id)) status = out.add_channel(record);
+            status = channels.add_channel(pipeline, record);
           } else if constexpr (std::is_same_v<T, mcap::Message>) {
-            status = out.write_message(record);
+            const pipeline::ChannelHandle* channel = channels.find(record.channel_id);
+            if (channel == nullptr) {
+              status = mcap::Error{0, "message on channel " + std::to_string(record.channel_id) +
+                                          ", which is not declared before it"};
+              return;
+            }
+            const pipeline::PushResult pushed = pipeline.push(
+                *channel, record.log_time, record.publish_time, record.sequence, record.data);
+            if (!pushed.ok()) {
+              status = mcap::Error{0, "message of " + std::to_string(record.data.size()) +
+                                          " bytes could not be kept (" +
+                                          std::string(pipeline::drop_reason_name(pushed.reason())) +
+                                          ")"};
+              return;
+            }
             ++counts.messages;
           } else if constexpr (std::is_same_v<T, mcap::Attachment>) {
-            status = out.write_attachment(record);
+            pipeline.write_attachment(record);
             ++counts.attachments;
           } else if constexpr (std::is_same_v<T, mcap::Metadata>) {
-            status = out.write_metadata(record);
+            pipeline.write_metadata(record);
             ++counts.metadata;
           } else if constexpr (std::is_same_v<T, mcap::DataEnd> ||
                                std::is_same_v<T, mcap::Footer>) {
@@ -144,20 +215,66 @@ mcap::Status rewrite(mcap::ByteView input, const std::string& path, mcap::Writer
                                               status.error().message};
     }
   }
-  if (mcap::Status status = out.close(); !status) return status;
-  return out.sink().sync();
+  return {};
+}
+
+// Every message the pipeline accepted must have reached the file.
+mcap::Status check_nothing_dropped(const pipeline::PipelineStats& stats) {
+  for (const pipeline::ChannelStats& channel : stats.channels) {
+    for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
+      if (channel.dropped[r] == 0) continue;
+      return mcap::Error{0, std::to_string(channel.dropped[r]) + " messages of " + channel.topic +
+                                " were dropped (" +
+                                std::string(pipeline::drop_reason_name(pipeline::DropReason(r))) +
+                                ")"};
+    }
+  }
+  return {};
+}
+
+// Copies every record of `input` into a new file at `path` (written as `path`.active first).
+mcap::Status rewrite(mcap::ByteView input, const std::string& path,
+                     pipeline::PipelineOptions options, Counts& counts,
+                     pipeline::PipelineStats& stats) {
+  mcap::StreamReader reader(input);
+  auto first = reader.next();
+  if (!first) return mcap::Error{first.error().offset, "input: " + first.error().message};
+  if (*first) {
+    if (auto* header = std::get_if<mcap::Header>(&(*first)->record)) {
+      options.profile = header->profile;
+    }
+  }
+  options.output_path = path;
+  auto started = pipeline::Pipeline::start(std::move(options));
+  if (!started) return started.error();
+  pipeline::Pipeline& pipeline = **started;
+
+  mcap::Status status = feed(reader, pipeline, counts);
+  if (!status) pipeline.cut_drain();  // the output is discarded anyway
+  mcap::Status stopped = pipeline.stop();
+  stats = pipeline.stats();
+  if (!status) return status;
+  if (!stopped) return stopped;
+  return check_nothing_dropped(stats);
+}
+
+void remove_outputs(const std::string& tmp_path) {
+  std::error_code error;
+  fs::remove(tmp_path, error);
+  fs::remove(tmp_path + ".active", error);
 }
 
 int run_convert(std::span<const std::string> args) {
   ParsedArgs parsed;
   if (auto error = parse_args(args, kOptions, parsed)) return usage_error("convert", *error);
   if (parsed.positional.size() != 2) return usage_error("convert", "expected IN and OUT");
-  mcap::WriterOptions options;
-  if (auto error = writer_options(parsed, options)) return usage_error("convert", *error);
+  pipeline::PipelineOptions options;
+  if (auto error = pipeline_options(parsed, options)) return usage_error("convert", *error);
   const std::string& in_path = parsed.positional[0];
   const std::string& out_path = parsed.positional[1];
   const std::string tmp_path = out_path + ".tmp";
-  if (in_path == out_path || same_file(in_path, out_path) || same_file(in_path, tmp_path)) {
+  if (in_path == out_path || same_file(in_path, out_path) || same_file(in_path, tmp_path) ||
+      same_file(in_path, tmp_path + ".active")) {
     std::fprintf(stderr, "mcaprec convert: refusing to write over the input file %s\n",
                  in_path.c_str());
     return kExitFailure;
@@ -170,14 +287,15 @@ int run_convert(std::span<const std::string> args) {
   }
   const auto started = std::chrono::steady_clock::now();
   Counts counts;
-  mcap::Status status = rewrite(input->bytes(), tmp_path, options, counts);
+  pipeline::PipelineStats stats;
+  mcap::Status status = rewrite(input->bytes(), tmp_path, options, counts, stats);
   std::error_code error;
   if (status) {
     fs::rename(tmp_path, out_path, error);
     if (error) status = mcap::Error{0, "cannot rename " + tmp_path + ": " + error.message()};
   }
   if (!status) {
-    fs::remove(tmp_path, error);
+    remove_outputs(tmp_path);
     std::fprintf(stderr, "mcaprec convert: %s -> %s failed: %s\n", in_path.c_str(),
                  out_path.c_str(), status.error().message.c_str());
     return kExitFailure;
@@ -188,12 +306,15 @@ int run_convert(std::span<const std::string> args) {
 
   const uint64_t in_bytes = input->bytes().size();
   const uint64_t out_bytes = fs::file_size(out_path, error);
-  std::printf("converted %s -> %s: %llu messages, %s -> %s (ratio %s), %s s, %s MB/s\n",
-              in_path.c_str(), out_path.c_str(), static_cast<unsigned long long>(counts.messages),
-              human_size(in_bytes).c_str(), human_size(out_bytes).c_str(),
-              out_bytes ? fixed(static_cast<double>(in_bytes) / out_bytes, 2).c_str() : "-",
-              fixed(elapsed, 3).c_str(),
-              fixed(elapsed > 0 ? static_cast<double>(in_bytes) / 1e6 / elapsed : 0.0, 1).c_str());
+  std::printf(
+      "converted %s -> %s: %llu messages, %s -> %s (ratio %s), %s s, %s MB/s, %u compressor "
+      "threads\n",
+      in_path.c_str(), out_path.c_str(), static_cast<unsigned long long>(counts.messages),
+      human_size(in_bytes).c_str(), human_size(out_bytes).c_str(),
+      out_bytes ? fixed(static_cast<double>(in_bytes) / out_bytes, 2).c_str() : "-",
+      fixed(elapsed, 3).c_str(),
+      fixed(elapsed > 0 ? static_cast<double>(in_bytes) / 1e6 / elapsed : 0.0, 1).c_str(),
+      stats.compressor_threads);
   if (counts.dropped_unknown > 0) {
     std::fprintf(stderr, "mcaprec convert: dropped %llu records of unknown type\n",
                  static_cast<unsigned long long>(counts.dropped_unknown));
