@@ -142,7 +142,8 @@ class Pipeline {
   void write_attachment(const mcap::Attachment& attachment);
 
   // Starts a new file at the next chunk boundary: what was pushed before this call goes to the
-  // current file (if it holds any chunk), what follows to the next one. No-op with output_path.
+  // current file, what is pushed after it returns to the next one (pushes racing with the call
+  // may land in either). A file without chunks is not rotated. No-op with output_path.
   void request_rotation();
 
   // Refuses further pushes (blocked pushers return kStopped), seals and writes everything
