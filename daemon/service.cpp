@@ -137,10 +137,8 @@ struct Service::Impl {
     spdlog::info("mcaprecd {} recording into {} (first file {}); configuration {} (crc32 {})",
                  MCAPREC_VERSION, options.config.output.directory, file_name(stats.current_file),
                  options.config_path, options.config_crc32);
-    const std::vector<ingest::SourceStats> sources = ingest->stats();
-    for (const ingest::SourceStats& source : sources) {
-      spdlog::info("source {}: listening on {} {}", source.name, source.transport, source.bind);
-    }
+    // The listeners log their own addresses as they bind.
+    const size_t sources = ingest->stats().size();
     if (metrics) {
       const config::Endpoint& bind = *options.config.metrics.bind;
       config::Endpoint bound{bind.host, metrics->port()};
@@ -151,7 +149,7 @@ struct Service::Impl {
                    seconds_text(std::chrono::duration_cast<milliseconds>(tick_period())));
     }
     options.notifier->ready("Recording to " + options.config.output.directory + ", " +
-                            std::to_string(sources.size()) + " sources listening");
+                            std::to_string(sources) + " sources listening");
   }
 
   // --- run ---
