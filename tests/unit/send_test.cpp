@@ -2,7 +2,8 @@
 // it gets, and a UDP socket that parses every datagram's records. Replay reproduces the file,
 // datagrams respect the MTU and repeat definitions, pacing holds the rate, numbered payloads
 // count every message once, and connection problems and bad arguments give their exit codes.
-// Also the packer and pacer of lib/synth on their own.
+// The recorder's own decoders take everything it sends. Also the packer and pacer of
+// lib/synth on their own.
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -22,6 +23,9 @@
 #include <thread>
 #include <vector>
 
+#include "ingest/channel_registry.hpp"
+#include "ingest/mcap_datagram_decoder.hpp"
+#include "ingest/mcap_stream_decoder.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/reader.hpp"
 #include "mcap/serialize.hpp"
@@ -174,6 +178,42 @@ class UdpReceiver {
   std::vector<Bytes> datagrams_;
 };
 
+// Counts what the daemon's decoders report.
+struct CountingEvents : ingest::DecoderEvents {
+  void on_channel(uint16_t, const ingest::ChannelDefinition&) override { ++channels; }
+  void on_message(const Message&) override { ++messages; }
+  void on_end() override { ended = true; }
+  int channels = 0;
+  int messages = 0;
+  bool ended = false;
+};
+
+// Messages the recorder's TCP decoder takes from `stream`, fed in pieces as a socket would.
+int messages_the_recorder_takes(const Bytes& stream) {
+  CountingEvents events;
+  ingest::McapStreamDecoder decoder(events);
+  for (size_t pos = 0; pos < stream.size(); pos += 1000) {
+    const size_t piece = std::min<size_t>(1000, stream.size() - pos);
+    const ingest::DecodeStatus status = decoder.feed(ByteView(stream).subspan(pos, piece));
+    EXPECT_TRUE(status.ok()) << status.error().to_string();
+    if (!status.ok()) return -1;
+  }
+  EXPECT_TRUE(events.ended);
+  return events.messages;
+}
+
+// Messages the recorder's UDP decoder takes from `datagrams` of one sender.
+int messages_the_recorder_takes(const std::vector<Bytes>& datagrams) {
+  CountingEvents events;
+  ingest::ChannelRegistry registry;
+  ingest::McapDatagramDecoder decoder;
+  for (const Bytes& datagram : datagrams) {
+    const ingest::DecodeStatus status = decoder.decode(datagram, registry, events);
+    EXPECT_TRUE(status.ok()) << status.error().to_string();
+  }
+  return events.messages;
+}
+
 // Messages of a complete MCAP stream, in order; fails the test on any read error.
 std::vector<Received> messages_of_stream(const Bytes& stream, int* chunks = nullptr) {
   std::vector<Received> out;
@@ -267,6 +307,7 @@ TEST_F(SendTest, TcpReplayReproducesEveryMessage) {
   receiver.join();
   ASSERT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_EQ(messages_of_stream(receiver.bytes()), expected);
+  EXPECT_EQ(messages_the_recorder_takes(receiver.bytes()), kFileMessages);
 
   const json report = parse_json(r);
   EXPECT_EQ(report["messages"], kFileMessages);
@@ -294,6 +335,7 @@ TEST_F(SendTest, TcpReplayInChunksOfChosenTopics) {
   int chunks = 0;
   EXPECT_EQ(messages_of_stream(receiver.bytes(), &chunks), expected);
   EXPECT_GT(chunks, 1);
+  EXPECT_EQ(messages_the_recorder_takes(receiver.bytes()), kFileMessages / 2);
   // The text report: a line per topic and the total.
   EXPECT_NE(r.out.find("sent 100 messages"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("/blob"), std::string::npos) << r.out;
@@ -362,6 +404,7 @@ TEST_F(SendTest, UdpReplayPacksRecordsWithinTheMtuAndRepeatsDefinitions) {
     if (messages > 1) ++datagrams_with_several_messages;
   }
   EXPECT_EQ(received, expected);
+  EXPECT_EQ(messages_the_recorder_takes(receiver.datagrams()), kFileMessages - 1);
   EXPECT_GT(datagrams_with_several_messages, 0);  // small records share datagrams
   // Two channels, defined at the start and repeated every 10 datagrams.
   const int datagrams = static_cast<int>(receiver.datagrams().size());
@@ -399,6 +442,7 @@ TEST_F(SendTest, UdpSkipsChannelsWhoseDefinitionsDoNotFitADatagram) {
     }
   }
   EXPECT_EQ(messages, 100);
+  EXPECT_EQ(messages_the_recorder_takes(receiver.datagrams()), 100);
 }
 
 TEST_F(SendTest, RawRateIsPacedAndNumbered) {
