@@ -40,8 +40,9 @@ echo "input: $bytes bytes; $(nproc) CPUs; load average $(cut -d' ' -f1-3 /proc/l
 measure() {
   local walls=() cpus=() line
   for _ in $(seq "$reps"); do
-    line=$( { /usr/bin/time -f "%e %U %S" "$@" >/dev/null 2>/dev/null; } 2>&1 | tail -1)
-    read -r wall user sys <<<"$line"
+    /usr/bin/time -f "%e %U %S" -o "$work/time.txt" "$@" >/dev/null 2>&1 ||
+      { echo "failed: $*" >&2; exit 1; }
+    read -r wall user sys <"$work/time.txt"
     walls+=("$wall")
     cpus+=("$(echo "$user + $sys" | bc -l)")
   done
