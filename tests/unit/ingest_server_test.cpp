@@ -699,6 +699,17 @@ TEST(IngestBadInput, TooManyConnectionsAreRefused) {
   EXPECT_TRUE(eventually([&] { return recording.source(0).messages == 10; }));
 }
 
+TEST(IngestBadInput, TcpSendersOutsideTheAllowlistAreRefused) {
+  config::Source source = tcp_source("in", config::SourceFormat::kMcap);
+  source.allowed_senders.push_back(config::Cidr{false, {10, 0, 0, 0}, 8});
+  Recording recording({source});
+  TcpClient client(recording.port(0));
+  EXPECT_TRUE(client.closed_by_peer());
+  EXPECT_EQ(recording.source(0).connections_refused, 1u);
+  EXPECT_EQ(recording.source(0).connections_accepted, 0u);
+  EXPECT_EQ(recording.error_count(0, "not_allowed"), 1u);
+}
+
 TEST(IngestBadInput, IdleConnectionsAreClosed) {
   config::Source source = tcp_source("in", config::SourceFormat::kMcap);
   source.idle_timeout = 100ms;
