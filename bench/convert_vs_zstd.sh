@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `mcaprec convert --compression zstd --level 1` against `zstd -1 -T1` on the same bytes, in one
 # run. The input is an uncompressed MCAP file of the sensor mix dominated by incompressible
-# camera frames (bench/make_mix_file); zstd compresses that same file (payload plus ~1 % of
+# camera frames (bench/make_mix_file); zstd compresses that same file (payload plus ~1.4 % of
 # MCAP framing), so both read exactly the same bytes. Each command runs REPS times; the medians
 # of wall, user+sys CPU and the throughput (input bytes / wall, input bytes / CPU) are printed,
 # then the ratios convert/zstd. The target is convert >= 0.7x zstd's throughput.

@@ -33,9 +33,11 @@ constexpr const char kHelp[] =
     "pipeline: chunks are compressed by N threads while IN is read. Messages, channels,\n"
     "schemas, attachments and metadata are kept; records of unknown type are dropped. Channel\n"
     "and schema ids are renumbered from 1 in order of first appearance (identical channels are\n"
-    "merged), and within a chunk messages are grouped by channel: readers that order by log\n"
-    "time see the same sequence. No message is ever dropped: if one could not be written the\n"
-    "command fails.\n"
+    "merged). Each channel gets chunks of its own (the first 64 channels; later ones share\n"
+    "chunks), so a topic that does not compress (camera frames) is stored raw without costing\n"
+    "compression time while the others are compressed: messages are no longer interleaved\n"
+    "across channels, and readers that order by log time see the same sequence. No message is\n"
+    "ever dropped: if one could not be written the command fails.\n"
     "OUT is written as OUT.tmp and renamed when complete, so OUT is never a partial file.\n"
     "\n"
     "Options:\n"
@@ -55,6 +57,9 @@ constexpr uint64_t kMaxChunkSize = uint64_t{1} << 30;
 constexpr int64_t kMaxThreads = 1024;
 // Messages waiting to be sealed or compressed. A single message must fit in half of it.
 constexpr uint64_t kMemoryBudget = uint64_t{512} << 20;
+// Channels that get chunks of their own; later ones share chunks. Each own group holds up to a
+// chunk of unsealed messages, so their number is also bounded by the memory budget.
+constexpr uint64_t kMaxOwnGroups = 64;
 
 struct Counts {
   uint64_t messages = 0;
@@ -124,6 +129,8 @@ void sync_directory(const fs::path& directory) {
 // The input's schemas and channels, and the pipeline channels they became.
 class ChannelMap {
  public:
+  explicit ChannelMap(uint64_t own_groups) : own_groups_left_(own_groups) {}
+
   void add_schema(const mcap::Schema& schema) {
     // Id 0 means "no schema"; readers ignore such records.
     if (schema.id != 0) schemas_.try_emplace(schema.id, schema);
@@ -135,6 +142,13 @@ class ChannelMap {
     spec.topic = channel.topic;
     spec.message_encoding = channel.message_encoding;
     spec.metadata = channel.metadata;
+    // Chunks of one channel each: the pipeline decides per group whether compressing pays, so
+    // incompressible topics (camera frames) are stored raw without costing the codec's time
+    // while the others are still compressed, and each compresses better alone.
+    if (own_groups_left_ > 0) {
+      --own_groups_left_;
+      spec.chunk_group = "channel " + std::to_string(channel.id);
+    }
     if (channel.schema_id != 0) {
       auto schema = schemas_.find(channel.schema_id);
       if (schema == schemas_.end()) {
@@ -157,13 +171,15 @@ class ChannelMap {
   }
 
  private:
+  uint64_t own_groups_left_;
   std::map<uint16_t, mcap::Schema> schemas_;
   std::map<uint16_t, pipeline::ChannelHandle> handles_;
 };
 
 // Feeds every record of `input` to `pipeline`.
-mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, Counts& counts) {
-  ChannelMap channels;
+mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, uint64_t own_groups,
+                  Counts& counts) {
+  ChannelMap channels(own_groups);
   bool data_section = true;
   while (data_section) {
     auto item = reader.next();
@@ -245,11 +261,13 @@ mcap::Status rewrite(mcap::ByteView input, const std::string& path,
     }
   }
   options.output_path = path;
+  const uint64_t own_groups =
+      std::min(kMaxOwnGroups, options.memory_budget / (2 * options.chunk_size));
   auto started = pipeline::Pipeline::start(std::move(options));
   if (!started) return started.error();
   pipeline::Pipeline& pipeline = **started;
 
-  mcap::Status status = feed(reader, pipeline, counts);
+  mcap::Status status = feed(reader, pipeline, own_groups, counts);
   if (!status) pipeline.cut_drain();  // the output is discarded anyway
   mcap::Status stopped = pipeline.stop();
   stats = pipeline.stats();
