@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -493,6 +494,20 @@ TEST_F(ToolTest, ConvertWithAnyNumberOfCompressorThreadsKeepsEveryMessage) {
     EXPECT_EQ(converted.metadata, original.metadata);
     EXPECT_GT(read_file_summary(output).chunk_indexes.size(), 20u);
   }
+}
+
+TEST_F(ToolTest, ConvertGivesEachChannelChunksOfItsOwn) {
+  const fs::path input = path("input.mcap");
+  write_sample(input, small_chunks());  // its chunks interleave the three channels
+  const fs::path output = path("out.mcap");
+  const RunResult r = run({"convert", input.string(), output.string(), "--chunk-size", "8KiB"});
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::set<uint16_t> channels;
+  for (const ChunkIndex& index : read_file_summary(output).chunk_indexes) {
+    EXPECT_EQ(index.message_index_offsets.size(), 1u);
+    for (const auto& [channel, offset] : index.message_index_offsets) channels.insert(channel);
+  }
+  EXPECT_EQ(channels, (std::set<uint16_t>{1, 2, 3}));
 }
 
 TEST_F(ToolTest, ConvertRewritesAnUnchunkedUnindexedFile) {
