@@ -1,0 +1,190 @@
+// The bare sink of bench/e2e_bench.sh: receives on loopback and discards, so the bench can
+// show how close mcaprecd gets to what the kernel and this machine can deliver at all.
+//
+//   bare_sink udp PORT [BATCH]   recvmmsg up to BATCH datagrams per call (1 = recvmsg)
+//   bare_sink tcp PORT           accepts connections one after the other, reads to EOF
+//
+// Prints "listening" on stderr once bound; on SIGTERM or SIGINT prints its counts as one JSON
+// line on stdout (datagrams, bytes, kernel drops from SO_RXQ_OVFL, its own CPU seconds).
+// Standalone on purpose (libc only): the script compiles it with the system compiler.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace {
+
+volatile std::sig_atomic_t stop_requested = 0;
+void on_stop(int) {
+  stop_requested = 1;
+}
+
+constexpr size_t kSlotBytes = 65536;
+constexpr int kReceiveBuffer = 8 << 20;  // what mcaprecd asks for by default
+
+struct Counts {
+  uint64_t datagrams = 0;
+  uint64_t bytes = 0;
+  uint64_t kernel_drops = 0;
+  uint64_t connections = 0;
+};
+
+double cpu_seconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+int bound_socket(int type, int port) {
+  const int fd = socket(AF_INET, type, 0);
+  if (fd < 0) return -1;
+  const int on = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+  if (type == SOCK_DGRAM) {
+    // Same receive buffer as the daemon, so both face the same kernel queue.
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &kReceiveBuffer, sizeof(kReceiveBuffer)) != 0) {
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof(kReceiveBuffer));
+    }
+    setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+  }
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// SO_RXQ_OVFL carries the socket's running drop count; keep the latest.
+void note_drops(msghdr& header, Counts& counts) {
+  for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
+       control = CMSG_NXTHDR(&header, control)) {
+    if (control->cmsg_level == SOL_SOCKET && control->cmsg_type == SO_RXQ_OVFL) {
+      uint32_t dropped = 0;
+      std::memcpy(&dropped, CMSG_DATA(control), sizeof(dropped));
+      counts.kernel_drops = dropped;
+    }
+  }
+}
+
+void receive_udp(int fd, unsigned batch, Counts& counts) {
+  constexpr size_t kControlBytes = 64;
+  std::vector<uint8_t> buffers(batch * kSlotBytes);
+  std::vector<uint8_t> controls(batch * kControlBytes);
+  std::vector<iovec> iovecs(batch);
+  std::vector<mmsghdr> headers(batch);
+  while (!stop_requested) {
+    for (unsigned i = 0; i < batch; ++i) {
+      iovecs[i] = {buffers.data() + i * kSlotBytes, kSlotBytes};
+      headers[i] = {};
+      headers[i].msg_hdr.msg_iov = &iovecs[i];
+      headers[i].msg_hdr.msg_iovlen = 1;
+      headers[i].msg_hdr.msg_control = controls.data() + i * kControlBytes;
+      headers[i].msg_hdr.msg_controllen = kControlBytes;
+    }
+    int received = 0;
+    if (batch == 1) {
+      const ssize_t size = recvmsg(fd, &headers[0].msg_hdr, 0);
+      if (size >= 0) {
+        headers[0].msg_len = static_cast<unsigned>(size);
+        received = 1;
+      } else {
+        received = -1;
+      }
+    } else {
+      // Blocks for the first datagram, then takes what is queued without waiting for more.
+      received = recvmmsg(fd, headers.data(), batch, MSG_WAITFORONE, nullptr);
+    }
+    if (received < 0) {
+      if (errno == EINTR) continue;
+      std::perror("bare_sink: receive");
+      return;
+    }
+    for (int i = 0; i < received; ++i) {
+      counts.datagrams++;
+      counts.bytes += headers[i].msg_len;
+      note_drops(headers[i].msg_hdr, counts);
+    }
+  }
+}
+
+void receive_tcp(int listener, Counts& counts) {
+  std::vector<uint8_t> buffer(1 << 20);
+  while (!stop_requested) {
+    const int fd = accept(listener, nullptr, nullptr);
+    if (fd < 0) {
+      if (errno == EINTR) continue;
+      std::perror("bare_sink: accept");
+      return;
+    }
+    counts.connections++;
+    for (;;) {
+      const ssize_t size = read(fd, buffer.data(), buffer.size());
+      if (size > 0) {
+        counts.bytes += static_cast<uint64_t>(size);
+        continue;
+      }
+      if (size < 0 && errno == EINTR && !stop_requested) continue;
+      break;  // EOF (the sender waits for our close), an error, or a stop request
+    }
+    close(fd);
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 3 || (std::strcmp(argv[1], "udp") != 0 && std::strcmp(argv[1], "tcp") != 0)) {
+    std::fprintf(stderr, "usage: bare_sink udp PORT [BATCH] | bare_sink tcp PORT\n");
+    return 2;
+  }
+  const bool udp = std::strcmp(argv[1], "udp") == 0;
+  const int port = std::atoi(argv[2]);
+  const unsigned batch = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 32u;
+  if (batch == 0 || batch > 1024) {
+    std::fprintf(stderr, "bare_sink: BATCH must be 1 to 1024\n");
+    return 2;
+  }
+
+  // Without SA_RESTART, so that a blocked receive returns EINTR and the loop sees the flag.
+  struct sigaction action {};
+  action.sa_handler = on_stop;
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+
+  const int fd = bound_socket(udp ? SOCK_DGRAM : SOCK_STREAM, port);
+  if (fd < 0 || (!udp && listen(fd, 16) != 0)) {
+    std::fprintf(stderr, "bare_sink: cannot bind 127.0.0.1:%d: %s\n", port, std::strerror(errno));
+    return 1;
+  }
+  std::fprintf(stderr, "listening\n");
+
+  Counts counts;
+  if (udp) {
+    receive_udp(fd, batch, counts);
+  } else {
+    receive_tcp(fd, counts);
+  }
+  close(fd);
+  std::printf(
+      "{\"transport\":\"%s\",\"batch\":%u,\"datagrams\":%llu,\"bytes\":%llu,"
+      "\"kernel_drops\":%llu,\"connections\":%llu,\"cpu_seconds\":%.3f}\n",
+      udp ? "udp" : "tcp", udp ? batch : 0u, static_cast<unsigned long long>(counts.datagrams),
+      static_cast<unsigned long long>(counts.bytes),
+      static_cast<unsigned long long>(counts.kernel_drops),
+      static_cast<unsigned long long>(counts.connections), cpu_seconds());
+  return 0;
+}

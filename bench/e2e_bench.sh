@@ -1,0 +1,239 @@
+#!/usr/bin/env bash
+# End-to-end bench: `mcaprec send` -> loopback -> mcaprecd -> disk, beside a bare sink that
+# receives and discards (bench/bare_sink.cpp) in the same run.
+#
+#   bench/e2e_bench.sh BUILD_DIR [OUT_DIR]
+#
+# BUILD_DIR holds tools/mcaprec and daemon/mcaprecd (a Release build). Measures
+#   - UDP raw 1,200-byte datagrams: the highest rate with zero loss (datagrams sent ==
+#     messages in the recorded files, per `mcaprec info --json`, and the socket's kernel drop
+#     counter in /proc/net/udp is 0), for mcaprecd and for the bare sink with recvmmsg and with recvmsg;
+#   - TCP: MB/s of 64 KiB length-prefixed frames sent as fast as possible (TCP loses nothing);
+#   - CPU seconds of the receiver per GB received.
+# Each step sends for STEP_SECONDS (default 3); the search is a few steps up then a bisection,
+# so the whole run stays within about three minutes. Prints one JSON line per step and a
+# summary; OUT_DIR (default a temp dir) keeps the step logs.
+set -euo pipefail
+
+build=${1:?usage: e2e_bench.sh BUILD_DIR [OUT_DIR]}
+out=${2:-$(mktemp -d /tmp/mcaprec-e2e-bench.XXXXXX)}
+step_seconds=${STEP_SECONDS:-3}
+here=$(cd "$(dirname "$0")" && pwd)
+tool="$build/tools/mcaprec"
+daemon="$build/daemon/mcaprecd"
+for binary in "$tool" "$daemon"; do
+  [[ -x $binary ]] || { echo "e2e_bench: $binary missing (build mcaprec and mcaprecd)" >&2; exit 1; }
+done
+mkdir -p "$out"
+sink="$out/bare_sink"
+c++ -std=c++20 -O2 -o "$sink" "$here/bare_sink.cpp"
+
+receiver_pid=""
+cleanup() {
+  if [[ -n $receiver_pid ]]; then kill -KILL "$receiver_pid" 2>/dev/null || true; fi
+}
+trap cleanup EXIT
+
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+# CPU seconds (user + system) a live process has used so far.
+cpu_seconds() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+wait_for_http() {
+  for _ in $(seq 100); do
+    curl -sf "http://127.0.0.1:$1/metrics" >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  echo "e2e_bench: mcaprecd did not come up (see $out)" >&2
+  exit 1
+}
+# The kernel's drop counter of the UDP socket bound to 127.0.0.1:$1 (last column of
+# /proc/net/udp). Unlike SO_RXQ_OVFL, which rides on the next datagram received, it also counts
+# datagrams dropped at the very end of a step.
+udp_socket_drops() {
+  awk -v address="$(printf '0100007F:%04X' "$1")" '$2 == address { print $NF; found = 1 }
+    END { if (!found) print -1 }' /proc/net/udp
+}
+metric_sum() {  # sum of every sample of a metric family in a /metrics text
+  awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d", sum }' "$1"
+}
+
+# Starts mcaprecd with one source ($1 = tcp|udp, $2 = format) on a fresh output directory.
+start_daemon() {
+  local transport=$1 format=$2
+  data_port=$(free_port)
+  metrics_port=$(free_port)
+  recordings="$out/recordings"
+  rm -rf "$recordings"
+  cat >"$out/mcaprecd.yaml" <<EOF
+output:
+  directory: $recordings
+  min_free_bytes: 0
+mcap:
+  compression: zstd
+  compression_level: 1
+  chunk_max_age: 500ms
+sources:
+  - name: bench
+    transport: $transport
+    bind: 127.0.0.1:$data_port
+    format: $format
+    topic: /bench/raw
+metrics:
+  bind: 127.0.0.1:$metrics_port
+logging:
+  level: warn
+EOF
+  "$daemon" --config "$out/mcaprecd.yaml" >"$out/daemon.stdout" 2>>"$out/daemon.stderr" &
+  receiver_pid=$!
+  wait_for_http "$metrics_port"
+}
+# Stops mcaprecd (SIGTERM, must exit 0); sets `recorded` to the messages in its files.
+# (Start and stop run in the main shell, never in $(...), so that `wait` sees the child.)
+stop_daemon() {
+  kill -TERM "$receiver_pid"
+  local status=0
+  wait "$receiver_pid" || status=$?
+  receiver_pid=""
+  [[ $status -eq 0 ]] || { echo "e2e_bench: mcaprecd exited $status" >&2; exit 1; }
+  recorded=0
+  for file in "$recordings"/*.mcap; do
+    recorded=$((recorded + $("$tool" info --json "$file" | jq .messages)))
+  done
+}
+start_sink() {  # $1 = udp|tcp, $2 = udp batch
+  data_port=$(free_port)
+  # shellcheck disable=SC2086  # no batch argument for tcp
+  "$sink" "$1" "$data_port" ${2:-} >"$out/sink.json" 2>"$out/sink.stderr" &
+  receiver_pid=$!
+  for _ in $(seq 100); do grep -q listening "$out/sink.stderr" && return 0; sleep 0.02; done
+  echo "e2e_bench: bare_sink did not start" >&2
+  exit 1
+}
+stop_sink() {
+  kill -TERM "$receiver_pid"
+  wait "$receiver_pid"
+  receiver_pid=""
+}
+
+# One UDP step at $2 datagrams/s into receiver $1 (daemon | sink1 | sink32); sets step_line
+# to a JSON line with sent, received, kernel drops, achieved rate, receiver CPU, and lossless.
+udp_step() {
+  local receiver=$1 rate=$2 sent received drops cpu
+  case $receiver in
+    daemon) start_daemon udp raw ;;
+    sink1) start_sink udp 1 ;;
+    sink32) start_sink udp 32 ;;
+  esac
+  "$tool" send "udp://127.0.0.1:$data_port" --raw-size 1200 --rate "$rate" \
+    --duration "$step_seconds" --json >"$out/send.json"
+  sleep 0.5  # let the receiver drain its socket and queues
+  cpu=$(cpu_seconds "$receiver_pid")
+  drops=$(udp_socket_drops "$data_port")
+  if [[ $receiver == daemon ]]; then
+    curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$out/metrics.txt"
+    reported_drops=$(metric_sum "$out/metrics.txt" mcaprec_source_kernel_drops_total)
+    stop_daemon
+    received=$recorded
+  else
+    stop_sink
+    reported_drops=$(jq .kernel_drops "$out/sink.json")
+    received=$(jq .datagrams "$out/sink.json")
+  fi
+  sent=$(jq .datagrams "$out/send.json")
+  step_line=$(jq -cn --arg receiver "$receiver" --argjson rate "$rate" --argjson sent "$sent" \
+    --argjson received "$received" --argjson drops "$drops" --argjson cpu "$cpu" \
+    --argjson reported_drops "$reported_drops" \
+    --argjson achieved "$(jq .messages_per_second "$out/send.json")" \
+    '{kind: "udp", receiver: $receiver, requested_rate: $rate, achieved_rate: $achieved,
+      sent: $sent, received: $received, kernel_drops: $drops,
+      drops_reported_by_receiver: $reported_drops, receiver_cpu_s: $cpu,
+      cpu_s_per_gb: (if $received > 0 then ($cpu / ($received * 1200 / 1e9) * 1000 | round / 1000) else null end),
+      lossless: ($sent == $received and $drops == 0),
+      sender_limited: ($achieved < 0.9 * $rate)}')
+  echo "$step_line" | tee -a "$out/steps.jsonl" >&2
+}
+
+# Highest lossless rate for one receiver: start low, grow x1.6 until a loss or until the
+# sender cannot reach the requested rate, then bisect three times. Writes the best step to $2.
+udp_search() {
+  local receiver=$1 rate=${START_RATE:-40000} good="" bad="" line best="{}"
+  for _ in $(seq 6); do
+    udp_step "$receiver" "$rate"
+    line=$step_line
+    if [[ $(jq .lossless <<<"$line") == true ]]; then
+      good=$rate
+      best=$line
+      # The sender is the limit: asking for more measures nothing new.
+      if [[ $(jq .sender_limited <<<"$line") == true ]]; then break; fi
+      rate=$((rate * 8 / 5))
+    else
+      bad=$rate
+      break
+    fi
+  done
+  if [[ -n $bad ]]; then
+    local low=${good:-0}
+    for _ in 1 2 3; do
+      rate=$(((low + bad) / 2))
+      [[ $rate -gt 1000 ]] || break
+      udp_step "$receiver" "$rate"
+      line=$step_line
+      if [[ $(jq .lossless <<<"$line") == true ]]; then low=$rate; best=$line; else bad=$rate; fi
+    done
+  fi
+  echo "$best" >"$2"
+}
+
+tcp_step() {
+  local receiver=$1 cpu received
+  if [[ $receiver == daemon ]]; then start_daemon tcp length_prefixed; else start_sink tcp; fi
+  "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB --max --duration "$step_seconds" \
+    --json >"$out/send.json"
+  cpu=$(cpu_seconds "$receiver_pid")
+  if [[ $receiver == daemon ]]; then
+    stop_daemon
+    received=$((recorded * 65536))
+  else
+    stop_sink
+    received=$(jq .bytes "$out/sink.json")
+  fi
+  step_line=$(jq -cn --arg receiver "$receiver" --argjson received "$received" --argjson cpu "$cpu" \
+    --slurpfile send "$out/send.json" \
+    '{kind: "tcp", receiver: $receiver, mb_per_s: $send[0].megabytes_per_second,
+      sent_bytes: $send[0].bytes, received_bytes: $received, receiver_cpu_s: $cpu,
+      cpu_s_per_gb: ($cpu / ($received / 1e9) * 1000 | round / 1000)}')
+  echo "$step_line" | tee -a "$out/steps.jsonl" >&2
+}
+
+echo "e2e_bench: $(date -u +%FT%TZ) commit $(git -C "$here" rev-parse --short HEAD) step ${step_seconds}s, logs in $out" >&2
+: >"$out/steps.jsonl"
+for receiver in sink daemon; do
+  tcp_step "$receiver"
+  echo "$step_line" >"$out/tcp_$receiver.json"
+done
+for receiver in sink32 sink1 daemon; do
+  udp_search "$receiver" "$out/udp_$receiver.json"
+done
+
+jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp_daemon.json" \
+  --slurpfile sink32 "$out/udp_sink32.json" --slurpfile sink1 "$out/udp_sink1.json" \
+  --slurpfile daemon "$out/udp_daemon.json" '
+  def ratio(a; b): if (a // 0) > 0 and (b // 0) > 0 then (a / b * 1000 | round / 1000) else null end;
+  {
+    tcp: {daemon_mb_per_s: $tcp_daemon[0].mb_per_s, bare_sink_mb_per_s: $tcp_sink[0].mb_per_s,
+          ratio: ratio($tcp_daemon[0].mb_per_s; $tcp_sink[0].mb_per_s),
+          daemon_cpu_s_per_gb: $tcp_daemon[0].cpu_s_per_gb,
+          bare_sink_cpu_s_per_gb: $tcp_sink[0].cpu_s_per_gb},
+    udp_1200B_lossless_datagrams_per_s: {
+          daemon: $daemon[0].achieved_rate, bare_sink_recvmmsg: $sink32[0].achieved_rate,
+          bare_sink_recvmsg: $sink1[0].achieved_rate,
+          sender_limited: {daemon: $daemon[0].sender_limited, bare_sink_recvmmsg: $sink32[0].sender_limited,
+                           bare_sink_recvmsg: $sink1[0].sender_limited},
+          ratio: ratio($daemon[0].achieved_rate; $sink32[0].achieved_rate),
+          recvmmsg_gain_in_bare_sink: ratio($sink32[0].achieved_rate; $sink1[0].achieved_rate),
+          daemon_cpu_s_per_gb: $daemon[0].cpu_s_per_gb,
+          bare_sink_cpu_s_per_gb: $sink32[0].cpu_s_per_gb}
+  }' | tee "$out/summary.json"
