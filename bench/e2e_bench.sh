@@ -56,6 +56,25 @@ udp_socket_drops() {
   awk -v address="$(printf '0100007F:%04X' "$1")" '$2 == address { print $NF; found = 1 }
     END { if (!found) print -1 }' /proc/net/udp
 }
+# Packets dropped by every CPU's input backlog (net.core.netdev_max_backlog, the queue loopback
+# traffic passes through before any socket): /proc/net/softnet_stat, second column, hex. System
+# wide, so other traffic on the machine counts too.
+backlog_drops() {
+  local total=0 column
+  while read -r _ column _; do total=$((total + 16#$column)); done </proc/net/softnet_stat
+  echo "$total"
+}
+# Waits (up to 3 s) until the receiver has read everything queued on its UDP socket: the
+# rx_queue half of the fifth column of /proc/net/udp is 0.
+wait_socket_read() {
+  local address queued
+  address=$(printf '0100007F:%04X' "$1")
+  for _ in $(seq 150); do
+    queued=$(awk -v address="$address" '$2 == address { split($5, q, ":"); print q[2] }' /proc/net/udp)
+    [[ $queued != 00000000 ]] || return 0
+    sleep 0.02
+  done
+}
 metric_sum() {  # sum of every sample of a metric family in a /metrics text
   awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d", sum }' "$1"
 }
@@ -127,11 +146,17 @@ udp_step() {
     sink1) start_sink udp 1 ;;
     sink32) start_sink udp 32 ;;
   esac
-  "$tool" send "udp://127.0.0.1:$data_port" --raw-size 1200 --rate "$rate" \
+  local backlog_before
+  backlog_before=$(backlog_drops)
+  local pace=(--rate "$rate")
+  [[ $rate -gt 0 ]] || pace=(--max)  # rate 0: as fast as the sender can
+  "$tool" send "udp://127.0.0.1:$data_port" --raw-size 1200 "${pace[@]}" \
     --duration "$step_seconds" --json >"$out/send.json"
-  sleep 0.5  # let the receiver drain its socket and queues
+  wait_socket_read "$data_port"
+  sleep 0.5  # and let the daemon's pipeline take what the listener read
   cpu=$(cpu_seconds "$receiver_pid")
   drops=$(udp_socket_drops "$data_port")
+  backlog=$(($(backlog_drops) - backlog_before))
   if [[ $receiver == daemon ]]; then
     curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$out/metrics.txt"
     reported_drops=$(metric_sum "$out/metrics.txt" mcaprec_source_kernel_drops_total)
@@ -145,14 +170,14 @@ udp_step() {
   sent=$(jq .datagrams "$out/send.json")
   step_line=$(jq -cn --arg receiver "$receiver" --argjson rate "$rate" --argjson sent "$sent" \
     --argjson received "$received" --argjson drops "$drops" --argjson cpu "$cpu" \
-    --argjson reported_drops "$reported_drops" \
+    --argjson reported_drops "$reported_drops" --argjson backlog "$backlog" \
     --argjson achieved "$(jq .messages_per_second "$out/send.json")" \
     '{kind: "udp", receiver: $receiver, requested_rate: $rate, achieved_rate: $achieved,
       sent: $sent, received: $received, kernel_drops: $drops,
-      drops_reported_by_receiver: $reported_drops, receiver_cpu_s: $cpu,
+      drops_reported_by_receiver: $reported_drops, backlog_drops: $backlog, receiver_cpu_s: $cpu,
       cpu_s_per_gb: (if $received > 0 then ($cpu / ($received * 1200 / 1e9) * 1000 | round / 1000) else null end),
       lossless: ($sent == $received and $drops == 0),
-      sender_limited: ($achieved < 0.9 * $rate)}')
+      sender_limited: ($rate == 0 or $achieved < 0.9 * $rate)}')
   echo "$step_line" | tee -a "$out/steps.jsonl" >&2
 }
 
@@ -217,10 +242,16 @@ done
 for receiver in sink32 sink1 daemon; do
   udp_search "$receiver" "$out/udp_$receiver.json"
 done
+# The sender's own ceiling with each receiver (and whether that receiver loses anything there).
+for receiver in sink32 daemon; do
+  udp_step "$receiver" 0
+  echo "$step_line" >"$out/udp_max_$receiver.json"
+done
 
 jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp_daemon.json" \
   --slurpfile sink32 "$out/udp_sink32.json" --slurpfile sink1 "$out/udp_sink1.json" \
-  --slurpfile daemon "$out/udp_daemon.json" '
+  --slurpfile daemon "$out/udp_daemon.json" \
+  --slurpfile max_sink "$out/udp_max_sink32.json" --slurpfile max_daemon "$out/udp_max_daemon.json" '
   def ratio(a; b): if (a // 0) > 0 and (b // 0) > 0 then (a / b * 1000 | round / 1000) else null end;
   {
     tcp: {daemon_mb_per_s: $tcp_daemon[0].mb_per_s, bare_sink_mb_per_s: $tcp_sink[0].mb_per_s,
@@ -235,5 +266,8 @@ jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp
           ratio: ratio($daemon[0].achieved_rate; $sink32[0].achieved_rate),
           recvmmsg_gain_in_bare_sink: ratio($sink32[0].achieved_rate; $sink1[0].achieved_rate),
           daemon_cpu_s_per_gb: $daemon[0].cpu_s_per_gb,
-          bare_sink_cpu_s_per_gb: $sink32[0].cpu_s_per_gb}
+          bare_sink_cpu_s_per_gb: $sink32[0].cpu_s_per_gb},
+    udp_sender_max: {
+          bare_sink: ($max_sink[0] | {achieved_rate, lossless, sent, received, kernel_drops}),
+          daemon: ($max_daemon[0] | {achieved_rate, lossless, sent, received, kernel_drops})}
   }' | tee "$out/summary.json"
