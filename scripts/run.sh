@@ -1,14 +1,11 @@
 #!/usr/bin/env bash
-# The README's run command: install, build, and run mcaprec.
-# Until the daemon lands, this writes a sample recording into ./recordings and shows the tool on it.
+# The README's run command: install what is missing, build the release binaries, and run the
+# daemon in the foreground on config/default.yaml (loopback only, recording into ./recordings).
+# Stop it with Ctrl-C (SIGINT): it drains, finalizes the open file and exits 0.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/build.sh build -DCMAKE_BUILD_TYPE=Release -DMCAPREC_WERROR=OFF
-mkdir -p recordings
-build/tests/interop/interop_write_samples recordings >/dev/null
-sample=recordings/codec_zstd.mcap
-build/tools/mcaprec info "$sample"
-build/tools/mcaprec verify "$sample"
-build/tools/mcaprec convert "$sample" recordings/converted_lz4.mcap --compression lz4
-build/tools/mcaprec info recordings/converted_lz4.mcap
+cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DMCAPREC_BUILD_TESTS=OFF \
+  -DMCAPREC_BUILD_BENCH=OFF >/dev/null
+cmake --build build-release -j2 --target mcaprecd mcaprec
+exec build-release/daemon/mcaprecd --config config/default.yaml
