@@ -255,7 +255,13 @@ int UdpListener::receive() {
 
 void UdpListener::handle(const uint8_t* data, size_t size, bool truncated,
                          const sockaddr_storage& from, uint64_t receive_ns) {
-  source_.datagrams.fetch_add(1, std::memory_order_relaxed);
+  handle_datagram(data, size, truncated, from, receive_ns);
+  // Counted last, so that whoever sees N datagrams also sees the messages and errors they made.
+  source_.datagrams.fetch_add(1, std::memory_order_release);
+}
+
+void UdpListener::handle_datagram(const uint8_t* data, size_t size, bool truncated,
+                                  const sockaddr_storage& from, uint64_t receive_ns) {
   PeerKey peer;
   if (!peer_key_from(from, peer)) return;
   if (!source_.allowed(peer.address.data(), peer.ipv6)) {

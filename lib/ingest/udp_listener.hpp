@@ -77,6 +77,8 @@ class UdpListener {
   int receive();
   void handle(const uint8_t* data, size_t size, bool truncated, const sockaddr_storage& from,
               uint64_t receive_ns);
+  void handle_datagram(const uint8_t* data, size_t size, bool truncated,
+                       const sockaddr_storage& from, uint64_t receive_ns);
   void handle_raw(const uint8_t* data, size_t size, uint64_t receive_ns);
   void handle_mcap(const uint8_t* data, size_t size, const PeerKey& peer, uint64_t receive_ns);
   void note_sender(const PeerKey& peer);
