@@ -3,12 +3,16 @@
 #   1. release-like build with warnings as errors, all tests (unit, conformance, tool, interop);
 #   2. formatting check;
 #   3. AddressSanitizer + UndefinedBehaviorSanitizer build, all C++ tests;
-#   4. ThreadSanitizer build, the pipeline tests;
+#   4. ThreadSanitizer build, the pipeline, ingest and daemon tests;
 #   5. the ingest decoders' libFuzzer targets, each for a bounded time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+
+# In CI the package test also builds the .deb, installs it with dpkg -i, checks the installed
+# configuration and purges it again; on a developer's machine it is left out.
+if [ "${CI:-}" = true ]; then export MCAPREC_PACKAGE_TEST=1; fi
 
 echo "== build (warnings as errors)"
 scripts/build.sh build -DMCAPREC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
@@ -20,11 +24,11 @@ git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 scripts/build.sh build-asan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=address,undefined -DMCAPREC_BUILD_BENCH=OFF \
   -DCMAKE_BUILD_TYPE=Debug
-(cd build-asan && ctest --output-on-failure -j2 -E '^interop$')
+(cd build-asan && ctest --output-on-failure -j2 -E '^(interop|package)$')
 
-echo "== ThreadSanitizer (pipeline)"
+echo "== ThreadSanitizer (pipeline, ingest, daemon)"
 scripts/build.sh build-tsan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=thread -DMCAPREC_BUILD_BENCH=OFF
-(cd build-tsan && ctest --output-on-failure -j2 -R 'Pipeline|pipeline')
+(cd build-tsan && ctest --output-on-failure -j2 -R 'pipeline|ingest|daemon')
 echo "== fuzzers (20 s each)"
 fuzz/run.sh 20
 echo "all test stages passed"
