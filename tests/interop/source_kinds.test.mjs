@@ -4,78 +4,20 @@
 // sent, topic by topic.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import dgram from "node:dgram";
-import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
-import net from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
+import {
+  daemonPath,
+  freeTcpPort,
+  freeUdpPort,
+  sleep,
+  waitForExit,
+  waitUntilListening,
+} from "./lib/daemon.mjs";
 import { makeTempDir, removeDir, run, toolPath } from "./lib/env.mjs";
 import { readIndexed } from "./lib/official.mjs";
-
-function daemonPath() {
-  const path = process.env.MCAPREC_DAEMON ?? resolve("../../build/daemon/mcaprecd");
-  if (!existsSync(path)) {
-    throw new Error(`MCAPREC_DAEMON: ${path} does not exist (build mcaprecd, or set it)`);
-  }
-  return path;
-}
-
-// Ports the kernel considered free a moment ago: the daemon's config needs known numbers.
-function freeTcpPort() {
-  return new Promise((r, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => r(port));
-    });
-  });
-}
-function freeUdpPort() {
-  return new Promise((r, reject) => {
-    const socket = dgram.createSocket("udp4");
-    socket.once("error", reject);
-    socket.bind(0, "127.0.0.1", () => {
-      const { port } = socket.address();
-      socket.close(() => r(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitUntilListening(port, daemon, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (daemon.exitCode !== null) throw new Error(`mcaprecd exited early (${daemon.exitCode})`);
-    const connected = await new Promise((r) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        r(true);
-      });
-      socket.once("error", () => r(false));
-    });
-    if (connected) return;
-    if (Date.now() > until) throw new Error(`mcaprecd did not listen on ${port} in ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
-
-function waitForExit(child, timeoutMs) {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  }
-  return new Promise((r, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms`)), timeoutMs);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      r({ code, signal });
-    });
-  });
-}
 
 // Runs `mcaprec send … --json` and returns its per-topic message counts.
 function send(args) {

@@ -4,14 +4,20 @@
 // bytes the writer sent.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync } from "node:fs";
 import { readdir, writeFile } from "node:fs/promises";
 import net from "node:net";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import { McapWriter } from "@mcap/core";
 
+import {
+  daemonPath,
+  freeTcpPort,
+  sleep,
+  waitForExit,
+  waitUntilListening,
+} from "./lib/daemon.mjs";
 import { makeTempDir, removeDir } from "./lib/env.mjs";
 import { readIndexed } from "./lib/official.mjs";
 import { makePayload } from "./lib/payload.mjs";
@@ -21,48 +27,6 @@ const kBase = 1_763_900_000_000_000_000n;
 const kText = "streamed by the official writer into mcaprecd over tcp, 0123456789\n";
 const kTopics = ["/stream/lidar", "/stream/imu", "/stream/text", "/stream/empty"];
 const kMessageCount = 4000;
-
-function daemonPath() {
-  const path = process.env.MCAPREC_DAEMON ?? resolve("../../build/daemon/mcaprecd");
-  if (!existsSync(path)) {
-    throw new Error(`MCAPREC_DAEMON: ${path} does not exist (build mcaprecd, or set it)`);
-  }
-  return path;
-}
-
-// A port the kernel considered free a moment ago: the daemon's config needs a known number.
-function freePort() {
-  return new Promise((resolvePort, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolvePort(port));
-    });
-  });
-}
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-// Resolves once a connection to the port succeeds (the daemon is listening); the probe
-// connection is closed at once, which the daemon sees as an empty stream.
-async function waitUntilListening(port, daemon, timeoutMs) {
-  const until = Date.now() + timeoutMs;
-  for (;;) {
-    if (daemon.exitCode !== null) throw new Error(`mcaprecd exited early (${daemon.exitCode})`);
-    const connected = await new Promise((r) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => {
-        socket.destroy();
-        r(true);
-      });
-      socket.once("error", () => r(false));
-    });
-    if (connected) return;
-    if (Date.now() > until) throw new Error(`mcaprecd did not listen on ${port} in ${timeoutMs} ms`);
-    await sleep(50);
-  }
-}
 
 function connect(port) {
   return new Promise((r, reject) => {
@@ -126,19 +90,6 @@ function messagePlan() {
   return plan;
 }
 
-function waitForExit(child, timeoutMs) {
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  }
-  return new Promise((r, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms`)), timeoutMs);
-    child.once("exit", (code, signal) => {
-      clearTimeout(timer);
-      r({ code, signal });
-    });
-  });
-}
-
 let dir;
 let daemon;
 let daemonStderr = "";
@@ -160,7 +111,7 @@ test("McapWriter streams to the TCP source; the recording holds every message on
   timeout: kDeadlineMs + 5000,
 }, async () => {
   const started = Date.now();
-  const port = await freePort();
+  const port = await freeTcpPort();
   const output = join(dir, "recordings");
   const config = join(dir, "mcaprecd.yaml");
   await writeFile(

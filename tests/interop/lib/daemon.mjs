@@ -1,0 +1,72 @@
+// Running the real daemon from a test: its path, free loopback ports for its configuration,
+// waiting for it to listen and to exit.
+import { existsSync } from "node:fs";
+import dgram from "node:dgram";
+import net from "node:net";
+import { resolve } from "node:path";
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export function daemonPath() {
+  const path = process.env.MCAPREC_DAEMON ?? resolve("../../build/daemon/mcaprecd");
+  if (!existsSync(path)) {
+    throw new Error(`MCAPREC_DAEMON: ${path} does not exist (build mcaprecd, or set it)`);
+  }
+  return path;
+}
+
+// Ports the kernel considered free a moment ago: the daemon's config needs known numbers.
+export function freeTcpPort() {
+  return new Promise((r, reject) => {
+    const server = net.createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => r(port));
+    });
+  });
+}
+
+export function freeUdpPort() {
+  return new Promise((r, reject) => {
+    const socket = dgram.createSocket("udp4");
+    socket.once("error", reject);
+    socket.bind(0, "127.0.0.1", () => {
+      const { port } = socket.address();
+      socket.close(() => r(port));
+    });
+  });
+}
+
+// Resolves once a connection to the port succeeds (the daemon is listening); the probe
+// connection is closed at once, which the daemon sees as an empty stream.
+export async function waitUntilListening(port, daemon, timeoutMs) {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (daemon.exitCode !== null) throw new Error(`mcaprecd exited early (${daemon.exitCode})`);
+    const connected = await new Promise((r) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => {
+        socket.destroy();
+        r(true);
+      });
+      socket.once("error", () => r(false));
+    });
+    if (connected) return;
+    if (Date.now() > until) throw new Error(`mcaprecd did not listen on ${port} in ${timeoutMs} ms`);
+    await sleep(50);
+  }
+}
+
+export function waitForExit(child, timeoutMs) {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  }
+  return new Promise((r, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no exit within ${timeoutMs} ms`)), timeoutMs);
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      r({ code, signal });
+    });
+  });
+}
