@@ -3,16 +3,16 @@
 // the official indexed reader with every CRC checked and hold exactly what each sender says it
 // sent, topic by topic.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 
 import {
-  daemonPath,
   freeTcpPort,
+  killIfRunning,
   freeUdpPort,
   sleep,
+  startDaemon,
   waitForExit,
   waitUntilListening,
 } from "./lib/daemon.mjs";
@@ -30,17 +30,13 @@ function send(args) {
 
 let dir;
 let daemon;
-let daemonStderr = "";
 
 before(async () => {
   dir = await makeTempDir();
 });
 
 after(async () => {
-  if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
-    daemon.kill("SIGKILL");
-    await waitForExit(daemon, 5000).catch(() => {});
-  }
+  await killIfRunning(daemon);
   await removeDir(dir);
 });
 
@@ -93,11 +89,7 @@ test("each source kind is recorded exactly, as the official reader sees it", {
     ].join("\n"),
   );
 
-  daemon = spawn(daemonPath(), ["--config", config], { stdio: ["ignore", "ignore", "pipe"] });
-  daemon.stderr.setEncoding("utf8");
-  daemon.stderr.on("data", (text) => {
-    daemonStderr += text;
-  });
+  daemon = startDaemon(config);
   await waitUntilListening(ports.stream, daemon, 10000);
   await waitUntilListening(ports.frames, daemon, 10000);
 
@@ -123,7 +115,7 @@ test("each source kind is recorded exactly, as the official reader sees it", {
   await sleep(300);  // the last datagrams reach the daemon's sockets
   daemon.kill("SIGTERM");
   const exit = await waitForExit(daemon, 15000);
-  assert.deepEqual(exit, { code: 0, signal: null }, `mcaprecd stderr:\n${daemonStderr}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `mcaprecd stderr:\n${daemon.stderrText}`);
 
   const files = (await readdir(output)).filter((name) => name.endsWith(".mcap"));
   assert.ok(files.length >= 1, "a finalized recording");
@@ -134,5 +126,5 @@ test("each source kind is recorded exactly, as the official reader sees it", {
     for (const m of messages) recorded.set(m.topic, (recorded.get(m.topic) ?? 0) + 1);
   }
   const sorted = (map) => Object.fromEntries([...map].sort(([a], [b]) => a.localeCompare(b)));
-  assert.deepEqual(sorted(recorded), sorted(expected), `mcaprecd stderr:\n${daemonStderr}`);
+  assert.deepEqual(sorted(recorded), sorted(expected), `mcaprecd stderr:\n${daemon.stderrText}`);
 });

@@ -3,7 +3,6 @@
 // every CRC checked, and hold each message exactly once with the topic, times, sequence and
 // bytes the writer sent.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdir, writeFile } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
@@ -12,9 +11,10 @@ import { after, before, test } from "node:test";
 import { McapWriter } from "@mcap/core";
 
 import {
-  daemonPath,
   freeTcpPort,
+  killIfRunning,
   sleep,
+  startDaemon,
   waitForExit,
   waitUntilListening,
 } from "./lib/daemon.mjs";
@@ -92,18 +92,13 @@ function messagePlan() {
 
 let dir;
 let daemon;
-let daemonStderr = "";
 
 before(async () => {
   dir = await makeTempDir();
 });
 
 after(async () => {
-  // On a failure the daemon may still run: never leave it behind.
-  if (daemon && daemon.exitCode === null && daemon.signalCode === null) {
-    daemon.kill("SIGKILL");
-    await waitForExit(daemon, 5000).catch(() => {});
-  }
+  await killIfRunning(daemon);
   await removeDir(dir);
 });
 
@@ -140,11 +135,7 @@ test("McapWriter streams to the TCP source; the recording holds every message on
     ].join("\n"),
   );
 
-  daemon = spawn(daemonPath(), ["--config", config], { stdio: ["ignore", "ignore", "pipe"] });
-  daemon.stderr.setEncoding("utf8");
-  daemon.stderr.on("data", (text) => {
-    daemonStderr += text;
-  });
+  daemon = startDaemon(config);
   await waitUntilListening(port, daemon, 10000);
 
   const plan = messagePlan();
@@ -187,7 +178,7 @@ test("McapWriter streams to the TCP source; the recording holds every message on
 
   daemon.kill("SIGTERM");
   const exit = await waitForExit(daemon, 12000);
-  assert.deepEqual(exit, { code: 0, signal: null }, `mcaprecd stderr:\n${daemonStderr}`);
+  assert.deepEqual(exit, { code: 0, signal: null }, `mcaprecd stderr:\n${daemon.stderrText}`);
 
   const files = (await readdir(output)).filter((name) => name.endsWith(".mcap")).sort();
   assert.ok(files.length >= 1, `no recording in ${output}`);

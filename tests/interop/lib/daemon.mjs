@@ -1,5 +1,6 @@
 // Running the real daemon from a test: its path, free loopback ports for its configuration,
 // waiting for it to listen and to exit.
+import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import dgram from "node:dgram";
 import net from "node:net";
@@ -69,4 +70,26 @@ export function waitForExit(child, timeoutMs) {
       r({ code, signal });
     });
   });
+}
+
+// Starts mcaprecd on a configuration file; its stderr accumulates in `child.stderrText` so that
+// failures can show what the daemon said.
+export function startDaemon(configPath) {
+  const child = spawn(daemonPath(), ["--config", configPath], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  child.stderrText = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (text) => {
+    child.stderrText += text;
+  });
+  return child;
+}
+
+// After a failed test the daemon may still run: never leave it behind.
+export async function killIfRunning(child) {
+  if (child && child.exitCode === null && child.signalCode === null) {
+    child.kill("SIGKILL");
+    await waitForExit(child, 5000).catch(() => {});
+  }
 }
