@@ -32,6 +32,7 @@
 #include "mcap/writer.hpp"
 #include "synth/datagram_packer.hpp"
 #include "synth/pacer.hpp"
+#include "tool_runner.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -44,16 +45,9 @@ constexpr size_t kLargePayload = 3000;  // larger than the test MTU: cannot go o
 constexpr Timestamp kStart = 1'763'800'000'000'000'000ULL;
 constexpr Timestamp kStep = 1'000'000;  // 1 ms between messages: the file spans 0.2 s
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test_support::read_text;
+using test_support::run_tool;
+using test_support::RunResult;
 
 std::string describe(const RunResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
@@ -246,21 +240,9 @@ class SendTest : public ::testing::Test {
 
   fs::path path(const std::string& name) const { return dir_ / name; }
 
-  RunResult run(const std::vector<std::string>& args) const {
-    std::string command = std::string("'") + MCAPREC_TOOL_PATH + "' send";
-    for (const std::string& arg : args) command += " '" + arg + "'";
-    const fs::path err = dir_ / "stderr.txt";
-    command += " 2>'" + err.string() + "'";
-    RunResult result;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.err = read_text(err);
-    return result;
+  RunResult run(std::vector<std::string> args) const {
+    args.insert(args.begin(), "send");
+    return run_tool(args, dir_ / "stderr.txt");
   }
 
   // /pose (with a schema) and /blob (without) alternating, 1 ms apart; message 7 is too large

@@ -18,6 +18,7 @@
 #include "mcap/reader.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/writer.hpp"
+#include "tool_runner.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -26,16 +27,9 @@ namespace fs = std::filesystem;
 
 constexpr int kMessages = 300;
 
-struct RunResult {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_text(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test_support::read_text;
+using test_support::run_tool;
+using test_support::RunResult;
 
 class ToolTest : public ::testing::Test {
  protected:
@@ -50,20 +44,7 @@ class ToolTest : public ::testing::Test {
 
   // Runs the tool with `args` (each single-quoted for the shell), stdout and stderr apart.
   RunResult run(const std::vector<std::string>& args) const {
-    std::string command = std::string("'") + MCAPREC_TOOL_PATH + "'";
-    for (const std::string& arg : args) command += " '" + arg + "'";
-    const fs::path err = dir_ / "stderr.txt";
-    command += " 2>'" + err.string() + "'";
-    RunResult result;
-    FILE* pipe = ::popen(command.c_str(), "r");
-    if (pipe == nullptr) return result;
-    char buffer[4096];
-    size_t n = 0;
-    while ((n = std::fread(buffer, 1, sizeof(buffer), pipe)) > 0) result.out.append(buffer, n);
-    const int status = ::pclose(pipe);
-    result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    result.err = read_text(err);
-    return result;
+    return run_tool(args, dir_ / "stderr.txt");
   }
 
   fs::path dir_;
