@@ -19,7 +19,9 @@ scripts/build.sh build -DMCAPREC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 (cd build && ctest --output-on-failure -j2)
 
 echo "== format"
-git ls-files '*.cpp' '*.hpp' | xargs clang-format --dry-run -Werror
+# Every C++ file of the project (works in a tarball too, not only in a git checkout).
+find lib daemon tools tests bench fuzz -name node_modules -prune -o \( -name '*.cpp' -o -name '*.hpp' \) \
+  -print0 | xargs -0 clang-format --dry-run -Werror
 
 echo "== AddressSanitizer + UndefinedBehaviorSanitizer"
 scripts/build.sh build-asan -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=address,undefined -DMCAPREC_BUILD_BENCH=OFF \
