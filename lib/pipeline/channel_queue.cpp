@@ -55,6 +55,19 @@ ChannelQueue::~ChannelQueue() {
 
 PushResult ChannelQueue::push(mcap::Timestamp log_time, mcap::Timestamp publish_time,
                               uint32_t sequence, mcap::ByteView payload) {
+  return *push_or_refuse(log_time, publish_time, sequence, payload, true);
+}
+
+std::optional<PushResult> ChannelQueue::try_push(mcap::Timestamp log_time,
+                                                 mcap::Timestamp publish_time, uint32_t sequence,
+                                                 mcap::ByteView payload) {
+  return push_or_refuse(log_time, publish_time, sequence, payload, false);
+}
+
+std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
+                                                       mcap::Timestamp publish_time,
+                                                       uint32_t sequence, mcap::ByteView payload,
+                                                       bool may_wait) {
   const size_t record_bytes = kMessageRecordOverhead + payload.size();
   PushResult result = PushResult::accepted();
   bool urgent = false;
@@ -84,6 +97,11 @@ PushResult ChannelQueue::push(mcap::Timestamp log_time, mcap::Timestamp publish_
       if (config_.overflow != OverflowPolicy::kBlock) {
         result = PushResult::dropped(reason);
         break;
+      }
+      if (!may_wait) {
+        lock.unlock();
+        group_.request_seal();  // the caller comes back later: make sure room is coming
+        return std::nullopt;
       }
       if (!waiting) {
         space_.enter();

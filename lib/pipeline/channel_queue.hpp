@@ -10,6 +10,7 @@
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <vector>
 
 #include "mcap/records.hpp"
@@ -50,6 +51,10 @@ class ChannelQueue {
   // From any thread. Serializes the Message record into the queue or drops it (see PushResult).
   PushResult push(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,
                   mcap::ByteView payload);
+  // The same without waiting: where push() would wait (a block-policy channel without room),
+  // returns nullopt and counts nothing, after asking for a seal so that room comes.
+  std::optional<PushResult> try_push(mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                                     uint32_t sequence, mcap::ByteView payload);
 
   // For the group's assembler only (under its seal lock): moves the oldest unsealed messages,
   // about `room` bytes of records and at least one message if there is one, into `out`.
@@ -93,6 +98,9 @@ class ChannelQueue {
     size_t size_ = 0;
   };
 
+  std::optional<PushResult> push_or_refuse(mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                                           uint32_t sequence, mcap::ByteView payload,
+                                           bool may_wait);
   enum class Room { kYes, kQueueFull, kNoMemory };
   Room make_room_locked(size_t record_bytes, bool may_discard);
   void append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,

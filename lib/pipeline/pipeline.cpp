@@ -232,6 +232,13 @@ PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
   return channel.queue_->push(log_time, publish_time, sequence, payload);
 }
 
+std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timestamp log_time,
+                                             mcap::Timestamp publish_time, uint32_t sequence,
+                                             mcap::ByteView payload) {
+  if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
+  return channel.queue_->try_push(log_time, publish_time, sequence, payload);
+}
+
 void Pipeline::write_metadata(mcap::Metadata metadata) {
   impl_->writer.submit_metadata(std::move(metadata));
 }

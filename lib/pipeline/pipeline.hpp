@@ -135,6 +135,12 @@ class Pipeline {
   // Any thread; several threads may push to one channel. Copies the payload once.
   PushResult push(ChannelHandle channel, mcap::Timestamp log_time, mcap::Timestamp publish_time,
                   uint32_t sequence, mcap::ByteView payload);
+  // The same, but never waits: nullopt where push() would wait for room (a block-policy
+  // channel whose queue or the memory budget is full). Nothing is counted then; the caller
+  // holds the message and tries again later (a TCP session stops reading meanwhile).
+  std::optional<PushResult> try_push(ChannelHandle channel, mcap::Timestamp log_time,
+                                     mcap::Timestamp publish_time, uint32_t sequence,
+                                     mcap::ByteView payload);
 
   // Adds a Metadata or Attachment record to the file being written, before the chunks that
   // follow. For `mcaprec convert`, which keeps the input's. Not counted in the memory budget.
