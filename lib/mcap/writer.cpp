@@ -80,6 +80,7 @@ Status Writer::add_schema(const Schema& schema) {
   if (Status s = usable(); !s) return s;
   if (schema.id == 0) return Error{offset_, "schema id 0 is reserved for \"no schema\""};
   auto [it, inserted] = schemas_.try_emplace(schema.id, schema);
+  if (inserted && checkpoint_) schemas_since_checkpoint_.push_back(schema.id);
   if (!inserted) {
     const Schema& known = it->second;
     if (known.name != schema.name || known.encoding != schema.encoding ||
@@ -103,6 +104,7 @@ Status Writer::add_channel(const Channel& channel) {
                               "\") refers to unknown schema " + std::to_string(channel.schema_id)};
   }
   auto [it, inserted] = channels_.try_emplace(channel.id, channel);
+  if (inserted && checkpoint_) channels_since_checkpoint_.push_back(channel.id);
   if (!inserted) {
     const Channel& known = it->second;
     if (known.schema_id != channel.schema_id || known.topic != channel.topic ||
@@ -232,11 +234,57 @@ Status Writer::append_chunk(const EncodedChunk& chunk) {
 Status Writer::close() {
   if (closed_) return {};
   if (Status s = flush_chunk(); !s) return s;
+  data_end_offset_ = offset_;
+  data_crc_before_end_ = data_crc_;
   const DataEnd data_end{options_.data_section_crc ? data_crc_ : 0};
   if (Status s = append_record_now(data_end); !s) return s;
   if (Status s = write_summary(); !s) return s;
   closed_ = true;
   if (Status s = sink_->flush(); !s) return fail(s.error());
+  return {};
+}
+
+Status Writer::flush() {
+  if (Status s = usable(); !s) return s;
+  if (Status s = sink_->flush(); !s) return fail(s.error());
+  return {};
+}
+
+void Writer::checkpoint() {
+  schemas_since_checkpoint_.clear();
+  channels_since_checkpoint_.clear();
+  checkpoint_ = Checkpoint{offset_,
+                           data_crc_,
+                           chunk_indexes_.size(),
+                           attachment_indexes_.size(),
+                           metadata_indexes_.size(),
+                           stats_};
+}
+
+Status Writer::rewind_after_failure() {
+  if (!failed_) return {};
+  if (checkpoint_) {
+    offset_ = checkpoint_->offset;
+    data_crc_ = checkpoint_->data_crc;
+    chunk_indexes_.resize(checkpoint_->chunk_indexes);
+    attachment_indexes_.resize(checkpoint_->attachment_indexes);
+    metadata_indexes_.resize(checkpoint_->metadata_indexes);
+    stats_ = checkpoint_->stats;
+    for (uint16_t id : schemas_since_checkpoint_) schemas_.erase(id);
+    for (uint16_t id : channels_since_checkpoint_) channels_.erase(id);
+  } else if (data_end_offset_ != 0 && offset_ > data_end_offset_) {
+    // offset_ only counts what the sink accepted; a failed close() had got past Data End.
+    offset_ = data_end_offset_;
+    data_crc_ = data_crc_before_end_;
+  }
+  chunk_.clear();
+  if (Status s = sink_->truncate(offset_); !s) {
+    return Error{offset_, "cannot cut the file back to " + std::to_string(offset_) +
+                              " bytes: " + s.error().message};
+  }
+  closed_ = false;
+  failed_ = false;
+  failure_.clear();
   return {};
 }
 

@@ -5,6 +5,7 @@
 // recording pipeline compresses on other threads.
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -65,6 +66,20 @@ class Writer {
   // but not synced; call sink sync through the storage layer for durability.
   Status close();
 
+  // Recovering from a failed write, so that a file still ends valid (disk full, I/O error):
+  // flush() hands buffered bytes to the sink's OS side, and its failure fails the writer like a
+  // failed write. checkpoint() remembers the file as it is (length, data-section CRC, indexes,
+  // statistics); call it between records, after a flush, where every byte is with the OS.
+  // rewind_after_failure() discards from the sink everything after the last checkpoint (without
+  // one: after the last record written whole, not counting a failed close's Data End), forgets
+  // what was written after it, and makes the writer usable again, so that close() completes a
+  // valid file holding what it held at that point. It fails, and the writer stays failed, when
+  // the sink cannot discard (ByteSink::truncate).
+  Status flush();
+  void checkpoint();
+  Status rewind_after_failure();
+  bool failed() const { return failed_; }
+
   uint64_t bytes_written() const { return offset_; }
   const Statistics& statistics() const { return stats_; }
   bool has_schema(uint16_t id) const { return schemas_.count(id) != 0; }
@@ -91,7 +106,21 @@ class Writer {
   uint32_t data_crc_ = 0;
   bool closed_ = false;
   bool failed_ = false;
-  std::string failure_;  // what made the writer fail, repeated by later calls
+  std::string failure_;           // what made the writer fail, repeated by later calls
+  uint64_t data_end_offset_ = 0;  // where the Data End of the last close() attempt starts
+  uint32_t data_crc_before_end_ = 0;
+
+  struct Checkpoint {
+    uint64_t offset = 0;
+    uint32_t data_crc = 0;
+    size_t chunk_indexes = 0;
+    size_t attachment_indexes = 0;
+    size_t metadata_indexes = 0;
+    Statistics stats;
+  };
+  std::optional<Checkpoint> checkpoint_;
+  std::vector<uint16_t> schemas_since_checkpoint_;  // ids added after it, forgotten by a rewind
+  std::vector<uint16_t> channels_since_checkpoint_;
 
   std::map<uint16_t, Schema> schemas_;
   std::map<uint16_t, Channel> channels_;
