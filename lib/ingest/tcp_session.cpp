@@ -1,6 +1,8 @@
 #include "ingest/tcp_session.hpp"
 
+#include <algorithm>
 #include <boost/asio/error.hpp>
+#include <optional>
 #include <utility>
 
 namespace mcaprec::ingest {
@@ -21,6 +23,7 @@ TcpSession::TcpSession(asio::ip::tcp::socket socket, SourceContext& source,
                        pipeline::ChannelHandle fixed_channel, std::string peer)
     : socket_(std::move(socket)),
       idle_timer_(socket_.get_executor()),
+      retry_timer_(socket_.get_executor()),
       source_(source),
       peer_(std::move(peer)),
       buffer_(kReadBytes),
@@ -48,10 +51,21 @@ void TcpSession::start() {
 void TcpSession::close() {
   if (closed_) return;
   closed_ = true;
+  // Only the server's stop closes a session that still holds messages (the session itself
+  // closes once they are in), after the context threads stopped: wait for room here, as a
+  // blocking push would have, so that nothing read from the socket is lost.
+  for (; holding(); ++next_held_) {
+    const HeldMessage& held = held_[next_held_];
+    const mcap::ByteView payload(held_bytes_.data() + held.offset, held.size);
+    count_pushed(source_.pipeline().push(held.channel, held.log_time, held.publish_time,
+                                         held.sequence, payload),
+                 held.size);
+  }
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   idle_timer_.cancel();
+  retry_timer_.cancel();
 }
 
 void TcpSession::read() {
@@ -70,7 +84,7 @@ void TcpSession::on_read(boost::system::error_code error, size_t size) {
         return;
       }
     }
-    close();
+    continue_after_piece(true);
     return;
   }
   last_activity_ = std::chrono::steady_clock::now();
@@ -81,11 +95,49 @@ void TcpSession::on_read(boost::system::error_code error, size_t size) {
     fail(decode_reason_name(status.error().reason), status.error().to_string());
     return;
   }
-  if (failed_) {
+  continue_after_piece(failed_);
+}
+
+void TcpSession::continue_after_piece(bool last) {
+  ending_ = ending_ || last;
+  if (holding()) {
+    // Not reading is the backpressure: the socket's buffer fills and the sender's window
+    // closes.
+    arm_retry();
+  } else if (ending_) {
     close();
-    return;
+  } else {
+    read();
   }
-  read();
+}
+
+void TcpSession::arm_retry() {
+  retry_timer_.expires_after(backoff_);
+  retry_timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
+    if (error || self->closed_) return;
+    self->retry_held();
+  });
+}
+
+void TcpSession::retry_held() {
+  for (; holding(); ++next_held_) {
+    const HeldMessage& held = held_[next_held_];
+    const mcap::ByteView payload(held_bytes_.data() + held.offset, held.size);
+    const std::optional<pipeline::PushResult> result = source_.pipeline().try_push(
+        held.channel, held.log_time, held.publish_time, held.sequence, payload);
+    if (!result) {
+      backoff_ = std::min(backoff_ * 2, kMaxBackoff);
+      arm_retry();
+      return;
+    }
+    count_pushed(*result, held.size);
+  }
+  held_.clear();
+  held_bytes_.clear();
+  next_held_ = 0;
+  backoff_ = kFirstBackoff;
+  last_activity_ = std::chrono::steady_clock::now();
+  continue_after_piece(false);
 }
 
 void TcpSession::arm_idle_timer(std::chrono::steady_clock::duration after) {
@@ -93,6 +145,8 @@ void TcpSession::arm_idle_timer(std::chrono::steady_clock::duration after) {
   idle_timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
     if (error || self->closed_) return;
     const auto timeout = self->source_.source().idle_timeout;
+    // A session holding messages stopped reading itself: the sender is not idle.
+    if (self->holding()) self->last_activity_ = std::chrono::steady_clock::now();
     const auto silent = std::chrono::steady_clock::now() - self->last_activity_;
     if (silent >= timeout) {
       self->fail(kIdleTimeout, "nothing received for " + std::to_string(timeout.count()) + " ms");
@@ -104,7 +158,8 @@ void TcpSession::arm_idle_timer(std::chrono::steady_clock::duration after) {
 
 void TcpSession::fail(std::string_view reason, const std::string& what) {
   source_.report_error(reason, peer_, what + "; connection closed");
-  close();
+  // The messages before the bad input are good: they still go in before the close.
+  continue_after_piece(true);
 }
 
 void TcpSession::on_channel(uint16_t channel_id, const ChannelDefinition& definition) {
@@ -140,13 +195,24 @@ void TcpSession::on_frame(mcap::ByteView payload) {
 
 void TcpSession::push(pipeline::ChannelHandle channel, mcap::Timestamp log_time,
                       mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
-  // A block-policy channel waits here for room: the session reads nothing meanwhile.
-  const pipeline::PushResult result =
-      source_.pipeline().push(channel, log_time, publish_time, sequence, payload);
-  if (result.ok()) {
-    source_.messages.fetch_add(1, std::memory_order_relaxed);
-    source_.bytes.fetch_add(payload.size(), std::memory_order_relaxed);
+  if (!holding()) {
+    const std::optional<pipeline::PushResult> result =
+        source_.pipeline().try_push(channel, log_time, publish_time, sequence, payload);
+    if (result) {
+      count_pushed(*result, payload.size());
+      return;
+    }
   }
+  // The channel is full (or earlier messages of this read are held): keep the order, hold it.
+  held_.push_back(
+      HeldMessage{channel, log_time, publish_time, sequence, held_bytes_.size(), payload.size()});
+  held_bytes_.insert(held_bytes_.end(), payload.begin(), payload.end());
+}
+
+void TcpSession::count_pushed(const pipeline::PushResult& result, size_t payload_size) {
+  if (!result.ok()) return;  // dropped: counted by the pipeline
+  source_.messages.fetch_add(1, std::memory_order_relaxed);
+  source_.bytes.fetch_add(payload_size, std::memory_order_relaxed);
 }
 
 }  // namespace mcaprec::ingest

@@ -2,8 +2,13 @@
 // One TCP connection of a source, in the style of the Asio examples: the session owns its
 // socket, its read buffer and its decoder, and keeps itself alive through the shared_ptr its
 // pending handlers hold. It reads, decodes and pushes; the next read is issued only once the
-// previous piece is in the pipeline, so a full block-policy queue (push waits) stops the
-// reading and TCP flow control slows the sender down.
+// previous piece is in the pipeline.
+//
+// Backpressure without parking the thread: pushes never wait (Pipeline::try_push). When a
+// block-policy channel is full, the message and every later one of the same read are copied
+// aside (held, in order), the session stops reading (the kernel's receive window closes and
+// TCP flow control slows the sender) and retries on a timer with a growing backoff; once all
+// held messages are in, reading resumes. Other sessions on the same io_context keep flowing.
 //
 // Formats: `mcap` (in-band ids remapped per connection: a ChannelRegistry inside the decoder
 // and a map from in-band id to pipeline channel) and `length_prefixed` (the source's channel).
@@ -45,8 +50,26 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
  private:
   static constexpr size_t kReadBytes = 64 * 1024;
 
+  // A message that a full block-policy channel refused, kept until it has room.
+  struct HeldMessage {
+    pipeline::ChannelHandle channel;
+    mcap::Timestamp log_time = 0;
+    mcap::Timestamp publish_time = 0;
+    uint32_t sequence = 0;
+    size_t offset = 0;  // payload in held_bytes_
+    size_t size = 0;
+  };
+  static constexpr std::chrono::microseconds kFirstBackoff{500};
+  static constexpr std::chrono::microseconds kMaxBackoff{16000};
+
   void read();
   void on_read(boost::system::error_code error, size_t size);
+  // After a piece was decoded: retry held messages, or read on, or (`last`) close.
+  void continue_after_piece(bool last);
+  bool holding() const { return next_held_ < held_.size(); }
+  void arm_retry();
+  void retry_held();
+  void count_pushed(const pipeline::PushResult& result, size_t payload_size);
   void arm_idle_timer(std::chrono::steady_clock::duration after);
   void fail(std::string_view reason, const std::string& what);
 
@@ -63,6 +86,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
 
   boost::asio::ip::tcp::socket socket_;
   boost::asio::steady_timer idle_timer_;
+  boost::asio::steady_timer retry_timer_;
   SourceContext& source_;
   const std::string peer_;
   std::vector<uint8_t> buffer_;
@@ -74,6 +98,12 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   uint64_t receive_ns_ = 0;  // when the piece being decoded arrived
   bool failed_ = false;      // a declaration failed inside feed(): close after it
   bool closed_ = false;
+  bool ending_ = false;  // close once the held messages are in (end of stream or bad input)
+  // Held messages, oldest first, and their payloads; reused (no allocation once grown).
+  std::vector<HeldMessage> held_;
+  std::vector<uint8_t> held_bytes_;
+  size_t next_held_ = 0;
+  std::chrono::microseconds backoff_ = kFirstBackoff;
   std::chrono::steady_clock::time_point last_activity_;
 };
 

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstring>
@@ -193,10 +194,10 @@ class Recording {
  public:
   explicit Recording(std::vector<config::Source> sources,
                      std::vector<config::ChannelSettings> channels = {}, IngestOptions options = {},
-                     bool stall = false) {
+                     bool stall = false, uint32_t ingest_threads = 2) {
     config_.sources = std::move(sources);
     config_.channels = std::move(channels);
-    config_.pipeline.ingest_threads = 2;
+    config_.pipeline.ingest_threads = ingest_threads;
     pipeline::PipelineOptions pipeline_options;
     pipeline_options.directory = dir_.path();
     pipeline_options.chunk_size = 4096;
@@ -573,6 +574,100 @@ TEST(IngestBackpressure, ABlockedTcpChannelSlowsTheSenderAndLosesNothing) {
   const FileContents contents = recording.finish();
   ASSERT_EQ(contents.messages.size(), kCount);
   for (uint32_t i = 0; i < kCount; ++i) EXPECT_EQ(contents.messages[i].sequence, i);
+}
+
+// One ingest thread serves both connections: the blocked one must not park it.
+TEST(IngestBackpressure, ABlockedConnectionDoesNotStopAnotherOnTheSameThread) {
+  config::Source camera = tcp_source("camera", config::SourceFormat::kLengthPrefixed);
+  camera.receive_buffer = 64 * 1024;
+  config::Source imu = tcp_source("imu", config::SourceFormat::kLengthPrefixed);
+  config::ChannelSettings camera_settings;
+  camera_settings.topic = "/camera";
+  camera_settings.queue_bytes = 16 * 1024;
+  camera_settings.overflow = config::Overflow::kBlock;
+  config::ChannelSettings imu_settings;
+  imu_settings.topic = "/imu";
+  imu_settings.queue_bytes = 1024 * 1024;
+  imu_settings.overflow = config::Overflow::kBlock;
+  Recording recording({camera, imu}, {camera_settings, imu_settings}, {}, /*stall=*/true,
+                      /*ingest_threads=*/1);
+
+  constexpr uint32_t kCameraCount = 8192;
+  mcap::Bytes camera_stream;
+  for (uint32_t i = 0; i < kCameraCount; ++i) {
+    const mcap::Bytes f = frame(payload_for(i, 1024));
+    camera_stream.insert(camera_stream.end(), f.begin(), f.end());
+  }
+  std::atomic<uint64_t> camera_sent{0};
+  std::atomic<bool> camera_done{false};
+  std::thread camera_sender([&] {
+    TcpClient client(recording.port(0), 64 * 1024);
+    // In small writes, so that the progress shows where the sender got stuck.
+    constexpr size_t kWrite = 4096;
+    for (size_t at = 0; at < camera_stream.size(); at += kWrite) {
+      const size_t end = std::min(camera_stream.size(), at + kWrite);
+      if (!client.send(mcap::Bytes(camera_stream.begin() + at, camera_stream.begin() + end))) {
+        ADD_FAILURE() << "the camera connection was closed";
+        return;
+      }
+      camera_sent = end;
+    }
+    camera_done = true;
+  });
+  struct OpenAndJoin {  // on an early return too
+    Recording& recording;
+    std::thread& thread;
+    ~OpenAndJoin() {
+      recording.gate().open();
+      if (thread.joinable()) thread.join();
+    }
+  } open_and_join{recording, camera_sender};
+  // The disk is stalled: the camera's queue fills and its sender gets stuck.
+  ASSERT_TRUE(eventually([&] {
+    const uint64_t before = camera_sent.load();
+    std::this_thread::sleep_for(200ms);
+    return before > 0 && camera_sent.load() == before;
+  }));
+
+  // Meanwhile a second connection on the same ingest thread is read and pushed at once.
+  constexpr uint32_t kImuCount = 200;
+  mcap::Bytes imu_stream;
+  for (uint32_t i = 0; i < kImuCount; ++i) {
+    const mcap::Bytes f = frame(payload_for(i, 64));
+    imu_stream.insert(imu_stream.end(), f.begin(), f.end());
+  }
+  TcpClient imu_client(recording.port(1));
+  ASSERT_TRUE(imu_client.connected());
+  ASSERT_TRUE(imu_client.send(imu_stream));
+  EXPECT_TRUE(eventually([&] { return recording.source(1).messages == kImuCount; }, 5s))
+      << "imu messages pushed: " << recording.source(1).messages;
+
+  // The camera's sender was held back the whole time.
+  EXPECT_FALSE(camera_done.load());
+  EXPECT_LT(camera_sent.load(), camera_stream.size());
+  EXPECT_LT(recording.source(0).messages, kCameraCount);
+
+  // Space returns: every camera message arrives, none dropped.
+  recording.gate().open();
+  camera_sender.join();
+  EXPECT_TRUE(camera_done.load());
+  ASSERT_TRUE(eventually([&] { return recording.source(0).messages == kCameraCount; }));
+  for (const pipeline::ChannelStats& channel : recording.pipeline().stats().channels) {
+    EXPECT_EQ(channel.dropped_total(), 0u) << channel.topic;
+  }
+  const FileContents contents = recording.finish();
+  std::vector<uint32_t> camera_sequences;
+  size_t imu_messages = 0;
+  for (const auto& message : contents.messages) {
+    if (contents.channels.at(message.channel_id).topic == "/camera") {
+      camera_sequences.push_back(message.sequence);
+    } else {
+      ++imu_messages;
+    }
+  }
+  EXPECT_EQ(imu_messages, kImuCount);
+  ASSERT_EQ(camera_sequences.size(), kCameraCount);
+  for (uint32_t i = 0; i < kCameraCount; ++i) EXPECT_EQ(camera_sequences[i], i);
 }
 
 TEST(IngestAccounting, EveryUdpDatagramIsRecordedOrCountedAsDropped) {
