@@ -102,6 +102,11 @@ struct ScanReport {
   std::vector<MetadataIndex> metadata_indexes;
   Statistics statistics;  // counts and times of the valid prefix
   uint32_t data_crc = 0;  // CRC of bytes [0, valid_end)
+  // Message Index records the last kept chunk lacks, when the scan ended inside or right after
+  // its Message Index run with some of its channels not yet indexed (the writer was cut off, or
+  // an index record was damaged). Rebuilt from the chunk's messages, entries in chunk order;
+  // appended at valid_end they complete the run. Empty when nothing is missing.
+  std::vector<MessageIndex> missing_message_indexes;
 };
 
 ScanReport scan(ByteView file, ReadOptions options = {});

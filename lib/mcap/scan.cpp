@@ -1,6 +1,9 @@
 // scan: a linear walk from the Header that keeps the longest prefix of complete, valid records
 // and rebuilds what a summary needs for it. Used by recovery, so it must accept any bytes.
 #include <algorithm>
+#include <optional>
+#include <span>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -15,6 +18,23 @@ namespace mcaprec::mcap {
 namespace {
 
 constexpr size_t kChannelIds = 65536;
+constexpr uint64_t kIndexEntrySize = 16;  // (log_time, offset) in a Message Index
+
+// A message of the chunk being checked, at `offset` within its uncompressed records.
+struct ChunkMessage {
+  uint64_t offset = 0;
+  Timestamp log_time = 0;
+  uint16_t channel_id = 0;
+};
+
+// The messages of one channel in the chunk being checked: entries [begin, begin + count) of
+// Scanner::grouped_, in chunk order.
+struct ChannelRun {
+  uint16_t channel_id = 0;
+  uint64_t begin = 0;
+  uint64_t count = 0;
+  bool indexed = false;  // a valid Message Index record for it was seen
+};
 
 class Scanner {
  public:
@@ -43,6 +63,11 @@ class Scanner {
   // Each returns false when the scan must stop (report_.stopped is set).
   bool scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos);
   bool scan_message_indexes(size_t chunk_index, uint64_t& pos);
+  void group_chunk_messages();
+  // Why a Message Index record (its content) does not index the chunk's messages, if it doesn't.
+  std::optional<std::string> check_message_index(ByteView content);
+  // Remembers the Message Index records the chunk still lacks once its run ends at `run_end`.
+  void note_unindexed(uint64_t run_end);
   void check_tail(uint64_t data_end_offset, uint64_t data_end_end);
   void finish_statistics();
 
@@ -60,6 +85,17 @@ class Scanner {
   std::vector<Schema> chunk_schemas_;
   std::vector<Channel> chunk_channel_records_;
   bool any_message_ = false;
+  // Message Index checks of the last chunk: its messages, grouped per channel on demand.
+  std::vector<ChunkMessage> chunk_messages_;
+  std::vector<ChannelRun> runs_;
+  std::vector<uint32_t> run_of_channel_;  // channel id -> index in runs_ (valid for its ids)
+  std::vector<std::pair<Timestamp, uint64_t>> grouped_;
+  std::vector<std::pair<Timestamp, uint64_t>> sorted_entries_;  // scratch
+  bool grouped_ready_ = false;
+  // Indexes the last chunk lacks and where its run ended; reported when the scan ends there.
+  std::vector<MessageIndex> unindexed_;
+  uint64_t unindexed_run_end_ = 0;
+  bool saw_data_end_ = false;
 };
 
 void Scanner::note_message(uint16_t channel_id, Timestamp log_time) {
@@ -177,6 +213,7 @@ ScanReport Scanner::run() {
         keep_until(end);
         break;
       case Opcode::kDataEnd: {
+        saw_data_end_ = true;
         const DataEnd& data_end = std::get<DataEnd>(*record);
         if (options_.validate_crcs && data_end.data_section_crc != 0 &&
             data_end.data_section_crc != crc_) {
@@ -211,6 +248,11 @@ ScanReport Scanner::run() {
     if (!keep_going) break;
     pos = end;
   }
+  // A writer that stops after DataEnd meant its chunks to be unindexed; otherwise a run cut
+  // short is completed by recovery.
+  if (!saw_data_end_ && !unindexed_.empty() && unindexed_run_end_ == report_.valid_end) {
+    report_.missing_message_indexes = std::move(unindexed_);
+  }
   finish_statistics();
   return std::move(report_);
 }
@@ -230,6 +272,9 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
   chunk_channels_.clear();
   chunk_schemas_.clear();
   chunk_channel_records_.clear();
+  chunk_messages_.clear();
+  grouped_ready_ = false;
+  unindexed_.clear();
   bool chunk_has_message = false;
   Timestamp start = 0, end = 0;
   auto reject = [&](uint64_t at, const std::string& what) {
@@ -252,6 +297,7 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
         const uint16_t channel_id = load_le<uint16_t>(inner->content.data());
         const Timestamp log_time = load_le<Timestamp>(inner->content.data() + 6);
         if (chunk_counts_[channel_id]++ == 0) chunk_channels_.push_back(channel_id);
+        chunk_messages_.push_back(ChunkMessage{at, log_time, channel_id});
         if (!chunk_has_message || log_time < start) start = log_time;
         if (!chunk_has_message || log_time > end) end = log_time;
         chunk_has_message = true;
@@ -321,19 +367,26 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
 
 bool Scanner::scan_message_indexes(size_t chunk_index, uint64_t& pos) {
   const uint64_t run_start = pos;
+  bool keep_going = true;
   while (pos < file_.size() && file_[pos] == static_cast<uint8_t>(Opcode::kMessageIndex)) {
     auto frame = read_frame(file_, pos);
     if (!frame.ok()) {
       stop(describe_unreadable(pos, frame.error()));
-      return false;
+      keep_going = false;
+      break;
     }
-    // Checked without parsing its entries, which nothing here needs.
     const ByteView content = frame->content;
-    if (content.size() < 6 || load_le<uint32_t>(content.data() + 2) % 16 != 0 ||
+    if (content.size() < 6 || load_le<uint32_t>(content.data() + 2) % kIndexEntrySize != 0 ||
         load_le<uint32_t>(content.data() + 2) > content.size() - 6) {
       stop(Error{pos, "MessageIndex record at offset " + std::to_string(pos) +
                           " has an inconsistent length"});
-      return false;
+      keep_going = false;
+      break;
+    }
+    if (auto problem = check_message_index(content)) {
+      stop(Error{pos, "MessageIndex record at offset " + std::to_string(pos) + ": " + *problem});
+      keep_going = false;
+      break;
     }
     ChunkIndex& index = report_.chunk_indexes[chunk_index];
     index.message_index_offsets[load_le<uint16_t>(content.data())] = pos;
@@ -341,7 +394,90 @@ bool Scanner::scan_message_indexes(size_t chunk_index, uint64_t& pos) {
     index.message_index_length = pos - run_start;
     keep_until(pos);
   }
-  return true;
+  note_unindexed(pos);
+  return keep_going;
+}
+
+void Scanner::group_chunk_messages() {
+  if (grouped_ready_) return;
+  grouped_ready_ = true;
+  if (run_of_channel_.empty()) run_of_channel_.assign(kChannelIds, 0);
+  std::vector<uint16_t> ids = chunk_channels_;
+  std::sort(ids.begin(), ids.end());
+  runs_.clear();
+  for (uint16_t id : ids) {
+    run_of_channel_[id] = static_cast<uint32_t>(runs_.size());
+    runs_.push_back(ChannelRun{id, 0, 0, false});
+  }
+  for (const ChunkMessage& m : chunk_messages_) ++runs_[run_of_channel_[m.channel_id]].count;
+  uint64_t begin = 0;
+  for (ChannelRun& run : runs_) {
+    run.begin = begin;
+    begin += run.count;
+  }
+  grouped_.resize(begin);
+  std::vector<uint64_t>& cursor = chunk_counts_;  // all zero between chunks; reused as cursors
+  for (const ChunkMessage& m : chunk_messages_) {
+    const ChannelRun& run = runs_[run_of_channel_[m.channel_id]];
+    grouped_[run.begin + cursor[m.channel_id]++] = {m.log_time, m.offset};
+  }
+  for (uint16_t id : ids) cursor[id] = 0;
+}
+
+std::optional<std::string> Scanner::check_message_index(ByteView content) {
+  group_chunk_messages();
+  const uint16_t channel_id = load_le<uint16_t>(content.data());
+  const uint64_t count = load_le<uint32_t>(content.data() + 2) / kIndexEntrySize;
+  const uint8_t* entries = content.data() + 6;
+  const uint32_t slot = run_of_channel_[channel_id];
+  const bool has_messages = slot < runs_.size() && runs_[slot].channel_id == channel_id;
+  if (!has_messages) {
+    if (count == 0) return std::nullopt;
+    return "indexes channel " + std::to_string(channel_id) +
+           ", which has no message in the chunk before it";
+  }
+  ChannelRun& run = runs_[slot];
+  const std::string channel = "channel " + std::to_string(channel_id);
+  if (run.indexed) return "a second Message Index for " + channel;
+  if (count != run.count) {
+    return "holds " + std::to_string(count) + " entries for the " + std::to_string(run.count) +
+           " messages on " + channel + " in the chunk before it";
+  }
+  const auto expected = std::span(grouped_).subspan(run.begin, run.count);
+  bool same = true;
+  for (uint64_t i = 0; i < count && same; ++i) {
+    same = load_le<uint64_t>(entries + i * kIndexEntrySize) == expected[i].first &&
+           load_le<uint64_t>(entries + i * kIndexEntrySize + 8) == expected[i].second;
+  }
+  if (!same) {
+    // Writers may order entries by time rather than by position: compare as sets.
+    sorted_entries_.resize(count);
+    for (uint64_t i = 0; i < count; ++i) {
+      sorted_entries_[i] = {load_le<uint64_t>(entries + i * kIndexEntrySize),
+                            load_le<uint64_t>(entries + i * kIndexEntrySize + 8)};
+    }
+    std::sort(sorted_entries_.begin(), sorted_entries_.end(),
+              [](const auto& a, const auto& b) { return a.second < b.second; });
+    if (!std::equal(sorted_entries_.begin(), sorted_entries_.end(), expected.begin())) {
+      return "its entries do not match the messages on " + channel + " in the chunk before it";
+    }
+  }
+  run.indexed = true;
+  return std::nullopt;
+}
+
+void Scanner::note_unindexed(uint64_t run_end) {
+  unindexed_.clear();
+  group_chunk_messages();
+  for (const ChannelRun& run : runs_) {
+    if (run.indexed) continue;
+    MessageIndex index;
+    index.channel_id = run.channel_id;
+    const auto entries = std::span(grouped_).subspan(run.begin, run.count);
+    index.records.assign(entries.begin(), entries.end());
+    unindexed_.push_back(std::move(index));
+  }
+  unindexed_run_end_ = run_end;
 }
 
 void Scanner::check_tail(uint64_t data_end_offset, uint64_t data_end_end) {
