@@ -20,6 +20,7 @@
 #include "daemon/rates.hpp"
 #include "daemon/recording_options.hpp"
 #include "daemon/status_json.hpp"
+#include "storage/recovery.hpp"
 
 namespace mcaprec::daemon {
 namespace {
@@ -94,6 +95,8 @@ struct Service::Impl {
       metrics = std::move(*server);
     }
 
+    recover_leftover_files(config.output.directory);
+
     pipeline::PipelineOptions pipeline_options = pipeline_options_for(config);
     pipeline_options.recorder_info["config_crc32"] = options.config_crc32;
     pipeline_options.recorder_info["config_file"] = options.config_path;
@@ -118,6 +121,23 @@ struct Service::Impl {
     state.store(State::kRecording);
     announce();
     return {};
+  }
+
+  // Files a crash left `.active` are completed and renamed before anything new is recorded.
+  // A file that cannot be recovered stays where it is; recording starts regardless.
+  static void recover_leftover_files(const std::string& directory) {
+    auto result = storage::recover_directory(directory);
+    if (!result) {
+      spdlog::error("recovery of {}: {}", directory, result.error().message);
+      return;
+    }
+    for (const storage::RecoveryReport& report : result->recovered) {
+      spdlog::warn("recovered {}", storage::describe(report));
+    }
+    for (const storage::FailedRecovery& failed : result->failed) {
+      spdlog::error("cannot recover {}: {}; left as it is", file_name(failed.path),
+                    failed.error.message);
+    }
   }
 
   // A start that failed after the first file was opened leaves no empty recording behind
