@@ -5,6 +5,7 @@
 // enough, it says so, and the ordered writer pauses recording until make_room() succeeds again.
 //
 // Owned by the ordered writer's thread: every call comes from that one thread.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -25,6 +26,10 @@ struct RetentionOptions {
   uint64_t max_total_bytes = 0;  // this recorder's files in the directory; 0 = no limit
   uint64_t min_free_bytes = 0;   // free space to keep on the disk; 0 = don't check
   FreeSpaceProbe free_space;     // empty = statvfs_free_space()
+  // How stale cached knowledge may get: free space is measured again at least this often, and
+  // while paused the directory is listed again at most this often (to notice files removed by
+  // someone else). Tests use 0 (measure on every call, list on every refusal).
+  std::chrono::milliseconds recheck_interval{1000};
 };
 
 struct RetentionDecision {
@@ -46,8 +51,9 @@ class Retention {
 
   // Before appending `incoming_bytes` to the file being written (`current_bytes` long so far):
   // deletes the oldest finalized files until the write keeps both limits, and says whether it
-  // may proceed. Cheap when nothing needs deleting (one statvfs at most every call; the
-  // directory is listed only when a limit would be broken or after note_finalized()).
+  // may proceed. Cheap when nothing needs deleting: at most one statvfs per call, and fewer while
+  // far from min_free_bytes; the directory is listed once at construction, then only when a
+  // file vanished under us or, at most once per recheck_interval, before refusing.
   RetentionDecision make_room(uint64_t current_bytes, uint64_t incoming_bytes);
 
   // A file of this recorder was finalized (its final path and size), so that the running total
@@ -55,12 +61,36 @@ class Retention {
   void note_finalized(const std::string& final_path, uint64_t bytes);
 
   const RetentionStats& stats() const { return stats_; }
+  // Bytes of this recorder's finalized files in the directory, as far as retention knows.
+  uint64_t finished_bytes() const { return finished_bytes_; }
 
  private:
+  struct KnownFile {
+    std::string name;   // file name in the directory, `<prefix>_<stamp>_<index>.mcap`
+    std::string stamp;  // with index: the age order (names sort by start time)
+    uint64_t index = 0;
+    uint64_t bytes = 0;
+    bool undeletable = false;  // unlink failed; tried again after the next listing
+  };
+
+  void list_directory();
+  void insert_sorted(KnownFile file);
+  bool should_probe(uint64_t incoming_bytes, std::chrono::steady_clock::time_point now) const;
+  std::string path_of(const std::string& name) const;
+
   RetentionOptions options_;
   RetentionStats stats_;
-  // Implementation state (known finalized files, oldest first, with sizes; their total; when the
-  // directory was last listed) is the implementer's to add.
+  std::vector<KnownFile> files_;  // this recorder's finalized files, oldest first
+  uint64_t finished_bytes_ = 0;   // sum of files_[i].bytes
+  std::chrono::steady_clock::time_point listed_at_{};
+  bool listing_failed_ = false;
+  // Free space as last measured, and what this recorder has written since (an estimate of the
+  // free space now, good enough while far from the limit).
+  bool have_free_ = false;
+  bool probe_next_call_ = false;  // files were deleted: measure again rather than estimate
+  uint64_t probed_free_ = 0;
+  uint64_t written_since_probe_ = 0;
+  std::chrono::steady_clock::time_point probed_at_{};
 };
 
 }  // namespace mcaprec::storage

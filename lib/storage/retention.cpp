@@ -1,0 +1,355 @@
+// How retention decides, where the contract leaves room:
+// - Age is read from the name (`<stamp>_<index>`, index compared as a number), not from mtime:
+//   the name is what the recorder wrote at the file's start, while mtimes change when files are
+//   copied back or touched.
+// - Free space is measured at most once per call, and only when the estimate (last measurement
+//   minus what was written since) could be wrong in a way that matters: near min_free_bytes,
+//   after 4 MiB written or recheck_interval elapsed, after deleting, and on every call while
+//   paused.
+// - Recordings are deleted only if deleting them all would be enough; otherwise they are kept
+//   and recording pauses, since deleting them would lose data without letting anything be written.
+// - If free space cannot be measured, min_free_bytes is not enforced (the decision says so):
+//   a real disk-full still ends the file cleanly through the writer's ENOSPC handling.
+#include "storage/retention.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <string_view>
+#include <tuple>
+#include <utility>
+
+namespace mcaprec::storage {
+
+namespace {
+
+// Below this distance from min_free_bytes, and after writing this much since the last
+// measurement, free space is measured again instead of estimated.
+constexpr uint64_t kEstimateFreeSpaceFor = 4ull << 20;
+// How many unlink failures a reason names before it only counts them.
+constexpr size_t kFailuresNamed = 3;
+
+uint64_t saturating_add(uint64_t a, uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+uint64_t saturating_sub(uint64_t a, uint64_t b) {
+  return a > b ? a - b : 0;
+}
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+
+// The stamp utc_stamp() writes: "2026-11-21T10-15-00Z".
+bool is_utc_stamp(std::string_view text) {
+  constexpr std::string_view kShape = "dddd-dd-ddTdd-dd-ddZ";
+  if (text.size() != kShape.size()) return false;
+  for (size_t i = 0; i < kShape.size(); ++i) {
+    if (kShape[i] == 'd' ? !is_digit(text[i]) : text[i] != kShape[i]) return false;
+  }
+  return true;
+}
+
+struct RecordingName {
+  std::string stamp;
+  uint64_t index = 0;
+};
+
+// `<prefix>_<stamp>_<index>.mcap` exactly as recording_file_name() writes it, or nothing. The
+// strict shape is what keeps `rec_front_…` out when the prefix is `rec`, and `….mcap.active`,
+// copies and other programs' files out always.
+std::optional<RecordingName> parse_recording_name(std::string_view name, std::string_view prefix) {
+  constexpr std::string_view kExtension = ".mcap";
+  if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix ||
+      name[prefix.size()] != '_') {
+    return std::nullopt;
+  }
+  std::string_view rest = name.substr(prefix.size() + 1);
+  if (rest.size() <= kExtension.size() ||
+      rest.substr(rest.size() - kExtension.size()) != kExtension) {
+    return std::nullopt;
+  }
+  rest.remove_suffix(kExtension.size());
+  const size_t underscore = rest.find('_');
+  if (underscore == std::string_view::npos || !is_utc_stamp(rest.substr(0, underscore))) {
+    return std::nullopt;
+  }
+  const std::string_view digits = rest.substr(underscore + 1);
+  if (digits.empty() || digits.size() > 19) return std::nullopt;  // 19 digits fit in uint64_t
+  RecordingName parsed;
+  for (char c : digits) {
+    if (!is_digit(c)) return std::nullopt;
+    parsed.index = parsed.index * 10 + static_cast<uint64_t>(c - '0');
+  }
+  parsed.stamp = std::string(rest.substr(0, underscore));
+  return parsed;
+}
+
+// "1 GiB", "300 B", or "812.3 MiB (851758284 B)" when the short form is not exact.
+std::string size_for_people(uint64_t bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+  size_t unit = 0;
+  uint64_t scale = 1;
+  while (unit + 1 < std::size(kUnits) && bytes / scale >= 1024) {
+    scale *= 1024;
+    ++unit;
+  }
+  if (bytes % scale == 0) return std::to_string(bytes / scale) + " " + kUnits[unit];
+  const uint64_t tenths = static_cast<uint64_t>(
+      std::floor(static_cast<long double>(bytes) * 10 / static_cast<long double>(scale)));
+  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " " + kUnits[unit] +
+         " (" + std::to_string(bytes) + " B)";
+}
+
+std::string errno_text(int error) {
+  return std::strerror(error);
+}
+
+}  // namespace
+
+FreeSpaceProbe statvfs_free_space() {
+  return [](const std::string& directory) -> mcap::Result<uint64_t> {
+    struct statvfs fs {};
+    if (::statvfs(directory.c_str(), &fs) != 0) {
+      return mcap::Error{0, "statvfs " + directory + ": " + errno_text(errno)};
+    }
+    return static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
+  };
+}
+
+Retention::Retention(RetentionOptions options) : options_(std::move(options)) {
+  if (options_.directory.empty()) options_.directory = ".";
+  if (!options_.free_space) options_.free_space = statvfs_free_space();
+  // Without limits nothing is ever deleted, so there is nothing to know about the directory.
+  if (options_.max_total_bytes != 0 || options_.min_free_bytes != 0) list_directory();
+}
+
+std::string Retention::path_of(const std::string& name) const {
+  return options_.directory + "/" + name;
+}
+
+void Retention::insert_sorted(KnownFile file) {
+  auto older = [](const KnownFile& a, const KnownFile& b) {
+    return std::tie(a.stamp, a.index, a.name) < std::tie(b.stamp, b.index, b.name);
+  };
+  // New files are the newest, so the place is almost always the end.
+  auto place = std::upper_bound(files_.begin(), files_.end(), file, older);
+  finished_bytes_ += file.bytes;
+  files_.insert(place, std::move(file));
+}
+
+void Retention::list_directory() {
+  listed_at_ = std::chrono::steady_clock::now();
+  files_.clear();
+  finished_bytes_ = 0;
+  DIR* dir = ::opendir(options_.directory.c_str());
+  listing_failed_ = dir == nullptr;
+  if (dir == nullptr) return;  // not created yet, or unreadable: nothing of ours to delete
+  const int dir_fd = ::dirfd(dir);
+  while (const dirent* entry = ::readdir(dir)) {
+    const std::string_view name = entry->d_name;
+    std::optional<RecordingName> parsed = parse_recording_name(name, options_.prefix);
+    if (!parsed) continue;
+    // Only regular files: deleting a symlink frees nothing, a directory is not a recording.
+    struct stat st {};
+    if (::fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) {
+      continue;
+    }
+    insert_sorted(KnownFile{std::string(name), std::move(parsed->stamp), parsed->index,
+                            static_cast<uint64_t>(st.st_size), false});
+  }
+  ::closedir(dir);
+}
+
+void Retention::note_finalized(const std::string& final_path, uint64_t bytes) {
+  const size_t slash = final_path.rfind('/');
+  const std::string name = slash == std::string::npos ? final_path : final_path.substr(slash + 1);
+  std::optional<RecordingName> parsed = parse_recording_name(name, options_.prefix);
+  if (!parsed) return;  // not a name retention may ever delete
+  // A listing after the rename may already know the file; newest files sit at the end.
+  for (auto it = files_.rbegin(); it != files_.rend(); ++it) {
+    if (it->name == name) {
+      finished_bytes_ = finished_bytes_ - it->bytes + bytes;
+      it->bytes = bytes;
+      return;
+    }
+  }
+  insert_sorted(KnownFile{name, std::move(parsed->stamp), parsed->index, bytes, false});
+}
+
+bool Retention::should_probe(uint64_t incoming_bytes,
+                             std::chrono::steady_clock::time_point now) const {
+  if (!have_free_ || stats_.paused || probe_next_call_) return true;
+  if (now - probed_at_ >= options_.recheck_interval) return true;
+  const uint64_t written = saturating_add(written_since_probe_, incoming_bytes);
+  if (written >= kEstimateFreeSpaceFor) return true;
+  // Close to the limit the estimate is not good enough: other programs write to the disk too.
+  const uint64_t estimated_after = saturating_sub(probed_free_, written);
+  return estimated_after < saturating_add(options_.min_free_bytes, kEstimateFreeSpaceFor);
+}
+
+RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming_bytes) {
+  RetentionDecision decision;
+  if (options_.max_total_bytes == 0 && options_.min_free_bytes == 0) return decision;
+  const auto now = std::chrono::steady_clock::now();
+
+  std::optional<uint64_t> free_bytes;  // free space now, measured or estimated
+  std::string probe_error;
+  if (options_.min_free_bytes != 0) {
+    if (should_probe(incoming_bytes, now)) {
+      mcap::Result<uint64_t> measured = options_.free_space(options_.directory);
+      probe_next_call_ = false;
+      have_free_ = measured.ok();
+      if (measured.ok()) {
+        probed_free_ = *measured;
+        written_since_probe_ = 0;
+        probed_at_ = now;
+      } else {
+        probe_error = measured.error().message;
+      }
+    }
+    if (have_free_) free_bytes = saturating_sub(probed_free_, written_since_probe_);
+  }
+
+  auto total_after = [&] {
+    return saturating_add(saturating_add(finished_bytes_, current_bytes), incoming_bytes);
+  };
+  auto over_total = [&] {
+    return options_.max_total_bytes != 0 && total_after() > options_.max_total_bytes;
+  };
+  auto under_free = [&] {
+    return free_bytes && *free_bytes < saturating_add(options_.min_free_bytes, incoming_bytes);
+  };
+
+  auto deletable_bytes = [&] {
+    uint64_t sum = 0;
+    for (const KnownFile& f : files_) sum += f.undeletable ? 0 : f.bytes;
+    return sum;
+  };
+  // Deleting recordings is only worth it when it makes room: if even deleting every one would
+  // not, they are kept and recording pauses until space comes back some other way.
+  auto enough_if_all_deleted = [&] {
+    const uint64_t freeable = deletable_bytes();
+    const bool total_ok = options_.max_total_bytes == 0 ||
+                          saturating_sub(total_after(), freeable) <= options_.max_total_bytes;
+    const bool free_ok = !free_bytes || saturating_add(*free_bytes, freeable) >=
+                                            saturating_add(options_.min_free_bytes, incoming_bytes);
+    return total_ok && free_ok;
+  };
+
+  std::vector<std::string> failures;      // "<name>: <why>" of unlinks that failed in this call
+  std::vector<std::string> failed_names;  // kept undeletable across a listing in this call
+  bool relisted = false;
+  auto relist = [&] {
+    list_directory();
+    relisted = true;
+    for (KnownFile& f : files_) {
+      f.undeletable =
+          std::find(failed_names.begin(), failed_names.end(), f.name) != failed_names.end();
+    }
+  };
+  // Deletes the oldest deletable files until both limits hold; false when that cannot work.
+  auto delete_until_within_limits = [&] {
+    while (over_total() || under_free()) {
+      if (!enough_if_all_deleted()) return false;
+      auto oldest = std::find_if(files_.begin(), files_.end(),
+                                 [](const KnownFile& f) { return !f.undeletable; });
+      const std::string path = path_of(oldest->name);
+      if (::unlink(path.c_str()) == 0) {
+        ++stats_.files_deleted;
+        stats_.bytes_deleted += oldest->bytes;
+        if (free_bytes) *free_bytes = saturating_add(*free_bytes, oldest->bytes);
+        finished_bytes_ -= oldest->bytes;
+        files_.erase(oldest);
+        decision.deleted.push_back(path);
+        probe_next_call_ = true;
+        continue;
+      }
+      const int error = errno;
+      if (error == ENOENT) {
+        // Someone else removed it, so the cached list is stale: look again, once per call.
+        finished_bytes_ -= oldest->bytes;
+        files_.erase(oldest);
+        if (!relisted) relist();
+      } else {
+        ++stats_.delete_errors;
+        failures.push_back(oldest->name + ": " + errno_text(error));
+        failed_names.push_back(oldest->name);
+        oldest->undeletable = true;
+      }
+    }
+    return true;
+  };
+
+  bool within_limits = delete_until_within_limits();
+  // Before refusing, make sure the refusal is not based on a stale list (files removed by
+  // someone else, an unlink that failed for a passing reason), but not on every call.
+  if (!within_limits && !relisted &&
+      (listing_failed_ || now - listed_at_ >= options_.recheck_interval)) {
+    relist();
+    within_limits = delete_until_within_limits();
+  }
+
+  decision.may_write = within_limits;
+  stats_.paused = !within_limits;
+  if (within_limits) written_since_probe_ = saturating_add(written_since_probe_, incoming_bytes);
+
+  std::string reason;
+  auto add_sentence = [&reason](const std::string& sentence) {
+    if (!reason.empty()) reason += "; ";
+    reason += sentence;
+  };
+  if (!within_limits) {
+    if (under_free()) {
+      const std::string limit = "output.min_free_bytes " + size_for_people(options_.min_free_bytes);
+      if (*free_bytes < options_.min_free_bytes) {
+        add_sentence("disk has " + size_for_people(*free_bytes) + " free, below " + limit);
+      } else {
+        add_sentence("disk has " + size_for_people(*free_bytes) + " free, and writing " +
+                     size_for_people(incoming_bytes) + " more would go below " + limit);
+      }
+    }
+    if (over_total()) {
+      add_sentence("this recorder's files would take " + size_for_people(total_after()) +
+                   " (finished " + size_for_people(finished_bytes_) + ", current file " +
+                   size_for_people(current_bytes) + ", next write " +
+                   size_for_people(incoming_bytes) + "), above output.max_total_bytes " +
+                   size_for_people(options_.max_total_bytes));
+    }
+    const size_t deletable = static_cast<size_t>(std::count_if(
+        files_.begin(), files_.end(), [](const KnownFile& f) { return !f.undeletable; }));
+    const size_t stuck = files_.size() - deletable;
+    if (deletable == 0) {
+      reason += ", and no finished recording is left to delete";
+    } else {
+      reason += ", and deleting all " + std::to_string(deletable) +
+                " finished recording(s) left (" + size_for_people(deletable_bytes()) +
+                ") would not be enough, so they are kept";
+    }
+    if (stuck != 0) reason += " (" + std::to_string(stuck) + " could not be deleted)";
+  }
+  if (!failures.empty()) {
+    std::string sentence = "could not delete " + std::to_string(failures.size()) + " file(s): ";
+    for (size_t i = 0; i < failures.size() && i < kFailuresNamed; ++i) {
+      sentence += (i == 0 ? "" : ", ") + failures[i];
+    }
+    if (failures.size() > kFailuresNamed) sentence += ", ...";
+    add_sentence(sentence);
+  }
+  if (!probe_error.empty()) {
+    add_sentence("free space unknown, output.min_free_bytes not checked: " + probe_error);
+  }
+  decision.reason = std::move(reason);
+  return decision;
+}
+
+}  // namespace mcaprec::storage
