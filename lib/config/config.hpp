@@ -32,6 +32,9 @@ inline constexpr uint64_t kMinChunkSize = 4 * kKiB;
 inline constexpr uint64_t kMaxChunkSize = 256 * kMiB;
 // The largest UDP payload; also the default max_message_size of UDP sources.
 inline constexpr uint64_t kMaxDatagramSize = 65535;
+// UDP datagrams read per recvmmsg call unless a source says otherwise, and the most it may ask.
+inline constexpr uint32_t kDefaultReceiveBatch = 32;
+inline constexpr uint32_t kMaxReceiveBatch = 1024;
 
 enum class Transport { kTcp, kUdp };
 enum class SourceFormat { kMcap, kRaw, kLengthPrefixed };
@@ -116,10 +119,12 @@ struct Source {
   std::optional<Multicast> multicast;  // udp only; none by default
   uint64_t receive_buffer = 0;         // SO_RCVBUF; default 8 MiB for udp, 0 (kernel autotuning)
                                        // for tcp
-  std::vector<Cidr> allowed_senders;   // empty = anyone; else datagrams/connections from
-                                       // other addresses are refused and counted
-  uint64_t max_message_size = 0;       // default 65535 for udp, 16 MiB for tcp
-  uint32_t max_connections = 64;       // tcp only
+  // udp: datagrams read per system call (recvmmsg); 0 or 1 = one per call (recvmsg).
+  uint32_t receive_batch = kDefaultReceiveBatch;
+  std::vector<Cidr> allowed_senders;            // empty = anyone; else datagrams/connections from
+                                                // other addresses are refused and counted
+  uint64_t max_message_size = 0;                // default 65535 for udp, 16 MiB for tcp
+  uint32_t max_connections = 64;                // tcp only
   uint32_t max_channels_per_connection = 1024;  // mcap only; per sender address for udp
   milliseconds idle_timeout{0};                 // tcp only: close a silent connection; 0 = never
 

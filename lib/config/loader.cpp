@@ -191,6 +191,7 @@ void read_source(Diagnostics& diagnostics, const YAML::Node& node, const std::st
     require(m, diagnostics, "group", "the multicast address to join, such as 239.255.0.1");
   }
   const std::optional<uint64_t> receive_buffer = r.size("receive_buffer");
+  assign(out.receive_batch, r.integer("receive_batch", 0, kMaxReceiveBatch));
   if (std::optional<YAML::Node> senders = r.find("allowed_senders")) {
     read_list(diagnostics, *senders, r.path_of("allowed_senders"),
               [&](const YAML::Node& item, const std::string& item_at) {

@@ -151,6 +151,11 @@ void check_source(const Config& config, const Source& source, const std::string&
     for (std::string_view key : {"max_connections", "idle_timeout"}) {
       if (d.written(at(key))) d.error(at(key), "only for tcp sources");
     }
+  }
+  if (transport_known && !udp && d.written(at("receive_batch"))) {
+    d.error(at("receive_batch"), "only for udp sources");
+  }
+  if (transport_known && udp) {
     if (!d.has_error(at("max_message_size")) && source.max_message_size > kMaxDatagramSize) {
       d.error(at("max_message_size"), format_size(source.max_message_size) +
                                           " is larger than any UDP datagram (" +

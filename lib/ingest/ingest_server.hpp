@@ -37,10 +37,9 @@ struct SourceStats {
 
 // Tuning of the listeners, for benchmarks and tests; the defaults are what the daemon runs.
 struct IngestOptions {
-  // UDP: read up to `receive_batch` datagrams per system call (recvmmsg); false reads one per
-  // call (recvmsg), to measure what batching gains.
+  // UDP: read up to each source's `receive_batch` datagrams per system call (recvmmsg); false
+  // reads one per call (recvmsg) whatever the configuration says.
   bool batched_receive = true;
-  unsigned receive_batch = 32;
 };
 
 class IngestServer {

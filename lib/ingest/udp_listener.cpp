@@ -57,8 +57,8 @@ UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const Inge
     : socket_(io),
       source_(source),
       raw_(source.source().format == config::SourceFormat::kRaw),
-      batch_(options.batched_receive ? std::max(1u, options.receive_batch) : 1u),
-      batched_(options.batched_receive),
+      batch_(options.batched_receive ? std::max(1u, source.source().receive_batch) : 1u),
+      batched_(batch_ > 1),
       decoder_(source.limits()),
       events_(*this) {
   buffers_.resize(size_t{batch_} * kSlotBytes);

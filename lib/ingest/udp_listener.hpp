@@ -1,7 +1,8 @@
 #pragma once
 // One UDP source: a non-blocking socket watched by the Asio reactor (async_wait on read
-// readiness); each wake-up drains the socket with recvmmsg, up to a batch of datagrams per call,
-// straight into buffers reused for the listener's lifetime. Kernel receive timestamps
+// readiness); each wake-up drains the socket with recvmmsg, up to the source's receive_batch
+// datagrams per call (recvmsg when it is 0 or 1), straight into buffers reused for the
+// listener's lifetime. Kernel receive timestamps
 // (SO_TIMESTAMPNS) give the receive time; SO_RXQ_OVFL reports the datagrams the kernel dropped.
 //
 // Formats: `raw` (a datagram is one message on the source's topic) and `mcap` (whole records

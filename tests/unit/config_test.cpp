@@ -192,6 +192,7 @@ TEST(ConfigDefaults, UdpAndRawSourcesGetTheirOwnDefaults) {
   EXPECT_EQ(lidar.timestamp, TimestampSource::kReceive);
   EXPECT_EQ(lidar.max_message_size, 65535u);
   EXPECT_EQ(lidar.receive_buffer, 8 * kMiB);
+  EXPECT_EQ(lidar.receive_batch, 32u);
   const Source& feed = config.sources.at(1);
   EXPECT_EQ(feed.bind.host, "::1");
   EXPECT_EQ(feed.timestamp, TimestampSource::kReceive);
@@ -438,6 +439,28 @@ TEST(ConfigErrors, ChannelTopicsAreUnique) {
                                                    "  - topic: /gps\n"
                                                    "  - topic: /imu\n"),
             "test.yaml:8: channels[2].topic: '/imu' already has settings in channels[0] (line 6)");
+}
+
+TEST(ConfigErrors, ReceiveBatchIsForUdpAndAtMost1024) {
+  const Config config = load_ok(
+      "sources:\n"
+      "  - {name: a, transport: udp, bind: '127.0.0.1:1', format: raw, topic: /a, "
+      "receive_batch: 0}\n"
+      "  - {name: b, transport: udp, bind: '127.0.0.1:2', format: raw, topic: /b, "
+      "receive_batch: 1024}\n");
+  EXPECT_EQ(config.sources.at(0).receive_batch, 0u);
+  EXPECT_EQ(config.sources.at(1).receive_batch, 1024u);
+  EXPECT_EQ(single_error("sources:\n"
+                         "  - name: a\n"
+                         "    transport: tcp\n"
+                         "    bind: 127.0.0.1:1\n"
+                         "    receive_batch: 8\n"),
+            "test.yaml:5: sources[0].receive_batch: only for udp sources");
+  const std::string too_many = single_error(
+      "sources:\n"
+      "  - {name: a, transport: udp, bind: '127.0.0.1:1', format: raw, topic: /a, "
+      "receive_batch: 1025}\n");
+  EXPECT_EQ(too_many.rfind("test.yaml:2: sources[0].receive_batch: ", 0), 0u) << too_many;
 }
 
 TEST(ConfigErrors, BlockingCannotSlowDownUdp) {
@@ -747,6 +770,7 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
   multicast.bind = {"0.0.0.0", 2368};
   multicast.multicast = Multicast{"239.0.0.1", "eth0"};
   multicast.receive_buffer = 8 * kMiB;
+  multicast.receive_batch = 64;
   multicast.max_message_size = 1200;
   config.sources.push_back(multicast);
   config.channels.push_back({"/frames: \"quoted\"", "frames", 4 * kMiB, Overflow::kDropOldest});
