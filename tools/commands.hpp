@@ -17,6 +17,7 @@ struct Command {
 extern const Command kInfoCommand;
 extern const Command kVerifyCommand;
 extern const Command kConvertCommand;
+extern const Command kRecoverCommand;
 extern const Command kSendCommand;
 
 }  // namespace mcaprec::tool

@@ -12,7 +12,7 @@ namespace mcaprec::tool {
 namespace {
 
 const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand, &kConvertCommand,
-                                    &kSendCommand};
+                                    &kRecoverCommand, &kSendCommand};
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,
