@@ -537,5 +537,50 @@ TEST_F(ToolTest, ConvertNeverLeavesAPartialOutput) {
   EXPECT_FALSE(fs::exists(output));
 }
 
+// --- recover ---
+
+TEST_F(ToolTest, RecoverCompletesACutRecordingAndReportsWhatItCut) {
+  const fs::path original = path("sample.mcap");
+  write_sample(original, small_chunks());
+  const Summary summary = read_file_summary(original);
+  const ChunkIndex& fourth = summary.chunk_indexes[3];
+  const fs::path active = path("rec.mcap.active");
+  fs::copy_file(original, active);
+  fs::resize_file(active, fourth.chunk_start_offset + 100);  // cut inside the fourth chunk
+  const std::string cut_bytes = std::to_string(100);
+
+  // --dry-run reports and changes nothing.
+  const std::string before = read_text(active);
+  RunResult r = run({"recover", active.string(), "--dry-run"});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("would be recovered"), std::string::npos) << describe(r);
+  EXPECT_EQ(read_text(active), before);
+  EXPECT_FALSE(fs::exists(path("rec.mcap")));
+
+  r = run({"recover", active.string()});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("kept:     3 chunks"), std::string::npos) << describe(r);
+  EXPECT_NE(r.out.find("(" + cut_bytes + " bytes) from offset " +
+                       std::to_string(fourth.chunk_start_offset)),
+            std::string::npos)
+      << describe(r);
+  EXPECT_NE(r.out.find("renamed:  to " + path("rec.mcap").string()), std::string::npos)
+      << describe(r);
+  EXPECT_FALSE(fs::exists(active));
+  EXPECT_EQ(run({"verify", path("rec.mcap").string()}).exit_code, 0);
+  EXPECT_EQ(read_file_summary(path("rec.mcap")).chunk_indexes.size(), 3u);
+
+  r = run({"recover", path("rec.mcap").string()});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("already complete"), std::string::npos) << describe(r);
+
+  std::ofstream(path("junk.mcap")) << "not a recording";
+  r = run({"recover", path("junk.mcap").string()});
+  EXPECT_EQ(r.exit_code, 1) << describe(r);
+  EXPECT_NE(r.err.find("no valid MCAP header"), std::string::npos) << describe(r);
+  EXPECT_EQ(run({"recover"}).exit_code, 2);
+  EXPECT_EQ(run({"recover", "a", "b"}).exit_code, 2);
+}
+
 }  // namespace
 }  // namespace mcaprec::mcap
