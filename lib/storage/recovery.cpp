@@ -278,7 +278,8 @@ mcap::Result<DirectoryRecovery> recover_directory(const std::string& directory,
   DirectoryRecovery result;
   DIR* dir = ::opendir(directory.c_str());
   if (dir == nullptr) {
-    if (errno == ENOENT) return result;
+    // No directory yet (or a path through a file): nothing was recorded there to recover.
+    if (errno == ENOENT || errno == ENOTDIR) return result;
     return os_error(0, "cannot list", directory, errno);
   }
   std::vector<std::string> names;
