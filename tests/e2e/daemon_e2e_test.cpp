@@ -15,6 +15,7 @@
 
 #include "daemon_process.hpp"
 #include "daemon_test_support.hpp"
+#include "mcap/writer.hpp"
 #include "pipeline_test_support.hpp"
 #include "producers.hpp"
 
@@ -344,6 +345,36 @@ TEST_F(DaemonE2ETest, UnusableOutputDirectoryExitsWithOneClearLine) {
   const std::string err = daemon_->err();
   EXPECT_NE(err.find("cannot record into " + output_.string()), std::string::npos) << err;
   EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << err;
+}
+
+// A crash left a recording `.active` and cut mid-chunk: the next start completes it before
+// recording, says so, and both files are valid after the stop.
+TEST_F(DaemonE2ETest, StartRecoversALeftoverActiveFile) {
+  fs::create_directories(output_);
+  const fs::path leftover = output_ / "rec_2026-11-21T06-00-00Z_0.mcap.active";
+  {
+    mcap::WriterOptions options;
+    options.chunk_size = 4096;
+    auto writer = mcap::Writer::create(leftover.string(), options);
+    ASSERT_TRUE(writer.ok());
+    ASSERT_TRUE((*writer)->add_channel(mcap::Channel{1, 0, "/old", "", {}}).ok());
+    const mcap::Bytes data(500, 7);
+    for (uint32_t i = 0; i < 100; ++i) {
+      ASSERT_TRUE((*writer)->write_message(mcap::Message{1, i, i, i, data}).ok());
+    }
+    ASSERT_TRUE((*writer)->close().ok());
+  }
+  fs::resize_file(leftover, fs::file_size(leftover) * 2 / 3);
+
+  start_recording(config_with(tcp_source("producers", free_port(SOCK_STREAM), "mcap")));
+  EXPECT_NE(daemon_->err().find("recovered rec_2026-11-21T06-00-00Z_0.mcap: kept "),
+            std::string::npos)
+      << daemon_->err();
+  EXPECT_FALSE(fs::exists(leftover));
+  EXPECT_EQ(stop(), 0) << daemon_->err();
+  EXPECT_TRUE(files(".active").empty());
+  ASSERT_EQ(files(".mcap").size(), 2u);
+  for (const std::string& path : files(".mcap")) EXPECT_EQ(run_tool({"verify", path}), 0) << path;
 }
 
 TEST_F(DaemonE2ETest, EachSourceKindIsRecordedExactly) {
