@@ -253,12 +253,15 @@ Status Writer::flush() {
 void Writer::checkpoint() {
   schemas_since_checkpoint_.clear();
   channels_since_checkpoint_.clear();
-  checkpoint_ = Checkpoint{offset_,
-                           data_crc_,
-                           chunk_indexes_.size(),
-                           attachment_indexes_.size(),
-                           metadata_indexes_.size(),
-                           stats_};
+  // Assigned field by field into the one checkpoint kept: copying the statistics' channel map
+  // onto the previous copy reuses its nodes, so a checkpoint per chunk does not allocate.
+  if (!checkpoint_) checkpoint_.emplace();
+  checkpoint_->offset = offset_;
+  checkpoint_->data_crc = data_crc_;
+  checkpoint_->chunk_indexes = chunk_indexes_.size();
+  checkpoint_->attachment_indexes = attachment_indexes_.size();
+  checkpoint_->metadata_indexes = metadata_indexes_.size();
+  checkpoint_->stats = stats_;
 }
 
 Status Writer::rewind_after_failure() {
