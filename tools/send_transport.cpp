@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -272,18 +274,24 @@ class LengthPrefixedTcpTransport : public Transport {
   uint64_t pending_ = 0;
 };
 
-// Datagrams to one address with sendmmsg, from an unconnected socket so that an ICMP "port
-// unreachable" from an absent receiver does not fail later sends: UDP does not know.
+// Datagrams to one address with sendmmsg. The socket is connected (the kernel keeps the route
+// instead of looking it up for every datagram); an ICMP "port unreachable" from an absent
+// receiver then makes one later call fail with ECONNREFUSED, which only reports that error and
+// is retried: UDP does not know whether anyone listens.
 class UdpTransport : public Transport {
  public:
   UdpTransport(Fd fd, sockaddr_storage address, socklen_t address_length, std::string peer,
-               size_t mtu, uint64_t definitions_every, bool raw)
+               size_t mtu, uint64_t definitions_every, bool raw, bool segmented)
       : fd_(std::move(fd)),
         address_(address),
         address_length_(address_length),
         peer_(std::move(peer)),
         packer_(mtu, definitions_every),
-        raw_(raw) {}
+        raw_(raw),
+        segmented_(segmented) {
+    connected_ =
+        ::connect(fd_.get(), reinterpret_cast<const sockaddr*>(&address_), address_length_) == 0;
+  }
 
   bool can_define(const mcap::Schema* schema, const mcap::Channel& channel) const override {
     if (raw_) return true;
@@ -329,7 +337,9 @@ class UdpTransport : public Transport {
   Status finish() override { return flush(); }
 
  private:
-  Status send_ready() {
+  Status send_ready() { return segmented_ ? send_ready_segmented() : send_ready_one_by_one(); }
+
+  Status send_ready_one_by_one() {
     const size_t count = packer_.ready_count();
     iovecs_.resize(count);
     headers_.resize(count);
@@ -337,8 +347,8 @@ class UdpTransport : public Transport {
       const mcap::ByteView datagram = packer_.ready(i);
       iovecs_[i] = iovec{const_cast<uint8_t*>(datagram.data()), datagram.size()};
       headers_[i] = mmsghdr{};
-      headers_[i].msg_hdr.msg_name = &address_;
-      headers_[i].msg_hdr.msg_namelen = address_length_;
+      headers_[i].msg_hdr.msg_name = connected_ ? nullptr : &address_;
+      headers_[i].msg_hdr.msg_namelen = connected_ ? 0 : address_length_;
       headers_[i].msg_hdr.msg_iov = &iovecs_[i];
       headers_[i].msg_hdr.msg_iovlen = 1;
     }
@@ -347,7 +357,7 @@ class UdpTransport : public Transport {
       const int n =
           ::sendmmsg(fd_.get(), headers_.data() + done, static_cast<unsigned>(count - done), 0);
       if (n < 0) {
-        if (errno == EINTR) continue;
+        if (errno == EINTR || (connected_ && errno == ECONNREFUSED)) continue;
         return Error{wire_bytes_, "send to " + peer_ + " failed after " +
                                       std::to_string(datagrams_) +
                                       " datagrams: " + errno_text(errno)};
@@ -365,18 +375,95 @@ class UdpTransport : public Transport {
     return {};
   }
 
+  // Equal-size datagrams in a row go as one message with UDP_SEGMENT (generic segmentation
+  // offload): the kernel cuts it into datagrams of that size, so one pass through the send path
+  // carries up to kMaxSegments of them. The receiver still gets one datagram per payload.
+  Status send_ready_segmented() {
+    const size_t count = packer_.ready_count();
+    iovecs_.resize(count);
+    headers_.clear();
+    group_first_.clear();
+    controls_.resize(count * kControlSpace);
+    for (size_t i = 0; i < count; ++i) {
+      const mcap::ByteView datagram = packer_.ready(i);
+      iovecs_[i] = iovec{const_cast<uint8_t*>(datagram.data()), datagram.size()};
+      if (!headers_.empty()) {
+        msghdr& open = headers_.back().msg_hdr;
+        const size_t segment = iovecs_[group_first_.back()].iov_len;
+        const size_t bytes = segment * open.msg_iovlen;
+        if (datagram.size() == segment && open.msg_iovlen < kMaxSegments &&
+            bytes + segment <= kMaxUdpPayload) {
+          ++open.msg_iovlen;
+          continue;
+        }
+      }
+      group_first_.push_back(i);
+      headers_.push_back(mmsghdr{});
+      msghdr& header = headers_.back().msg_hdr;
+      header.msg_name = connected_ ? nullptr : &address_;
+      header.msg_namelen = connected_ ? 0 : address_length_;
+      header.msg_iov = &iovecs_[i];
+      header.msg_iovlen = 1;
+    }
+    for (size_t g = 0; g < headers_.size(); ++g) {
+      msghdr& header = headers_[g].msg_hdr;
+      if (header.msg_iovlen < 2) continue;  // a lone datagram needs no segmentation
+      header.msg_control = controls_.data() + g * kControlSpace;
+      header.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+      cmsghdr* control = CMSG_FIRSTHDR(&header);
+      control->cmsg_level = SOL_UDP;
+      control->cmsg_type = UDP_SEGMENT;
+      control->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      const auto segment = static_cast<uint16_t>(header.msg_iov[0].iov_len);
+      std::memcpy(CMSG_DATA(control), &segment, sizeof(segment));
+    }
+    size_t done = 0;
+    while (done < headers_.size()) {
+      const int n = ::sendmmsg(fd_.get(), headers_.data() + done,
+                               static_cast<unsigned>(headers_.size() - done), 0);
+      if (n < 0) {
+        if (errno == EINTR || (connected_ && errno == ECONNREFUSED)) continue;
+        return Error{wire_bytes_, "send to " + peer_ + " failed after " +
+                                      std::to_string(datagrams_) +
+                                      " datagrams (with --gso): " + errno_text(errno)};
+      }
+      uint64_t messages = 0;
+      for (size_t g = done; g < done + static_cast<size_t>(n); ++g) {
+        const size_t first = group_first_[g];
+        const size_t segments = headers_[g].msg_hdr.msg_iovlen;
+        for (size_t i = first; i < first + segments; ++i) {
+          wire_bytes_ += iovecs_[i].iov_len;
+          messages += packer_.ready_messages(i);
+        }
+        datagrams_ += segments;
+      }
+      hand_over(messages);
+      done += static_cast<size_t>(n);
+    }
+    packer_.clear_ready();
+    return {};
+  }
+
+  // UDP_SEGMENT takes at most 64 segments per message on the kernels we meet.
+  static constexpr size_t kMaxSegments = 64;
+  static constexpr size_t kControlSpace = CMSG_SPACE(sizeof(uint16_t));
+
   Fd fd_;
   sockaddr_storage address_;
   socklen_t address_length_;
   std::string peer_;
   synth::DatagramPacker packer_;
   bool raw_;
+  bool segmented_;
+  bool connected_ = false;
   std::vector<iovec> iovecs_;
   std::vector<mmsghdr> headers_;
+  std::vector<size_t> group_first_;  // segmented: first datagram of each message
+  std::vector<uint8_t> controls_;    // segmented: the UDP_SEGMENT control of each message
 };
 
 Result<std::unique_ptr<Transport>> open_udp(const Endpoint& endpoint, size_t mtu,
-                                            uint64_t definitions_every, bool raw) {
+                                            uint64_t definitions_every, bool raw, bool segmented) {
   auto found = resolve(endpoint, SOCK_DGRAM);
   if (!found) return found.error();
   const addrinfo* address = *found;
@@ -393,7 +480,7 @@ Result<std::unique_ptr<Transport>> open_udp(const Endpoint& endpoint, size_t mtu
   const socklen_t length = address->ai_addrlen;
   ::freeaddrinfo(*found);
   return std::unique_ptr<Transport>(std::make_unique<UdpTransport>(
-      std::move(fd), storage, length, endpoint.text, mtu, definitions_every, raw));
+      std::move(fd), storage, length, endpoint.text, mtu, definitions_every, raw, segmented));
 }
 
 }  // namespace
@@ -467,11 +554,11 @@ Result<std::unique_ptr<Transport>> open_length_prefixed_tcp(const Endpoint& endp
 
 Result<std::unique_ptr<Transport>> open_mcap_udp(const Endpoint& endpoint, size_t mtu,
                                                  uint64_t definitions_every) {
-  return open_udp(endpoint, mtu, definitions_every, false);
+  return open_udp(endpoint, mtu, definitions_every, false, false);
 }
 
-Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint) {
-  return open_udp(endpoint, kMaxUdpPayload, 0, true);
+Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint, bool segmented) {
+  return open_udp(endpoint, kMaxUdpPayload, 0, true, segmented);
 }
 
 }  // namespace mcaprec::tool::send

@@ -74,8 +74,11 @@ mcap::Result<std::unique_ptr<Transport>> open_length_prefixed_tcp(const Endpoint
 // MCAP records packed into datagrams of at most `mtu` bytes (see synth/datagram_packer.hpp).
 mcap::Result<std::unique_ptr<Transport>> open_mcap_udp(const Endpoint& endpoint, size_t mtu,
                                                        uint64_t definitions_every);
-// One datagram per message payload (the `raw` format).
-mcap::Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint);
+// One datagram per message payload (the `raw` format). `segmented`: equal-size datagrams in a
+// row are handed to the kernel together with UDP generic segmentation offload (UDP_SEGMENT),
+// which still delivers them as separate datagrams but costs the sender far less per datagram.
+mcap::Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint,
+                                                      bool segmented = false);
 
 inline constexpr uint64_t kMaxUdpPayload = 65'507;
 

@@ -447,6 +447,27 @@ TEST_F(SendTest, RawRateIsPacedAndNumbered) {
   }
 }
 
+// Segmentation offload hands the kernel many payloads per call; the receiver must still see
+// each payload as its own datagram, in order.
+TEST_F(SendTest, RawWithGsoArrivesAsOneDatagramPerPayload) {
+  UdpReceiver receiver;
+  constexpr uint64_t kCount = 640;
+  const RunResult r = run({receiver.url(), "--raw-size", "1200", "--max", "--count",
+                           std::to_string(kCount), "--numbered", "--gso", "--json"});
+  receiver.stop();
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  const json report = parse_json(r);
+  EXPECT_EQ(report["messages"], kCount);
+  EXPECT_EQ(report["datagrams"], kCount);
+  EXPECT_EQ(report["wire_bytes"], kCount * 1200);
+  ASSERT_EQ(receiver.datagrams().size(), kCount);
+  for (size_t i = 0; i < receiver.datagrams().size(); ++i) {
+    const Bytes& datagram = receiver.datagrams()[i];
+    ASSERT_EQ(datagram.size(), 1200u);
+    EXPECT_EQ(load_le<uint64_t>(datagram.data()), i);
+  }
+}
+
 TEST_F(SendTest, NumberedSensorMixCountsEveryMessageOnce) {
   TcpReceiver receiver;
   const RunResult r = run({receiver.url(), "--topics", "/imu,/can", "--count", "500", "--max",
@@ -538,6 +559,8 @@ TEST_F(SendTest, HelpAndUsageErrors) {
       {"udp://127.0.0.1:9", file.string(), "--numbered"},
       {"udp://127.0.0.1:9", "--duration", "soon"},
       {"udp://127.0.0.1:9", "--topics", "/nope"},
+      {"udp://127.0.0.1:9", "--gso"},
+      {"tcp://127.0.0.1:9", "--raw-size", "64", "--max", "--gso"},
   };
   for (const auto& args : bad) {
     const RunResult r = run(args);
