@@ -59,8 +59,8 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
     size_t offset = 0;  // payload in held_bytes_
     size_t size = 0;
   };
-  static constexpr std::chrono::microseconds kFirstBackoff{500};
-  static constexpr std::chrono::microseconds kMaxBackoff{16000};
+  static constexpr std::chrono::microseconds kFirstBackoff{100};
+  static constexpr std::chrono::microseconds kMaxBackoff{4000};
 
   void read();
   void on_read(boost::system::error_code error, size_t size);
