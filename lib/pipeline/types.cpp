@@ -33,6 +33,8 @@ std::string_view drop_reason_name(DropReason reason) {
       return "stopped";
     case DropReason::kWriteError:
       return "write_error";
+    case DropReason::kNoSpace:
+      return "no_space";
   }
   return "unknown";
 }

@@ -24,8 +24,9 @@ enum class DropReason : uint8_t {
   kTooLarge,      // the message alone exceeds the queue or the memory budget
   kStopped,       // pushed after (or while blocked during) stop()
   kWriteError,    // its chunk could not be encoded or written to the file
+  kNoSpace,       // its chunk was held while recording was paused for lack of room, then stopped
 };
-inline constexpr size_t kDropReasonCount = 5;
+inline constexpr size_t kDropReasonCount = 6;
 std::string_view drop_reason_name(DropReason reason);  // "queue_full", "memory_budget", ...
 
 // The answer of push(): the message was accepted (it will be written unless stop() finds the
