@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -13,6 +14,28 @@ namespace {
 Error os_error(uint64_t offset, const std::string& what, const std::string& path, int err) {
   return Error{offset, what + " " + path + ": " + std::strerror(err)};
 }
+
+// Syncs through its own descriptor, which refers to the same open file as the sink's.
+class FdSyncHandle : public SyncHandle {
+ public:
+  FdSyncHandle(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~FdSyncHandle() override { ::close(fd_); }
+  FdSyncHandle(const FdSyncHandle&) = delete;
+  FdSyncHandle& operator=(const FdSyncHandle&) = delete;
+
+  Status sync() override {
+    int rc = 0;
+    do {
+      rc = ::fdatasync(fd_);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) return os_error(0, "cannot sync", path_, errno);
+    return {};
+  }
+
+ private:
+  const int fd_;
+  const std::string path_;
+};
 
 }  // namespace
 
@@ -49,8 +72,10 @@ Status FileSink::write(ByteView data) {
 Status FileSink::flush() {
   if (buffer_.empty()) return {};
   if (fd_ < 0) return Error{offset_, "flush of closed file " + path_};
+  const uint64_t start = offset_;
   Status s = write_all(buffer_);
-  buffer_.clear();
+  // What did not reach the OS stays buffered, so that truncate() can still keep it.
+  buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(offset_ - start));
   return s;
 }
 
@@ -65,9 +90,78 @@ Status FileSink::sync() {
   return {};
 }
 
+Result<std::shared_ptr<SyncHandle>> FileSink::sync_handle() {
+  if (fd_ < 0) return Error{offset_, "sync handle of closed file " + path_};
+  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return os_error(offset_, "cannot duplicate the descriptor of", path_, errno);
+  return std::shared_ptr<SyncHandle>(std::make_shared<FdSyncHandle>(fd, path_));
+}
+
+Status FileSink::truncate(uint64_t size) {
+  if (fd_ < 0) return Error{size, "truncate of closed file " + path_};
+  const uint64_t end = offset_ + buffer_.size();
+  if (size > end) {
+    return Error{size, "cannot keep " + std::to_string(size) + " bytes of " + path_ + ": only " +
+                           std::to_string(end) + " were written"};
+  }
+  if (size >= offset_) {
+    buffer_.resize(size - offset_);
+    return {};
+  }
+  buffer_.clear();
+  int rc = 0;
+  do {
+    rc = ::ftruncate(fd_, static_cast<off_t>(size));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return os_error(size, "cannot truncate", path_, errno);
+  // write(2) continues at the descriptor's position, which must follow the kept bytes.
+  if (::lseek(fd_, static_cast<off_t>(size), SEEK_SET) < 0) {
+    return os_error(size, "cannot seek in", path_, errno);
+  }
+  offset_ = size;
+  reserved_end_ = 0;  // truncation gave back the blocks past the new end
+  return {};
+}
+
+Status FileSink::reserve(uint64_t bytes) {
+  if (fd_ < 0) return Error{offset_, "reserve in closed file " + path_};
+  if (!reserve_supported_) return {};
+  const uint64_t end = offset_ + buffer_.size() + bytes;
+  if (end <= reserved_end_) return {};
+  const uint64_t from = std::max(offset_, reserved_end_);
+  int rc = 0;
+  do {
+    rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
+                     static_cast<off_t>(end - from));
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    if (errno == EOPNOTSUPP || errno == ENOSYS) {
+      reserve_supported_ = false;
+      return {};
+    }
+    return os_error(offset_, "cannot reserve " + std::to_string(end - from) + " bytes in", path_,
+                    errno);
+  }
+  reserved_end_ = end;
+  return {};
+}
+
+// Best effort: room set aside and not used only costs disk space until the file is deleted, so
+// failing to give it back is no reason to fail the close. (ftruncate to the current size frees
+// the blocks past it; punching a hole past the end does not on ext4.)
+Status FileSink::release_reserve() {
+  if (reserved_end_ <= offset_) return {};
+  reserved_end_ = 0;
+  if (::ftruncate(fd_, static_cast<off_t>(offset_)) != 0) {
+    return os_error(offset_, "cannot give back reserved room in", path_, errno);
+  }
+  return {};
+}
+
 Status FileSink::close() {
   if (fd_ < 0) return {};
   Status flushed = flush();
+  if (flushed) (void)release_reserve();
   // close(2) must not be retried on EINTR: the descriptor is gone either way.
   const int rc = ::close(fd_);
   const int err = errno;

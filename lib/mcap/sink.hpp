@@ -9,15 +9,40 @@
 
 namespace mcaprec::mcap {
 
+// Makes the bytes a sink has handed to the operating system durable, from a thread other than
+// the writer's. It owns what it needs (a duplicate descriptor for files), so a sync that races
+// the sink's close never touches a closed or reused descriptor.
+class SyncHandle {
+ public:
+  virtual ~SyncHandle() = default;
+  virtual Status sync() = 0;  // fdatasync; any thread, any time
+};
+
 class ByteSink {
  public:
   virtual ~ByteSink() = default;
-  // Appends all of `data` or fails. After a failure the sink is not used again.
+  // Appends all of `data` or fails. After a failure the sink is only used again after a
+  // successful truncate().
   virtual Status write(ByteView data) = 0;
   // Hands buffered bytes to the operating system.
   virtual Status flush() { return {}; }
   // Makes written bytes durable (fdatasync for files).
   virtual Status sync() { return flush(); }
+  // For syncing from another thread (see SyncHandle); null when there is nothing to sync.
+  virtual Result<std::shared_ptr<SyncHandle>> sync_handle() {
+    return std::shared_ptr<SyncHandle>();
+  }
+  // Keeps the first `size` bytes written and discards the rest, wherever they are (buffer or
+  // file), so that a file whose last write failed can be completed after its last whole record.
+  virtual Status truncate(uint64_t size) {
+    return Error{size, "this sink cannot discard what it was given"};
+  }
+  // Sets disk space aside for `bytes` more bytes after those written, so that writing them
+  // cannot fail for lack of space (fallocate). A sink that cannot reserve does nothing.
+  virtual Status reserve(uint64_t bytes) {
+    (void)bytes;
+    return {};
+  }
 };
 
 // Appends to a growing byte vector. Used by tests and in-memory conversions.
@@ -44,19 +69,28 @@ class FileSink : public ByteSink {
 
   Status write(ByteView data) override;
   Status flush() override;
-  Status sync() override;  // flush + fdatasync
-  Status close();          // flush + close; called by the destructor if not before
+  Status sync() override;                                      // flush + fdatasync
+  Result<std::shared_ptr<SyncHandle>> sync_handle() override;  // on a dup() of the descriptor
+  Status truncate(uint64_t size) override;                     // ftruncate, or the buffer
+  // fallocate(FALLOC_FL_KEEP_SIZE) past the end; a no-op where the filesystem cannot. The room
+  // left over is given back by close().
+  Status reserve(uint64_t bytes) override;
+  // flush, give back reserved room, close; called by the destructor if not before
+  Status close();
   int fd() const { return fd_; }
 
  private:
   FileSink(int fd, std::string path, size_t buffer_bytes);
   Status write_all(ByteView data);
+  Status release_reserve();
 
   int fd_ = -1;
   std::string path_;
   Bytes buffer_;
   size_t buffer_limit_;
-  uint64_t offset_ = 0;  // bytes handed to the OS so far, to place errors
+  uint64_t offset_ = 0;        // bytes handed to the OS so far; the buffer holds those after them
+  uint64_t reserved_end_ = 0;  // end of the room set aside by reserve(), 0 = none
+  bool reserve_supported_ = true;  // false once the filesystem said it cannot
 };
 
 }  // namespace mcaprec::mcap

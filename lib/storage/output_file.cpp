@@ -59,7 +59,17 @@ OutputFile::OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> wri
       active_path_(final_path_ + std::string(kActiveSuffix)),
       writer_(std::move(writer)) {}
 
+mcap::Result<std::shared_ptr<mcap::SyncHandle>> OutputFile::sync_handle() {
+  return writer_->sink().sync_handle();
+}
+
 mcap::Status OutputFile::finalize() {
+  if (writer_->failed()) {
+    if (mcap::Status s = writer_->rewind_after_failure(); !s) {
+      return mcap::Error{s.error().offset,
+                         "cannot finalize " + active_path_ + ": " + s.error().message};
+    }
+  }
   if (mcap::Status s = writer_->close(); !s) {
     return mcap::Error{s.error().offset,
                        "cannot finalize " + active_path_ + ": " + s.error().message};
@@ -72,6 +82,11 @@ mcap::Status OutputFile::finalize() {
     return os_error("cannot rename " + active_path_ + " to", final_path_, errno);
   }
   return sync_directory(parent_directory(final_path_));
+}
+
+void OutputFile::discard() {
+  writer_.reset();
+  ::unlink(active_path_.c_str());
 }
 
 mcap::Status ensure_directory(const std::string& directory) {

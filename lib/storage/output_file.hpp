@@ -30,9 +30,20 @@ class OutputFile {
   const std::string& final_path() const { return final_path_; }
   const std::string& active_path() const { return active_path_; }
 
-  // Writer close, fdatasync, rename to the final path, fsync of the directory. Stops at the
-  // first failure and leaves the `.active` file for recovery. Call once.
+  // Writer close, fdatasync, rename to the final path, fsync of the directory. A file whose
+  // writer failed is first cut back to its last whole record (so a write that failed for lack
+  // of space or an I/O error still leaves a valid file with everything before it). Stops at
+  // the first failure and leaves the `.active` file for recovery. Call once.
   mcap::Status finalize();
+
+  // Sets disk space aside for `bytes` more bytes (see mcap::ByteSink::reserve).
+  mcap::Status reserve(uint64_t bytes) { return writer_->sink().reserve(bytes); }
+  // Gives up a file that is not wanted (nothing recorded in it yet): closes and deletes it.
+  void discard();
+
+  // For the syncer: makes this file's bytes durable from another thread, even after the file
+  // was handed on (see mcap::SyncHandle). Null when the sink has nothing to sync.
+  mcap::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle();
 
  private:
   OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer);
