@@ -27,6 +27,7 @@
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/types.hpp"
 #include "storage/output_file.hpp"
+#include "storage/retention.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -64,6 +65,15 @@ struct PipelineOptions {
   // Where file bytes go; empty = the files themselves. Tests substitute stalling or failing
   // sinks.
   storage::SinkFactory open_sink;
+  // fdatasync of the file being written at least this often, on a thread of its own; 0 = only
+  // when a file is finalized.
+  std::chrono::nanoseconds sync_interval = std::chrono::seconds(1);
+  // Retention (rotating output only): this recorder's files in the directory stay within
+  // max_total_bytes and the disk keeps min_free_bytes free, oldest files deleted first; when
+  // that is not enough, recording pauses until there is room. 0 = no limit.
+  uint64_t max_total_bytes = 0;
+  uint64_t min_free_bytes = 0;
+  storage::FreeSpaceProbe free_space;  // empty = statvfs; tests substitute their own
 };
 
 // A declared channel. Cheap to copy; valid until the pipeline is destroyed.
@@ -110,6 +120,15 @@ struct PipelineStats {
   uint64_t memory_budget = 0;
   uint64_t in_flight_bytes = 0;  // sealed, not yet written
   unsigned compressor_threads = 0;
+  uint64_t files_closed_on_error = 0;  // ended early by a failed write or sync (still valid)
+  uint64_t syncs = 0;                  // periodic fdatasync calls of the file being written
+  uint64_t sync_errors = 0;
+  std::chrono::nanoseconds sync_time{0};      // spent in those calls
+  std::chrono::nanoseconds max_sync_time{0};  // the longest one
+  bool recording_paused = false;  // no room (retention, disk full): chunks are held, not written
+  std::string pause_reason;
+  uint64_t retention_files_deleted = 0;
+  uint64_t retention_bytes_deleted = 0;
   std::string current_file;         // the `.active` file being written, if any
   std::string last_finalized_file;  // the last file finalized
   // CPU time of each stage's threads so far. The ordered writer's share of the total is the
