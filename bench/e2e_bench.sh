@@ -7,17 +7,23 @@
 # BUILD_DIR holds tools/mcaprec and daemon/mcaprecd (a Release build). Measures
 #   - UDP raw 1,200-byte datagrams: the highest rate with zero loss (datagrams sent ==
 #     messages in the recorded files, per `mcaprec info --json`, and the socket's kernel drop
-#     counter in /proc/net/udp is 0), for mcaprecd and for the bare sink with recvmmsg and with recvmsg;
+#     counter in /proc/net/udp is 0), for mcaprecd and for the bare sink, each with recvmmsg
+#     (batch 32) and with recvmsg (mcaprecd: `receive_batch: 32` / `1`);
 #   - TCP: MB/s of 64 KiB length-prefixed frames sent as fast as possible (TCP loses nothing);
-#   - CPU seconds of the receiver per GB received.
-# Each step sends for STEP_SECONDS (default 3); the search is a few steps up then a bisection,
-# so the whole run stays within about three minutes. Prints one JSON line per step and a
-# summary; OUT_DIR (default a temp dir) keeps the step logs.
+#   - CPU seconds per datagram of the sender and of the receiver (user and system apart; for
+#     mcaprecd also per thread: ingest, compressors, writer...), and per GB received.
+# Each step sends for STEP_SECONDS (default 3); the search is a few steps up from START_RATE
+# (default 100000/s) then a bisection. Prints one JSON line per step and a summary; OUT_DIR
+# (default a temp dir) keeps the step logs. The UDP sender is `mcaprec send --raw-size 1200`
+# with UDP_SEND_OPTIONS (default `--gso`: segmentation offload makes the sender cheap, so that
+# the receivers are what is measured; set it empty for one sendmmsg entry per datagram). Both
+# receivers get a 64 MiB socket receive buffer.
 set -euo pipefail
 
 build=${1:?usage: e2e_bench.sh BUILD_DIR [OUT_DIR]}
 out=${2:-$(mktemp -d /tmp/mcaprec-e2e-bench.XXXXXX)}
 step_seconds=${STEP_SECONDS:-3}
+udp_send_options=${UDP_SEND_OPTIONS---gso}
 here=$(cd "$(dirname "$0")" && pwd)
 tool="$build/tools/mcaprec"
 daemon="$build/daemon/mcaprecd"
@@ -37,9 +43,26 @@ trap cleanup EXIT
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
-# CPU seconds (user + system) a live process has used so far.
+# CPU seconds (user + system) a live process has used so far, and the two apart.
 cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+cpu_split() {  # {"user": s, "system": s}
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "{\"user\": %.3f, \"system\": %.3f}", $14 / hz, $15 / hz }' \
+    "/proc/$1/stat"
+}
+# CPU seconds of each thread of a live process, summed by thread name (digits dropped, so the
+# compressors mcaprec-zip-0, -1... are one entry): {"mcaprec-in-": s, ...}.
+thread_cpu() {
+  local hz task
+  hz=$(getconf CLK_TCK)
+  for task in /proc/"$1"/task/*; do
+    # The name is in parentheses and may hold spaces: take the fields after the last ')'.
+    sed -e 's/^[0-9]* (\(.*\)) /\1\t/' "$task/stat" 2>/dev/null
+  done | awk -F'\t' -v hz="$hz" '{ name = $1; gsub(/[0-9]+$/, "", name); split($2, f, " ");
+      cpu[name] += (f[12] + f[13]) / hz }
+    END { printf "{"; sep = ""; for (n in cpu) { printf "%s\"%s\": %.3f", sep, n, cpu[n]; sep = ", " }
+          printf "}" }'
 }
 wait_for_http() {
   for _ in $(seq 100); do
@@ -79,9 +102,13 @@ metric_sum() {  # sum of every sample of a metric family in a /metrics text
   awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d", sum }' "$1"
 }
 
-# Starts mcaprecd with one source ($1 = tcp|udp, $2 = format) on a fresh output directory.
+# Starts mcaprecd with one source ($1 = tcp|udp, $2 = format, $3 = udp receive_batch) on a
+# fresh output directory.
 start_daemon() {
-  local transport=$1 format=$2
+  local transport=$1 format=$2 batch_line=""
+  [[ $transport != udp ]] || batch_line="    receive_batch: $3
+    receive_buffer: 64MiB"
+
   data_port=$(free_port)
   metrics_port=$(free_port)
   recordings="$out/recordings"
@@ -100,6 +127,7 @@ sources:
     bind: 127.0.0.1:$data_port
     format: $format
     topic: /bench/raw
+$batch_line
 metrics:
   bind: 127.0.0.1:$metrics_port
 logging:
@@ -137,12 +165,14 @@ stop_sink() {
   receiver_pid=""
 }
 
-# One UDP step at $2 datagrams/s into receiver $1 (daemon | sink1 | sink32); sets step_line
-# to a JSON line with sent, received, kernel drops, achieved rate, receiver CPU, and lossless.
+# One UDP step at $2 datagrams/s into receiver $1 (daemon32 | daemon1 | sink32 | sink1: the
+# number is the receive batch); sets step_line to a JSON line with sent, received, kernel
+# drops, achieved rate, sender and receiver CPU, and lossless.
 udp_step() {
-  local receiver=$1 rate=$2 sent received drops cpu
+  local receiver=$1 rate=$2 sent received drops cpu split threads="{}"
   case $receiver in
-    daemon) start_daemon udp raw ;;
+    daemon32) start_daemon udp raw 32 ;;
+    daemon1) start_daemon udp raw 1 ;;
     sink1) start_sink udp 1 ;;
     sink32) start_sink udp 32 ;;
   esac
@@ -150,14 +180,18 @@ udp_step() {
   backlog_before=$(backlog_drops)
   local pace=(--rate "$rate")
   [[ $rate -gt 0 ]] || pace=(--max)  # rate 0: as fast as the sender can
-  "$tool" send "udp://127.0.0.1:$data_port" --raw-size 1200 "${pace[@]}" \
+  # shellcheck disable=SC2086  # the sender options are words
+  /usr/bin/time -f '{"user": %U, "system": %S}' -o "$out/send.time" \
+    "$tool" send "udp://127.0.0.1:$data_port" --raw-size 1200 "${pace[@]}" $udp_send_options \
     --duration "$step_seconds" --json >"$out/send.json"
   wait_socket_read "$data_port"
   sleep 0.5  # and let the daemon's pipeline take what the listener read
   cpu=$(cpu_seconds "$receiver_pid")
+  split=$(cpu_split "$receiver_pid")
+  [[ $receiver != daemon* ]] || threads=$(thread_cpu "$receiver_pid")
   drops=$(udp_socket_drops "$data_port")
   backlog=$(($(backlog_drops) - backlog_before))
-  if [[ $receiver == daemon ]]; then
+  if [[ $receiver == daemon* ]]; then
     curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$out/metrics.txt"
     reported_drops=$(metric_sum "$out/metrics.txt" mcaprec_source_kernel_drops_total)
     stop_daemon
@@ -172,9 +206,17 @@ udp_step() {
     --argjson received "$received" --argjson drops "$drops" --argjson cpu "$cpu" \
     --argjson reported_drops "$reported_drops" --argjson backlog "$backlog" \
     --argjson achieved "$(jq .messages_per_second "$out/send.json")" \
-    '{kind: "udp", receiver: $receiver, requested_rate: $rate, achieved_rate: $achieved,
+    --arg options "$udp_send_options" --argjson split "$split" --argjson threads "$threads" --slurpfile sender "$out/send.time" \
+    '{kind: "udp", receiver: $receiver, sender_options: $options, requested_rate: $rate,
+      achieved_rate: $achieved,
       sent: $sent, received: $received, kernel_drops: $drops,
       drops_reported_by_receiver: $reported_drops, backlog_drops: $backlog, receiver_cpu_s: $cpu,
+      receiver_cpu: $split, receiver_threads_cpu_s: $threads, sender_cpu: $sender[0],
+      us_per_datagram: (if $sent > 0 then {
+        sender_user: ($sender[0].user / $sent * 1e7 | round / 10),
+        sender_system: ($sender[0].system / $sent * 1e7 | round / 10),
+        receiver_user: ($split.user / $sent * 1e7 | round / 10),
+        receiver_system: ($split.system / $sent * 1e7 | round / 10)} else null end),
       cpu_s_per_gb: (if $received > 0 then ($cpu / ($received * 1200 / 1e9) * 1000 | round / 1000) else null end),
       lossless: ($sent == $received and $drops == 0),
       sender_limited: ($rate == 0 or $achieved < 0.9 * $rate)}')
@@ -184,7 +226,7 @@ udp_step() {
 # Highest lossless rate for one receiver: start low, grow x1.6 until a loss or until the
 # sender cannot reach the requested rate, then bisect three times. Writes the best step to $2.
 udp_search() {
-  local receiver=$1 rate=${START_RATE:-40000} good="" bad="" line best="{}"
+  local receiver=$1 rate=${START_RATE:-100000} good="" bad="" line best="{}"
   for _ in $(seq 6); do
     udp_step "$receiver" "$rate"
     line=$step_line
@@ -233,25 +275,29 @@ tcp_step() {
   echo "$step_line" | tee -a "$out/steps.jsonl" >&2
 }
 
-echo "e2e_bench: $(date -u +%FT%TZ) commit $(git -C "$here" rev-parse --short HEAD) step ${step_seconds}s, logs in $out" >&2
+echo "e2e_bench: $(date -u +%FT%TZ) commit $(git -C "$here" rev-parse --short HEAD) step ${step_seconds}s, load $(cut -d' ' -f1-3 /proc/loadavg), logs in $out" >&2
 : >"$out/steps.jsonl"
 for receiver in sink daemon; do
   tcp_step "$receiver"
   echo "$step_line" >"$out/tcp_$receiver.json"
 done
-for receiver in sink32 sink1 daemon; do
+# Each receiver's search in turn; RECEIVERS narrows the list.
+for receiver in ${RECEIVERS:-sink32 daemon32 sink1 daemon1}; do
   udp_search "$receiver" "$out/udp_$receiver.json"
 done
 # The sender's own ceiling with each receiver (and whether that receiver loses anything there).
-for receiver in sink32 daemon; do
+for receiver in sink32 daemon32; do
   udp_step "$receiver" 0
   echo "$step_line" >"$out/udp_max_$receiver.json"
+done
+for name in sink32 daemon32 sink1 daemon1; do  # receivers left out by RECEIVERS
+  [[ -s $out/udp_$name.json ]] || echo '{}' >"$out/udp_$name.json"
 done
 
 jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp_daemon.json" \
   --slurpfile sink32 "$out/udp_sink32.json" --slurpfile sink1 "$out/udp_sink1.json" \
-  --slurpfile daemon "$out/udp_daemon.json" \
-  --slurpfile max_sink "$out/udp_max_sink32.json" --slurpfile max_daemon "$out/udp_max_daemon.json" '
+  --slurpfile daemon32 "$out/udp_daemon32.json" --slurpfile daemon1 "$out/udp_daemon1.json" \
+  --slurpfile max_sink "$out/udp_max_sink32.json" --slurpfile max_daemon "$out/udp_max_daemon32.json" '
   def ratio(a; b): if (a // 0) > 0 and (b // 0) > 0 then (a / b * 1000 | round / 1000) else null end;
   {
     tcp: {daemon_mb_per_s: $tcp_daemon[0].mb_per_s, bare_sink_mb_per_s: $tcp_sink[0].mb_per_s,
@@ -259,15 +305,22 @@ jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp
           daemon_cpu_s_per_gb: $tcp_daemon[0].cpu_s_per_gb,
           bare_sink_cpu_s_per_gb: $tcp_sink[0].cpu_s_per_gb},
     udp_1200B_lossless_datagrams_per_s: {
-          daemon: $daemon[0].achieved_rate, bare_sink_recvmmsg: $sink32[0].achieved_rate,
-          bare_sink_recvmsg: $sink1[0].achieved_rate,
-          sender_limited: {daemon: $daemon[0].sender_limited, bare_sink_recvmmsg: $sink32[0].sender_limited,
+          daemon_recvmmsg: $daemon32[0].achieved_rate, daemon_recvmsg: $daemon1[0].achieved_rate,
+          bare_sink_recvmmsg: $sink32[0].achieved_rate, bare_sink_recvmsg: $sink1[0].achieved_rate,
+          sender_limited: {daemon_recvmmsg: $daemon32[0].sender_limited,
+                           daemon_recvmsg: $daemon1[0].sender_limited,
+                           bare_sink_recvmmsg: $sink32[0].sender_limited,
                            bare_sink_recvmsg: $sink1[0].sender_limited},
-          ratio: ratio($daemon[0].achieved_rate; $sink32[0].achieved_rate),
+          ratio_daemon_to_sink: ratio($daemon32[0].achieved_rate; $sink32[0].achieved_rate),
+          recvmmsg_gain_in_daemon: ratio($daemon32[0].achieved_rate; $daemon1[0].achieved_rate),
           recvmmsg_gain_in_bare_sink: ratio($sink32[0].achieved_rate; $sink1[0].achieved_rate),
-          daemon_cpu_s_per_gb: $daemon[0].cpu_s_per_gb,
+          us_per_datagram_at_best: {daemon_recvmmsg: $daemon32[0].us_per_datagram,
+                                    daemon_recvmsg: $daemon1[0].us_per_datagram,
+                                    bare_sink_recvmmsg: $sink32[0].us_per_datagram},
+          daemon_threads_cpu_s_at_best: $daemon32[0].receiver_threads_cpu_s,
+          daemon_cpu_s_per_gb: $daemon32[0].cpu_s_per_gb,
           bare_sink_cpu_s_per_gb: $sink32[0].cpu_s_per_gb},
     udp_sender_max: {
-          bare_sink: ($max_sink[0] | {achieved_rate, lossless, sent, received, kernel_drops}),
-          daemon: ($max_daemon[0] | {achieved_rate, lossless, sent, received, kernel_drops})}
+          bare_sink: ($max_sink[0] | {achieved_rate, lossless, sent, received, kernel_drops, us_per_datagram}),
+          daemon: ($max_daemon[0] | {achieved_rate, lossless, sent, received, kernel_drops, us_per_datagram})}
   }' | tee "$out/summary.json"

@@ -21,6 +21,9 @@ namespace {
 // Largest UDP payload plus one, so that a datagram filling a slot was not cut (MSG_TRUNC is the
 // authority, this only keeps the slots aligned).
 constexpr size_t kSlotBytes = 65536;
+// Slots start this far apart: a multiple of 4 KiB would put the start of every slot (where
+// short datagrams land) in the same cache sets, evicting each other within one batch.
+constexpr size_t kSlotStride = kSlotBytes + 5 * 64;
 // Room for SCM_TIMESTAMPNS and SO_RXQ_OVFL control messages.
 constexpr size_t kControlBytes = 128;
 // Batches read per wake-up before yielding to the other sources on the same thread.
@@ -61,7 +64,7 @@ UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const Inge
       batched_(batch_ > 1),
       decoder_(source.limits()),
       events_(*this) {
-  buffers_.resize(size_t{batch_} * kSlotBytes);
+  buffers_.resize(size_t{batch_} * kSlotStride);
   headers_.resize(batch_);
   iovecs_.resize(batch_);
   addresses_.resize(batch_);
@@ -204,7 +207,7 @@ void UdpListener::on_readable() {
 int UdpListener::receive() {
   const int fd = socket_.native_handle();
   for (unsigned i = 0; i < batch_; ++i) {
-    iovecs_[i] = iovec{buffers_.data() + size_t{i} * kSlotBytes, kSlotBytes};
+    iovecs_[i] = iovec{buffers_.data() + size_t{i} * kSlotStride, kSlotBytes};
     msghdr& header = headers_[i].msg_hdr;
     header = msghdr{};
     header.msg_name = &addresses_[i];
@@ -247,7 +250,7 @@ int UdpListener::receive() {
       }
     }
     if (receive_ns == 0) receive_ns = realtime_ns();
-    handle(buffers_.data() + size_t(i) * kSlotBytes, headers_[i].msg_len,
+    handle(buffers_.data() + size_t(i) * kSlotStride, headers_[i].msg_len,
            (header.msg_flags & MSG_TRUNC) != 0, addresses_[i], receive_ns);
   }
   return count;
