@@ -28,6 +28,8 @@
 #include <tuple>
 #include <utility>
 
+#include "storage/file_naming.hpp"
+
 namespace mcaprec::storage {
 
 namespace {
@@ -149,14 +151,21 @@ void Retention::insert_sorted(KnownFile file) {
 
 void Retention::list_directory() {
   listed_at_ = std::chrono::steady_clock::now();
+  std::vector<KnownFile> previous = std::move(files_);
   files_.clear();
   finished_bytes_ = 0;
   DIR* dir = ::opendir(options_.directory.c_str());
   listing_failed_ = dir == nullptr;
   if (dir == nullptr) return;  // not created yet, or unreadable: nothing of ours to delete
   const int dir_fd = ::dirfd(dir);
+  std::vector<std::string> being_finalized;  // final names of this recorder's `.active` files
   while (const dirent* entry = ::readdir(dir)) {
-    const std::string_view name = entry->d_name;
+    std::string_view name = entry->d_name;
+    if (name.ends_with(kActiveSuffix)) {
+      name.remove_suffix(kActiveSuffix.size());
+      if (parse_recording_name(name, options_.prefix)) being_finalized.emplace_back(name);
+      continue;
+    }
     std::optional<RecordingName> parsed = parse_recording_name(name, options_.prefix);
     if (!parsed) continue;
     // Only regular files: deleting a symlink frees nothing, a directory is not a recording.
@@ -165,9 +174,19 @@ void Retention::list_directory() {
       continue;
     }
     insert_sorted(KnownFile{std::string(name), std::move(parsed->stamp), parsed->index,
-                            static_cast<uint64_t>(st.st_size), false});
+                            static_cast<uint64_t>(st.st_size)});
   }
   ::closedir(dir);
+  // A file noted as finalized may still wait for its rename on the finalizer's thread: it keeps
+  // its place, or it would be forgotten until the next listing.
+  for (KnownFile& known : previous) {
+    if (std::find(being_finalized.begin(), being_finalized.end(), known.name) !=
+        being_finalized.end()) {
+      known.undeletable = false;
+      known.finalizing = false;
+      insert_sorted(std::move(known));
+    }
+  }
 }
 
 void Retention::note_finalized(const std::string& final_path, uint64_t bytes) {
@@ -183,7 +202,7 @@ void Retention::note_finalized(const std::string& final_path, uint64_t bytes) {
       return;
     }
   }
-  insert_sorted(KnownFile{name, std::move(parsed->stamp), parsed->index, bytes, false});
+  insert_sorted(KnownFile{name, std::move(parsed->stamp), parsed->index, bytes});
 }
 
 bool Retention::should_probe(uint64_t incoming_bytes,
@@ -230,9 +249,11 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
     return free_bytes && *free_bytes < saturating_add(options_.min_free_bytes, incoming_bytes);
   };
 
+  auto deletable = [](const KnownFile& f) { return !f.undeletable && !f.finalizing; };
+  bool finalizing_marked = false;
   auto deletable_bytes = [&] {
     uint64_t sum = 0;
-    for (const KnownFile& f : files_) sum += f.undeletable ? 0 : f.bytes;
+    for (const KnownFile& f : files_) sum += deletable(f) ? f.bytes : 0;
     return sum;
   };
   // Deleting recordings is only worth it when it makes room: if even deleting every one would
@@ -261,8 +282,7 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
   auto delete_until_within_limits = [&] {
     while (over_total() || under_free()) {
       if (!enough_if_all_deleted()) return false;
-      auto oldest = std::find_if(files_.begin(), files_.end(),
-                                 [](const KnownFile& f) { return !f.undeletable; });
+      auto oldest = std::find_if(files_.begin(), files_.end(), deletable);
       const std::string path = path_of(oldest->name);
       if (::unlink(path.c_str()) == 0) {
         ++stats_.files_deleted;
@@ -275,7 +295,12 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
         continue;
       }
       const int error = errno;
-      if (error == ENOENT) {
+      struct stat st {};
+      if (error == ENOENT && ::lstat((path + std::string(kActiveSuffix)).c_str(), &st) == 0) {
+        // Noted as finalized, not renamed yet: the finalizer is on it. Next call, perhaps.
+        oldest->finalizing = true;
+        finalizing_marked = true;
+      } else if (error == ENOENT) {
         // Someone else removed it, so the cached list is stale: look again, once per call.
         finished_bytes_ -= oldest->bytes;
         files_.erase(oldest);
@@ -297,6 +322,10 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
       (listing_failed_ || now - listed_at_ >= options_.recheck_interval)) {
     relist();
     within_limits = delete_until_within_limits();
+  }
+
+  if (finalizing_marked) {
+    for (KnownFile& f : files_) f.finalizing = false;
   }
 
   decision.may_write = within_limits;
@@ -325,15 +354,14 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
                    size_for_people(incoming_bytes) + "), above output.max_total_bytes " +
                    size_for_people(options_.max_total_bytes));
     }
-    const size_t deletable = static_cast<size_t>(std::count_if(
-        files_.begin(), files_.end(), [](const KnownFile& f) { return !f.undeletable; }));
-    const size_t stuck = files_.size() - deletable;
-    if (deletable == 0) {
+    const size_t left = static_cast<size_t>(std::count_if(files_.begin(), files_.end(), deletable));
+    const size_t stuck = static_cast<size_t>(std::count_if(
+        files_.begin(), files_.end(), [](const KnownFile& f) { return f.undeletable; }));
+    if (left == 0) {
       reason += ", and no finished recording is left to delete";
     } else {
-      reason += ", and deleting all " + std::to_string(deletable) +
-                " finished recording(s) left (" + size_for_people(deletable_bytes()) +
-                ") would not be enough, so they are kept";
+      reason += ", and deleting all " + std::to_string(left) + " finished recording(s) left (" +
+                size_for_people(deletable_bytes()) + ") would not be enough, so they are kept";
     }
     if (stuck != 0) reason += " (" + std::to_string(stuck) + " could not be deleted)";
   }

@@ -57,7 +57,8 @@ class Retention {
   RetentionDecision make_room(uint64_t current_bytes, uint64_t incoming_bytes);
 
   // A file of this recorder was finalized (its final path and size), so that the running total
-  // stays right without listing the directory again.
+  // stays right without listing the directory again. May come before the finalizer's rename:
+  // while only `<final_path>.active` exists, the file counts towards the total but is not deleted.
   void note_finalized(const std::string& final_path, uint64_t bytes);
 
   const RetentionStats& stats() const { return stats_; }
@@ -71,6 +72,7 @@ class Retention {
     uint64_t index = 0;
     uint64_t bytes = 0;
     bool undeletable = false;  // unlink failed; tried again after the next listing
+    bool finalizing = false;   // noted, but still `.active`: not deletable in this call
   };
 
   void list_directory();

@@ -319,6 +319,41 @@ TEST_F(RetentionTest, KnowsFinalizedFilesFromNoteFinalizedWithoutListingAgain) {
   EXPECT_TRUE(fs::exists(path("other_2026-11-21T10-00-00Z_1.mcap")));
 }
 
+TEST_F(RetentionTest, AFileNotedBeforeItsRenameCountsAndIsDeletedOnceRenamed) {
+  RetentionOptions o = options(/*max_total=*/1500, /*min_free=*/0);
+  o.recheck_interval = std::chrono::hours(1);
+  Retention retention(std::move(o));
+  // The writer notes the file when it hands it to the finalizer, which renames it later.
+  const std::string pending = path("rec_2026-11-21T10-00-00Z_0.mcap");
+  write_file(pending + ".active", 1000);
+  retention.note_finalized(pending, 1000);
+
+  const RetentionDecision waiting = retention.make_room(0, 600);
+  EXPECT_FALSE(waiting.may_write);
+  EXPECT_TRUE(waiting.deleted.empty());
+  EXPECT_TRUE(fs::exists(pending + ".active"));
+  EXPECT_EQ(retention.stats().delete_errors, 0u);
+  EXPECT_EQ(retention.finished_bytes(), 1000u);
+
+  fs::rename(pending + ".active", pending);
+  const RetentionDecision after_rename = retention.make_room(0, 600);
+  EXPECT_TRUE(after_rename.may_write) << after_rename.reason;
+  EXPECT_EQ(after_rename.deleted, (std::vector<std::string>{pending}));
+}
+
+TEST_F(RetentionTest, AListingKeepsAFileThatIsStillBeingFinalized) {
+  const std::string pending = path("rec_2026-11-21T10-00-00Z_0.mcap");
+  RetentionOptions o = options(/*max_total=*/1500, /*min_free=*/0);
+  o.recheck_interval = 0ms;  // every refusal lists the directory again
+  Retention retention(std::move(o));
+  write_file(pending + ".active", 1000);
+  retention.note_finalized(pending, 1000);
+  EXPECT_FALSE(retention.make_room(0, 600).may_write);
+  EXPECT_EQ(retention.finished_bytes(), 1000u);  // still counted after the listing
+  EXPECT_FALSE(retention.make_room(0, 600).may_write);
+  EXPECT_EQ(retention.finished_bytes(), 1000u);
+}
+
 TEST_F(RetentionTest, MeasuresFreeSpaceRarelyWhileFarFromTheLimit) {
   FixedFreeSpace disk{10 * kGiB};
   RetentionOptions o = options(/*max_total=*/0, /*min_free=*/kGiB, disk.probe());
