@@ -110,5 +110,8 @@ struct ScanReport {
 };
 
 ScanReport scan(ByteView file, ReadOptions options = {});
+// The same scan with chunks decompressed and checked on `threads` threads (the caller's
+// included) ahead of the linear walk; the report is identical.
+ScanReport scan(ByteView file, ReadOptions options, unsigned threads);
 
 }  // namespace mcaprec::mcap

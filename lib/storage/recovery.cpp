@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <thread>
 #include <utility>
 
 #include "mcap/reader.hpp"
@@ -230,7 +231,10 @@ mcap::Result<RecoveryReport> recover_file(const std::string& path, const Recover
     if (!mapping) return mapping.error();
     mcap::ReadOptions read;
     read.max_chunk_bytes = options.max_chunk_bytes;
-    scan = mcap::scan(mapping->bytes(), read);
+    const unsigned threads = options.threads > 0
+                                 ? options.threads
+                                 : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+    scan = mcap::scan(mapping->bytes(), read, threads);
   }  // unmapped before anything changes the file
 
   if (scan.valid_end <= sizeof(mcap::kMagic)) {

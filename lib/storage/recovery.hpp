@@ -23,6 +23,8 @@ struct RecoverOptions {
   bool rename_active = true;  // "x.mcap.active" becomes "x.mcap" once complete
   bool sync = true;           // fdatasync the file and fsync its directory
   uint64_t max_chunk_bytes = mcap::kDefaultMaxChunkBytes;  // larger chunks count as damaged
+  // Threads that decompress and check chunks ahead of the scan; 0: one per CPU, at most 4.
+  unsigned threads = 0;
 };
 
 struct RecoveryReport {

@@ -117,6 +117,7 @@ class RecoveryTest : public ::testing::Test {
   storage::RecoverOptions fast() const {
     storage::RecoverOptions options;
     options.sync = false;  // tmpfs: nothing to sync, and thousands of recoveries
+    options.threads = 1;
     return options;
   }
 
@@ -150,7 +151,10 @@ TEST_F(RecoveryTest, EveryCutKeepsExactlyTheCompleteChunks) {
     SCOPED_TRACE("cut at " + std::to_string(cut) + " of " + std::to_string(file.bytes.size()));
     fs::remove(final_path);
     write_bytes(active, ByteView(file.bytes).first(cut));
-    auto report = storage::recover_file(active.string(), fast());
+    // Every other cut with chunks checked on helper threads ahead of the scan.
+    storage::RecoverOptions options = fast();
+    options.threads = cut % 2 == 0 ? 1 : 3;
+    auto report = storage::recover_file(active.string(), options);
     if (cut < header_end) {
       ASSERT_FALSE(report.ok());
       EXPECT_NE(report.error().message.find("no valid MCAP header"), std::string::npos)
