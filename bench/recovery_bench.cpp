@@ -2,7 +2,7 @@
 // the file in the page cache (the state after a daemon crash; after a power cut the first read
 // comes from the disk instead, at the disk's speed).
 //
-//   recovery_bench WORK_FILE [ITERATIONS] [--cut summary|mid-chunk]
+//   recovery_bench WORK_FILE [ITERATIONS] [--cut summary|mid-chunk] [--threads N]
 //
 // WORK_FILE is a complete recording that the bench may damage (a copy: it is cut, recovered,
 // and cut again each iteration; it ends as a valid recovered file). Each iteration truncates it
@@ -10,6 +10,7 @@
 // chunk for `mid-chunk`), fdatasyncs that state outside the timing, renames it `.active`, and
 // times recover_file with its fdatasync, rename and directory fsync. A dry run (the scan alone)
 // is timed too. Prints wall time, GB/s over the bytes scanned, and CPU-seconds per GB.
+// --threads sets RecoverOptions::threads (default 0: one per CPU, at most 4).
 #include <fcntl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -69,10 +70,13 @@ int main(int argc, char** argv) {
   std::string path;
   int iterations = 3;
   std::string cut_mode = "summary";
+  unsigned threads = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--cut" && i + 1 < argc) {
       cut_mode = argv[++i];
+    } else if (arg == "--threads" && i + 1 < argc) {
+      threads = static_cast<unsigned>(std::atoi(argv[++i]));
     } else if (path.empty()) {
       path = arg;
     } else {
@@ -80,8 +84,9 @@ int main(int argc, char** argv) {
     }
   }
   if (path.empty() || iterations < 1 || (cut_mode != "summary" && cut_mode != "mid-chunk")) {
-    std::fprintf(stderr,
-                 "usage: recovery_bench WORK_FILE [ITERATIONS] [--cut summary|mid-chunk]\n");
+    std::fprintf(
+        stderr,
+        "usage: recovery_bench WORK_FILE [ITERATIONS] [--cut summary|mid-chunk] [--threads N]\n");
     return 2;
   }
 
@@ -122,7 +127,9 @@ int main(int argc, char** argv) {
                    std::strerror(errno));
       return 1;
     }
-    storage::RecoverOptions dry;
+    storage::RecoverOptions options;
+    options.threads = threads;
+    storage::RecoverOptions dry = options;
     dry.dry_run = true;
     mcap::Result<storage::RecoveryReport> report = mcap::Error{};
     const Timing scan_only = timed([&] { report = storage::recover_file(active, dry); });
@@ -130,7 +137,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "recovery_bench: %s\n", report.error().to_string().c_str());
       return 1;
     }
-    const Timing full = timed([&] { report = storage::recover_file(active); });
+    const Timing full = timed([&] { report = storage::recover_file(active, options); });
     if (!report) {
       std::fprintf(stderr, "recovery_bench: %s\n", report.error().to_string().c_str());
       return 1;
