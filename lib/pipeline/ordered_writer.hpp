@@ -11,6 +11,20 @@
 // elsewhere: encoding on the compressor threads, and closing a finished file (summary,
 // fdatasync, rename) on the finalizer thread. The thread measures its own CPU time so that its
 // share of the total can be watched.
+//
+// Durability (DESIGN.md section 4): after each batch of chunks the file's bytes are handed to
+// the OS and the storage::Syncer makes them durable at least every sync_interval on its own
+// thread. A write, flush or sync that fails is never retried: the file is cut back to the last
+// point where all its bytes reached the OS and closed there (still valid), the error is logged
+// and counted, the chunk that failed is counted as dropped (write_error), and recording goes on
+// in a new file. Before each chunk, disk room is reserved for it and for the file's summary
+// (fallocate), so that running out of space shows up before the chunk is written and the
+// summary always fits; and retention (storage::Retention) is asked to make room. When there is
+// no room (retention refuses, the disk is full, no file can be opened), recording pauses: the
+// file is finalized, one loud error is logged, recording_paused is set, and chunks are held
+// (the in-flight gate stays closed, so the queues drop per their policy, counted); every
+// second the writer tries again and resumes in a new file. A stop while paused drops the held
+// chunks, counted as `no_space`.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -33,6 +47,8 @@
 #include "storage/file_naming.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
+#include "storage/retention.hpp"
+#include "storage/syncer.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -40,13 +56,20 @@ struct OutputConfig {
   std::string single_path;  // non-empty: exactly this one file, never rotated
   std::string directory;    // else files named by storage::FileNamer in this directory
   std::string prefix;
-  uint64_t max_bytes = 0;                    // 0 = no size rotation
-  std::chrono::nanoseconds max_duration{0};  // 0 = no time rotation
-  mcap::WriterOptions writer_options;        // use_chunks is forced off
-  bool recorder_metadata = true;             // write `mcaprec` and `mcaprec.stats`
-  mcap::KeyValueMap extra_metadata;          // more keys for `mcaprec` (e.g. config digest)
-  std::string session_start;                 // UTC stamp of the pipeline's start
-  storage::SinkFactory open_sink;            // empty = files
+  uint64_t max_bytes = 0;                     // 0 = no size rotation
+  std::chrono::nanoseconds max_duration{0};   // 0 = no time rotation
+  mcap::WriterOptions writer_options;         // use_chunks is forced off
+  bool recorder_metadata = true;              // write `mcaprec` and `mcaprec.stats`
+  mcap::KeyValueMap extra_metadata;           // more keys for `mcaprec` (e.g. config digest)
+  std::string session_start;                  // UTC stamp of the pipeline's start
+  storage::SinkFactory open_sink;             // empty = files
+  std::chrono::nanoseconds sync_interval{0};  // fdatasync at least this often; 0 = never
+  // Retention (rotating output only); all 0 = none.
+  uint64_t max_total_bytes = 0;
+  uint64_t min_free_bytes = 0;
+  storage::FreeSpaceProbe free_space;  // empty = statvfs
+  // While paused, try to resume this often.
+  std::chrono::nanoseconds pause_recheck = std::chrono::seconds(1);
 };
 
 struct WriterStats {
@@ -55,9 +78,15 @@ struct WriterStats {
   uint64_t bytes_written = 0;  // all files, as appended so far
   uint64_t files_started = 0;
   uint64_t write_errors = 0;
-  std::string current_file;  // the .active path, "" between files
+  uint64_t files_closed_on_error = 0;  // ended early by a failed write, flush or sync
+  std::string current_file;            // the .active path, "" between files
   std::optional<mcap::Error> first_error;
   std::chrono::nanoseconds cpu_time{0};
+  storage::SyncerStats sync;
+  bool paused = false;  // no room to write: chunks are held
+  std::string pause_reason;
+  uint64_t retention_files_deleted = 0;
+  uint64_t retention_bytes_deleted = 0;
 };
 
 class OrderedWriter final : public CompressedChunkSink {
@@ -84,7 +113,7 @@ class OrderedWriter final : public CompressedChunkSink {
   WriterStats stats() const;
 
  private:
-  enum class StartReason { kStart, kSize, kDuration, kRequest, kError };
+  enum class StartReason { kStart, kSize, kDuration, kRequest, kError, kResume };
   static const char* reason_name(StartReason reason);
 
   // A Metadata or Attachment record waiting for the writer, with its own copy of the data.
@@ -97,16 +126,29 @@ class OrderedWriter final : public CompressedChunkSink {
 
   void run();
   void write_pass_through(PassThrough& record);
-  void write_chunk(CompressedChunk* chunk);
+  // False when recording paused and the chunk is held for later.
+  bool write_chunk(CompressedChunk* chunk);
   void release(CompressedChunk* chunk);
   void count_lost(const CompressedChunk& chunk, const std::string& error);
-  bool declare_channels(const mcap::EncodedChunk& chunk);
+  void drop_held(std::deque<CompressedChunk*>& held);
+  mcap::Status declare_channels(const mcap::EncodedChunk& chunk);
+  uint64_t declaration_bytes(const mcap::EncodedChunk& chunk) const;
   bool open_file();
   void rotate(StartReason next_reason);
   void close_file();
+  void discard_file();  // a file with no chunk that is not worth keeping
+  // Hands the OS what the file buffers, and marks that point as the one a failure returns to.
+  void flush_file();
+  void fail_file(const mcap::Error& error);
+  void check_sync_failure();
+  bool make_room(uint64_t incoming_bytes);
+  void pause(const std::string& reason, std::chrono::steady_clock::time_point retry_at);
+  void note_summary_growth(const mcap::EncodedChunk& chunk);
   bool duration_reached(std::chrono::steady_clock::time_point now) const;
   void note_error(const mcap::Error& error);
-  mcap::Metadata recorder_metadata() const;
+  mcap::Metadata recorder_metadata_for(uint64_t file_index) const;
+  void refresh_stats_estimate();
+  uint64_t summary_reserve() const { return summary_reserve_ + stats_metadata_bytes_; }
   mcap::Metadata stats_metadata();
 
   const OutputConfig config_;
@@ -135,6 +177,16 @@ class OrderedWriter final : public CompressedChunkSink {
   std::chrono::steady_clock::time_point first_chunk_at_;
   StartReason next_reason_ = StartReason::kStart;
   std::vector<ChannelEntry*> entries_scratch_;
+  // An estimate, from above, of what closing the file still writes (stats metadata, Data End,
+  // summary, footer): the room kept reserved after the last chunk.
+  uint64_t summary_reserve_ = 0;
+  uint64_t checkpointed_bytes_ = 0;    // the file's length at its last checkpoint
+  uint64_t stats_metadata_bytes_ = 0;  // `mcaprec.stats` for every channel known
+  bool stats_estimate_stale_ = false;
+  bool holding_ = false;  // paused: chunks wait until retry_at_
+  std::chrono::steady_clock::time_point retry_at_;
+  std::chrono::steady_clock::time_point paused_at_;
+  std::optional<storage::Retention> retention_;
 
   // Read by stats().
   mutable std::mutex stats_mu_;
@@ -145,7 +197,15 @@ class OrderedWriter final : public CompressedChunkSink {
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> files_started_{0};
   std::atomic<uint64_t> write_errors_{0};
+  std::atomic<uint64_t> files_closed_on_error_{0};
   std::atomic<int64_t> cpu_ns_{0};
+  std::atomic<bool> paused_{false};
+  std::string pause_reason_;  // guarded by stats_mu_
+  std::atomic<uint64_t> retention_files_deleted_{0};
+  std::atomic<uint64_t> retention_bytes_deleted_{0};
+
+  bool sync_failed_ = false;  // guarded by mu_: the syncer reported a failure
+  storage::Syncer syncer_;    // after mu_ and wake_, which its failure callback uses
 
   std::thread thread_;
 };

@@ -51,7 +51,8 @@ mcap::Status validate(const PipelineOptions& options) {
   if (options.default_queue_bytes == 0) {
     return mcap::Error{0, "default queue bytes must be greater than 0"};
   }
-  if (options.chunk_max_age.count() < 0 || options.max_duration.count() < 0) {
+  if (options.chunk_max_age.count() < 0 || options.max_duration.count() < 0 ||
+      options.sync_interval.count() < 0) {
     return mcap::Error{0, "durations must not be negative"};
   }
   return {};
@@ -100,6 +101,10 @@ struct Pipeline::Impl {
     config.extra_metadata = options.recorder_info;
     config.session_start = storage::utc_stamp(std::chrono::system_clock::now());
     config.open_sink = options.open_sink;
+    config.sync_interval = options.sync_interval;
+    config.max_total_bytes = options.max_total_bytes;
+    config.min_free_bytes = options.min_free_bytes;
+    config.free_space = options.free_space;
     return config;
   }
 
@@ -285,6 +290,15 @@ PipelineStats Pipeline::stats() const {
   stats.bytes_written = writer.bytes_written;
   stats.files_started = writer.files_started;
   stats.write_errors = writer.write_errors;
+  stats.files_closed_on_error = writer.files_closed_on_error;
+  stats.syncs = writer.sync.syncs;
+  stats.sync_errors = writer.sync.sync_errors;
+  stats.sync_time = writer.sync.sync_time;
+  stats.max_sync_time = writer.sync.max_sync_time;
+  stats.recording_paused = writer.paused;
+  stats.pause_reason = writer.pause_reason;
+  stats.retention_files_deleted = writer.retention_files_deleted;
+  stats.retention_bytes_deleted = writer.retention_bytes_deleted;
   stats.current_file = writer.current_file;
   stats.writer_cpu = writer.cpu_time;
   stats.first_error = writer.first_error;

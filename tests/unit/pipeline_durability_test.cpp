@@ -1,0 +1,508 @@
+// Durability of the file being written, through an injectable file layer: the periodic sync
+// and what a failed sync does, a disk that fills up in the middle of a chunk or before it,
+// and recording paused by retention (held, resumed in a new file, or stopped without hanging).
+// Every file left behind must read back valid, and every message must be either in a file or
+// counted as dropped with its reason.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pipeline/pipeline.hpp"
+#include "pipeline_test_support.hpp"
+#include "storage/syncer.hpp"
+
+namespace mcaprec::pipeline {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::eventually;
+using testing::FileContents;
+using testing::read_file;
+using testing::ScratchDir;
+
+// --- the syncer alone ---
+
+class CountingHandle : public mcap::SyncHandle {
+ public:
+  explicit CountingHandle(int fail_on = 0) : fail_on_(fail_on) {}
+  mcap::Status sync() override {
+    const int n = ++calls_;
+    if (n == fail_on_) return mcap::Error{0, std::string("sync: ") + std::strerror(EIO)};
+    return {};
+  }
+  int calls() const { return calls_.load(); }
+
+ private:
+  const int fail_on_;
+  std::atomic<int> calls_{0};
+};
+
+TEST(PipelineSyncerTest, SyncsAtLeastEveryIntervalWhileWrittenAndNotWhenIdle) {
+  std::atomic<int> failures{0};
+  storage::Syncer syncer(10ms, [&] { ++failures; });
+  auto handle = std::make_shared<CountingHandle>();
+  syncer.track(handle, 1);
+  ASSERT_TRUE(eventually([&] { return handle->calls() >= 1; }, 2s));
+  std::this_thread::sleep_for(60ms);
+  EXPECT_EQ(handle->calls(), 1) << "nothing new was written: no sync";
+  const auto start = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - start < 300ms) {
+    syncer.note_written();
+    std::this_thread::sleep_for(2ms);
+  }
+  syncer.stop();
+  // 30 intervals; the bound leaves room for a loaded machine (and TSan).
+  EXPECT_GE(handle->calls(), 8);
+  EXPECT_LE(handle->calls(), 32);
+  EXPECT_EQ(syncer.stats().syncs, uint64_t(handle->calls()));
+  EXPECT_GT(syncer.stats().sync_time.count(), 0);
+  EXPECT_EQ(failures.load(), 0);
+}
+
+TEST(PipelineSyncerTest, AFailedSyncIsReportedOnceAndThatFileIsNeverSyncedAgain) {
+  std::atomic<int> failures{0};
+  storage::Syncer syncer(5ms, [&] { ++failures; });
+  auto failing = std::make_shared<CountingHandle>(1);
+  syncer.track(failing, 7);
+  ASSERT_TRUE(eventually([&] { return failures.load() == 1; }, 2s));
+  const std::optional<storage::SyncFailure> failure = syncer.take_failure();
+  ASSERT_TRUE(failure.has_value());
+  EXPECT_EQ(failure->file_id, 7u);
+  EXPECT_NE(failure->error.message.find("Input/output error"), std::string::npos);
+  EXPECT_FALSE(syncer.take_failure().has_value()) << "reported once";
+  for (int i = 0; i < 20; ++i) {
+    syncer.note_written();
+    std::this_thread::sleep_for(2ms);
+  }
+  EXPECT_EQ(failing->calls(), 1) << "not retried";
+  auto next = std::make_shared<CountingHandle>();
+  syncer.track(next, 8);
+  EXPECT_TRUE(eventually([&] { return next->calls() >= 1; }, 2s));
+  syncer.stop();
+  EXPECT_EQ(syncer.stats().sync_errors, 1u);
+  EXPECT_EQ(failures.load(), 1);
+}
+
+// --- the pipeline over a file layer that fails on demand ---
+
+struct Faults {
+  uint64_t capacity = UINT64_MAX;  // the file cannot grow past this many bytes
+  bool once = false;               // after the first refusal, the space is there again
+  bool can_reserve = false;        // reserve() checks the capacity (else does nothing)
+  int fail_sync = 0;               // this periodic sync (1-based) fails with EIO; 0 = none
+  std::atomic<int> syncs{0};
+  std::atomic<uint64_t> refused_at{0};  // where the write that failed stopped
+};
+
+class FaultyHandle : public mcap::SyncHandle {
+ public:
+  FaultyHandle(std::shared_ptr<mcap::SyncHandle> inner, Faults& faults)
+      : inner_(std::move(inner)), faults_(faults) {}
+  mcap::Status sync() override {
+    if (++faults_.syncs == faults_.fail_sync) {
+      return mcap::Error{0, std::string("cannot sync: ") + std::strerror(EIO)};
+    }
+    return inner_ ? inner_->sync() : mcap::Status{};
+  }
+
+ private:
+  std::shared_ptr<mcap::SyncHandle> inner_;
+  Faults& faults_;
+};
+
+// A real file that behaves like a disk of `capacity` bytes: the write that does not fit writes
+// what fits, then fails with ENOSPC.
+class FaultySink : public mcap::ByteSink {
+ public:
+  FaultySink(std::unique_ptr<mcap::ByteSink> inner, Faults& faults)
+      : inner_(std::move(inner)), faults_(faults) {}
+  mcap::Status write(mcap::ByteView data) override {
+    if (!(faults_.once && tripped_) && size_ + data.size() > faults_.capacity) {
+      tripped_ = true;
+      const uint64_t fits = faults_.capacity - size_;
+      if (mcap::Status s = inner_->write(data.first(fits)); !s) return s;
+      size_ += fits;
+      faults_.refused_at = size_;
+      return mcap::Error{size_, std::string("cannot write: ") + std::strerror(ENOSPC)};
+    }
+    size_ += data.size();
+    return inner_->write(data);
+  }
+  mcap::Status flush() override { return inner_->flush(); }
+  mcap::Status sync() override { return inner_->sync(); }
+  mcap::Status truncate(uint64_t size) override {
+    if (mcap::Status s = inner_->truncate(size); !s) return s;
+    size_ = size;
+    return {};
+  }
+  mcap::Status reserve(uint64_t bytes) override {
+    if (!faults_.can_reserve) return {};
+    if (size_ + bytes > faults_.capacity) {
+      return mcap::Error{size_, std::string("cannot reserve: ") + std::strerror(ENOSPC)};
+    }
+    return inner_->reserve(bytes);
+  }
+  mcap::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle() override {
+    auto inner = inner_->sync_handle();
+    if (!inner) return inner.error();
+    return std::shared_ptr<mcap::SyncHandle>(std::make_shared<FaultyHandle>(*inner, faults_));
+  }
+
+ private:
+  std::unique_ptr<mcap::ByteSink> inner_;
+  Faults& faults_;
+  uint64_t size_ = 0;
+  bool tripped_ = false;
+};
+
+// The first file goes through `faults`, the others are healthy.
+storage::SinkFactory first_file_faulty(Faults& faults, std::atomic<int>& opened) {
+  return
+      [&faults, &opened](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
+        auto inner = storage::file_sink_factory()(path);
+        if (!inner) return inner.error();
+        if (opened++ > 0) return std::move(*inner);
+        return std::unique_ptr<mcap::ByteSink>(new FaultySink(std::move(*inner), faults));
+      };
+}
+
+mcap::Bytes payload(uint32_t counter) {
+  mcap::Bytes out(100, static_cast<uint8_t>(counter * 13));
+  out[0] = static_cast<uint8_t>(counter);
+  return out;
+}
+
+PipelineOptions options_for(const std::string& directory) {
+  PipelineOptions options;
+  options.directory = directory;
+  options.chunk_size = 4096;
+  options.compression = mcap::Compression::kNone;
+  options.compressor_threads = 1;
+  options.max_bytes = 0;
+  options.default_overflow = OverflowPolicy::kBlock;
+  return options;
+}
+
+std::vector<uint32_t> sequences(const FileContents& contents) {
+  std::vector<uint32_t> out;
+  for (const testing::ReadMessage& message : contents.messages) out.push_back(message.sequence);
+  return out;
+}
+
+bool contiguous(const std::vector<uint32_t>& values, uint32_t first) {
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (values[i] != first + i) return false;
+  }
+  return true;
+}
+
+TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChunkBefore) {
+  ScratchDir dir;
+  Faults faults;
+  faults.capacity = 20000;
+  faults.once = true;  // then space is freed, as when another file is deleted
+  std::atomic<int> opened{0};
+  PipelineOptions options = options_for(dir.path());
+  options.open_sink = first_file_faulty(faults, opened);
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  constexpr uint32_t kMessages = 600;
+  for (uint32_t i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
+  }
+  const mcap::Status stopped = (*pipeline)->stop();
+  ASSERT_FALSE(stopped.ok()) << "stop() reports the write failure";
+  EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
+
+  const PipelineStats stats = (*pipeline)->stats();
+  EXPECT_EQ(stats.write_errors, 1u);
+  EXPECT_EQ(stats.files_closed_on_error, 1u);
+  EXPECT_EQ(stats.files_started, 2u);
+  EXPECT_EQ(stats.files_finalized, 2u);
+  const ChannelStats& counts = stats.channels.at(0);
+  EXPECT_EQ(counts.received, kMessages);
+  EXPECT_EQ(counts.received, counts.written + counts.dropped_total());
+
+  EXPECT_TRUE(dir.files(".active").empty()) << "nothing left for recovery";
+  const std::vector<std::string> files = dir.files(".mcap");
+  ASSERT_EQ(files.size(), 2u);
+  const FileContents cut = read_file(files[0]);
+  ASSERT_EQ(cut.error, "");
+  const FileContents next = read_file(files[1]);
+  ASSERT_EQ(next.error, "");
+  // The cut file holds every chunk that ended before the failure, and nothing of the chunk
+  // that failed: its messages are counted as dropped, and the next file goes on after them.
+  ASSERT_FALSE(cut.summary.chunk_indexes.empty());
+  const mcap::ChunkIndex& last = cut.summary.chunk_indexes.back();
+  const uint64_t last_end = last.chunk_start_offset + last.chunk_length + last.message_index_length;
+  EXPECT_LE(last_end, faults.refused_at.load());
+  EXPECT_LT(faults.refused_at.load() - last_end, options.chunk_size + 1024)
+      << "only the chunk being written was lost";
+  const std::vector<uint32_t> before = sequences(cut);
+  const std::vector<uint32_t> after = sequences(next);
+  EXPECT_TRUE(contiguous(before, 0));
+  ASSERT_FALSE(after.empty());
+  EXPECT_TRUE(contiguous(after, after.front()));
+  EXPECT_EQ(after.front() - before.size(), counts.dropped_for(DropReason::kWriteError));
+  EXPECT_GT(counts.dropped_for(DropReason::kWriteError), 0u);
+  EXPECT_EQ(after.back(), kMessages - 1);
+  EXPECT_NE(cut.find_metadata("mcaprec.stats"), nullptr) << "closed like any file";
+  const mcap::Metadata* info = next.find_metadata("mcaprec");
+  ASSERT_NE(info, nullptr);
+  EXPECT_EQ(info->metadata.at("start_reason"), "error");
+}
+
+TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndNothingIsLost) {
+  ScratchDir dir;
+  Faults faults;
+  faults.capacity = 60000;
+  faults.can_reserve = true;
+  std::atomic<int> opened{0};
+  PipelineOptions options = options_for(dir.path());
+  options.open_sink = first_file_faulty(faults, opened);
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  constexpr uint32_t kMessages = 600;
+  for (uint32_t i = 0; i < kMessages; ++i) {
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
+  }
+  const mcap::Status stopped = (*pipeline)->stop();
+  ASSERT_FALSE(stopped.ok()) << "the full disk is reported";
+  EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
+
+  const PipelineStats stats = (*pipeline)->stats();
+  EXPECT_EQ(stats.write_errors, 0u);
+  EXPECT_FALSE(stats.recording_paused);
+  const ChannelStats& counts = stats.channels.at(0);
+  EXPECT_EQ(counts.written, kMessages) << "the chunk that did not fit went to the next file";
+  EXPECT_EQ(counts.dropped_total(), 0u);
+  EXPECT_TRUE(dir.files(".active").empty());
+  const std::vector<std::string> files = dir.files(".mcap");
+  ASSERT_EQ(files.size(), 2u);
+  EXPECT_LE(std::filesystem::file_size(files[0]), faults.capacity);
+  const FileContents full = read_file(files[0]);
+  ASSERT_EQ(full.error, "");
+  const FileContents next = read_file(files[1]);
+  ASSERT_EQ(next.error, "");
+  const std::vector<uint32_t> before = sequences(full);
+  const std::vector<uint32_t> after = sequences(next);
+  ASSERT_FALSE(before.empty());
+  EXPECT_TRUE(contiguous(before, 0));
+  EXPECT_TRUE(contiguous(after, uint32_t(before.size())));
+  EXPECT_EQ(before.size() + after.size(), kMessages);
+  EXPECT_NE(full.find_metadata("mcaprec.stats"), nullptr);
+  EXPECT_EQ(next.find_metadata("mcaprec")->metadata.at("start_reason"), "resume");
+}
+
+TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
+  ScratchDir dir;
+  PipelineOptions options = options_for(dir.path());
+  options.sync_interval = 20ms;
+  options.chunk_max_age = 5ms;
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  const auto start = std::chrono::steady_clock::now();
+  uint32_t i = 0;
+  while (std::chrono::steady_clock::now() - start < 400ms) {
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
+    ++i;
+    std::this_thread::sleep_for(1ms);
+  }
+  const PipelineStats during = (*pipeline)->stats();
+  ASSERT_TRUE((*pipeline)->stop().ok());
+  // 20 intervals; a loaded machine (or TSan) gets fewer in.
+  EXPECT_GE(during.syncs, 5u);
+  EXPECT_LE(during.syncs, 21u);
+  EXPECT_EQ(during.sync_errors, 0u);
+  EXPECT_GT(during.sync_time.count(), 0);
+  EXPECT_GE(during.sync_time, during.max_sync_time);
+
+  options.sync_interval = 0ns;
+  options.directory = dir.path() + "/off";
+  auto quiet = Pipeline::start(options);
+  ASSERT_TRUE(quiet.ok());
+  const ChannelHandle other = *(*quiet)->declare_channel(spec);
+  for (uint32_t k = 0; k < 50; ++k) ASSERT_TRUE((*quiet)->push(other, k, k, k, payload(k)).ok());
+  std::this_thread::sleep_for(50ms);
+  ASSERT_TRUE((*quiet)->stop().ok());
+  EXPECT_EQ((*quiet)->stats().syncs, 0u) << "sync_interval 0: only finalization syncs";
+}
+
+TEST(PipelineDurabilityTest, AFailedSyncEndsTheFileAndRecordingGoesOnInANewOne) {
+  ScratchDir dir;
+  Faults faults;
+  faults.fail_sync = 2;
+  std::atomic<int> opened{0};
+  PipelineOptions options = options_for(dir.path());
+  options.open_sink = first_file_faulty(faults, opened);
+  options.sync_interval = 5ms;
+  options.chunk_max_age = 2ms;
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  uint32_t pushed = 0;
+  auto push_some = [&](uint32_t n) {
+    for (uint32_t k = 0; k < n; ++k, ++pushed) {
+      ASSERT_TRUE((*pipeline)->push(channel, pushed, pushed, pushed, payload(pushed)).ok());
+    }
+  };
+  const auto give_up = std::chrono::steady_clock::now() + 10s;
+  while ((*pipeline)->stats().files_closed_on_error == 0 &&
+         std::chrono::steady_clock::now() < give_up) {
+    push_some(10);
+    std::this_thread::sleep_for(3ms);
+  }
+  push_some(100);
+  const mcap::Status stopped = (*pipeline)->stop();
+  ASSERT_FALSE(stopped.ok());
+  EXPECT_NE(stopped.error().message.find("Input/output error"), std::string::npos);
+
+  const PipelineStats stats = (*pipeline)->stats();
+  EXPECT_EQ(stats.sync_errors, 1u);
+  EXPECT_EQ(stats.files_closed_on_error, 1u);
+  EXPECT_GE(stats.syncs, 1u);
+  const ChannelStats& counts = stats.channels.at(0);
+  EXPECT_EQ(counts.written, pushed) << "a failed sync drops nothing that was written";
+  EXPECT_TRUE(dir.files(".active").empty());
+  const std::vector<std::string> files = dir.files(".mcap");
+  ASSERT_EQ(files.size(), 2u);
+  std::vector<uint32_t> all;
+  for (const std::string& file : files) {
+    const FileContents contents = read_file(file);
+    ASSERT_EQ(contents.error, "") << file;
+    const std::vector<uint32_t> got = sequences(contents);
+    all.insert(all.end(), got.begin(), got.end());
+  }
+  EXPECT_TRUE(contiguous(all, 0));
+  EXPECT_EQ(all.size(), pushed);
+  EXPECT_EQ(read_file(files[1]).find_metadata("mcaprec")->metadata.at("start_reason"), "error");
+}
+
+// Free space as the test says.
+struct FakeDisk {
+  std::atomic<uint64_t> free{uint64_t{10} << 30};
+  storage::FreeSpaceProbe probe() {
+    return [this](const std::string&) -> mcap::Result<uint64_t> { return free.load(); };
+  }
+};
+
+TEST(PipelineDurabilityTest, RetentionRefusalPausesRecordingAndItResumesInANewFileWhenRoomReturns) {
+  ScratchDir dir;
+  FakeDisk disk;
+  PipelineOptions options = options_for(dir.path());
+  options.min_free_bytes = 64 << 20;
+  options.free_space = disk.probe();
+  options.chunk_max_age = 2ms;
+  options.default_overflow = OverflowPolicy::kDropNewest;
+  options.default_queue_bytes = 64 << 10;
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  uint32_t pushed = 0;
+  auto push_some = [&](uint32_t n) {
+    for (uint32_t k = 0; k < n; ++k, ++pushed) {
+      (void)(*pipeline)->push(channel, pushed, pushed, pushed, payload(pushed));
+    }
+  };
+  push_some(100);
+  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().chunks_written > 0; }));
+  disk.free = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        push_some(20);
+        std::this_thread::sleep_for(2ms);
+        return (*pipeline)->stats().recording_paused;
+      },
+      10s));
+  PipelineStats paused = (*pipeline)->stats();
+  EXPECT_NE(paused.pause_reason, "");
+  EXPECT_EQ(paused.current_file, "") << "the file was ended when recording paused";
+  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().files_finalized == 1; }));
+  push_some(3000);  // held chunks close the gate: the queue fills and drops
+  paused = (*pipeline)->stats();
+  EXPECT_TRUE(paused.recording_paused);
+  EXPECT_GT(paused.channels.at(0).dropped_total(), 0u);
+  disk.free = uint64_t{10} << 30;
+  ASSERT_TRUE(eventually(
+      [&] {
+        push_some(5);
+        std::this_thread::sleep_for(2ms);
+        return !(*pipeline)->stats().recording_paused;
+      },
+      10s));
+  push_some(100);
+  ASSERT_TRUE((*pipeline)->stop().ok());
+
+  const PipelineStats stats = (*pipeline)->stats();
+  const ChannelStats& counts = stats.channels.at(0);
+  EXPECT_EQ(counts.received, pushed);
+  EXPECT_EQ(counts.received, counts.written + counts.dropped_total());
+  EXPECT_EQ(counts.dropped_for(DropReason::kNoSpace), 0u);
+  EXPECT_EQ(stats.write_errors, 0u);
+  EXPECT_TRUE(dir.files(".active").empty());
+  // While paused, retention may delete the first file (the oldest) to make room.
+  const std::vector<std::string> files = dir.files(".mcap");
+  ASSERT_EQ(files.size() + stats.retention_files_deleted, 2u);
+  for (const std::string& file : files) EXPECT_EQ(read_file(file).error, "") << file;
+  EXPECT_EQ(read_file(files.back()).find_metadata("mcaprec")->metadata.at("start_reason"),
+            "resume");
+}
+
+TEST(PipelineDurabilityTest, StopWhilePausedDoesNotHangAndCountsWhatWasHeld) {
+  ScratchDir dir;
+  FakeDisk disk;
+  disk.free = 0;
+  PipelineOptions options = options_for(dir.path());
+  options.min_free_bytes = 1;
+  options.free_space = disk.probe();
+  options.chunk_max_age = 2ms;
+  options.default_queue_bytes = 64 << 10;  // block policy: pushers wait for room
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  std::atomic<uint32_t> pushed{0};
+  std::thread pusher([&] {
+    for (uint32_t i = 0; i < 20000; ++i) {
+      const PushResult result = (*pipeline)->push(channel, i, i, i, payload(i));
+      pushed = i + 1;
+      if (!result.ok() && result.reason() == DropReason::kStopped) break;
+    }
+  });
+  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().recording_paused; }));
+  std::this_thread::sleep_for(50ms);
+  const auto before = std::chrono::steady_clock::now();
+  EXPECT_TRUE((*pipeline)->stop().ok());
+  EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
+  pusher.join();
+
+  const ChannelStats counts = (*pipeline)->stats().channels.at(0);
+  EXPECT_EQ(counts.received, pushed.load());
+  EXPECT_EQ(counts.written, 0u);
+  EXPECT_GT(counts.dropped_for(DropReason::kNoSpace), 0u) << "the chunks held while paused";
+  EXPECT_EQ(counts.received, counts.written + counts.dropped_total());
+  EXPECT_TRUE(dir.files(".active").empty());
+  for (const std::string& file : dir.files(".mcap")) EXPECT_EQ(read_file(file).error, "");
+}
+
+}  // namespace
+}  // namespace mcaprec::pipeline
