@@ -124,6 +124,27 @@ void pipeline_metrics(Exposition& out, const pipeline::PipelineStats& stats) {
              stats.files_finalized);
   out.single("mcaprec_write_errors_total", "counter",
              "Chunks that could not be encoded or written.", stats.write_errors);
+  out.single("mcaprec_files_closed_on_error_total", "counter",
+             "Files ended early, still valid, because a write or a sync failed.",
+             stats.files_closed_on_error);
+  out.single("mcaprec_syncs_total", "counter",
+             "Periodic fdatasync calls of the file being written (output.sync_interval).",
+             stats.syncs);
+  out.single("mcaprec_sync_errors_total", "counter",
+             "Periodic fdatasync calls that failed (the file was then ended).", stats.sync_errors);
+  out.single("mcaprec_sync_seconds_total", "counter", "Time spent in periodic fdatasync calls.",
+             seconds(stats.sync_time));
+  out.single("mcaprec_sync_max_seconds", "gauge", "The longest periodic fdatasync call so far.",
+             seconds(stats.max_sync_time));
+  out.single("mcaprec_recording_paused", "gauge",
+             "1 while recording is paused for lack of room (retention limits or a full disk).",
+             uint64_t{stats.recording_paused ? 1u : 0u});
+  out.single("mcaprec_retention_files_deleted_total", "counter",
+             "Finished recordings deleted to keep output.max_total_bytes and min_free_bytes.",
+             stats.retention_files_deleted);
+  out.single("mcaprec_retention_bytes_deleted_total", "counter",
+             "Bytes of the finished recordings deleted by retention.",
+             stats.retention_bytes_deleted);
   out.single("mcaprec_memory_in_use_bytes", "gauge",
              "Memory holding messages: queues, open chunks and chunks in flight.",
              stats.memory_in_use);

@@ -39,6 +39,9 @@ pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   options.prefix = config.output.prefix;
   options.max_bytes = config.output.max_bytes;
   options.max_duration = config.output.max_duration;
+  options.sync_interval = config.output.sync_interval;
+  options.max_total_bytes = config.output.max_total_bytes;
+  options.min_free_bytes = config.output.min_free_bytes;
   options.profile = config.mcap.profile;
   options.compression = config.mcap.compression;
   options.compression_level = config.mcap.compression_level;

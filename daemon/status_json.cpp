@@ -79,6 +79,23 @@ std::string status_json(const DaemonSnapshot& snapshot) {
   json.key("files").begin_object();
   json.key("started").value(stats.files_started);
   json.key("finalized").value(stats.files_finalized);
+  json.key("closed_on_error").value(stats.files_closed_on_error);
+  json.end_object();
+  json.key("recording_paused").value(stats.recording_paused);
+  if (stats.recording_paused) {
+    json.key("pause_reason").value(stats.pause_reason);
+  } else {
+    json.key("pause_reason").null();
+  }
+  json.key("sync").begin_object();
+  json.key("count").value(stats.syncs);
+  json.key("errors").value(stats.sync_errors);
+  json.key("seconds").value(seconds(stats.sync_time));
+  json.key("max_seconds").value(seconds(stats.max_sync_time));
+  json.end_object();
+  json.key("retention").begin_object();
+  json.key("files_deleted").value(stats.retention_files_deleted);
+  json.key("bytes_deleted").value(stats.retention_bytes_deleted);
   json.end_object();
 
   json.key("rates").begin_object();

@@ -53,6 +53,15 @@ DaemonSnapshot sample_snapshot() {
   snap.pipeline.compressor_cpu = std::chrono::milliseconds(1500);
   snap.pipeline.writer_cpu = std::chrono::milliseconds(20);
   snap.pipeline.current_file = "/var/lib/mcaprec/recordings/rec_x_2.mcap.active";
+  snap.pipeline.syncs = 41;
+  snap.pipeline.sync_errors = 1;
+  snap.pipeline.sync_time = std::chrono::milliseconds(250);
+  snap.pipeline.max_sync_time = std::chrono::milliseconds(30);
+  snap.pipeline.files_closed_on_error = 1;
+  snap.pipeline.recording_paused = true;
+  snap.pipeline.pause_reason = "disk has 0 B free, below output.min_free_bytes 1 GiB";
+  snap.pipeline.retention_files_deleted = 6;
+  snap.pipeline.retention_bytes_deleted = 123456;
   ingest::SourceStats lidar;
   lidar.name = "lidar";
   lidar.transport = "udp";
@@ -137,6 +146,18 @@ TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
   EXPECT_EQ(value("mcaprec_compressor_busy_seconds_total"), "1.5");
   EXPECT_EQ(value("mcaprec_bytes_written_total"), "30000");
   EXPECT_EQ(value("mcaprec_files_finalized_total"), "2");
+  EXPECT_EQ(value("mcaprec_syncs_total"), "41");
+  EXPECT_EQ(value("mcaprec_sync_errors_total"), "1");
+  EXPECT_EQ(value("mcaprec_sync_seconds_total"), "0.25");
+  EXPECT_EQ(value("mcaprec_sync_max_seconds"), "0.03");
+  EXPECT_EQ(value("mcaprec_files_closed_on_error_total"), "1");
+  EXPECT_EQ(value("mcaprec_recording_paused"), "1");
+  EXPECT_EQ(parsed.types.at("mcaprec_recording_paused"), "gauge");
+  EXPECT_EQ(value("mcaprec_retention_files_deleted_total"), "6");
+  EXPECT_EQ(value("mcaprec_retention_bytes_deleted_total"), "123456");
+  EXPECT_EQ(value("mcaprec_channel_messages_dropped_total{channel=\"1\",topic=\"/imu\",reason="
+                  "\"no_space\"}"),
+            "0");
   EXPECT_EQ(value("mcaprec_source_kernel_drops_total{source=\"lidar\",transport=\"udp\"}"), "42");
   EXPECT_EQ(value("mcaprec_source_errors_total{source=\"lidar\",transport=\"udp\",reason=\"too_"
                   "large\"}"),
@@ -165,6 +186,16 @@ TEST(DaemonMetricsTest, StatusJsonParsesAndCarriesFileRatesAndPeers) {
   EXPECT_EQ(status["sources"][1]["peers"].size(), 2u);
   EXPECT_EQ(status["sources"][1]["connections_open"], 2);
   EXPECT_TRUE(status["first_error"].is_null());
+  EXPECT_EQ(status["recording_paused"], true);
+  EXPECT_EQ(status["pause_reason"], "disk has 0 B free, below output.min_free_bytes 1 GiB");
+  EXPECT_EQ(status["sync"]["count"], 41);
+  EXPECT_EQ(status["sync"]["errors"], 1);
+  EXPECT_DOUBLE_EQ(status["sync"]["seconds"].get<double>(), 0.25);
+  EXPECT_DOUBLE_EQ(status["sync"]["max_seconds"].get<double>(), 0.03);
+  EXPECT_EQ(status["files"]["closed_on_error"], 1);
+  EXPECT_EQ(status["retention"]["files_deleted"], 6);
+  EXPECT_EQ(status["retention"]["bytes_deleted"], 123456);
+  EXPECT_EQ(status["channels"][0]["dropped"]["no_space"], 0);
 }
 
 TEST(DaemonMetricsTest, JsonStringsAreAlwaysValid) {
