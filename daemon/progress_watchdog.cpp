@@ -9,6 +9,12 @@ WriterProgress WriterProgress::from(const pipeline::PipelineStats& stats, bool c
   progress.files_started = stats.files_started;
   progress.files_finalized = stats.files_finalized;
   progress.pending_bytes = stats.in_flight_bytes;
+  // Recording paused for lack of room waits on purpose (retention, a full disk): a restart
+  // would not make room, so it is not a stall.
+  if (stats.recording_paused) {
+    progress.pending_bytes = 0;
+    return progress;
+  }
   if (count_queued) {
     for (const pipeline::ChannelStats& channel : stats.channels) {
       progress.pending_bytes += channel.queued_bytes;
