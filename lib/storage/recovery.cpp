@@ -252,6 +252,11 @@ mcap::Result<RecoveryReport> recover_file(const std::string& path, const Recover
       report.renamed = report.final_path != path;
       return report;
     }
+    // An unfinished name: the writer may have died before giving back its reserved room.
+    if (report.final_path != path &&
+        ::ftruncate(fd.get(), static_cast<off_t>(report.original_size)) != 0) {
+      return os_error(report.original_size, "cannot truncate", path, errno);
+    }
     if (mcap::Status s = finish(fd, options, report); !s) return s.error();
     return report;
   }
@@ -269,7 +274,9 @@ mcap::Result<RecoveryReport> recover_file(const std::string& path, const Recover
     return report;
   }
 
-  if (report.cut_bytes > 0 && ::ftruncate(fd.get(), static_cast<off_t>(scan.valid_end)) != 0) {
+  // Also when nothing is cut: truncating drops the room the writer reserved past the end
+  // (fallocate KEEP_SIZE), which a crash never gave back.
+  if (::ftruncate(fd.get(), static_cast<off_t>(scan.valid_end)) != 0) {
     return os_error(scan.valid_end, "cannot truncate", path, errno);
   }
   if (mcap::Status s = write_all(fd.get(), tail, scan.valid_end, path); !s) return s.error();

@@ -2,7 +2,9 @@
 // exactly the chunks that were complete, passes the verifier, and keeps its bytes.
 #include "storage/recovery.hpp"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -265,6 +267,43 @@ TEST_F(RecoveryTest, RebuildsTheMessageIndexesOfTheLastChunk) {
     EXPECT_EQ(messages_of(result), messages_of(file.bytes));
     fs::remove(dir_ / "rec.mcap");
   }
+}
+
+// The writer reserves room past the end of the file (fallocate KEEP_SIZE) and gives it back at
+// close; after a crash, recovery gives it back.
+TEST_F(RecoveryTest, GivesBackTheRoomReservedPastTheEnd) {
+  const TestFile file = write_recording();
+  const auto reserved_file = [&](const fs::path& path, ByteView bytes) {
+    write_bytes(path, bytes);
+    const int fd = ::open(path.c_str(), O_RDWR);
+    const int rc = ::fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, 8 << 20);
+    ::close(fd);
+    return rc == 0;
+  };
+  const auto allocated = [](const fs::path& path) {
+    struct stat st {};
+    ::stat(path.c_str(), &st);
+    return uint64_t(st.st_blocks) * 512;
+  };
+  const mcap::ChunkIndex& last = file.summary.chunk_indexes.back();
+  const uint64_t run_end = last.chunk_start_offset + last.chunk_length + last.message_index_length;
+  if (!reserved_file(dir_ / "cut.mcap.active", ByteView(file.bytes).first(run_end))) {
+    GTEST_SKIP() << "fallocate is not supported in " << dir_;
+  }
+  ASSERT_TRUE(reserved_file(dir_ / "done.mcap.active", file.bytes));
+  ASSERT_GE(allocated(dir_ / "cut.mcap.active"), uint64_t{8} << 20);
+
+  for (const char* name : {"cut", "done"}) {
+    SCOPED_TRACE(name);
+    auto report =
+        storage::recover_file((dir_ / (std::string(name) + ".mcap.active")).string(), fast());
+    ASSERT_TRUE(report.ok()) << report.error().to_string();
+    EXPECT_EQ(report->cut_bytes, 0u);
+    const fs::path result = dir_ / (std::string(name) + ".mcap");
+    EXPECT_LT(allocated(result), uint64_t{1} << 20);
+    EXPECT_EQ(verify_problems(read_bytes(result)), "");
+  }
+  EXPECT_EQ(read_bytes(dir_ / "done.mcap"), file.bytes);
 }
 
 TEST_F(RecoveryTest, DryRunChangesNothing) {
