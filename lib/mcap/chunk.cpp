@@ -1,7 +1,6 @@
 #include "mcap/chunk.hpp"
 
 #include <algorithm>
-#include <array>
 #include <cstring>
 #include <limits>
 
@@ -76,20 +75,44 @@ void store_raw(std::span<const ChunkPiece> pieces, EncodedChunk& out, uint32_t u
   patch_chunk_lengths(out.bytes, out.compressed_size);
 }
 
+// Where `channel_id` sits in `values`. `hint` is the slot of the previous message's channel:
+// messages come in runs of one channel (always so for the pipeline's per-channel pieces), so
+// the search is rare.
+size_t find_slot(const ChannelValues& values, uint16_t channel_id, size_t hint) {
+  if (hint < values.size() && values[hint].first == channel_id) return hint;
+  const auto it = std::lower_bound(
+      values.begin(), values.end(), channel_id,
+      [](const std::pair<uint16_t, uint64_t>& v, uint16_t id) { return v.first < id; });
+  return size_t(it - values.begin());
+}
+
+// Counts one message of `channel_id`, adding the channel when it is new; returns its slot.
+size_t count_message(ChannelValues& counts, uint16_t channel_id, size_t hint) {
+  const size_t slot = find_slot(counts, channel_id, hint);
+  if (slot == counts.size() || counts[slot].first != channel_id) {
+    counts.insert(counts.begin() + std::ptrdiff_t(slot), {channel_id, 0});
+  }
+  ++counts[slot].second;
+  return slot;
+}
+
 // Appends one Message Index record per channel (by id), entries in piece order.
 void append_message_indexes(std::span<const ChunkPiece> pieces, EncodedChunk& out) {
-  // Lay out every record first, then fill the entries in one pass over the messages; the
-  // offsets map doubles as each channel's write cursor.
-  std::map<uint16_t, uint64_t> cursor;
+  // Lay out every record first, then fill the entries in one pass over the messages. While
+  // filling, each channel's offset serves as its write cursor (no scratch memory); the cursors
+  // end exactly one record past the start, which puts the offsets back.
+  ChannelValues& offsets = out.message_index_offsets;
+  offsets.resize(out.message_counts.size());
   uint64_t at = out.bytes.size();
-  for (const auto& [channel_id, count] : out.message_counts) {
-    out.message_index_offsets[channel_id] = at;
-    cursor[channel_id] = at + kMessageIndexHeaderSize;
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    const auto [channel_id, count] = out.message_counts[i];
+    offsets[i] = {channel_id, at + kMessageIndexHeaderSize};
     at += kMessageIndexHeaderSize + count * kMessageIndexEntrySize;
   }
   out.bytes.resize(at);
-  for (const auto& [channel_id, count] : out.message_counts) {
-    uint8_t* p = out.bytes.data() + out.message_index_offsets[channel_id];
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    const auto [channel_id, count] = out.message_counts[i];
+    uint8_t* p = out.bytes.data() + offsets[i].second - kMessageIndexHeaderSize;
     const uint64_t entries = count * kMessageIndexEntrySize;
     p[0] = static_cast<uint8_t>(Opcode::kMessageIndex);
     store_le<uint64_t>(p + 1, 2 + 4 + entries);
@@ -97,14 +120,20 @@ void append_message_indexes(std::span<const ChunkPiece> pieces, EncodedChunk& ou
     store_le<uint32_t>(p + 11, static_cast<uint32_t>(entries));
   }
   uint64_t base = 0;
+  size_t slot = 0;
   for (const ChunkPiece& piece : pieces) {
     for (const MessageIndexEntry& m : piece.messages) {
-      uint64_t& pos = cursor[m.channel_id];
+      slot = find_slot(out.message_counts, m.channel_id, slot);
+      uint64_t& pos = offsets[slot].second;
       store_le<uint64_t>(out.bytes.data() + pos, m.log_time);
       store_le<uint64_t>(out.bytes.data() + pos + 8, base + m.offset);
       pos += kMessageIndexEntrySize;
     }
     base += piece.records.size();
+  }
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    offsets[i].second -=
+        kMessageIndexHeaderSize + out.message_counts[i].second * kMessageIndexEntrySize;
   }
 }
 
@@ -122,13 +151,14 @@ Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions
   uint32_t uncompressed_crc = 0;
   Timestamp start = std::numeric_limits<Timestamp>::max();
   Timestamp end = 0;
+  size_t slot = 0;
   for (const ChunkPiece& piece : pieces) {
     uncompressed_size += piece.records.size();
     if (options.chunk_crc) uncompressed_crc = crc32_update(uncompressed_crc, piece.records);
     for (const MessageIndexEntry& m : piece.messages) {
       start = std::min(start, m.log_time);
       end = std::max(end, m.log_time);
-      ++out.message_counts[m.channel_id];
+      slot = count_message(out.message_counts, m.channel_id, slot);
     }
     out.message_count += piece.messages.size();
   }
@@ -142,17 +172,10 @@ Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions
     // Compress straight behind the header; fall back to storing when it does not pay.
     out.compression = compression_name(options.compression);
     put_chunk_header(out.bytes, out, uncompressed_crc);
-    // Up to a few pieces live on the stack; more are rare (one per channel buffer).
-    constexpr size_t kInlineViews = 16;
-    std::array<ByteView, kInlineViews> inline_views;
-    std::vector<ByteView> heap_views;
-    std::span<ByteView> views;
-    if (pieces.size() <= kInlineViews) {
-      views = std::span<ByteView>(inline_views.data(), pieces.size());
-    } else {
-      heap_views.resize(pieces.size());
-      views = heap_views;
-    }
+    // The codec takes plain views. A chunk of small messages spans many pieces (one per
+    // channel segment), so the list is kept per thread and reused: no allocation per chunk.
+    thread_local std::vector<ByteView> views;
+    views.resize(pieces.size());
     for (size_t i = 0; i < pieces.size(); ++i) views[i] = pieces[i].records;
     Result<uint64_t> compressed =
         compressor.compress(options.compression, options.level, views, out.bytes);
@@ -168,7 +191,19 @@ Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions
 
   if (options.message_indexes) append_message_indexes(pieces, out);
   out.message_index_length = out.bytes.size() - out.chunk_record_size;
-  if (options.data_crc) out.crc = crc32(out.bytes);
+  if (options.data_crc) {
+    if (out.compression.empty() && options.chunk_crc) {
+      // The records of a raw chunk were just checksummed for the Chunk record: extend that CRC
+      // over the header before them and the indexes after them instead of reading them again.
+      const ByteView bytes = out.bytes;
+      const uint64_t header = out.chunk_record_size - out.uncompressed_size;
+      uint32_t crc = crc32(bytes.first(header));
+      crc = crc32_combine(crc, uncompressed_crc, out.uncompressed_size);
+      out.crc = crc32_update(crc, bytes.subspan(out.chunk_record_size));
+    } else {
+      out.crc = crc32(out.bytes);
+    }
+  }
   return {};
 }
 

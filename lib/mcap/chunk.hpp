@@ -6,9 +6,10 @@
 // A chunk's uncompressed records may arrive as several pieces (the pipeline fills per-channel
 // buffers and hands them over without copying them together); the encoder streams the pieces
 // through the codec as if they were one buffer.
-#include <map>
+#include <cstdint>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "mcap/compression.hpp"
@@ -62,20 +63,26 @@ struct ChunkEncodeOptions {
   bool data_crc = true;                          // compute EncodedChunk::crc for DataEnd
 };
 
+// (channel id, value) pairs sorted by channel id, one per channel in a chunk. Flat rather than a
+// map so that an EncodedChunk reused for the next chunk keeps its capacity: encoding allocates
+// nothing once the vectors have seen as many channels.
+using ChannelValues = std::vector<std::pair<uint16_t, uint64_t>>;
+
 // A chunk ready to be appended to a file, plus what the writer needs for its summary.
 struct EncodedChunk {
   Bytes bytes;                        // the Chunk record, then its Message Index records
   uint64_t chunk_record_size = 0;     // size of the Chunk record (prefix included) at bytes[0]
   uint64_t message_index_length = 0;  // bytes.size() - chunk_record_size
-  // channel id -> offset of its Message Index record, relative to bytes[0]
-  std::map<uint16_t, uint64_t> message_index_offsets;
+  // Offset of each channel's Message Index record, relative to bytes[0] (empty when the
+  // options asked for no message indexes).
+  ChannelValues message_index_offsets;
   Timestamp message_start_time = 0;
   Timestamp message_end_time = 0;
   std::string compression;  // as stored: "" when compression did not shrink the chunk
   uint64_t compressed_size = 0;
   uint64_t uncompressed_size = 0;
-  uint32_t crc = 0;  // CRC-32 of `bytes` (0 unless ChunkEncodeOptions::data_crc)
-  std::map<uint16_t, uint64_t> message_counts;  // per channel
+  uint32_t crc = 0;              // CRC-32 of `bytes` (0 unless ChunkEncodeOptions::data_crc)
+  ChannelValues message_counts;  // messages per channel
   uint64_t message_count = 0;
 };
 

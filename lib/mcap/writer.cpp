@@ -31,8 +31,23 @@ Result<std::unique_ptr<Writer>> Writer::create(const std::string& path, WriterOp
   return open(std::move(*sink), std::move(options));
 }
 
+namespace {
+
+// Chunk index room reserved when a writer opens: a 2 GiB file of 1 MiB chunks fits, so a
+// recording grows these vectors rarely if ever (about 460 KiB of address space, mostly never
+// touched).
+constexpr size_t kReservedChunkIndexes = 2048;
+constexpr size_t kReservedMessageIndexOffsets = 8 * kReservedChunkIndexes;
+
+}  // namespace
+
 Writer::Writer(std::unique_ptr<ByteSink> sink, WriterOptions options)
-    : sink_(std::move(sink)), options_(std::move(options)) {}
+    : sink_(std::move(sink)), options_(std::move(options)) {
+  if (options_.chunk_indexes) {
+    chunk_index_entries_.reserve(kReservedChunkIndexes);
+    chunk_message_index_offsets_.reserve(kReservedMessageIndexOffsets);
+  }
+}
 
 Writer::~Writer() {
   // A writer dropped without close() still leaves a complete file when it can.
@@ -214,19 +229,22 @@ Status Writer::append_chunk(const EncodedChunk& chunk) {
   if (options_.data_section_crc) {
     data_crc_ = crc32_combine(data_crc_, chunk.crc, chunk.bytes.size());
   }
-  ChunkIndex index;
-  index.message_start_time = chunk.message_start_time;
-  index.message_end_time = chunk.message_end_time;
-  index.chunk_start_offset = at;
-  index.chunk_length = chunk.chunk_record_size;
-  for (const auto& [channel_id, relative] : chunk.message_index_offsets) {
-    index.message_index_offsets.emplace(channel_id, at + relative);
+  if (options_.chunk_indexes) {
+    ChunkIndexEntry& index = chunk_index_entries_.emplace_back();
+    index.message_start_time = chunk.message_start_time;
+    index.message_end_time = chunk.message_end_time;
+    index.chunk_start_offset = at;
+    index.chunk_length = chunk.chunk_record_size;
+    index.message_index_length = chunk.message_index_length;
+    index.compression = chunk.compression;
+    index.compressed_size = chunk.compressed_size;
+    index.uncompressed_size = chunk.uncompressed_size;
+    index.offsets_begin = chunk_message_index_offsets_.size();
+    for (const auto& [channel_id, relative] : chunk.message_index_offsets) {
+      chunk_message_index_offsets_.emplace_back(channel_id, at + relative);
+    }
+    index.offsets_end = chunk_message_index_offsets_.size();
   }
-  index.message_index_length = chunk.message_index_length;
-  index.compression = chunk.compression;
-  index.compressed_size = chunk.compressed_size;
-  index.uncompressed_size = chunk.uncompressed_size;
-  chunk_indexes_.push_back(std::move(index));
   ++stats_.chunk_count;
   return {};
 }
@@ -258,7 +276,7 @@ void Writer::checkpoint() {
   if (!checkpoint_) checkpoint_.emplace();
   checkpoint_->offset = offset_;
   checkpoint_->data_crc = data_crc_;
-  checkpoint_->chunk_indexes = chunk_indexes_.size();
+  checkpoint_->chunk_indexes = chunk_index_entries_.size();
   checkpoint_->attachment_indexes = attachment_indexes_.size();
   checkpoint_->metadata_indexes = metadata_indexes_.size();
   checkpoint_->stats = stats_;
@@ -269,7 +287,9 @@ Status Writer::rewind_after_failure() {
   if (checkpoint_) {
     offset_ = checkpoint_->offset;
     data_crc_ = checkpoint_->data_crc;
-    chunk_indexes_.resize(checkpoint_->chunk_indexes);
+    chunk_index_entries_.resize(checkpoint_->chunk_indexes);
+    chunk_message_index_offsets_.resize(
+        chunk_index_entries_.empty() ? 0 : chunk_index_entries_.back().offsets_end);
     attachment_indexes_.resize(checkpoint_->attachment_indexes);
     metadata_indexes_.resize(checkpoint_->metadata_indexes);
     stats_ = checkpoint_->stats;
@@ -330,7 +350,22 @@ Status Writer::write_summary() {
   }
   if (options_.chunk_indexes) {
     group(Opcode::kChunkIndex, [&] {
-      for (const ChunkIndex& index : chunk_indexes_) append_record(summary, index);
+      ChunkIndex record;
+      for (const ChunkIndexEntry& entry : chunk_index_entries_) {
+        record.message_start_time = entry.message_start_time;
+        record.message_end_time = entry.message_end_time;
+        record.chunk_start_offset = entry.chunk_start_offset;
+        record.chunk_length = entry.chunk_length;
+        record.message_index_offsets.clear();
+        for (size_t i = entry.offsets_begin; i < entry.offsets_end; ++i) {
+          record.message_index_offsets.insert(chunk_message_index_offsets_[i]);
+        }
+        record.message_index_length = entry.message_index_length;
+        record.compression = entry.compression;
+        record.compressed_size = entry.compressed_size;
+        record.uncompressed_size = entry.uncompressed_size;
+        append_record(summary, record);
+      }
     });
   }
   const bool has_summary = !summary.empty();

@@ -124,7 +124,24 @@ class Writer {
 
   std::map<uint16_t, Schema> schemas_;
   std::map<uint16_t, Channel> channels_;
-  std::vector<ChunkIndex> chunk_indexes_;
+  // Chunk Index records are built when the summary is written. Until then a chunk costs one
+  // flat entry, and its message index offsets go back to back into one vector shared by all
+  // chunks: appending a chunk allocates nothing while the reserved room lasts (a map per
+  // chunk would allocate for every channel of every chunk).
+  struct ChunkIndexEntry {
+    Timestamp message_start_time = 0;
+    Timestamp message_end_time = 0;
+    uint64_t chunk_start_offset = 0;
+    uint64_t chunk_length = 0;
+    uint64_t message_index_length = 0;
+    uint64_t compressed_size = 0;
+    uint64_t uncompressed_size = 0;
+    std::string compression;   // "", "zstd", "lz4": short enough to be stored inline
+    size_t offsets_begin = 0;  // [offsets_begin, offsets_end) of chunk_message_index_offsets_
+    size_t offsets_end = 0;
+  };
+  std::vector<ChunkIndexEntry> chunk_index_entries_;
+  ChannelValues chunk_message_index_offsets_;  // absolute file offsets
   std::vector<AttachmentIndex> attachment_indexes_;
   std::vector<MetadataIndex> metadata_indexes_;
   Statistics stats_;

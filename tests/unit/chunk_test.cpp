@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
@@ -159,16 +160,15 @@ TEST_P(EncodeTest, EncodedChunkParsesBackWithRecordsCrcAndIndexes) {
   }
   EXPECT_EQ(encoded.crc, crc32(encoded.bytes));
   EXPECT_EQ(encoded.message_count, 6u);
-  EXPECT_EQ(encoded.message_counts, (std::map<uint16_t, uint64_t>{{1, 3}, {2, 3}}));
+  EXPECT_EQ(encoded.message_counts, (ChannelValues{{1, 3}, {2, 3}}));
 
   // One Message Index per channel, by channel id; entries in insertion order (not by time),
   // each pointing at the message it names.
   ASSERT_EQ(parsed.indexes.size(), 2u);
   EXPECT_EQ(parsed.indexes[0].second.channel_id, 1);
   EXPECT_EQ(parsed.indexes[1].second.channel_id, 2);
-  EXPECT_EQ(
-      encoded.message_index_offsets,
-      (std::map<uint16_t, uint64_t>{{1, parsed.indexes[0].first}, {2, parsed.indexes[1].first}}));
+  EXPECT_EQ(encoded.message_index_offsets,
+            (ChannelValues{{1, parsed.indexes[0].first}, {2, parsed.indexes[1].first}}));
   EXPECT_EQ(encoded.message_index_length, encoded.bytes.size() - encoded.chunk_record_size);
   const std::vector<Timestamp> want_times[] = {{10, 70, 20}, {50, 30, 40}};
   for (size_t i = 0; i < 2; ++i) {
@@ -230,6 +230,60 @@ TEST_P(EncodeTest, PiecesEncodeAsOneStreamWithOffsetsFromTheWholeRecords) {
     ASSERT_TRUE(encode_chunk(all, options, compressor, single).ok());
     EXPECT_EQ(single.bytes, encoded.bytes);
   }
+}
+
+// Forty channels, first seen in no particular order and interleaved, over more pieces than
+// fit a small fixed array: one Message Index per channel, sorted by id, each naming exactly its
+// own messages, and the same output when the EncodedChunk is reused.
+TEST_P(EncodeTest, ManyChannelsOverManyPiecesAreIndexedByChannelId) {
+  constexpr uint16_t kChannels = 40;
+  std::vector<ChunkBuilder> builders(24);
+  std::map<uint16_t, std::vector<Timestamp>> want;
+  Timestamp time = 0;
+  for (size_t p = 0; p < builders.size(); ++p) {
+    for (int i = 0; i < 7; ++i) {
+      const uint16_t channel = uint16_t(1 + (p * 17 + size_t(i) * 29) % kChannels);
+      ++time;
+      builders[p].add_message(Message{channel, 0, time, time, payload(40, uint8_t(time))});
+      want[channel].push_back(time);
+    }
+  }
+  std::vector<ChunkPiece> pieces;
+  Bytes whole;
+  for (const ChunkBuilder& b : builders) {
+    pieces.push_back(b.piece());
+    whole.insert(whole.end(), b.piece().records.begin(), b.piece().records.end());
+  }
+
+  Compressor compressor;
+  ChunkEncodeOptions options;
+  options.compression = GetParam();
+  EncodedChunk encoded;
+  ChunkBuilder other;
+  fill(other, kMixed);
+  ASSERT_TRUE(encode_chunk(other, options, compressor, encoded).ok());  // leaves capacity
+  ASSERT_TRUE(encode_chunk(pieces, options, compressor, encoded).ok());
+  const ParsedChunk parsed = parse_encoded(encoded);
+  EXPECT_EQ(parsed.records, whole);
+  ASSERT_EQ(parsed.indexes.size(), want.size());
+  ASSERT_EQ(encoded.message_counts.size(), want.size());
+  ASSERT_EQ(encoded.message_index_offsets.size(), want.size());
+  size_t i = 0;
+  for (const auto& [channel, times] : want) {
+    EXPECT_EQ(encoded.message_counts[i], std::make_pair(channel, uint64_t(times.size())));
+    EXPECT_EQ(encoded.message_index_offsets[i], std::make_pair(channel, parsed.indexes[i].first));
+    const MessageIndex& mi = parsed.indexes[i].second;
+    EXPECT_EQ(mi.channel_id, channel);
+    ASSERT_EQ(mi.records.size(), times.size());
+    for (size_t j = 0; j < times.size(); ++j) {
+      EXPECT_EQ(mi.records[j].first, times[j]);
+      const Message m = message_at(parsed.records, mi.records[j].second);
+      EXPECT_EQ(m.channel_id, channel);
+      EXPECT_EQ(m.log_time, times[j]);
+    }
+    ++i;
+  }
+  EXPECT_EQ(encoded.message_count, 24u * 7u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, EncodeTest,
