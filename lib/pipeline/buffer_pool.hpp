@@ -24,7 +24,8 @@ struct Segment {
   size_t capacity = 0;
   uint32_t entry_capacity = 0;
   uint32_t size_class = 0;
-  uint64_t cost = 0;  // what it counts against the memory budget
+  uint64_t cost = 0;             // what it counts against the memory budget
+  Segment* next_free = nullptr;  // in the pool's free list of its class
 
   // Appended to only by the channel holding the segment, under that channel's lock. Ranges
   // below these marks that were handed to a sealed chunk are read (and, for the entries,
@@ -73,6 +74,9 @@ class BufferPool {
   bool take_pressure() { return pressure_.exchange(false, std::memory_order_relaxed); }
 
   uint64_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
+  uint64_t retained() const { return retained_.load(std::memory_order_relaxed); }
+  // Segments allocated so far (not reused): steady state allocates none.
+  uint64_t segments_allocated() const { return allocated_.load(std::memory_order_relaxed); }
   uint64_t budget() const { return budget_; }
   size_t segment_bytes() const { return segment_bytes_; }
 
@@ -82,20 +86,27 @@ class BufferPool {
   size_t capacity_of(uint32_t size_class) const { return segment_bytes_ << size_class; }
   uint64_t cost_of(uint32_t size_class) const;
 
+  // Frees retained segments of other classes until memory in use plus retained fits the
+  // budget again (a segment of `size_class` is about to be allocated).
+  void evict_for(uint32_t size_class);
+
   const size_t segment_bytes_;
   const uint32_t entries_per_segment_;
   const uint64_t budget_;
-  // Free segments kept for reuse are bounded too, so that a burst of large messages does not
-  // pin its memory forever.
-  const uint64_t max_retained_;
   SpaceSignal& space_;
 
   std::atomic<uint64_t> in_use_{0};  // costs of acquired segments + charged bytes
   std::atomic<bool> pressure_{false};
+  std::atomic<uint64_t> allocated_{0};
 
+  // Free segments are kept for reuse, every one of them: allocating and first-touching a
+  // segment (page faults) is what the pool is for avoiding, and a size class that was needed
+  // once (camera frames) is needed again. What bounds them is the budget: memory in use plus
+  // retained stays within it, because allocating a new segment first frees retained segments
+  // of other classes when it would not. Segments are reused newest first (still in cache).
   std::mutex mu_;
-  std::vector<std::unique_ptr<Segment>> free_[kClasses];  // guarded by mu_
-  uint64_t retained_ = 0;                                 // guarded by mu_; cost of free_
+  Segment* free_[kClasses] = {};       // guarded by mu_: owned stacks linked by next_free
+  std::atomic<uint64_t> retained_{0};  // written under mu_: cost of the free segments
 };
 
 }  // namespace mcaprec::pipeline

@@ -33,17 +33,6 @@ void store_message_header(uint8_t* at, uint16_t channel_id, uint32_t sequence,
   mcap::store_le(at + 23, publish_time);
 }
 
-void ChannelQueue::RunRing::push_back(const Run& run) {
-  if (size_ == slots_.size()) {
-    std::vector<Run> grown(std::max<size_t>(4, slots_.size() * 2));
-    for (size_t i = 0; i < size_; ++i) grown[i] = slots_[(head_ + i) % slots_.size()];
-    slots_ = std::move(grown);
-    head_ = 0;
-  }
-  slots_[(head_ + size_) % slots_.size()] = run;
-  ++size_;
-}
-
 ChannelQueue::ChannelQueue(ChannelQueueConfig config, BufferPool& pool, SpaceSignal& space,
                            const std::atomic<bool>& accepting, ChunkAssembler& group)
     : config_(config), pool_(pool), space_(space), accepting_(accepting), group_(group) {}

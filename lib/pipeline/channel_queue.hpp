@@ -16,6 +16,7 @@
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/channel_counters.hpp"
+#include "pipeline/ring.hpp"
 #include "pipeline/space_signal.hpp"
 #include "pipeline/types.hpp"
 
@@ -80,24 +81,6 @@ class ChannelQueue {
     size_t byte_begin = 0;
     uint32_t entry_begin = 0;
   };
-  // Runs oldest first, in a ring that grows but never shrinks (no allocation in steady state).
-  class RunRing {
-   public:
-    bool empty() const { return size_ == 0; }
-    size_t size() const { return size_; }
-    Run& front() { return slots_[head_]; }
-    Run& back() { return slots_[(head_ + size_ - 1) % slots_.size()]; }
-    const Run& at(size_t i) const { return slots_[(head_ + i) % slots_.size()]; }
-    void pop_front() { head_ = (head_ + 1) % slots_.size(), --size_; }
-    void pop_back() { --size_; }
-    void push_back(const Run& run);
-
-   private:
-    std::vector<Run> slots_;
-    size_t head_ = 0;
-    size_t size_ = 0;
-  };
-
   std::optional<PushResult> push_or_refuse(mcap::Timestamp log_time, mcap::Timestamp publish_time,
                                            uint32_t sequence, mcap::ByteView payload,
                                            bool may_wait);
@@ -121,7 +104,7 @@ class ChannelQueue {
   ChannelCounters counters_;
 
   std::mutex mu_;
-  RunRing runs_;                       // guarded by mu_
+  Ring<Run> runs_;                     // guarded by mu_; oldest first
   bool pushed_since_take_ = false;     // guarded by mu_
   std::atomic<uint64_t> unsealed_{0};  // written under mu_; read anywhere for statistics
 };

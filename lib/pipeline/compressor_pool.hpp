@@ -8,7 +8,6 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -18,6 +17,7 @@
 #include "mcap/compression.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/recycling_pool.hpp"
+#include "pipeline/ring.hpp"
 #include "pipeline/sealed_chunk.hpp"
 #include "pipeline/types.hpp"
 
@@ -91,8 +91,8 @@ class CompressorPool {
 
   std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<SealedChunk*> queue_;  // guarded by mu_
-  bool finishing_ = false;          // guarded by mu_
+  Ring<SealedChunk*> queue_;  // guarded by mu_
+  bool finishing_ = false;    // guarded by mu_
 
   std::atomic<bool> skip_{false};
   std::atomic<uint64_t> encoded_{0};
