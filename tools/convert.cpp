@@ -154,8 +154,8 @@ std::optional<uint64_t> largest_message_bound(mcap::ByteView input) {
 // queue holds two chunks (or the largest message), the reader blocks when it is that far ahead
 // of the compressors, and the same queue segments and chunk buffers are used over and over.
 // A budget sized for the whole input instead lets the reader copy all of it into fresh memory
-// first, paying a page fault and zeroing for every 4 KiB (a third of convert's CPU time on a
-// 200 MB input, most of it in the kernel).
+// first, paying a page fault and zeroing for every 4 KiB (about a fifth of convert's CPU time
+// on a 200 MB input of camera frames, in the kernel).
 void fit_memory_to_input(std::optional<uint64_t> largest_message,
                          pipeline::PipelineOptions& options) {
   if (!largest_message) return;
