@@ -185,7 +185,9 @@ WriterStats OrderedWriter::stats() const {
 
 void OrderedWriter::run() {
   name_this_thread("mcaprec-writer");
-  std::deque<CompressedChunk*> held;  // taken in order, not yet written
+  // Taken in order, not yet written. A vector whose written prefix is erased keeps its room,
+  // so steady state allocates nothing (a deque would allocate a block every few chunks).
+  std::vector<CompressedChunk*> held;
   std::vector<PassThrough> pass_through;
   std::deque<uint64_t> rotations;  // boundaries: rotate before the chunk with this number
   std::unique_lock lock(mu_);
@@ -238,15 +240,17 @@ void OrderedWriter::run() {
     for (PassThrough& record : pass_through) write_pass_through(record);
     pass_through.clear();
     if (can_write) holding_ = false;  // try again
-    while (!holding_ && !held.empty()) {
-      CompressedChunk* chunk = held.front();
+    size_t written = 0;
+    while (!holding_ && written < held.size()) {
+      CompressedChunk* chunk = held[written];
       while (!rotations.empty() && rotations.front() <= chunk->seq) {
         rotations.pop_front();
         rotate(StartReason::kRequest);
       }
       if (!write_chunk(chunk)) break;  // paused: the chunk waits
-      held.pop_front();
+      ++written;
     }
+    held.erase(held.begin(), held.begin() + static_cast<ptrdiff_t>(written));
     if (holding_ && done) drop_held(held);
     flush_file();
     const uint64_t now_written_up_to = held.empty() ? taken_up_to : held.front()->seq;
@@ -664,7 +668,7 @@ void OrderedWriter::pause(const std::string& reason,
   pause_reason_ = reason;
 }
 
-void OrderedWriter::drop_held(std::deque<CompressedChunk*>& held) {
+void OrderedWriter::drop_held(std::vector<CompressedChunk*>& held) {
   for (CompressedChunk* chunk : held) {
     auto count = [this](uint16_t channel_id, uint64_t messages) {
       if (ChannelEntry* entry = registry_.find(channel_id)) {

@@ -130,7 +130,7 @@ class OrderedWriter final : public CompressedChunkSink {
   bool write_chunk(CompressedChunk* chunk);
   void release(CompressedChunk* chunk);
   void count_lost(const CompressedChunk& chunk, const std::string& error);
-  void drop_held(std::deque<CompressedChunk*>& held);
+  void drop_held(std::vector<CompressedChunk*>& held);
   mcap::Status declare_channels(const mcap::EncodedChunk& chunk);
   uint64_t declaration_bytes(const mcap::EncodedChunk& chunk) const;
   bool open_file();
