@@ -89,7 +89,8 @@ Result<Summary> read_summary(ByteView file, bool validate_crc = true);
 // What a linear scan found: the longest prefix of the file made of complete, valid records.
 struct ScanReport {
   // Offset just past the last complete, valid data-section record (a chunk counts as valid
-  // only with its CRC and its complete message index run). 0 when not even the magic is valid.
+  // with its CRC and its message index records; the last chunk's run may be incomplete, see
+  // missing_message_indexes). 0 when not even the magic is valid.
   uint64_t valid_end = 0;
   bool complete = false;         // Data End, summary, Footer and magic all present and valid
   std::optional<Error> stopped;  // why the scan stopped early, when it did
