@@ -53,7 +53,9 @@ struct PipelineOptions {
   std::chrono::nanoseconds chunk_max_age = std::chrono::milliseconds(500);
   unsigned compressor_threads = 0;  // 0 = one per CPU
   // Bound on memory for messages: queued, in chunks being compressed and encoded chunks
-  // waiting for the writer.
+  // waiting for the writer. Queued and sealed messages never pass it; encoded chunks are
+  // counted but never refused, so while the writer is slow the total can pass it by the
+  // in-flight bound ((2K + 2) chunks for K compressors, at most half the budget).
   uint64_t memory_budget = uint64_t{512} << 20;
   uint64_t default_queue_bytes = uint64_t{16} << 20;  // per channel, unless declared otherwise
   OverflowPolicy default_overflow = OverflowPolicy::kDropNewest;  // unless declared otherwise
