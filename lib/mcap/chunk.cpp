@@ -42,8 +42,6 @@ void ChunkBuilder::clear() {
 
 namespace {
 
-// Chunk content before the compression string: start, end, uncompressed size, uncompressed CRC.
-constexpr uint64_t kChunkFixedSize = 8 + 8 + 8 + 4;
 // Message Index record up to its entries: prefix, channel id, entries length.
 constexpr uint64_t kMessageIndexHeaderSize = kRecordPrefixSize + 2 + 4;
 constexpr uint64_t kMessageIndexEntrySize = 16;

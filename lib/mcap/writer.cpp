@@ -273,7 +273,7 @@ void Writer::checkpoint() {
   channels_since_checkpoint_.clear();
   // Assigned field by field into the one checkpoint kept: copying the statistics' channel map
   // onto the previous copy reuses its nodes, so a checkpoint per chunk does not allocate.
-  if (!checkpoint_) checkpoint_.emplace();
+  if (!checkpoint_) checkpoint_ = Checkpoint{};
   checkpoint_->offset = offset_;
   checkpoint_->data_crc = data_crc_;
   checkpoint_->chunk_indexes = chunk_index_entries_.size();
