@@ -209,20 +209,13 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
   std::atomic<int> opened{0};
   PipelineOptions options = options_for(dir.path());
   options.open_sink = first_file_faulty(faults, opened);
-  auto pipeline = Pipeline::start(options);
-  ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
   constexpr uint32_t kMessages = 600;
-  for (uint32_t i = 0; i < kMessages; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
-  }
-  const mcap::Status stopped = (*pipeline)->stop();
+  const testing::NumberedRun run = testing::push_numbered_and_stop(options, kMessages, payload);
+  const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "stop() reports the write failure";
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
 
-  const PipelineStats stats = (*pipeline)->stats();
+  const PipelineStats& stats = run.stats;
   EXPECT_EQ(stats.write_errors, 1u);
   EXPECT_EQ(stats.files_closed_on_error, 1u);
   EXPECT_EQ(stats.files_started, 2u);
@@ -268,20 +261,13 @@ TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndN
   std::atomic<int> opened{0};
   PipelineOptions options = options_for(dir.path());
   options.open_sink = first_file_faulty(faults, opened);
-  auto pipeline = Pipeline::start(options);
-  ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
   constexpr uint32_t kMessages = 600;
-  for (uint32_t i = 0; i < kMessages; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
-  }
-  const mcap::Status stopped = (*pipeline)->stop();
+  const testing::NumberedRun run = testing::push_numbered_and_stop(options, kMessages, payload);
+  const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "the full disk is reported";
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
 
-  const PipelineStats stats = (*pipeline)->stats();
+  const PipelineStats& stats = run.stats;
   EXPECT_EQ(stats.write_errors, 0u);
   EXPECT_FALSE(stats.recording_paused);
   const ChannelStats& counts = stats.channels.at(0);

@@ -66,21 +66,14 @@ TEST(PipelineFailureTest, AWriteErrorLeavesTheFileForRecoveryAndRecordingGoesOn)
     if (files_opened++ > 0) return std::move(*inner);
     return std::unique_ptr<mcap::ByteSink>(new FailingSink(std::move(*inner), 20 << 10));
   };
-  auto pipeline = Pipeline::start(options);
-  ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
   constexpr uint32_t kMessages = 600;
-  for (uint32_t i = 0; i < kMessages; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
-  }
-  const mcap::Status stopped = (*pipeline)->stop();
+  const testing::NumberedRun run = testing::push_numbered_and_stop(options, kMessages, payload);
+  const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "stop() reports the write failure";
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos)
       << stopped.error().message;
 
-  const PipelineStats stats = (*pipeline)->stats();
+  const PipelineStats& stats = run.stats;
   EXPECT_EQ(stats.write_errors, 1u);
   const ChannelStats& counts = stats.channels.at(0);
   EXPECT_GT(counts.dropped_for(DropReason::kWriteError), 0u);

@@ -20,6 +20,7 @@
 #include "mcap/records.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/verify.hpp"
+#include "pipeline/pipeline.hpp"
 #include "storage/output_file.hpp"
 
 namespace mcaprec::pipeline::testing {
@@ -211,6 +212,37 @@ inline bool eventually(const std::function<bool()>& condition,
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   }
   return condition();
+}
+
+// What a run of push_numbered_and_stop() ended with.
+struct NumberedRun {
+  mcap::Status stopped;  // what stop() returned
+  PipelineStats stats;   // after the stop
+};
+
+// Starts a pipeline with `options`, declares the channel "/t", pushes `count` messages numbered
+// from 0 (log time, publish time and sequence = the number; bytes from `payload`), every one of
+// which must be accepted, and stops it. For tests whose disk fails on the way.
+inline NumberedRun push_numbered_and_stop(const PipelineOptions& options, uint32_t count,
+                                          const std::function<mcap::Bytes(uint32_t)>& payload) {
+  auto pipeline = Pipeline::start(options);
+  if (!pipeline.ok()) {
+    ADD_FAILURE() << "pipeline did not start: " << pipeline.error().to_string();
+    return {pipeline.error(), {}};
+  }
+  ChannelSpec spec;
+  spec.topic = "/t";
+  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  for (uint32_t i = 0; i < count; ++i) {
+    if (!(*pipeline)->push(channel, i, i, i, payload(i)).ok()) {
+      ADD_FAILURE() << "push " << i << " was refused";
+      break;
+    }
+  }
+  NumberedRun run;
+  run.stopped = (*pipeline)->stop();
+  run.stats = (*pipeline)->stats();
+  return run;
 }
 
 }  // namespace mcaprec::pipeline::testing
