@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "declare_topics.hpp"
 #include "mcap/writer.hpp"
 #include "synth/sensor_mix.hpp"
 
@@ -39,21 +40,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   mcap::Writer& writer = **opened;
-  mcap::Status status;
-  uint16_t schema_id = 0;
-  for (size_t i = 0; i < topics.size() && status.ok(); ++i) {
-    const synth::TopicSpec& t = topics[i];
-    uint16_t channel_schema = 0;
-    if (!t.schema_name.empty()) {
-      channel_schema = ++schema_id;
-      status = writer.add_schema({channel_schema, t.schema_name, t.schema_encoding,
-                                  mcap::Bytes(t.schema_data.begin(), t.schema_data.end())});
-    }
-    if (status.ok()) {
-      status = writer.add_channel(
-          {static_cast<uint16_t>(i + 1), channel_schema, t.topic, t.message_encoding, {}});
-    }
-  }
+  mcap::Status status = bench::declare_topics(writer, topics);
   uint64_t messages = 0;
   uint64_t payload_bytes = 0;
   uint64_t camera_bytes = 0;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "declare_topics.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
 #include "synth/sensor_mix.hpp"
@@ -100,21 +101,7 @@ uint64_t write_workload(const Workload& w, const mcap::WriterOptions& options, S
     return 0;
   }
   mcap::Writer& writer = **opened;
-  mcap::Status status;
-  uint16_t schema_id = 0;
-  for (size_t i = 0; i < w.topics.size() && status.ok(); ++i) {
-    const synth::TopicSpec& t = w.topics[i];
-    uint16_t channel_schema = 0;
-    if (!t.schema_name.empty()) {
-      channel_schema = ++schema_id;
-      status = writer.add_schema({channel_schema, t.schema_name, t.schema_encoding,
-                                  mcap::Bytes(t.schema_data.begin(), t.schema_data.end())});
-    }
-    if (status.ok()) {
-      status = writer.add_channel(
-          {static_cast<uint16_t>(i + 1), channel_schema, t.topic, t.message_encoding, {}});
-    }
-  }
+  mcap::Status status = bench::declare_topics(writer, w.topics);
   for (const Workload::Item& item : w.items) {
     if (!status.ok()) break;
     status = writer.write_message({item.channel_id, item.sequence, item.log_time, item.log_time,
