@@ -13,7 +13,9 @@
 #   - CPU seconds per datagram of the sender and of the receiver (user and system apart; for
 #     mcaprecd also per thread: ingest, compressors, writer...), and per GB received.
 # Each step sends for STEP_SECONDS (default 3); the rates tried are the ladder RATES (default
-# 100k to 340k datagrams/s), every receiver at one rate before the next (see udp_ladder).
+# 100k to 1.2M datagrams/s, up to where the sender itself tops out, so that each receiver's
+# loss-free rate is found rather than the top of the ladder), every receiver at one rate before
+# the next (see udp_ladder).
 # Prints one JSON line per step and a summary; OUT_DIR
 # (default a temp dir) keeps the step logs. The UDP sender is `mcaprec send --raw-size 1200`
 # with UDP_SEND_OPTIONS (default `--gso`: segmentation offload makes the sender cheap, so that
@@ -236,7 +238,7 @@ udp_ladder() {
   local receiver rate line
   local -A misses=() finished=()
   for receiver in "$@"; do echo '{}' >"$out/udp_$receiver.json"; misses[$receiver]=0; done
-  for rate in ${RATES:-100000 140000 180000 220000 260000 300000 340000}; do
+  for rate in ${RATES:-100000 200000 300000 400000 500000 600000 700000 800000 900000 1000000 1100000 1200000}; do
     for receiver in "$@"; do
       [[ -z ${finished[$receiver]:-} ]] || continue
       udp_step "$receiver" "$rate"
