@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <optional>
 
 #include "mcap/bytes.hpp"
 #include "mcap/crc32.hpp"
@@ -71,6 +72,16 @@ void store_raw(std::span<const ChunkPiece> pieces, EncodedChunk& out, uint32_t u
   for (const ChunkPiece& piece : pieces) put_bytes(out.bytes, piece.records);
   out.compressed_size = out.uncompressed_size;
   patch_chunk_lengths(out.bytes, out.compressed_size);
+}
+
+// The largest compressed size worth keeping for `uncompressed_size` bytes of records: strictly
+// smaller, and smaller by at least `min_saving_percent`.
+uint64_t largest_worthwhile(uint64_t uncompressed_size, uint32_t min_saving_percent) {
+  const uint64_t percent_kept = 100 - std::min<uint64_t>(min_saving_percent, 99);
+  // Split the product so that it cannot overflow: size * kept / 100 without size * kept.
+  const uint64_t allowed =
+      uncompressed_size / 100 * percent_kept + uncompressed_size % 100 * percent_kept / 100;
+  return std::min(allowed, uncompressed_size - 1);
 }
 
 // Where `channel_id` sits in `values`. `hint` is the slot of the previous message's channel:
@@ -164,24 +175,27 @@ Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions
   out.message_end_time = out.message_count == 0 ? 0 : end;
   out.uncompressed_size = uncompressed_size;
 
-  if (options.compression == Compression::kNone) {
+  if (options.compression == Compression::kNone || uncompressed_size == 0) {
     store_raw(pieces, out, uncompressed_crc);
   } else {
-    // Compress straight behind the header; fall back to storing when it does not pay.
-    out.compression = compression_name(options.compression);
-    put_chunk_header(out.bytes, out, uncompressed_crc);
     // The codec takes plain views. A chunk of small messages spans many pieces (one per
     // channel segment), so the list is kept per thread and reused: no allocation per chunk.
     thread_local std::vector<ByteView> views;
     views.resize(pieces.size());
     for (size_t i = 0; i < pieces.size(); ++i) views[i] = pieces[i].records;
-    Result<uint64_t> compressed =
-        compressor.compress(options.compression, options.level, views, out.bytes);
-    if (!compressed) return compressed.error();
-    if (*compressed >= uncompressed_size) {
+    // The codec writes into its own buffer; only a frame that pays for itself is copied behind
+    // the header, so an incompressible chunk costs the attempt and nothing more.
+    const Result<std::optional<ByteView>> frame = compressor.compress_at_most(
+        options.compression, options.level, views,
+        largest_worthwhile(uncompressed_size, options.min_saving_percent));
+    if (!frame) return frame.error();
+    if (!frame->has_value()) {
       store_raw(pieces, out, uncompressed_crc);
     } else {
-      out.compressed_size = *compressed;
+      out.compression = compression_name(options.compression);
+      out.compressed_size = (*frame)->size();
+      put_chunk_header(out.bytes, out, uncompressed_crc);
+      put_bytes(out.bytes, **frame);
       patch_chunk_lengths(out.bytes, out.compressed_size);
     }
   }

@@ -61,6 +61,9 @@ struct ChunkEncodeOptions {
   bool chunk_crc = true;                         // fill Chunk.uncompressed_crc
   bool message_indexes = true;                   // write Message Index records after the chunk
   bool data_crc = true;                          // compute EncodedChunk::crc for DataEnd
+  // The chunk is stored raw unless compression saves at least this share of its records
+  // (percent, 0 to 99; at 0 any saving at all keeps the compressed form).
+  uint32_t min_saving_percent = 0;
 };
 
 // (channel id, value) pairs sorted by channel id, one per channel in a chunk. Flat rather than a
@@ -86,7 +89,8 @@ struct EncodedChunk {
   uint64_t message_count = 0;
 };
 
-// Compresses the pieces (as one stream; stored raw when compression does not shrink them),
+// Compresses the pieces (as one stream; stored raw when compression does not shrink them by
+// options.min_saving_percent, or at all),
 // frames the Chunk record and its Message Index records (one per channel, by channel id, entries
 // in piece order), and computes the CRCs. `out` is overwritten; its buffers are reused.
 Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions& options,

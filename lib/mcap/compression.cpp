@@ -4,7 +4,9 @@
 #include <zstd.h>
 #include <zstd_errors.h>
 
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <string>
 
 namespace mcaprec::mcap {
@@ -52,9 +54,39 @@ LZ4F_preferences_t lz4_preferences(uint64_t content_size) {
 
 // ---- Compressor ----
 
+namespace {
+
+// A growable byte buffer like Bytes whose new bytes are left uninitialized: codecs size their
+// output for the worst case up front, and zero-filling that much per chunk is a measurable
+// share of encoding an incompressible chunk.
+class UninitializedBuffer {
+ public:
+  uint8_t* data() { return data_.get(); }
+  size_t size() const { return size_; }
+  void resize(size_t n) {
+    if (n > capacity_) {
+      // Geometric growth: chunk sizes vary a little, and each should not cost a reallocation.
+      const size_t capacity = std::max(n, capacity_ + capacity_ / 2);
+      std::unique_ptr<uint8_t[]> grown(new uint8_t[capacity]);
+      if (size_ > 0) std::memcpy(grown.get(), data_.get(), size_);
+      data_ = std::move(grown);
+      capacity_ = capacity;
+    }
+    size_ = n;
+  }
+
+ private:
+  std::unique_ptr<uint8_t[]> data_;
+  size_t size_ = 0;
+  size_t capacity_ = 0;
+};
+
+}  // namespace
+
 struct Compressor::Contexts {
   ZSTD_CCtx* zstd = nullptr;
   LZ4F_cctx* lz4 = nullptr;
+  UninitializedBuffer scratch;  // compress_at_most's output
   ~Contexts() {
     ZSTD_freeCCtx(zstd);
     if (lz4 != nullptr) LZ4F_freeCompressionContext(lz4);
@@ -66,8 +98,10 @@ Compressor::~Compressor() = default;
 
 namespace {
 
+// `Buffer` is Bytes or UninitializedBuffer: data(), size(), resize().
+template <typename Buffer>
 Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const ByteView> inputs,
-                               Bytes& out) {
+                               Buffer& out) {
   if (cctx == nullptr) cctx = ZSTD_createCCtx();
   if (cctx == nullptr) return codec_error("zstd: cannot allocate a compression context");
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
@@ -129,7 +163,8 @@ Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const Byte
   return uint64_t{output.pos};
 }
 
-Result<uint64_t> compress_lz4(LZ4F_cctx*& cctx, std::span<const ByteView> inputs, Bytes& out) {
+template <typename Buffer>
+Result<uint64_t> compress_lz4(LZ4F_cctx*& cctx, std::span<const ByteView> inputs, Buffer& out) {
   if (cctx == nullptr) {
     const LZ4F_errorCode_t rc = LZ4F_createCompressionContext(&cctx, LZ4F_VERSION);
     if (LZ4F_isError(rc)) {
@@ -187,6 +222,22 @@ Result<uint64_t> Compressor::compress(Compression codec, int level,
       break;
   }
   return codec_error("compress() called without a codec; store the records instead");
+}
+
+Result<std::optional<ByteView>> Compressor::compress_at_most(Compression codec, int level,
+                                                             std::span<const ByteView> inputs,
+                                                             uint64_t max_size) {
+  if (codec == Compression::kNone) {
+    return codec_error("compress_at_most() called without a codec; store the records instead");
+  }
+  UninitializedBuffer& scratch = ctx_->scratch;
+  scratch.resize(0);
+  const Result<uint64_t> size = codec == Compression::kZstd
+                                    ? compress_zstd(ctx_->zstd, level, inputs, scratch)
+                                    : compress_lz4(ctx_->lz4, inputs, scratch);
+  if (!size) return size.error();
+  if (*size > max_size) return std::optional<ByteView>();
+  return std::optional<ByteView>(ByteView(scratch.data(), *size));
 }
 
 // ---- Decompressor ----

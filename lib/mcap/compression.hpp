@@ -35,6 +35,13 @@ class Compressor {
   Result<uint64_t> compress(Compression codec, int level, std::span<const ByteView> inputs,
                             Bytes& out);
 
+  // Compresses like compress(), but into a buffer the compressor keeps (never zero-filled, so a
+  // chunk that does not compress costs no clearing of an output it will not use). Returns the
+  // frame, valid until the next call, or std::nullopt when it is longer than `max_size` bytes.
+  Result<std::optional<ByteView>> compress_at_most(Compression codec, int level,
+                                                   std::span<const ByteView> inputs,
+                                                   uint64_t max_size);
+
  private:
   struct Contexts;
   std::unique_ptr<Contexts> ctx_;

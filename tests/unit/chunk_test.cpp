@@ -363,5 +363,105 @@ TEST(EncodeChunkTest, ReusedOutputCarriesNothingOver) {
   EXPECT_EQ(encoded.crc, crc32(encoded.bytes));
 }
 
+// The data-section CRC of a raw chunk is assembled from the records' CRC rather than read
+// again, and a compressed chunk's comes from its bytes: both must equal a CRC computed over the
+// encoded bytes from scratch, whatever the codec, the data, the split into pieces or the
+// message sizes (empty payloads included).
+TEST(EncodeChunkTest, CrcsMatchAFullRecomputation) {
+  struct Layout {
+    const char* name;
+    std::vector<std::vector<size_t>> pieces;  // payload sizes of each piece's messages
+  };
+  const std::vector<Layout> layouts = {
+      {"one piece", {{200, 0, 3000}}},
+      {"many pieces", {{0}, {}, {1, 2, 3}, {5000}, {}, {0, 0}, {64}, {7, 7, 7, 7}, {1}}},
+      {"empty payloads only", {{0, 0, 0}, {0}}},
+      {"no messages", {{}}},
+  };
+  for (const bool random_data : {false, true}) {
+    for (const Layout& layout : layouts) {
+      std::vector<ChunkBuilder> builders(layout.pieces.size());
+      Timestamp time = 1;
+      for (size_t p = 0; p < layout.pieces.size(); ++p) {
+        if (p == 0) builders[0].add_record(Channel{1, 0, "/a", "raw", {}});
+        for (size_t size : layout.pieces[p]) {
+          const Bytes data = random_data ? random_payload(size, uint32_t(time))
+                                         : payload(size, static_cast<uint8_t>(time));
+          builders[p].add_message(Message{uint16_t(1 + time % 3), 0, time, time, data});
+          ++time;
+        }
+      }
+      std::vector<ChunkPiece> pieces;
+      Bytes whole;
+      for (const ChunkBuilder& b : builders) {
+        pieces.push_back(b.piece());
+        whole.insert(whole.end(), b.piece().records.begin(), b.piece().records.end());
+      }
+      for (Compression codec : {Compression::kNone, Compression::kZstd, Compression::kLz4}) {
+        for (const bool indexes : {true, false}) {
+          SCOPED_TRACE(std::string(layout.name) + (random_data ? ", random" : ", repetitive") +
+                       ", codec " + std::string(compression_name(codec)) +
+                       (indexes ? ", indexed" : ", no indexes"));
+          Compressor compressor;
+          ChunkEncodeOptions options;
+          options.compression = codec;
+          options.message_indexes = indexes;
+          EncodedChunk encoded;
+          ASSERT_TRUE(encode_chunk(pieces, options, compressor, encoded).ok());
+          EXPECT_EQ(encoded.crc, crc32(encoded.bytes));
+          const ParsedChunk parsed = parse_encoded(encoded);
+          EXPECT_EQ(parsed.records, whole);
+          EXPECT_EQ(parsed.chunk.uncompressed_crc, crc32(whole));
+          // Without the records' CRC there is nothing to extend: the full pass must agree.
+          options.chunk_crc = false;
+          EncodedChunk unchecked;
+          ASSERT_TRUE(encode_chunk(pieces, options, compressor, unchecked).ok());
+          EXPECT_EQ(unchecked.crc, crc32(unchecked.bytes));
+        }
+      }
+    }
+  }
+}
+
+// The compressor pool keeps a compressed chunk only when it saves a worthwhile share; below
+// that the chunk is stored exactly as if no codec had been asked for.
+TEST(EncodeChunkTest, ChunkThatSavesTooLittleIsStoredRaw) {
+  ChunkBuilder builder;
+  fill(builder, kMixed);  // repetitive payloads: compresses to well under half
+  const Bytes original(builder.piece().records.begin(), builder.piece().records.end());
+  Compressor compressor;
+  ChunkEncodeOptions raw_options;
+  raw_options.compression = Compression::kNone;
+  EncodedChunk raw;
+  ASSERT_TRUE(encode_chunk(builder, raw_options, compressor, raw).ok());
+
+  for (Compression codec : {Compression::kZstd, Compression::kLz4}) {
+    SCOPED_TRACE(std::string(compression_name(codec)));
+    ChunkEncodeOptions options;
+    options.compression = codec;
+    EncodedChunk encoded;
+    options.min_saving_percent = 2;
+    ASSERT_TRUE(encode_chunk(builder, options, compressor, encoded).ok());
+    EXPECT_EQ(encoded.compression, compression_name(codec));
+    const uint64_t saved_percent =
+        100 - (encoded.compressed_size * 100 + original.size() - 1) / original.size();
+    ASSERT_GT(saved_percent, 10u);
+    ASSERT_LT(saved_percent, 99u);
+
+    // Asking for one percent more than it saves: stored raw, byte for byte the raw encoding.
+    options.min_saving_percent = uint32_t(saved_percent + 1);
+    ASSERT_TRUE(encode_chunk(builder, options, compressor, encoded).ok());
+    EXPECT_EQ(encoded.compression, "");
+    EXPECT_EQ(encoded.bytes, raw.bytes);
+    EXPECT_EQ(encoded.crc, raw.crc);
+    EXPECT_EQ(encoded.compressed_size, original.size());
+    // Asking for exactly what it saves keeps it compressed.
+    options.min_saving_percent = uint32_t(saved_percent);
+    ASSERT_TRUE(encode_chunk(builder, options, compressor, encoded).ok());
+    EXPECT_EQ(encoded.compression, compression_name(codec));
+    EXPECT_EQ(parse_encoded(encoded).records, original);
+  }
+}
+
 }  // namespace
 }  // namespace mcaprec::mcap

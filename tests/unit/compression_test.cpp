@@ -5,6 +5,7 @@
 #include <lz4frame.h>
 #include <zstd.h>
 
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -149,6 +150,55 @@ TEST_P(CodecTest, CorruptOrTruncatedInputIsAnErrorNotACrash) {
   // Not a frame at all.
   const Bytes garbage = random_bytes(1000, 11);
   EXPECT_FALSE(decompressor.decompress(name, garbage, input.size(), decoded).ok());
+}
+
+// compress_at_most gives the very frame compress() appends, or nothing when that frame is longer
+// than allowed. (Fresh contexts on both sides: lz4's output may depend on what a reused context
+// compressed before.) A long-lived compressor's own buffer grows and shrinks across calls.
+TEST_P(CodecTest, CompressAtMostKeepsOnlyFramesWithinTheLimit) {
+  Compressor long_lived;
+  Decompressor decompressor;
+  const std::vector<std::vector<Bytes>> cases = {
+      {text_bytes(100000, 1)},
+      {text_bytes(1000, 2), Bytes{}, text_bytes(70000, 3), random_bytes(5000, 4)},
+      {random_bytes(200000, 5)},
+      {text_bytes(10, 6)},
+      {text_bytes(3 << 20, 7), text_bytes(17, 8)},
+      {text_bytes(300, 9)},
+  };
+  for (const auto& parts : cases) {
+    const Bytes expected = concat(parts);
+    const std::vector<ByteView> views(parts.begin(), parts.end());
+    Compressor reference;
+    const Bytes frame = compress_or_die(reference, GetParam(), parts);
+    {
+      Compressor fresh;
+      Result<std::optional<ByteView>> kept =
+          fresh.compress_at_most(GetParam(), 3, views, frame.size());
+      ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+      ASSERT_TRUE(kept->has_value());
+      EXPECT_EQ(Bytes((*kept)->begin(), (*kept)->end()), frame);
+    }
+    {
+      Compressor fresh;
+      Result<std::optional<ByteView>> too_long =
+          fresh.compress_at_most(GetParam(), 3, views, frame.size() - 1);
+      ASSERT_TRUE(too_long.ok());
+      EXPECT_FALSE(too_long->has_value());
+    }
+    Result<std::optional<ByteView>> kept =
+        long_lived.compress_at_most(GetParam(), 3, views, expected.size() + 1000);
+    ASSERT_TRUE(kept.ok()) << kept.error().to_string();
+    ASSERT_TRUE(kept->has_value());
+    Bytes decoded;
+    ASSERT_TRUE(
+        decompressor.decompress(compression_name(GetParam()), **kept, expected.size(), decoded)
+            .ok());
+    EXPECT_EQ(decoded, expected);
+  }
+  Result<std::optional<ByteView>> no_codec =
+      long_lived.compress_at_most(Compression::kNone, 1, {}, 100);
+  EXPECT_FALSE(no_codec.ok());
 }
 
 INSTANTIATE_TEST_SUITE_P(Codecs, CodecTest,
