@@ -72,10 +72,11 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
         result = PushResult::dropped(DropReason::kStopped);
         break;
       }
-      const Room room =
-          make_room_locked(record_bytes, config_.overflow == OverflowPolicy::kDropOldest);
+      size_t fresh_segments = 0;
+      const Room room = make_room_locked(
+          record_bytes, config_.overflow == OverflowPolicy::kDropOldest, fresh_segments);
       if (room == Room::kYes) {
-        append_locked(log_time, publish_time, sequence, payload, record_bytes);
+        append_locked(log_time, publish_time, sequence, payload, record_bytes, fresh_segments);
         // Half a queue waiting for the group to fill a chunk is enough: seal now, so that a
         // chunk_size larger than this queue cannot make it overflow.
         urgent = unsealed_.load(std::memory_order_relaxed) >= config_.queue_bytes / 2;
@@ -122,24 +123,27 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
   return result;
 }
 
-ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_discard) {
+ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_discard,
+                                                  size_t& fresh_segments) {
   const uint64_t unsealed = unsealed_.load(std::memory_order_relaxed);
   if (unsealed + record_bytes > config_.queue_bytes) {
     if (!may_discard) return Room::kQueueFull;
     discard_oldest_locked(unsealed + record_bytes - config_.queue_bytes, DropReason::kQueueFull);
   }
+  const size_t needed = pool_.segments_for(record_bytes);
   for (;;) {
-    if (!runs_.empty() && runs_.back().segment->has_room(record_bytes)) return Room::kYes;
-    if (Segment* segment = pool_.try_acquire(record_bytes)) {
+    if (!runs_.empty() && !runs_.back().continuation &&
+        runs_.back().segment->has_room(record_bytes)) {
+      fresh_segments = 0;
+      return Room::kYes;
+    }
+    if (pool_.try_reserve(needed)) {
       // The old segment stays only while it has unsealed messages (the run keeps them).
-      if (!runs_.empty()) {
-        Run& last = runs_.back();
-        if (last.entry_begin == last.segment->entry_count) {
-          pool_.release(last.segment);
-          runs_.pop_back();
-        }
+      if (!runs_.empty() && runs_.back().empty()) {
+        pool_.release(runs_.back().segment);
+        runs_.pop_back();
       }
-      runs_.push_back(Run{segment, 0, 0});
+      fresh_segments = needed;
       return Room::kYes;
     }
     if (!may_discard || !discard_segment_locked()) {
@@ -151,14 +155,27 @@ ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_
 }
 
 void ChannelQueue::append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time,
-                                 uint32_t sequence, mcap::ByteView payload, size_t record_bytes) {
+                                 uint32_t sequence, mcap::ByteView payload, size_t record_bytes,
+                                 size_t fresh_segments) {
+  if (fresh_segments > 0) runs_.push_back(Run{pool_.take_reserved()});
   Segment* segment = runs_.back().segment;
   uint8_t* at = segment->bytes.get() + segment->used;
   store_message_header(at, config_.channel_id, sequence, log_time, publish_time, payload.size());
-  if (!payload.empty()) std::memcpy(at + kMessageRecordOverhead, payload.data(), payload.size());
   segment->entries[segment->entry_count++] =
       mcap::MessageIndexEntry{config_.channel_id, log_time, segment->used};
-  segment->used += record_bytes;
+  // The payload fills this segment, then (a chain) each further fresh segment in turn.
+  size_t copied =
+      std::min(payload.size(), segment->capacity - segment->used - kMessageRecordOverhead);
+  if (copied > 0) std::memcpy(at + kMessageRecordOverhead, payload.data(), copied);
+  segment->used += kMessageRecordOverhead + copied;
+  for (size_t i = 1; i < fresh_segments; ++i) {
+    Segment* next = pool_.take_reserved();
+    const size_t part = std::min(payload.size() - copied, next->capacity);
+    std::memcpy(next->bytes.get(), payload.data() + copied, part);
+    next->used = part;
+    copied += part;
+    runs_.push_back(Run{next, 0, 0, true});
+  }
   unsealed_.store(unsealed_.load(std::memory_order_relaxed) + record_bytes,
                   std::memory_order_relaxed);
   pushed_since_take_ = true;
@@ -168,26 +185,32 @@ void ChannelQueue::discard_oldest_locked(uint64_t bytes, DropReason reason) {
   uint64_t freed = 0;
   uint64_t messages = 0;
   while (freed < bytes && !runs_.empty()) {
-    Run& run = runs_.front();
-    Segment* segment = run.segment;
-    if (run.entry_begin == segment->entry_count) {
+    if (runs_.front().empty()) {
       if (runs_.size() == 1) break;
       release_front_run_locked();
       continue;
     }
-    const uint64_t size = record_size_at(segment->bytes.get() + run.byte_begin);
-    run.byte_begin += size;
-    ++run.entry_begin;
-    freed += size;
+    freed += discard_front_message_locked();
     ++messages;
   }
-  while (runs_.size() > 1 && runs_.front().entry_begin == runs_.front().segment->entry_count) {
-    release_front_run_locked();
-  }
+  while (runs_.size() > 1 && runs_.front().empty()) release_front_run_locked();
   if (messages == 0) return;
   unsealed_.store(unsealed_.load(std::memory_order_relaxed) - freed, std::memory_order_relaxed);
   counters_.count_drop(reason, messages);
   group_.on_discarded(freed);
+}
+
+uint64_t ChannelQueue::discard_front_message_locked() {
+  Run& run = runs_.front();
+  const uint64_t size = record_size_at(run.segment->bytes.get() + run.byte_begin);
+  ++run.entry_begin;
+  run.byte_begin = std::min<uint64_t>(run.byte_begin + size, run.segment->used);
+  if (runs_.size() > 1 && runs_.at(1).continuation) {
+    // A chain's head holds only its record: the head and its continuations all go.
+    release_front_run_locked();
+    while (!runs_.empty() && runs_.front().continuation) release_front_run_locked();
+  }
+  return size;
 }
 
 bool ChannelQueue::discard_segment_locked() {
@@ -206,8 +229,9 @@ bool ChannelQueue::discard_segment_locked() {
   if (target == runs_.size() || bytes == 0) return false;
   const bool target_is_last = target + 1 == runs_.size();
   discard_oldest_locked(bytes, DropReason::kMemoryBudget);
-  if (target_is_last) {
-    // The current segment, now empty and ours alone: start over in it.
+  if (target_is_last && !runs_.empty()) {
+    // The current segment, now empty and ours alone: start over in it. (A chain's last
+    // segment went with its chain.)
     Run& only = runs_.front();
     only.segment->used = 0;
     only.segment->entry_count = 0;
@@ -225,18 +249,19 @@ void ChannelQueue::release_front_run_locked() {
 uint64_t ChannelQueue::take(uint64_t room, std::vector<SealedPiece>& out) {
   std::lock_guard lock(mu_);
   uint64_t taken = 0;
-  while (!runs_.empty() && taken < room) {
+  // Continuations are taken past the room: a chunk never ends inside a message.
+  while (!runs_.empty() && (taken < room || runs_.front().continuation)) {
     Run& run = runs_.front();
     Segment* segment = run.segment;
     const bool last = runs_.size() == 1;
-    if (run.entry_begin == segment->entry_count) {
+    if (run.empty()) {
       if (last) break;
       release_front_run_locked();
       continue;
     }
     size_t split_byte = segment->used;
     uint32_t split_entry = segment->entry_count;
-    if (split_byte - run.byte_begin > room - taken) {
+    if (!run.continuation && split_byte - run.byte_begin > room - taken) {
       // Take the messages that start within the room; always at least the first one.
       const uint64_t limit = run.byte_begin + (room - taken);
       const mcap::MessageIndexEntry* first = segment->entries.get() + run.entry_begin + 1;
@@ -250,8 +275,8 @@ uint64_t ChannelQueue::take(uint64_t room, std::vector<SealedPiece>& out) {
     out.push_back(SealedPiece{segment, run.byte_begin, split_byte, run.entry_begin, split_entry,
                               config_.channel_id});
     taken += split_byte - run.byte_begin;
-    if (split_entry == segment->entry_count && !last) {
-      runs_.pop_front();  // the channel's ref passes to the piece
+    if (split_byte == segment->used && (!last || run.continuation)) {
+      runs_.pop_front();  // the channel's ref passes to the piece (a closed run takes no more)
     } else {
       segment->refs.fetch_add(1, std::memory_order_relaxed);  // the channel still holds one
       run.byte_begin = split_byte;
@@ -263,7 +288,7 @@ uint64_t ChannelQueue::take(uint64_t room, std::vector<SealedPiece>& out) {
   if (runs_.size() == 1) {
     Run& only = runs_.front();
     Segment* segment = only.segment;
-    if (only.entry_begin == segment->entry_count &&
+    if (only.empty() &&
         (!pushed_since_take_ || segment->capacity - segment->used < segment->capacity / 8)) {
       release_front_run_locked();
     }

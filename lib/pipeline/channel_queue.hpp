@@ -7,6 +7,11 @@
 // Several producers may push to one channel: a mutex serializes them, and its critical section
 // is a bounds check and a memcpy (plus, rarely, taking a segment from the pool). Sealing (the
 // group's assembler) takes the oldest unsealed messages as ranges of segments, without copying.
+//
+// A record larger than a segment is written across a chain of fresh segments: the head holds
+// its index entry and the first bytes, each continuation only bytes, and the last one takes no
+// further messages. Its segments are taken into one chunk together and discarded together, so
+// a chunk never holds part of a message.
 #include <atomic>
 #include <cstdint>
 #include <mutex>
@@ -74,22 +79,29 @@ class ChannelQueue {
 
  private:
   // The unsealed messages of one segment: [byte_begin, segment->used), entries
-  // [entry_begin, segment->entry_count). The channel holds one ref per run; only the last run
-  // (the segment appended to) may be empty.
+  // [entry_begin, segment->entry_count). The channel holds one ref per run. Only the last run
+  // (the segment appended to) may be empty, and a continuation is never the first run: it is
+  // taken and discarded with the head before it.
   struct Run {
     Segment* segment = nullptr;
     size_t byte_begin = 0;
     uint32_t entry_begin = 0;
+    bool continuation = false;  // holds the rest of the previous run's last record; closed
+
+    bool empty() const { return byte_begin == segment->used; }
   };
   std::optional<PushResult> push_or_refuse(mcap::Timestamp log_time, mcap::Timestamp publish_time,
                                            uint32_t sequence, mcap::ByteView payload,
                                            bool may_wait);
   enum class Room { kYes, kQueueFull, kNoMemory };
-  Room make_room_locked(size_t record_bytes, bool may_discard);
+  // kYes with `fresh_segments` reserved in the pool (0: the record fits the current segment).
+  Room make_room_locked(size_t record_bytes, bool may_discard, size_t& fresh_segments);
   void append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,
-                     mcap::ByteView payload, size_t record_bytes);
+                     mcap::ByteView payload, size_t record_bytes, size_t fresh_segments);
   // drop_oldest: discards oldest unsealed messages until `bytes` are freed (or none is left).
   void discard_oldest_locked(uint64_t bytes, DropReason reason);
+  // Discards the first run's first message (with its continuations); returns its record size.
+  uint64_t discard_front_message_locked();
   // drop_oldest under memory pressure: discards the oldest messages up to and including those
   // of the oldest segment only this channel holds, so that memory really returns. False when
   // no segment would be freed (then nothing is discarded).

@@ -55,6 +55,7 @@ void CompressorPool::run(size_t index) {
   name_this_thread(("mcaprec-zip-" + std::to_string(index)).c_str());
   mcap::Compressor compressor;
   std::vector<mcap::ChunkPiece> pieces;
+  pieces.reserve(SealedChunk::kReservedPieces);  // as many as a sealed chunk has room for
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] { return finishing_ || !queue_.empty(); });
@@ -101,6 +102,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   mcap::ChunkEncodeOptions options;
   options.compression = chunk->compression->choose(settings_.compression);
   options.level = settings_.level;
+  options.min_saving_percent = CompressionChoice::kMinSavingPercent;  // else stored raw, one pass
   bool tried = options.compression != mcap::Compression::kNone;
   mcap::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
   if (status && tried && CompressionChoice::barely_compressed(out->encoded)) {

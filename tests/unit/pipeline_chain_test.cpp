@@ -1,0 +1,297 @@
+// A message larger than a queue segment is written across a chain of segments. A reader must
+// not see it: every message comes back whole and byte-exact, its Message Index entry points at
+// it, a chunk never holds part of one (even when chunk_size is smaller than the message), and a
+// drop_oldest channel that discards one frees all its segments.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "mcap/reader.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline_test_support.hpp"
+
+namespace mcaprec::pipeline {
+namespace {
+
+using testing::FileContents;
+using testing::read_file;
+using testing::ScratchDir;
+
+constexpr size_t kSegment = 4096;
+constexpr size_t kRecordOverhead = 31;  // Message record prefix and fixed fields
+// What one segment counts against the memory budget: its bytes and its index entries.
+constexpr uint64_t kSegmentCost = kSegment + kSegment / 64 * sizeof(mcap::MessageIndexEntry);
+
+// Bytes that differ with the message and the position, so that a misplaced piece shows.
+mcap::Bytes payload(uint32_t n, size_t size) {
+  mcap::Bytes out(size);
+  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(i * 131 + n * 7 + i / 4096);
+  return out;
+}
+
+PipelineOptions chain_options(const std::string& dir) {
+  PipelineOptions options;
+  options.directory = dir;
+  options.segment_bytes = kSegment;
+  options.chunk_size = 64 << 10;
+  options.compressor_threads = 2;
+  options.max_bytes = 0;
+  options.default_overflow = OverflowPolicy::kBlock;
+  return options;
+}
+
+std::string only_file(const ScratchDir& dir) {
+  const std::vector<std::string> files = dir.files(".mcap");
+  EXPECT_EQ(files.size(), 1u);
+  return files.empty() ? std::string() : files[0];
+}
+
+// Every Message Index entry of the file points at the start of a Message record of its channel
+// with its log time, and every message in a chunk is indexed once.
+void expect_indexes_point_at_messages(const std::string& path) {
+  auto mapped = mcap::MappedFile::open(path);
+  ASSERT_TRUE(mapped.ok());
+  mcap::StreamReader reader(mapped->bytes());
+  struct Indexed {
+    uint16_t channel_id;
+    mcap::Timestamp log_time;
+    bool seen;
+  };
+  std::map<uint64_t, Indexed> chunk_messages;  // by offset in the current chunk's records
+  uint64_t chunk = UINT64_MAX;
+  uint64_t indexed = 0;
+  uint64_t messages = 0;
+  auto close_chunk = [&] {
+    for (const auto& [offset, m] : chunk_messages) EXPECT_TRUE(m.seen) << "not indexed: " << offset;
+    chunk_messages.clear();
+  };
+  for (;;) {
+    auto item = reader.next();
+    ASSERT_TRUE(item.ok()) << item.error().to_string();
+    if (!item->has_value()) break;
+    const mcap::RecordItem& record = **item;
+    if (const auto* message = std::get_if<mcap::Message>(&record.record)) {
+      if (record.offset != chunk) {
+        close_chunk();
+        chunk = record.offset;
+      }
+      chunk_messages[record.chunk_offset] = {message->channel_id, message->log_time, false};
+      ++messages;
+    } else if (const auto* index = std::get_if<mcap::MessageIndex>(&record.record)) {
+      for (const auto& [log_time, offset] : index->records) {
+        auto found = chunk_messages.find(offset);
+        ASSERT_NE(found, chunk_messages.end())
+            << "index entry at " << offset << " of chunk " << chunk << " is not a message";
+        EXPECT_EQ(found->second.channel_id, index->channel_id);
+        EXPECT_EQ(found->second.log_time, log_time);
+        EXPECT_FALSE(found->second.seen);
+        found->second.seen = true;
+        ++indexed;
+      }
+    }
+  }
+  close_chunk();
+  EXPECT_EQ(indexed, messages);
+}
+
+TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
+  ScratchDir dir;
+  auto started = Pipeline::start(chain_options(dir.path()));
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  ChannelSpec a_spec;
+  a_spec.topic = "/a";
+  ChannelSpec b_spec;
+  b_spec.topic = "/b";
+  b_spec.chunk_group = "b";
+  const ChannelHandle channels[] = {*pipeline.declare_channel(a_spec),
+                                    *pipeline.declare_channel(b_spec)};
+  // One segment (small, and exactly full), two (one byte over, 6 KB, exactly two full), many
+  // (13 and 49 segments); interleaved, so that chains start after partly filled segments.
+  const size_t sizes[] = {100,
+                          kSegment - kRecordOverhead,
+                          kSegment - kRecordOverhead + 1,
+                          6000,
+                          2 * kSegment - kRecordOverhead,
+                          50000,
+                          16,
+                          200000};
+  constexpr uint32_t kMessages = 200;
+  for (uint32_t n = 0; n < kMessages; ++n) {
+    const size_t size = sizes[n % std::size(sizes)];
+    ASSERT_TRUE(pipeline.push(channels[n / 3 % 2], n, n, n, payload(n, size)).ok()) << n;
+  }
+  ASSERT_TRUE(pipeline.stop().ok());
+
+  const std::string path = only_file(dir);
+  const FileContents contents = read_file(path);
+  ASSERT_EQ(contents.error, "");
+  ASSERT_EQ(contents.messages.size(), kMessages);
+  std::vector<const testing::ReadMessage*> by_sequence(kMessages, nullptr);
+  for (const testing::ReadMessage& m : contents.messages) {
+    ASSERT_LT(m.sequence, kMessages);
+    by_sequence[m.sequence] = &m;
+  }
+  for (uint32_t n = 0; n < kMessages; ++n) {
+    ASSERT_NE(by_sequence[n], nullptr) << n;
+    const testing::ReadMessage& m = *by_sequence[n];
+    EXPECT_EQ(m.channel_id, channels[n / 3 % 2].id()) << n;
+    EXPECT_EQ(m.log_time, n);
+    EXPECT_EQ(m.data, payload(n, sizes[n % std::size(sizes)])) << "message " << n;
+  }
+  expect_indexes_point_at_messages(path);
+}
+
+TEST(PipelineChainTest, AChunkSmallerThanAMessageHoldsItWhole) {
+  ScratchDir dir;
+  PipelineOptions options = chain_options(dir.path());
+  options.chunk_size = 4096;  // a 20 KB message spans 5 segments and 5 chunk sizes
+  options.compression = mcap::Compression::kNone;
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  ChannelSpec spec;
+  spec.topic = "/big";
+  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  constexpr uint32_t kMessages = 60;
+  auto size_of = [](uint32_t n) -> size_t { return n % 3 == 0 ? 20000 : 300; };
+  for (uint32_t n = 0; n < kMessages; ++n) {
+    ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, size_of(n))).ok()) << n;
+  }
+  ASSERT_TRUE(pipeline.stop().ok());
+
+  const std::string path = only_file(dir);
+  const FileContents contents = read_file(path);
+  ASSERT_EQ(contents.error, "");
+  ASSERT_EQ(contents.messages.size(), kMessages);
+  std::map<uint64_t, uint64_t> chunk_sizes;  // uncompressed, by chunk start offset
+  for (const mcap::ChunkIndex& index : contents.summary.chunk_indexes) {
+    chunk_sizes[index.chunk_start_offset] = index.uncompressed_size;
+  }
+  for (uint32_t n = 0; n < kMessages; ++n) {
+    const testing::ReadMessage& m = contents.messages[n];
+    ASSERT_EQ(m.sequence, n);
+    EXPECT_EQ(m.data, payload(n, size_of(n))) << n;
+    // The chunk went past chunk_size to take the whole record.
+    ASSERT_EQ(chunk_sizes.count(m.chunk_offset), 1u);
+    EXPECT_GE(chunk_sizes[m.chunk_offset], kRecordOverhead + size_of(n)) << n;
+  }
+  expect_indexes_point_at_messages(path);
+}
+
+// A stalled disk: messages wait in the queue, where drop_oldest discards them.
+struct StalledChannel {
+  ScratchDir dir;
+  testing::WriteGate gate;
+  std::unique_ptr<Pipeline> pipeline;
+  ChannelHandle channel;
+
+  StalledChannel(uint64_t queue_bytes, uint64_t memory_budget) {
+    PipelineOptions options = chain_options(dir.path());
+    options.chunk_size = 4096;
+    options.compressor_threads = 1;
+    options.memory_budget = memory_budget;
+    options.open_sink = testing::gated_sink_factory(gate);
+    auto started = Pipeline::start(options);
+    EXPECT_TRUE(started.ok());
+    pipeline = std::move(*started);
+    ChannelSpec spec;
+    spec.topic = "/frames";
+    spec.queue_bytes = queue_bytes;
+    spec.overflow = OverflowPolicy::kDropOldest;
+    channel = *pipeline->declare_channel(spec);
+    gate.close();
+  }
+  ~StalledChannel() { gate.open(); }
+
+  // Pushes `count` frames of `size` bytes, every one accepted; returns the peak memory in use.
+  uint64_t push_frames(uint32_t count, size_t size) {
+    uint64_t peak = 0;
+    for (uint32_t n = 0; n < count; ++n) {
+      EXPECT_TRUE(pipeline->push(channel, n, n, n, payload(n, size)).ok()) << n;
+      peak = std::max(peak, pipeline->stats().memory_in_use);
+    }
+    return peak;
+  }
+
+  // Opens the disk, stops, and checks that what was written is whole and the newest survived.
+  void finish_and_check(uint32_t count, size_t size) {
+    gate.open();
+    ASSERT_TRUE(pipeline->stop().ok());
+    const std::string path = only_file(dir);
+    const FileContents contents = read_file(path);
+    ASSERT_EQ(contents.error, "");
+    const ChannelStats stats = pipeline->stats().channels.at(0);
+    EXPECT_EQ(stats.received, count);
+    EXPECT_EQ(stats.written, contents.messages.size());
+    EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
+    for (const testing::ReadMessage& m : contents.messages) {
+      EXPECT_EQ(m.data, payload(m.sequence, size)) << m.sequence;
+    }
+    ASSERT_FALSE(contents.messages.empty());
+    EXPECT_EQ(contents.messages.back().sequence, count - 1) << "the newest frame must survive";
+    expect_indexes_point_at_messages(path);
+  }
+};
+
+TEST(PipelineChainTest, DropOldestForAFullQueueFreesEverySegmentOfAChainedMessage) {
+  // 40 KB frames take 10 segments each; the queue holds two. Were a discarded frame's
+  // continuation segments kept, 200 frames would hold 11 MB, past the 4 MiB budget.
+  constexpr uint32_t kFrames = 200;
+  constexpr size_t kFrame = 40000;
+  StalledChannel run(100000, 4 << 20);
+  const uint64_t peak = run.push_frames(kFrames, kFrame);
+  const ChannelStats stats = run.pipeline->stats().channels.at(0);
+  EXPECT_GT(stats.dropped_for(DropReason::kQueueFull), kFrames - 10);
+  EXPECT_EQ(stats.dropped_for(DropReason::kMemoryBudget), 0u);
+  // Two queued frames, and a few sealed or encoded ones waiting for the stalled disk.
+  EXPECT_LE(peak, 6 * 10 * kSegmentCost);
+  run.finish_and_check(kFrames, kFrame);
+}
+
+TEST(PipelineChainTest, DropOldestUnderMemoryPressureFreesEverySegmentOfAChainedMessage) {
+  // The queue is larger than the budget: the budget is what makes room, by discarding the
+  // oldest frames. A chain that did not return all its segments would soon leave nothing to
+  // discard, and frames would be refused.
+  constexpr uint32_t kFrames = 200;
+  constexpr size_t kFrame = 40000;
+  constexpr uint64_t kBudget = 512 << 10;
+  StalledChannel run(16 << 20, kBudget);
+  const uint64_t peak = run.push_frames(kFrames, kFrame);
+  const ChannelStats stats = run.pipeline->stats().channels.at(0);
+  EXPECT_GT(stats.dropped_for(DropReason::kMemoryBudget), kFrames / 2);
+  EXPECT_EQ(stats.dropped_for(DropReason::kQueueFull), 0u);
+  // Encoded frames waiting for the stalled writer are counted but not refused (at most the
+  // in-flight bound, 4 chunks here, each holding one frame).
+  EXPECT_LE(peak, kBudget + 4 * (kFrame + 4096));
+  run.finish_and_check(kFrames, kFrame);
+}
+
+TEST(PipelineChainTest, AMessageWhoseChainCannotFitTheBudgetIsTooLarge) {
+  ScratchDir dir;
+  PipelineOptions options = chain_options(dir.path());
+  options.memory_budget = 12 * kSegmentCost;  // 12 segments at most
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  ChannelSpec spec;
+  spec.topic = "/big";
+  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  const size_t fits = 12 * kSegment - kRecordOverhead;  // exactly 12 segments
+  const PushResult too_large = pipeline.push(channel, 1, 1, 1, payload(1, fits + 1));
+  ASSERT_FALSE(too_large.ok());
+  EXPECT_EQ(too_large.reason(), DropReason::kTooLarge);
+  EXPECT_TRUE(pipeline.push(channel, 2, 2, 2, payload(2, fits)).ok());
+  ASSERT_TRUE(pipeline.stop().ok());
+  const FileContents contents = read_file(only_file(dir));
+  ASSERT_EQ(contents.error, "");
+  ASSERT_EQ(contents.messages.size(), 1u);
+  EXPECT_EQ(contents.messages[0].data, payload(2, fits));
+  EXPECT_EQ(pipeline.stats().channels.at(0).dropped_for(DropReason::kTooLarge), 1u);
+}
+
+}  // namespace
+}  // namespace mcaprec::pipeline
