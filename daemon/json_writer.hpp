@@ -9,9 +9,6 @@
 
 namespace mcaprec::daemon {
 
-// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
-std::string valid_utf8(std::string_view text);
-
 class JsonWriter {
  public:
   JsonWriter& begin_object();

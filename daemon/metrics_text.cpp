@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "daemon/json_writer.hpp"
+#include "text/json_text.hpp"
 
 namespace mcaprec::daemon {
 namespace {
@@ -210,7 +211,7 @@ void source_metrics(Exposition& out, const std::vector<ingest::SourceStats>& sou
 }  // namespace
 
 std::string prometheus_label_value(std::string_view text) {
-  const std::string valid = valid_utf8(text);
+  const std::string valid = text::valid_utf8(text);
   std::string out;
   out.reserve(valid.size());
   for (char c : valid) {
