@@ -55,7 +55,7 @@ void CompressorPool::run(size_t index) {
   name_this_thread(("mcaprec-zip-" + std::to_string(index)).c_str());
   mcap::Compressor compressor;
   std::vector<mcap::ChunkPiece> pieces;
-  pieces.reserve(SealedChunk::kReservedPieces);  // as many as a sealed chunk has room for
+  prepare(compressor, pieces);
   std::unique_lock lock(mu_);
   for (;;) {
     wake_.wait(lock, [this] { return finishing_ || !queue_.empty(); });
@@ -67,6 +67,23 @@ void CompressorPool::run(size_t index) {
     cpu_ns_[index].store(thread_cpu_ns(), std::memory_order_relaxed);
     lock.lock();
   }
+}
+
+void CompressorPool::prepare(mcap::Compressor& compressor,
+                             std::vector<mcap::ChunkPiece>& pieces) const {
+  pieces.reserve(SealedChunk::kReservedPieces);
+  if (settings_.compression == mcap::Compression::kNone || settings_.chunk_size == 0) return;
+  const size_t piece_bytes = 2 * settings_.chunk_size / SealedChunk::kReservedPieces + 1;
+  const std::vector<uint8_t> zeros(piece_bytes);
+  for (size_t i = 0; i < SealedChunk::kReservedPieces; ++i) {
+    pieces.push_back(mcap::ChunkPiece{zeros, {}});
+  }
+  mcap::ChunkEncodeOptions options;
+  options.compression = settings_.compression;
+  options.level = settings_.level;
+  mcap::EncodedChunk discarded;
+  (void)mcap::encode_chunk(pieces, options, compressor, discarded);
+  pieces.clear();
 }
 
 void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,

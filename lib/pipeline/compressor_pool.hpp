@@ -47,6 +47,7 @@ struct CompressorSettings {
   unsigned threads = 1;
   mcap::Compression compression = mcap::Compression::kZstd;
   int level = 1;
+  uint64_t chunk_size = 0;  // each thread's codec buffers are sized for twice this at start
 };
 
 class CompressorPool {
@@ -75,6 +76,10 @@ class CompressorPool {
 
  private:
   void run(size_t index);
+  // Sizes a thread's codec buffers (they grow to the largest chunk the thread has met) for a
+  // chunk of twice chunk_size in as many pieces as a sealed chunk has room for, so that a
+  // thread meeting its largest chunk late does not allocate in steady state.
+  void prepare(mcap::Compressor& compressor, std::vector<mcap::ChunkPiece>& pieces) const;
   void encode(SealedChunk* chunk, mcap::Compressor& compressor,
               std::vector<mcap::ChunkPiece>& pieces);
   // Marks `out` as not written: its messages are counted as dropped for `reason`.

@@ -77,9 +77,9 @@ struct Pipeline::Impl {
         buffers(segment_size(options), options.memory_budget, space),
         gate(in_flight_limit(options, compressors_wanted)),
         writer(output_config(options), registry, finalizer, gate, buffers, compressed_chunks),
-        compressors(
-            CompressorSettings{compressors_wanted, options.compression, options.compression_level},
-            buffers, sealed_chunks, compressed_chunks, writer),
+        compressors(CompressorSettings{compressors_wanted, options.compression,
+                                       options.compression_level, options.chunk_size},
+                    buffers, sealed_chunks, compressed_chunks, writer),
         seal_context{options.chunk_size, options.chunk_max_age, gate, sealed_chunks,
                      next_seq,           compressors,           space},
         registry(ChannelDefaults{options.default_queue_bytes, options.default_overflow}, buffers,
