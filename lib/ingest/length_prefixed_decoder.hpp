@@ -3,12 +3,12 @@
 // payload length followed by the payload; each payload is one message on the source's topic.
 // Empty payloads are valid messages.
 //
-// A frame wholly inside a fed piece is reported as a view into it; only a frame split across
-// pieces is gathered, after its length has been checked against the limit. The first error
-// ends the stream for good (every later call returns it); the caller closes the connection.
+// Buffering, pause and errors: see ByteStreamDecoder. A frame's length is checked against the
+// limit as soon as its 4 bytes are there, before any of its payload is buffered.
 #include <cstddef>
 #include <cstdint>
 
+#include "ingest/byte_stream_decoder.hpp"
 #include "ingest/decode_error.hpp"
 #include "mcap/records.hpp"
 
@@ -17,38 +17,33 @@ namespace mcaprec::ingest {
 class FrameEvents {
  public:
   virtual ~FrameEvents() = default;
-  // One frame's payload; the view is valid only during the call.
+  // One frame's payload. The view is valid during the call, and after it as long as
+  // ByteStreamDecoder says (until the bytes after a pause() are decoded).
   virtual void on_frame(mcap::ByteView payload) = 0;
 };
 
-class LengthPrefixedDecoder {
+class LengthPrefixedDecoder : public ByteStreamDecoder {
  public:
   // `events` must outlive the decoder. Frames longer than `max_frame_size` are refused.
-  LengthPrefixedDecoder(FrameEvents& events, uint64_t max_frame_size);
+  LengthPrefixedDecoder(FrameEvents& events, uint64_t max_frame_size,
+                        size_t read_bytes = kDefaultReadBytes);
 
-  DecodeStatus feed(mcap::ByteView piece);
-  // The peer closed the stream: an error when it stopped inside a frame.
-  DecodeStatus finish();
-
-  bool failed() const { return failed_; }
   uint64_t offset() const { return offset_; }  // bytes consumed so far
 
  private:
   static constexpr size_t kPrefixSize = 4;
-  DecodeStatus fail(DecodeError error);
+
+  DecodeResult<size_t> decode(mcap::ByteView bytes) override;
+  size_t wanted() const override { return in_frame_ ? frame_size_ : kPrefixSize; }
+  DecodeStatus end_of_stream(size_t unconsumed) override;
 
   FrameEvents& events_;
   uint64_t max_frame_size_;
-  bool failed_ = false;
   bool finished_ = false;
-  DecodeError error_;
   uint64_t offset_ = 0;
   uint64_t frame_offset_ = 0;  // of the frame in progress
-  uint8_t prefix_[kPrefixSize] = {};
-  size_t prefix_bytes_ = 0;  // gathered prefix bytes (0 at a frame boundary)
-  bool in_frame_ = false;    // prefix complete, payload still arriving
+  bool in_frame_ = false;      // its prefix was consumed, its payload is still arriving
   uint32_t frame_size_ = 0;
-  mcap::Bytes payload_;  // the gathered payload of a split frame
 };
 
 }  // namespace mcaprec::ingest

@@ -14,9 +14,6 @@ namespace {
 
 using mcap::Opcode;
 
-// A buffer that grew past this for one unusually large record is given back afterwards.
-constexpr uint64_t kRetainedBufferBytes = 4 << 20;
-
 std::string byte_hex(uint8_t byte) {
   char text[8];
   std::snprintf(text, sizeof(text), "0x%02x", byte);
@@ -33,84 +30,93 @@ DecodeError in_chunk(DecodeError error, uint64_t chunk_offset, uint64_t pos) {
 
 }  // namespace
 
-McapStreamDecoder::McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits)
-    : events_(events), limits_(limits), registry_(limits), chunks_(limits) {}
+McapStreamDecoder::McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits,
+                                     size_t read_bytes)
+    : ByteStreamDecoder(read_bytes),
+      events_(events),
+      limits_(limits),
+      registry_(limits),
+      chunks_(limits) {}
 
-DecodeStatus McapStreamDecoder::fail(DecodeError error) {
-  phase_ = Phase::kFailed;
-  error_ = std::move(error);
-  return error_;
-}
-
-DecodeStatus McapStreamDecoder::feed(mcap::ByteView piece) {
+DecodeResult<size_t> McapStreamDecoder::decode(mcap::ByteView bytes) {
   size_t pos = 0;
-  while (pos < piece.size()) {
+  while (!paused()) {
+    const size_t before = pos;
+    const Phase phase = phase_;
     DecodeResult<size_t> next = pos;
     switch (phase_) {
-      case Phase::kFailed:
-        return error_;
       case Phase::kDone:
-        return fail(
-            DecodeError{DecodeReason::kGarbage, offset_,
-                        "data after the end of the MCAP stream (its Footer and trailing magic)"});
+        if (pos == bytes.size()) return pos;
+        return DecodeError{DecodeReason::kGarbage, offset_,
+                           "data after the end of the MCAP stream (its Footer and trailing magic)"};
       case Phase::kStart:
-        if (piece[pos] == mcap::kMagic[0]) {
+        if (pos == bytes.size()) return pos;
+        if (bytes[pos] == mcap::kMagic[0]) {
           phase_ = Phase::kLeadingMagic;
-        } else if (detail::is_spec_opcode(piece[pos])) {
+        } else if (detail::is_spec_opcode(bytes[pos])) {
           phase_ = Phase::kData;
         } else {
-          return fail(DecodeError{DecodeReason::kGarbage, offset_,
-                                  "stream starts with byte " + byte_hex(piece[pos]) +
-                                      ", which is neither the MCAP magic nor a record opcode"});
+          return DecodeError{DecodeReason::kGarbage, offset_,
+                             "stream starts with byte " + byte_hex(bytes[pos]) +
+                                 ", which is neither the MCAP magic nor a record opcode"};
         }
         continue;
       case Phase::kLeadingMagic:
       case Phase::kTrailingMagic:
-        next = consume_magic(piece, pos);
+        next = consume_magic(bytes, pos);
         break;
       case Phase::kData:
       case Phase::kSummary:
-        next = consume_records(piece, pos);
+        next = consume_records(bytes, pos);
         break;
     }
-    if (!next.ok()) return fail(next.error());
+    if (!next.ok()) return next.error();
     pos = *next;
+    if (pos == before && phase_ == phase) break;  // the rest is an incomplete record
   }
-  return {};
+  return pos;
 }
 
-DecodeStatus McapStreamDecoder::finish() {
-  if (phase_ == Phase::kFailed) return error_;
+size_t McapStreamDecoder::wanted() const {
+  if (phase_ != Phase::kData && phase_ != Phase::kSummary) return 1;  // the magic: bytewise
+  if (!in_record_) return mcap::kRecordPrefixSize;
+  // Skipped content is consumed as it comes; decoded content is needed whole (its length
+  // passed the limits in begin_record()).
+  return action_ == Action::kSkip ? 1 : static_cast<size_t>(content_length_);
+}
+
+DecodeStatus McapStreamDecoder::end_of_stream(size_t unconsumed) {
   if ((phase_ == Phase::kLeadingMagic || phase_ == Phase::kTrailingMagic) && magic_bytes_ > 0) {
-    return fail(DecodeError{
+    return DecodeError{
         DecodeReason::kTruncated, offset_ - magic_bytes_,
-        "stream ends after " + std::to_string(magic_bytes_) + " of the 8 bytes of the magic"});
-  }
-  if (prefix_bytes_ > 0) {
-    return fail(DecodeError{
-        DecodeReason::kTruncated, record_offset_,
-        "stream ends inside a record prefix (" + std::to_string(prefix_bytes_) + " of 9 bytes)"});
+        "stream ends after " + std::to_string(magic_bytes_) + " of the 8 bytes of the magic"};
   }
   if (in_record_) {
-    return fail(DecodeError{DecodeReason::kTruncated, record_offset_,
-                            "stream ends inside a " + detail::opcode_label(opcode_) +
-                                " record of " + std::to_string(content_length_) +
-                                " content bytes, after " + std::to_string(content_received_)});
+    const uint64_t received = action_ == Action::kSkip ? content_skipped_ : unconsumed;
+    return DecodeError{DecodeReason::kTruncated, record_offset_,
+                       "stream ends inside a " + detail::opcode_label(opcode_) + " record of " +
+                           std::to_string(content_length_) + " content bytes, after " +
+                           std::to_string(received)};
+  }
+  if (unconsumed > 0) {
+    return DecodeError{
+        DecodeReason::kTruncated, offset_,
+        "stream ends inside a record prefix (" + std::to_string(unconsumed) + " of 9 bytes)"};
   }
   phase_ = Phase::kDone;
   return {};
 }
 
-DecodeResult<size_t> McapStreamDecoder::consume_magic(mcap::ByteView piece, size_t pos) {
-  while (pos < piece.size() && magic_bytes_ < sizeof(mcap::kMagic)) {
+DecodeResult<size_t> McapStreamDecoder::consume_magic(mcap::ByteView bytes, size_t pos) {
+  while (pos < bytes.size() && magic_bytes_ < sizeof(mcap::kMagic)) {
     const uint8_t expected = mcap::kMagic[magic_bytes_];
-    if (piece[pos] != expected) {
+    if (bytes[pos] != expected) {
       const std::string where = phase_ == Phase::kLeadingMagic ? "leading" : "trailing";
       // Byte 5 is the major version: say so, it is the likeliest honest mismatch.
       const std::string what = magic_bytes_ == 5
-                                   ? "unsupported MCAP major version " + byte_hex(piece[pos])
+                                   ? "unsupported MCAP major version " + byte_hex(bytes[pos])
                                    : "byte " + std::to_string(magic_bytes_) + " is " +
-                                         byte_hex(piece[pos]) + ", expected " + byte_hex(expected);
+                                         byte_hex(bytes[pos]) + ", expected " + byte_hex(expected);
       return DecodeError{DecodeReason::kBadMagic, offset_ - magic_bytes_,
                          "bad " + where + " magic: " + what};
     }
@@ -125,69 +131,40 @@ DecodeResult<size_t> McapStreamDecoder::consume_magic(mcap::ByteView piece, size
   return pos;
 }
 
-DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView piece, size_t pos) {
-  while (pos < piece.size() && (phase_ == Phase::kData || phase_ == Phase::kSummary)) {
-    if (in_record_) {
-      // Content of a record that began in an earlier piece.
-      const size_t n = static_cast<size_t>(
-          std::min<uint64_t>(content_length_ - content_received_, piece.size() - pos));
-      if (action_ == Action::kDecode) {
-        content_.insert(content_.end(), piece.begin() + pos, piece.begin() + pos + n);
-      }
-      pos += n;
-      offset_ += n;
-      content_received_ += n;
-      if (content_received_ < content_length_) break;
-      in_record_ = false;
-      if (action_ == Action::kDecode) {
-        DecodeStatus st = handle_record(opcode_, content_, record_offset_);
-        if (!st.ok()) return st.error();
-        content_.clear();
-        if (content_.capacity() > kRetainedBufferBytes) mcap::Bytes().swap(content_);
-      }
-      continue;
-    }
-
-    // The 9-byte prefix: read in place when the piece holds it, else gathered.
-    const uint8_t* prefix = nullptr;
-    if (prefix_bytes_ == 0 && piece.size() - pos >= mcap::kRecordPrefixSize) {
-      prefix = piece.data() + pos;
+DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView bytes, size_t pos) {
+  while ((phase_ == Phase::kData || phase_ == Phase::kSummary) && !paused()) {
+    if (!in_record_) {
+      // The 9-byte prefix decides, before any content is buffered, what becomes of the record.
+      if (bytes.size() - pos < mcap::kRecordPrefixSize) break;
+      const uint8_t* prefix = bytes.data() + pos;
       record_offset_ = offset_;
       pos += mcap::kRecordPrefixSize;
       offset_ += mcap::kRecordPrefixSize;
-    } else {
-      if (prefix_bytes_ == 0) record_offset_ = offset_;
-      const size_t n = std::min(mcap::kRecordPrefixSize - prefix_bytes_, piece.size() - pos);
-      std::copy_n(piece.begin() + pos, n, prefix_ + prefix_bytes_);
-      prefix_bytes_ += n;
+      opcode_ = prefix[0];
+      content_length_ = mcap::load_le<uint64_t>(prefix + 1);
+      DecodeResult<Action> action = begin_record(opcode_, content_length_, record_offset_);
+      if (!action.ok()) return action.error();
+      action_ = *action;
+      in_record_ = true;
+      content_skipped_ = 0;
+    }
+    if (action_ == Action::kSkip) {
+      const size_t n = static_cast<size_t>(
+          std::min<uint64_t>(content_length_ - content_skipped_, bytes.size() - pos));
       pos += n;
       offset_ += n;
-      if (prefix_bytes_ < mcap::kRecordPrefixSize) break;
-      prefix_bytes_ = 0;
-      prefix = prefix_;
-    }
-    opcode_ = prefix[0];
-    content_length_ = mcap::load_le<uint64_t>(prefix + 1);
-    DecodeResult<Action> action = begin_record(opcode_, content_length_, record_offset_);
-    if (!action.ok()) return action.error();
-    action_ = *action;
-
-    if (content_length_ <= piece.size() - pos) {
-      // The whole content is in this piece: no copy.
-      const mcap::ByteView content = piece.subspan(pos, static_cast<size_t>(content_length_));
-      pos += content.size();
-      offset_ += content.size();
-      if (action_ == Action::kDecode) {
-        DecodeStatus st = handle_record(opcode_, content, record_offset_);
-        if (!st.ok()) return st.error();
-      }
+      content_skipped_ += n;
+      if (content_skipped_ < content_length_) break;
+      in_record_ = false;
       continue;
     }
-    in_record_ = true;
-    content_received_ = 0;
-    // The length passed the limits, so reserving it is bounded; it saves regrowing the buffer
-    // while a large message trickles in.
-    if (action_ == Action::kDecode) content_.reserve(static_cast<size_t>(content_length_));
+    if (bytes.size() - pos < content_length_) break;  // waits, whole, in the receive buffer
+    const mcap::ByteView content = bytes.subspan(pos, static_cast<size_t>(content_length_));
+    pos += content.size();
+    offset_ += content.size();
+    in_record_ = false;
+    DecodeStatus st = handle_record(opcode_, content, record_offset_);
+    if (!st.ok()) return st.error();
   }
   return pos;
 }

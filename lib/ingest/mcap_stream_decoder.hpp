@@ -17,16 +17,17 @@
 // The magic starts with 0x89, a private opcode: a stream whose first record is private must
 // send the magic first.
 //
-// Copies: a record that lies wholly inside one piece is reported with views into that piece;
-// only a record split across pieces is gathered in a buffer, and only after its length has
-// been checked against the limits (records that are skipped are never buffered).
+// Copies and buffering: see ByteStreamDecoder. A record's length is checked against the limits
+// from its 9-byte prefix, before any of its content is buffered; records that are skipped are
+// consumed as they arrive and never buffered.
 //
-// Errors: the first bad byte ends the stream for good. feed() returns the error (reason code,
-// stream offset of the offending record, message) and every later call returns it again; the
-// caller closes the connection. Records before the error have been reported.
+// Errors: the first bad byte ends the stream for good (reason code, stream offset of the
+// offending record, message); the caller closes the connection. Records before the error have
+// been reported.
 #include <cstddef>
 #include <cstdint>
 
+#include "ingest/byte_stream_decoder.hpp"
 #include "ingest/channel_registry.hpp"
 #include "ingest/chunk_unpacker.hpp"
 #include "ingest/decode_error.hpp"
@@ -36,20 +37,16 @@
 
 namespace mcaprec::ingest {
 
-class McapStreamDecoder {
+class McapStreamDecoder : public ByteStreamDecoder {
  public:
-  // `events` must outlive the decoder.
-  explicit McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits = {});
-
-  // Decodes the next piece of the stream. Events fire from inside this call.
-  DecodeStatus feed(mcap::ByteView piece);
-  // The peer closed the stream: an error when it stopped inside the magic or a record.
-  // Ending between records is fine, with or without Data End and Footer.
-  DecodeStatus finish();
+  // `events` must outlive the decoder. Events fire from inside feed(), commit(), resume() and
+  // finish(). finish() fails when the stream stopped inside the magic or a record; ending
+  // between records is fine, with or without Data End and Footer.
+  explicit McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits = {},
+                             size_t read_bytes = kDefaultReadBytes);
 
   // The Footer and its trailing magic arrived, or finish() was called: nothing more may come.
   bool done() const { return phase_ == Phase::kDone; }
-  bool failed() const { return phase_ == Phase::kFailed; }
   // Bytes consumed so far (the whole stream until an error).
   uint64_t offset() const { return offset_; }
   const ChannelRegistry& registry() const { return registry_; }
@@ -62,15 +59,16 @@ class McapStreamDecoder {
     kSummary,        // after Data End: summary records until the Footer
     kTrailingMagic,  // after the Footer
     kDone,
-    kFailed,
   };
   // What happens to the record whose prefix was just read.
   enum class Action : uint8_t { kDecode, kSkip };
 
-  DecodeStatus fail(DecodeError error);
-  // Consumes from `piece` starting at `pos`; returns the new position.
-  DecodeResult<size_t> consume_magic(mcap::ByteView piece, size_t pos);
-  DecodeResult<size_t> consume_records(mcap::ByteView piece, size_t pos);
+  DecodeResult<size_t> decode(mcap::ByteView bytes) override;
+  size_t wanted() const override;
+  DecodeStatus end_of_stream(size_t unconsumed) override;
+  // Consume from `bytes` starting at `pos`; return the new position.
+  DecodeResult<size_t> consume_magic(mcap::ByteView bytes, size_t pos);
+  DecodeResult<size_t> consume_records(mcap::ByteView bytes, size_t pos);
   // Decides from the prefix alone what to do with the record: checks the opcode against the
   // phase and the length against the limits.
   DecodeResult<Action> begin_record(uint8_t opcode, uint64_t length, uint64_t offset);
@@ -85,22 +83,18 @@ class McapStreamDecoder {
   detail::ChunkUnpacker chunks_;
 
   Phase phase_ = Phase::kStart;
-  DecodeError error_;
   uint64_t offset_ = 0;       // stream offset of the next byte to consume
   size_t magic_bytes_ = 0;    // bytes of the current magic matched so far
   bool first_record_ = true;  // no record seen yet (a Header may only come first)
   bool end_reported_ = false;
 
-  // The record in progress across pieces.
-  uint8_t prefix_[mcap::kRecordPrefixSize] = {};
-  size_t prefix_bytes_ = 0;  // gathered prefix bytes (0 at a record boundary)
-  bool in_record_ = false;   // the prefix is complete and the content is still arriving
+  // The record whose prefix was consumed and whose content is still arriving.
+  bool in_record_ = false;
   Action action_ = Action::kDecode;
   uint8_t opcode_ = 0;
   uint64_t record_offset_ = 0;
   uint64_t content_length_ = 0;
-  uint64_t content_received_ = 0;  // bytes of content received (buffered or skipped)
-  mcap::Bytes content_;            // the gathered content of a split record to decode
+  uint64_t content_skipped_ = 0;  // of a record being skipped
 };
 
 }  // namespace mcaprec::ingest

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <boost/asio/error.hpp>
 #include <optional>
+#include <span>
 #include <utility>
 
 namespace mcaprec::ingest {
@@ -26,12 +27,13 @@ TcpSession::TcpSession(asio::ip::tcp::socket socket, SourceContext& source,
       retry_timer_(socket_.get_executor()),
       source_(source),
       peer_(std::move(peer)),
-      buffer_(kReadBytes),
       fixed_channel_(fixed_channel) {
   if (source_.source().format == config::SourceFormat::kMcap) {
-    mcap_.emplace(static_cast<DecoderEvents&>(*this), source_.limits());
+    decoder_ =
+        std::make_unique<McapStreamDecoder>(static_cast<DecoderEvents&>(*this), source_.limits());
   } else {
-    frames_.emplace(static_cast<FrameEvents&>(*this), source_.max_message_size());
+    decoder_ = std::make_unique<LengthPrefixedDecoder>(static_cast<FrameEvents&>(*this),
+                                                       source_.max_message_size());
   }
   source_.connections_open.fetch_add(1, std::memory_order_relaxed);
   source_.add_peer(peer_);
@@ -53,13 +55,20 @@ void TcpSession::close() {
   closed_ = true;
   // Only the server's stop closes a session that still holds messages (the session itself
   // closes once they are in), after the context threads stopped: wait for room here, as a
-  // blocking push would have, so that nothing read from the socket is lost.
+  // blocking push would have, so that nothing read from the socket is lost. The same for what
+  // waits in the paused decoder: push() blocks from now on.
   for (; holding(); ++next_held_) {
     const HeldMessage& held = held_[next_held_];
-    const mcap::ByteView payload(held_bytes_.data() + held.offset, held.size);
     count_pushed(source_.pipeline().push(held.channel, held.log_time, held.publish_time,
-                                         held.sequence, payload),
-                 held.size);
+                                         held.sequence, held.payload),
+                 held.payload.size());
+  }
+  if (decoder_->paused() && !decoder_->failed()) {
+    const DecodeStatus status = decoder_->resume();
+    if (!status) {
+      source_.report_error(decode_reason_name(status.error().reason), peer_,
+                           status.error().to_string() + "; connection closed");
+    }
   }
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -69,7 +78,8 @@ void TcpSession::close() {
 }
 
 void TcpSession::read() {
-  socket_.async_read_some(asio::buffer(buffer_),
+  const std::span<uint8_t> space = decoder_->read_space();
+  socket_.async_read_some(asio::buffer(space.data(), space.size()),
                           [self = shared_from_this()](boost::system::error_code error,
                                                       size_t size) { self->on_read(error, size); });
 }
@@ -78,7 +88,7 @@ void TcpSession::on_read(boost::system::error_code error, size_t size) {
   if (closed_) return;
   if (error) {
     if (error == asio::error::eof) {
-      const DecodeStatus status = mcap_ ? mcap_->finish() : frames_->finish();
+      const DecodeStatus status = decoder_->finish();
       if (!status) {
         fail(decode_reason_name(status.error().reason), status.error().to_string());
         return;
@@ -89,8 +99,7 @@ void TcpSession::on_read(boost::system::error_code error, size_t size) {
   }
   last_activity_ = std::chrono::steady_clock::now();
   receive_ns_ = realtime_ns();
-  const mcap::ByteView piece(buffer_.data(), size);
-  const DecodeStatus status = mcap_ ? mcap_->feed(piece) : frames_->feed(piece);
+  const DecodeStatus status = decoder_->commit(size);
   if (!status) {
     fail(decode_reason_name(status.error().reason), status.error().to_string());
     return;
@@ -122,22 +131,29 @@ void TcpSession::arm_retry() {
 void TcpSession::retry_held() {
   for (; holding(); ++next_held_) {
     const HeldMessage& held = held_[next_held_];
-    const mcap::ByteView payload(held_bytes_.data() + held.offset, held.size);
     const std::optional<pipeline::PushResult> result = source_.pipeline().try_push(
-        held.channel, held.log_time, held.publish_time, held.sequence, payload);
+        held.channel, held.log_time, held.publish_time, held.sequence, held.payload);
     if (!result) {
       backoff_ = std::min(backoff_ * 2, kMaxBackoff);
       arm_retry();
       return;
     }
-    count_pushed(*result, held.size);
+    count_pushed(*result, held.payload.size());
   }
   held_.clear();
-  held_bytes_.clear();
   next_held_ = 0;
   backoff_ = kFirstBackoff;
   last_activity_ = std::chrono::steady_clock::now();
-  continue_after_piece(false);
+  // The rest of what was read waited behind the held messages: decode it now (it may fill the
+  // channel and pause again) before reading more.
+  if (!ending_) {
+    const DecodeStatus status = decoder_->resume();
+    if (!status) {
+      fail(decode_reason_name(status.error().reason), status.error().to_string());
+      return;
+    }
+  }
+  continue_after_piece(failed_);
 }
 
 void TcpSession::arm_idle_timer(std::chrono::steady_clock::duration after) {
@@ -195,6 +211,11 @@ void TcpSession::on_frame(mcap::ByteView payload) {
 
 void TcpSession::push(pipeline::ChannelHandle channel, mcap::Timestamp log_time,
                       mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
+  if (closed_) {  // the server's stop: wait for room (see close())
+    count_pushed(source_.pipeline().push(channel, log_time, publish_time, sequence, payload),
+                 payload.size());
+    return;
+  }
   if (!holding()) {
     const std::optional<pipeline::PushResult> result =
         source_.pipeline().try_push(channel, log_time, publish_time, sequence, payload);
@@ -203,10 +224,10 @@ void TcpSession::push(pipeline::ChannelHandle channel, mcap::Timestamp log_time,
       return;
     }
   }
-  // The channel is full (or earlier messages of this read are held): keep the order, hold it.
-  held_.push_back(
-      HeldMessage{channel, log_time, publish_time, sequence, held_bytes_.size(), payload.size()});
-  held_bytes_.insert(held_bytes_.end(), payload.begin(), payload.end());
+  // The channel is full (or earlier messages are held): keep the order, hold it, and stop
+  // decoding after this record so that the bytes behind the view stay where they are.
+  held_.push_back(HeldMessage{channel, log_time, publish_time, sequence, payload});
+  decoder_->pause();
 }
 
 void TcpSession::count_pushed(const pipeline::PushResult& result, size_t payload_size) {

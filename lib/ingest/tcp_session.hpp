@@ -1,14 +1,20 @@
 #pragma once
 // One TCP connection of a source, in the style of the Asio examples: the session owns its
-// socket, its read buffer and its decoder, and keeps itself alive through the shared_ptr its
-// pending handlers hold. It reads, decodes and pushes; the next read is issued only once the
-// previous piece is in the pipeline.
+// socket and its decoder, and keeps itself alive through the shared_ptr its pending handlers
+// hold. The socket reads straight into the decoder's buffer (ByteStreamDecoder::read_space()),
+// records are decoded in place and each payload is copied once, by the pipeline's push; the
+// next read is issued only once what was read is in the pipeline.
 //
 // Backpressure without parking the thread: pushes never wait (Pipeline::try_push). When a
-// block-policy channel is full, the message and every later one of the same read are copied
-// aside (held, in order), the session stops reading (the kernel's receive window closes and
-// TCP flow control slows the sender) and retries on a timer with a growing backoff; once all
-// held messages are in, reading resumes. Other sessions on the same io_context keep flowing.
+// block-policy channel is full, the message is held (a view: the decoder is paused, so the
+// bytes behind the view stay put; a Chunk's later messages are held too), the session stops
+// reading (the kernel's receive window closes and TCP flow control slows the sender) and
+// retries on a timer with a growing backoff; once all held messages are in, decoding resumes
+// and then reading. Other sessions on the same io_context keep flowing.
+//
+// Memory per connection: the decoder's buffer, kDefaultReadBytes (1 MiB), or while a larger
+// record is in flight that record (at most max_message_size + 4 for length_prefixed, the
+// DecoderLimits for mcap: a Chunk up to max_chunk_bytes); plus, for mcap, an unpacked chunk.
 //
 // Formats: `mcap` (in-band ids remapped per connection: a ChannelRegistry inside the decoder
 // and a map from in-band id to pipeline channel) and `length_prefixed` (the source's channel).
@@ -18,11 +24,11 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "ingest/byte_stream_decoder.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/length_prefixed_decoder.hpp"
 #include "ingest/mcap_stream_decoder.hpp"
@@ -48,23 +54,21 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   void close();
 
  private:
-  static constexpr size_t kReadBytes = 64 * 1024;
-
-  // A message that a full block-policy channel refused, kept until it has room.
+  // A message that a full block-policy channel refused, kept until it has room. The payload
+  // is a view into the paused decoder's buffer or unpacked chunk.
   struct HeldMessage {
     pipeline::ChannelHandle channel;
     mcap::Timestamp log_time = 0;
     mcap::Timestamp publish_time = 0;
     uint32_t sequence = 0;
-    size_t offset = 0;  // payload in held_bytes_
-    size_t size = 0;
+    mcap::ByteView payload;
   };
   static constexpr std::chrono::microseconds kFirstBackoff{100};
   static constexpr std::chrono::microseconds kMaxBackoff{4000};
 
   void read();
   void on_read(boost::system::error_code error, size_t size);
-  // After a piece was decoded: retry held messages, or read on, or (`last`) close.
+  // After a read was decoded: retry held messages, or read on, or (`last`) close.
   void continue_after_piece(bool last);
   bool holding() const { return next_held_ < held_.size(); }
   void arm_retry();
@@ -89,19 +93,16 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   boost::asio::steady_timer retry_timer_;
   SourceContext& source_;
   const std::string peer_;
-  std::vector<uint8_t> buffer_;
-  std::optional<McapStreamDecoder> mcap_;
-  std::optional<LengthPrefixedDecoder> frames_;
+  std::unique_ptr<ByteStreamDecoder> decoder_;  // McapStreamDecoder or LengthPrefixedDecoder
   pipeline::ChannelHandle fixed_channel_;
   std::unordered_map<uint16_t, pipeline::ChannelHandle> handles_;  // in-band id -> channel
   uint32_t frame_sequence_ = 0;
-  uint64_t receive_ns_ = 0;  // when the piece being decoded arrived
+  uint64_t receive_ns_ = 0;  // when the bytes being decoded arrived
   bool failed_ = false;      // a declaration failed inside feed(): close after it
   bool closed_ = false;
   bool ending_ = false;  // close once the held messages are in (end of stream or bad input)
-  // Held messages, oldest first, and their payloads; reused (no allocation once grown).
+  // Held messages, oldest first; reused (no allocation once grown).
   std::vector<HeldMessage> held_;
-  std::vector<uint8_t> held_bytes_;
   size_t next_held_ = 0;
   std::chrono::microseconds backoff_ = kFirstBackoff;
   std::chrono::steady_clock::time_point last_activity_;
