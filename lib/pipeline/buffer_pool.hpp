@@ -93,7 +93,7 @@ class BufferPool {
 
   // Reserved and acquired segments' costs + charged bytes. A segment is allocated only when a
   // reservation succeeded and none is free, so the segments the pool owns (in use + free) never
-  // cost more than the budget: once the budget has been reached, nothing is allocated again.
+  // cost more than the budget: once it owns as many as the budget holds, it allocates no more.
   std::atomic<uint64_t> in_use_{0};
   std::atomic<bool> pressure_{false};
   std::atomic<uint64_t> allocated_{0};
