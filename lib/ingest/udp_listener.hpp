@@ -1,9 +1,12 @@
 #pragma once
 // One UDP source: a non-blocking socket watched by the Asio reactor (async_wait on read
 // readiness); each wake-up drains the socket with recvmmsg, up to the source's receive_batch
-// datagrams per call (recvmsg when it is 0 or 1), straight into buffers reused for the
+// buffers per call (recvmsg when it is 0 or 1), straight into buffers reused for the
 // listener's lifetime. Kernel receive timestamps
-// (SO_TIMESTAMPNS) give the receive time; SO_RXQ_OVFL reports the datagrams the kernel dropped.
+// (SO_TIMESTAMPNS) give the receive time; SO_RXQ_OVFL reports what the kernel dropped.
+// With UDP_GRO on (the default), the kernel may hand over several equal-sized datagrams of one
+// sender in one buffer (a sender's GSO batch, or a NIC's GRO): the buffer is split back into
+// its datagrams by the segment size the kernel reports.
 //
 // Formats: `raw` (a datagram is one message on the source's topic) and `mcap` (whole records
 // per datagram, ids scoped to the sender address: one ChannelRegistry per sender, at most
@@ -74,14 +77,18 @@ class UdpListener {
   mcap::Status join_multicast(const config::Source& config);
   void arm();
   void on_readable();
-  // Receives what the socket holds (a batch at most); returns the count, 0 when empty.
+  // Receives what the socket holds (a batch at most); returns the buffers read, 0 when empty.
   int receive();
-  void handle(const uint8_t* data, size_t size, bool truncated, const sockaddr_storage& from,
-              uint64_t receive_ns);
-  void handle_datagram(const uint8_t* data, size_t size, bool truncated,
-                       const sockaddr_storage& from, uint64_t receive_ns);
+  // One received buffer: one datagram, or several of `segment` bytes each (the last may be
+  // shorter) when the kernel coalesced them. Returns the datagrams it held.
+  uint64_t handle_buffer(const uint8_t* data, size_t size, size_t segment, bool truncated,
+                         const sockaddr_storage& from, uint64_t receive_ns);
+  void handle_datagram(const uint8_t* data, size_t size, const PeerKey& peer, uint64_t receive_ns);
+  // Adds a batch's messages and bytes, then its datagrams, to the source's counters.
+  void publish_counts(uint64_t datagrams);
   void handle_raw(const uint8_t* data, size_t size, uint64_t receive_ns);
   void handle_mcap(const uint8_t* data, size_t size, const PeerKey& peer, uint64_t receive_ns);
+  void report_oversized(const PeerKey& peer);
   void note_sender(const PeerKey& peer);
 
   boost::asio::ip::udp::socket socket_;
@@ -89,6 +96,7 @@ class UdpListener {
   const bool raw_;
   const unsigned batch_;
   const bool batched_;
+  const bool coalescing_wanted_;
   bool closed_ = false;
 
   // Receive buffers, reused: batch_ slots of kSlotBytes, their addresses and control data.
@@ -100,6 +108,9 @@ class UdpListener {
 
   pipeline::ChannelHandle raw_channel_;
   uint32_t raw_sequence_ = 0;
+  // Counted per batch rather than per datagram (one atomic add each per batch).
+  uint64_t pending_messages_ = 0;
+  uint64_t pending_bytes_ = 0;
   McapDatagramDecoder decoder_;
   Events events_;
   std::unordered_map<PeerKey, std::unique_ptr<Sender>, PeerKeyHash> senders_;

@@ -1,0 +1,261 @@
+// The UDP receive path end to end: real sockets on 127.0.0.1, a real pipeline writing to a
+// scratch directory, the file read back. Senders that batch with UDP_SEGMENT (GSO) make the
+// kernel hand the listener several datagrams in one buffer when coalescing (UDP_GRO) is on;
+// every datagram must still come out on its own, byte-exact, in order, and be counted.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "config/config.hpp"
+#include "ingest/ingest_server.hpp"
+#include "mcap/bytes.hpp"
+#include "mcap/serialize.hpp"
+#include "pipeline/pipeline.hpp"
+#include "pipeline_test_support.hpp"
+
+namespace mcaprec::ingest {
+namespace {
+
+using pipeline::testing::eventually;
+using pipeline::testing::FileContents;
+using pipeline::testing::ScratchDir;
+using namespace std::chrono_literals;
+
+// The largest payload one IPv4 UDP datagram can carry.
+constexpr size_t kLargestIpv4Payload = 65507;
+
+config::Source udp_source(config::SourceFormat format) {
+  config::Source source;
+  source.name = "in";
+  source.transport = config::Transport::kUdp;
+  source.bind = config::Endpoint{"127.0.0.1", 0};
+  source.format = format;
+  source.receive_buffer = 4 * config::kMiB;
+  if (format == config::SourceFormat::kRaw) {
+    source.topic = "/in";
+    source.message_encoding = "raw";
+    source.timestamp = config::TimestampSource::kReceive;
+  }
+  return source;
+}
+
+// One source on a pipeline over a scratch directory.
+class Listening {
+ public:
+  Listening(const config::Source& source, bool coalescing) {
+    config_.sources = {source};
+    config_.pipeline.ingest_threads = 1;
+    pipeline::PipelineOptions options;
+    options.directory = dir_.path();
+    options.chunk_size = 64 * 1024;
+    options.chunk_max_age = 20ms;
+    options.compressor_threads = 1;
+    options.max_bytes = 0;
+    auto started = pipeline::Pipeline::start(options);
+    EXPECT_TRUE(started.ok()) << started.error().to_string();
+    pipeline_ = std::move(*started);
+    IngestOptions ingest;
+    ingest.udp_coalescing = coalescing;
+    auto server = IngestServer::start_tuned(config_, *pipeline_, ingest);
+    EXPECT_TRUE(server.ok()) << server.error().to_string();
+    server_ = std::move(*server);
+  }
+  ~Listening() {
+    if (server_) server_->stop();
+    if (pipeline_) (void)pipeline_->stop();
+  }
+
+  SourceStats stats() const { return server_->stats().at(0); }
+  uint16_t port() const {
+    const std::string bind = stats().bind;
+    return static_cast<uint16_t>(std::stoi(bind.substr(bind.rfind(':') + 1)));
+  }
+  uint64_t errors(const std::string& reason) const {
+    const SourceStats s = stats();
+    auto it = s.errors.find(reason);
+    return it == s.errors.end() ? 0 : it->second;
+  }
+  bool received(uint64_t datagrams) {
+    return eventually([&] { return stats().datagrams == datagrams; });
+  }
+
+  FileContents finish() {
+    server_->stop();
+    const mcap::Status stopped = pipeline_->stop();
+    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
+    const std::vector<std::string> files = dir_.files(".mcap");
+    EXPECT_EQ(files.size(), 1u);
+    FileContents contents =
+        files.empty() ? FileContents{} : pipeline::testing::read_file(files.front());
+    EXPECT_EQ(contents.error, "");
+    return contents;
+  }
+
+ private:
+  ScratchDir dir_;
+  config::Config config_;
+  std::unique_ptr<pipeline::Pipeline> pipeline_;
+  std::unique_ptr<IngestServer> server_;
+};
+
+// Sends to 127.0.0.1:port; send_batch() hands the kernel equal datagrams in one call (GSO).
+class Sender {
+ public:
+  explicit Sender(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
+    to_.sin_family = AF_INET;
+    to_.sin_port = htons(port);
+    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  ~Sender() { ::close(fd_); }
+
+  void send(const mcap::Bytes& datagram) {
+    ASSERT_EQ(::sendto(fd_, datagram.data(), datagram.size(), 0,
+                       reinterpret_cast<const sockaddr*>(&to_), sizeof(to_)),
+              static_cast<ssize_t>(datagram.size()));
+  }
+
+  // Every datagram but the last must have the same size; the last may be shorter.
+  void send_batch(const std::vector<mcap::Bytes>& datagrams) {
+    const int segment = static_cast<int>(datagrams.front().size());
+    ASSERT_EQ(setsockopt(fd_, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof(segment)), 0);
+    mcap::Bytes joined;
+    for (const mcap::Bytes& d : datagrams) joined.insert(joined.end(), d.begin(), d.end());
+    send(joined);
+    const int off = 0;
+    ASSERT_EQ(setsockopt(fd_, IPPROTO_UDP, UDP_SEGMENT, &off, sizeof(off)), 0);
+  }
+
+ private:
+  int fd_;
+  sockaddr_in to_{};
+};
+
+// A payload of `size` bytes that no other index shares.
+mcap::Bytes numbered(uint32_t index, size_t size) {
+  mcap::Bytes out(size);
+  for (size_t i = 0; i < size; ++i) out[i] = uint8_t(index * 31 + i * 7);
+  if (size >= 4) mcap::store_le(out.data(), index);
+  return out;
+}
+
+std::vector<mcap::Bytes> payloads_in_file_order(const FileContents& contents) {
+  std::vector<mcap::Bytes> out;
+  for (const auto& message : contents.messages) out.push_back(message.data);
+  return out;
+}
+
+std::string coalescing_name(const ::testing::TestParamInfo<bool>& param) {
+  return param.param ? "coalescing" : "one_by_one";
+}
+
+class UdpReceive : public ::testing::TestWithParam<bool> {};
+
+TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
+  Listening listening(udp_source(config::SourceFormat::kRaw), GetParam());
+  Sender sender(listening.port());
+  std::vector<mcap::Bytes> sent;
+  for (uint32_t batch = 0; batch < 3; ++batch) {
+    std::vector<mcap::Bytes> datagrams;
+    for (uint32_t i = 0; i < 20; ++i) datagrams.push_back(numbered(batch * 100 + i, 1200));
+    datagrams.push_back(numbered(batch * 100 + 20, 500));  // a shorter last one
+    sender.send_batch(datagrams);
+    sent.insert(sent.end(), datagrams.begin(), datagrams.end());
+  }
+  sender.send(numbered(999, 1200));  // and one on its own
+  sent.push_back(numbered(999, 1200));
+  ASSERT_TRUE(listening.received(sent.size()));
+  const SourceStats stats = listening.stats();
+  EXPECT_EQ(stats.messages, sent.size());
+  EXPECT_EQ(stats.bytes, 3 * (20 * 1200 + 500) + 1200u);
+  EXPECT_EQ(stats.kernel_drops, 0u);
+
+  const FileContents contents = listening.finish();
+  EXPECT_EQ(payloads_in_file_order(contents), sent);
+  for (size_t i = 0; i < contents.messages.size(); ++i) {
+    EXPECT_EQ(contents.messages[i].sequence, i);  // numbered in arrival order
+  }
+}
+
+TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
+  Listening listening(udp_source(config::SourceFormat::kRaw), GetParam());
+  Sender sender(listening.port());
+  const std::vector<mcap::Bytes> sent = {numbered(1, kLargestIpv4Payload), mcap::Bytes{},
+                                         numbered(2, 1), numbered(3, kLargestIpv4Payload)};
+  for (const mcap::Bytes& d : sent) sender.send(d);
+  ASSERT_TRUE(listening.received(sent.size()));
+  EXPECT_EQ(listening.stats().messages, sent.size());
+  EXPECT_EQ(payloads_in_file_order(listening.finish()), sent);
+}
+
+TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
+  config::Source source = udp_source(config::SourceFormat::kRaw);
+  source.max_message_size = 1000;
+  Listening listening(source, GetParam());
+  Sender sender(listening.port());
+  std::vector<mcap::Bytes> big;
+  for (uint32_t i = 0; i < 10; ++i) big.push_back(numbered(i, 1200));
+  sender.send_batch(big);
+  sender.send(numbered(77, 1000));  // at the limit: kept
+  ASSERT_TRUE(listening.received(11));
+  EXPECT_EQ(listening.errors("oversized"), 10u);
+  EXPECT_EQ(listening.stats().messages, 1u);
+  EXPECT_EQ(payloads_in_file_order(listening.finish()),
+            std::vector<mcap::Bytes>{numbered(77, 1000)});
+}
+
+TEST_P(UdpReceive, RefusedSendersAreCountedPerDatagramOfABatch) {
+  config::Source source = udp_source(config::SourceFormat::kRaw);
+  source.allowed_senders.push_back(config::Cidr{false, {10, 0, 0, 0}, 8});
+  Listening listening(source, GetParam());
+  Sender sender(listening.port());
+  std::vector<mcap::Bytes> batch;
+  for (uint32_t i = 0; i < 12; ++i) batch.push_back(numbered(i, 800));
+  sender.send_batch(batch);
+  ASSERT_TRUE(listening.received(12));
+  EXPECT_EQ(listening.errors("not_allowed"), 12u);
+  EXPECT_EQ(listening.stats().messages, 0u);
+}
+
+mcap::Bytes record(const mcap::Record& r) {
+  mcap::Bytes out;
+  mcap::append_record(out, r);
+  return out;
+}
+
+TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
+  Listening listening(udp_source(config::SourceFormat::kMcap), GetParam());
+  Sender sender(listening.port());
+  mcap::Bytes declarations = record(mcap::Schema{1, "test.Msg", "jsonschema", {'{', '}'}});
+  const mcap::Bytes channel = record(mcap::Channel{1, 1, "/imu", "json", {}});
+  declarations.insert(declarations.end(), channel.begin(), channel.end());
+  sender.send(declarations);
+  // Equal-sized datagrams of one Message record each, as a batching producer would send them.
+  std::vector<mcap::Bytes> datagrams;
+  std::vector<mcap::Bytes> payloads;
+  for (uint32_t i = 0; i < 16; ++i) {
+    payloads.push_back(numbered(i, 300));
+    datagrams.push_back(record(mcap::Message{1, i, 1000 + i, 2000 + i, payloads.back()}));
+  }
+  sender.send_batch(datagrams);
+  ASSERT_TRUE(listening.received(17));
+  EXPECT_EQ(listening.stats().messages, 16u);
+  EXPECT_TRUE(listening.stats().errors.empty());
+  const FileContents contents = listening.finish();
+  EXPECT_EQ(payloads_in_file_order(contents), payloads);
+  for (const auto& message : contents.messages) {
+    EXPECT_EQ(contents.channels.at(message.channel_id).topic, "/imu");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Coalescing, UdpReceive, ::testing::Values(true, false), coalescing_name);
+
+}  // namespace
+}  // namespace mcaprec::ingest
