@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,39 @@ ingest::DecodeStatus feed_pieces(Decoder& decoder, const uint8_t* data,
     pos += n;
     if (!st.ok()) return st;
   }
+  return decoder.finish();
+}
+
+// Writes `data` into the decoder's read space as a socket would (each piece of `sizes` in as
+// many reads as the space asks), committing each read. Whenever an event paused the decoder,
+// `events.release_held()` consumes the views it held before decoding resumes, so that a view
+// the decoder no longer keeps valid is read after the fact (and caught by ASan or the digest).
+template <class Decoder, class Events>
+ingest::DecodeStatus read_pieces(Decoder& decoder, Events& events, const uint8_t* data,
+                                 const std::vector<size_t>& sizes) {
+  auto read_all = [&]() -> ingest::DecodeStatus {
+    size_t pos = 0;
+    for (size_t n : sizes) {
+      for (size_t done = 0; done < n;) {
+        const std::span<uint8_t> space = decoder.read_space();
+        const size_t k = space.size() < n - done ? space.size() : n - done;
+        std::memcpy(space.data(), data + pos + done, k);
+        done += k;
+        if (ingest::DecodeStatus st = decoder.commit(k); !st.ok()) return st;
+        while (decoder.paused()) {
+          events.release_held();
+          if (ingest::DecodeStatus st = decoder.resume(); !st.ok()) return st;
+        }
+      }
+      pos += n;
+    }
+    return {};
+  };
+  const ingest::DecodeStatus status = read_all();
+  // Held before an error or the end: still reported, as the session pushes them.
+  events.release_held();
+  if (!status.ok()) return status;
+  events.holding = false;  // finish() does not stop at a pause
   return decoder.finish();
 }
 

@@ -1,7 +1,9 @@
-// Fuzz target: the length-prefixed frame decoder (TCP). Whole input versus varying pieces:
+// Fuzz target: the length-prefixed frame decoder (TCP). Whole input, varying pieces fed, and
+// varying reads into a small read buffer with frames held across pauses (as TcpSession does):
 // same frames, same ending, no memory errors.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "fuzz_support.hpp"
 #include "ingest/length_prefixed_decoder.hpp"
@@ -11,16 +13,46 @@ namespace {
 using mcaprec::fuzz::Digest;
 namespace ingest = mcaprec::ingest;
 
+constexpr uint64_t kMaxFrame = 1 << 16;
+
 class DigestFrames : public ingest::FrameEvents {
  public:
-  void on_frame(mcaprec::mcap::ByteView payload) override { digest.add(payload); }
+  void on_frame(mcaprec::mcap::ByteView payload) override {
+    // As TcpSession: every third frame is refused and held, with the frames after it, and the
+    // decoder paused; the views are read only when it resumes.
+    if (!holding || (held.empty() && ++count % 3 != 0)) {
+      digest.add(payload);
+      return;
+    }
+    held.push_back(payload);
+    decoder->pause();
+  }
+  void release_held() {
+    for (mcaprec::mcap::ByteView view : held) digest.add(view);
+    held.clear();
+  }
   Digest digest;
+  bool holding = false;
+  ingest::LengthPrefixedDecoder* decoder = nullptr;
+  std::vector<mcaprec::mcap::ByteView> held;
+  uint64_t count = 0;
 };
 
 Digest run(const uint8_t* data, const std::vector<size_t>& sizes) {
   DigestFrames events;
-  ingest::LengthPrefixedDecoder decoder(events, 1 << 16);
+  ingest::LengthPrefixedDecoder decoder(events, kMaxFrame);
   events.digest.add_status(mcaprec::fuzz::feed_pieces(decoder, data, sizes));
+  return events.digest;
+}
+
+Digest read(const uint8_t* data, size_t size, const std::vector<size_t>& sizes) {
+  DigestFrames events;
+  // A small buffer, so that growing and moving the incomplete frame happen all the time.
+  ingest::LengthPrefixedDecoder decoder(events, kMaxFrame, 16 + size % 200);
+  events.decoder = &decoder;
+  events.holding = true;
+  events.digest.add_status(mcaprec::fuzz::read_pieces(decoder, events, data, sizes));
+  if (decoder.buffer_capacity() > kMaxFrame + 216) mcaprec::fuzz::fail("buffer beyond the limit");
   return events.digest;
 }
 
@@ -28,7 +60,9 @@ Digest run(const uint8_t* data, const std::vector<size_t>& sizes) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const Digest whole = run(data, size == 0 ? std::vector<size_t>{} : std::vector<size_t>{size});
-  const Digest split = run(data, mcaprec::fuzz::piece_sizes(data, size));
+  const std::vector<size_t> sizes = mcaprec::fuzz::piece_sizes(data, size);
+  const Digest split = run(data, sizes);
   if (!(whole == split)) mcaprec::fuzz::fail("pieces changed the frames");
+  if (!(whole == read(data, size, sizes))) mcaprec::fuzz::fail("reads changed the frames");
   return 0;
 }

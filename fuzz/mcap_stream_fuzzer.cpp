@@ -1,8 +1,10 @@
-// Fuzz target: the MCAP stream decoder (TCP). The input is decoded once as a single piece and
-// once in pieces of varying sizes; both must report exactly the same events and end the same
-// way, and neither may crash, leak or read freed memory.
+// Fuzz target: the MCAP stream decoder (TCP). The input is decoded as a single piece, in pieces
+// of varying sizes, and read into a small read buffer with messages held across pauses (as
+// TcpSession does); all must report exactly the same events and end the same way, and none may
+// crash, leak or read freed memory.
 #include <cstddef>
 #include <cstdint>
+#include <vector>
 
 #include "fuzz_support.hpp"
 #include "ingest/decoder_events.hpp"
@@ -31,12 +33,28 @@ class DigestEvents : public ingest::DecoderEvents {
     digest.add_value(d.metadata.size());
     if (d.schema != nullptr) digest.add(d.schema->data);
   }
+  // Messages go to their own digest: held ones are added when the decoder resumes, after
+  // events that followed them.
   void on_message(const mcap::Message& m) override {
-    digest.add_value(m.channel_id);
-    digest.add_value(m.sequence);
-    digest.add_value(m.log_time);
-    digest.add_value(m.publish_time);
-    digest.add(m.data);
+    // As TcpSession: every third message is refused and held, with the messages after it, and
+    // the decoder paused; the views are read only when it resumes.
+    if (!holding || (held.empty() && ++count % 3 != 0)) {
+      add_message(m);
+      return;
+    }
+    held.push_back(m);
+    decoder->pause();
+  }
+  void add_message(const mcap::Message& m) {
+    messages.add_value(m.channel_id);
+    messages.add_value(m.sequence);
+    messages.add_value(m.log_time);
+    messages.add_value(m.publish_time);
+    messages.add(m.data);
+  }
+  void release_held() {
+    for (const mcap::Message& m : held) add_message(m);
+    held.clear();
   }
   void on_metadata(const mcap::Metadata& m) override {
     digest.add(m.name);
@@ -52,6 +70,11 @@ class DigestEvents : public ingest::DecoderEvents {
   void on_end() override { digest.add_value(uint8_t{0xEE}); }
 
   Digest digest;
+  Digest messages;
+  bool holding = false;
+  ingest::McapStreamDecoder* decoder = nullptr;
+  std::vector<mcap::Message> held;  // views into the paused decoder's buffer or chunk
+  uint64_t count = 0;
 };
 
 // Small limits keep the fuzzer's memory low and let it reach the limit checks.
@@ -64,7 +87,13 @@ ingest::DecoderLimits fuzz_limits() {
   return limits;
 }
 
-Digest run(const uint8_t* data, const std::vector<size_t>& sizes) {
+struct Outcome {
+  Digest events;
+  Digest messages;
+  bool operator==(const Outcome&) const = default;
+};
+
+Outcome run(const uint8_t* data, const std::vector<size_t>& sizes) {
   DigestEvents events;
   ingest::McapStreamDecoder decoder(events, fuzz_limits());
   const ingest::DecodeStatus status = mcaprec::fuzz::feed_pieces(decoder, data, sizes);
@@ -77,14 +106,28 @@ Digest run(const uint8_t* data, const std::vector<size_t>& sizes) {
       mcaprec::fuzz::fail("an error did not stick");
     }
   }
-  return events.digest;
+  return {events.digest, events.messages};
+}
+
+Outcome read(const uint8_t* data, size_t size, const std::vector<size_t>& sizes) {
+  DigestEvents events;
+  // A small buffer, so that growing and moving the incomplete record happen all the time.
+  ingest::McapStreamDecoder decoder(events, fuzz_limits(), 16 + size % 200);
+  events.decoder = &decoder;
+  events.holding = true;
+  events.digest.add_status(mcaprec::fuzz::read_pieces(decoder, events, data, sizes));
+  return {events.digest, events.messages};
 }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const Digest whole = run(data, size == 0 ? std::vector<size_t>{} : std::vector<size_t>{size});
-  const Digest split = run(data, mcaprec::fuzz::piece_sizes(data, size));
+  const Outcome whole = run(data, size == 0 ? std::vector<size_t>{} : std::vector<size_t>{size});
+  const std::vector<size_t> sizes = mcaprec::fuzz::piece_sizes(data, size);
+  const Outcome split = run(data, sizes);
   if (!(whole == split)) mcaprec::fuzz::fail("pieces changed what the stream decoder reported");
+  if (!(whole == read(data, size, sizes))) {
+    mcaprec::fuzz::fail("reads changed what the stream decoder reported");
+  }
   return 0;
 }
