@@ -50,7 +50,7 @@ config::Source udp_source(config::SourceFormat format) {
 // One source on a pipeline over a scratch directory.
 class Listening {
  public:
-  Listening(const config::Source& source, bool coalescing) {
+  Listening(const config::Source& source, const IngestOptions& ingest) {
     config_.sources = {source};
     config_.pipeline.ingest_threads = 1;
     pipeline::PipelineOptions options;
@@ -62,8 +62,6 @@ class Listening {
     auto started = pipeline::Pipeline::start(options);
     EXPECT_TRUE(started.ok()) << started.error().to_string();
     pipeline_ = std::move(*started);
-    IngestOptions ingest;
-    ingest.udp_coalescing = coalescing;
     auto server = IngestServer::start_tuned(config_, *pipeline_, ingest);
     EXPECT_TRUE(server.ok()) << server.error().to_string();
     server_ = std::move(*server);
@@ -152,14 +150,23 @@ std::vector<mcap::Bytes> payloads_in_file_order(const FileContents& contents) {
   return out;
 }
 
-std::string coalescing_name(const ::testing::TestParamInfo<bool>& param) {
-  return param.param ? "coalescing" : "one_by_one";
+// Coalescing on with recvmmsg and with recvmsg, and off.
+IngestOptions receive_mode(int mode) {
+  IngestOptions options;
+  options.udp_coalescing = mode != 2;
+  options.batched_receive = mode != 1;
+  return options;
 }
 
-class UdpReceive : public ::testing::TestWithParam<bool> {};
+std::string receive_mode_name(const ::testing::TestParamInfo<int>& param) {
+  const char* names[] = {"coalescing_recvmmsg", "coalescing_recvmsg", "one_by_one"};
+  return names[param.param];
+}
+
+class UdpReceive : public ::testing::TestWithParam<int> {};
 
 TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
-  Listening listening(udp_source(config::SourceFormat::kRaw), GetParam());
+  Listening listening(udp_source(config::SourceFormat::kRaw), receive_mode(GetParam()));
   Sender sender(listening.port());
   std::vector<mcap::Bytes> sent;
   for (uint32_t batch = 0; batch < 3; ++batch) {
@@ -185,7 +192,7 @@ TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
 }
 
 TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
-  Listening listening(udp_source(config::SourceFormat::kRaw), GetParam());
+  Listening listening(udp_source(config::SourceFormat::kRaw), receive_mode(GetParam()));
   Sender sender(listening.port());
   const std::vector<mcap::Bytes> sent = {numbered(1, kLargestIpv4Payload), mcap::Bytes{},
                                          numbered(2, 1), numbered(3, kLargestIpv4Payload)};
@@ -198,7 +205,7 @@ TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
 TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.max_message_size = 1000;
-  Listening listening(source, GetParam());
+  Listening listening(source, receive_mode(GetParam()));
   Sender sender(listening.port());
   std::vector<mcap::Bytes> big;
   for (uint32_t i = 0; i < 10; ++i) big.push_back(numbered(i, 1200));
@@ -214,7 +221,7 @@ TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
 TEST_P(UdpReceive, RefusedSendersAreCountedPerDatagramOfABatch) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.allowed_senders.push_back(config::Cidr{false, {10, 0, 0, 0}, 8});
-  Listening listening(source, GetParam());
+  Listening listening(source, receive_mode(GetParam()));
   Sender sender(listening.port());
   std::vector<mcap::Bytes> batch;
   for (uint32_t i = 0; i < 12; ++i) batch.push_back(numbered(i, 800));
@@ -231,7 +238,7 @@ mcap::Bytes record(const mcap::Record& r) {
 }
 
 TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
-  Listening listening(udp_source(config::SourceFormat::kMcap), GetParam());
+  Listening listening(udp_source(config::SourceFormat::kMcap), receive_mode(GetParam()));
   Sender sender(listening.port());
   mcap::Bytes declarations = record(mcap::Schema{1, "test.Msg", "jsonschema", {'{', '}'}});
   const mcap::Bytes channel = record(mcap::Channel{1, 1, "/imu", "json", {}});
@@ -255,7 +262,7 @@ TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Coalescing, UdpReceive, ::testing::Values(true, false), coalescing_name);
+INSTANTIATE_TEST_SUITE_P(Modes, UdpReceive, ::testing::Values(0, 1, 2), receive_mode_name);
 
 }  // namespace
 }  // namespace mcaprec::ingest
