@@ -1,7 +1,9 @@
 // The bare sink of bench/e2e_bench.sh: receives on loopback and discards, so the bench can
 // show how close mcaprecd gets to what the kernel and this machine can deliver at all.
 //
-//   bare_sink udp PORT [BATCH]   recvmmsg up to BATCH datagrams per call (1 = recvmsg)
+//   bare_sink udp PORT [BATCH [gro]]  recvmmsg up to BATCH datagrams per call (1 = recvmsg);
+//                                     `gro`: let the kernel coalesce equal-sized datagrams of
+//                                     one sender (UDP_GRO), as mcaprecd does by default
 //   bare_sink tcp PORT           accepts connections one after the other, reads to EOF
 //
 // Prints "listening" on stderr once bound; on SIGTERM or SIGINT prints its counts as one JSON
@@ -9,6 +11,7 @@
 // Standalone on purpose (libc only): the script compiles it with the system compiler.
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -46,7 +49,11 @@ double cpu_seconds() {
          static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
 }
 
-int bound_socket(int type, int port) {
+#ifndef UDP_GRO
+#define UDP_GRO 104  // linux/udp.h; glibc's netinet/udp.h has it from 2.36 on
+#endif
+
+int bound_socket(int type, int port, bool gro) {
   const int fd = socket(AF_INET, type, 0);
   if (fd < 0) return -1;
   const int on = 1;
@@ -57,6 +64,9 @@ int bound_socket(int type, int port) {
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &kReceiveBuffer, sizeof(kReceiveBuffer));
     }
     setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &on, sizeof(on));
+    if (gro && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on)) != 0) {
+      std::perror("bare_sink: UDP_GRO");
+    }
   }
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -69,16 +79,23 @@ int bound_socket(int type, int port) {
   return fd;
 }
 
-// SO_RXQ_OVFL carries the socket's running drop count; keep the latest.
-void note_drops(msghdr& header, Counts& counts) {
+// SO_RXQ_OVFL carries the socket's running drop count; keep the latest. A coalesced buffer
+// (UDP_GRO) says the size of the datagrams it holds; returns how many it holds.
+uint64_t read_controls(msghdr& header, size_t length, Counts& counts) {
+  uint64_t datagrams = 1;
   for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
        control = CMSG_NXTHDR(&header, control)) {
     if (control->cmsg_level == SOL_SOCKET && control->cmsg_type == SO_RXQ_OVFL) {
       uint32_t dropped = 0;
       std::memcpy(&dropped, CMSG_DATA(control), sizeof(dropped));
       counts.kernel_drops = dropped;
+    } else if (control->cmsg_level == IPPROTO_UDP && control->cmsg_type == UDP_GRO) {
+      int segment = 0;
+      std::memcpy(&segment, CMSG_DATA(control), sizeof(segment));
+      if (segment > 0) datagrams = (length + size_t(segment) - 1) / size_t(segment);
     }
   }
+  return datagrams;
 }
 
 void receive_udp(int fd, unsigned batch, Counts& counts) {
@@ -115,9 +132,8 @@ void receive_udp(int fd, unsigned batch, Counts& counts) {
       return;
     }
     for (int i = 0; i < received; ++i) {
-      counts.datagrams++;
+      counts.datagrams += read_controls(headers[i].msg_hdr, headers[i].msg_len, counts);
       counts.bytes += headers[i].msg_len;
-      note_drops(headers[i].msg_hdr, counts);
     }
   }
 }
@@ -149,12 +165,13 @@ void receive_tcp(int listener, Counts& counts) {
 
 int main(int argc, char** argv) {
   if (argc < 3 || (std::strcmp(argv[1], "udp") != 0 && std::strcmp(argv[1], "tcp") != 0)) {
-    std::fprintf(stderr, "usage: bare_sink udp PORT [BATCH] | bare_sink tcp PORT\n");
+    std::fprintf(stderr, "usage: bare_sink udp PORT [BATCH [gro]] | bare_sink tcp PORT\n");
     return 2;
   }
   const bool udp = std::strcmp(argv[1], "udp") == 0;
   const int port = std::atoi(argv[2]);
   const unsigned batch = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 32u;
+  const bool gro = argc > 4 && std::strcmp(argv[4], "gro") == 0;
   if (batch == 0 || batch > 1024) {
     std::fprintf(stderr, "bare_sink: BATCH must be 1 to 1024\n");
     return 2;
@@ -166,7 +183,7 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
 
-  const int fd = bound_socket(udp ? SOCK_DGRAM : SOCK_STREAM, port);
+  const int fd = bound_socket(udp ? SOCK_DGRAM : SOCK_STREAM, port, udp && gro);
   if (fd < 0 || (!udp && listen(fd, 16) != 0)) {
     std::fprintf(stderr, "bare_sink: cannot bind 127.0.0.1:%d: %s\n", port, std::strerror(errno));
     return 1;
@@ -181,9 +198,10 @@ int main(int argc, char** argv) {
   }
   close(fd);
   std::printf(
-      "{\"transport\":\"%s\",\"batch\":%u,\"datagrams\":%llu,\"bytes\":%llu,"
+      "{\"transport\":\"%s\",\"batch\":%u,\"gro\":%s,\"datagrams\":%llu,\"bytes\":%llu,"
       "\"kernel_drops\":%llu,\"connections\":%llu,\"cpu_seconds\":%.3f}\n",
-      udp ? "udp" : "tcp", udp ? batch : 0u, static_cast<unsigned long long>(counts.datagrams),
+      udp ? "udp" : "tcp", udp ? batch : 0u, gro ? "true" : "false",
+      static_cast<unsigned long long>(counts.datagrams),
       static_cast<unsigned long long>(counts.bytes),
       static_cast<unsigned long long>(counts.kernel_drops),
       static_cast<unsigned long long>(counts.connections), cpu_seconds());
