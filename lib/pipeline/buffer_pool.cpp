@@ -1,6 +1,12 @@
 #include "pipeline/buffer_pool.hpp"
 
+#include <sys/mman.h>
+
 #include <algorithm>
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 
 namespace mcaprec::pipeline {
 
@@ -13,6 +19,29 @@ constexpr uint32_t kMinIndexEntries = 16;
 // A segment must hold a Message record's 31-byte header: a chain's head carries it whole.
 constexpr size_t kMinSegmentBytes = 256;
 
+// The mapped arenas have no redzones: under AddressSanitizer, a recycled segment is marked so
+// that any access before it is taken again is reported.
+void mark_recycled([[maybe_unused]] const Segment& segment) {
+#if defined(__SANITIZE_ADDRESS__)
+  ASAN_POISON_MEMORY_REGION(segment.bytes, segment.capacity);
+  ASAN_POISON_MEMORY_REGION(segment.entries, segment.entry_capacity * sizeof(*segment.entries));
+#endif
+}
+
+void mark_taken([[maybe_unused]] const Segment& segment) {
+#if defined(__SANITIZE_ADDRESS__)
+  ASAN_UNPOISON_MEMORY_REGION(segment.bytes, segment.capacity);
+  ASAN_UNPOISON_MEMORY_REGION(segment.entries, segment.entry_capacity * sizeof(*segment.entries));
+#endif
+}
+
+// Address space, not memory: pages are committed when first written.
+void* reserve_address_space(size_t bytes) {
+  void* at = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  return at == MAP_FAILED ? nullptr : at;
+}
+
 }  // namespace
 
 BufferPool::BufferPool(size_t segment_bytes, uint64_t budget_bytes, SpaceSignal& space)
@@ -22,13 +51,33 @@ BufferPool::BufferPool(size_t segment_bytes, uint64_t budget_bytes, SpaceSignal&
       segment_cost_(segment_bytes_ +
                     uint64_t{entries_per_segment_} * sizeof(mcap::MessageIndexEntry)),
       budget_(budget_bytes),
-      space_(space) {}
+      segment_count_(budget_bytes / segment_cost_),
+      space_(space) {
+  if (segment_count_ == 0) return;
+  void* bytes = reserve_address_space(bytes_arena_size());
+  void* entries = reserve_address_space(entries_arena_size());
+  if (bytes == nullptr || entries == nullptr) {
+    if (bytes != nullptr) ::munmap(bytes, bytes_arena_size());
+    if (entries != nullptr) ::munmap(entries, entries_arena_size());
+    return;
+  }
+  bytes_arena_ = static_cast<uint8_t*>(bytes);
+  // Index entries are an implicit-lifetime type: mapped pages hold them without construction.
+  entries_arena_ = static_cast<mcap::MessageIndexEntry*>(entries);
+  segments_ = std::make_unique<Segment[]>(segment_count_);
+  for (size_t i = 0; i < segment_count_; ++i) {
+    Segment& segment = segments_[i];
+    segment.bytes = bytes_arena_ + i * segment_bytes_;
+    segment.entries = entries_arena_ + i * entries_per_segment_;
+    segment.capacity = segment_bytes_;
+    segment.entry_capacity = entries_per_segment_;
+  }
+}
 
 BufferPool::~BufferPool() {
-  while (Segment* segment = free_) {
-    free_ = segment->next_free;
-    delete segment;
-  }
+  if (bytes_arena_ == nullptr) return;
+  ::munmap(bytes_arena_, bytes_arena_size());
+  ::munmap(entries_arena_, entries_arena_size());
 }
 
 size_t BufferPool::segments_for(size_t record_bytes) const {
@@ -36,8 +85,7 @@ size_t BufferPool::segments_for(size_t record_bytes) const {
 }
 
 bool BufferPool::fits_budget(size_t record_bytes) const {
-  const size_t count = segments_for(record_bytes);
-  return count <= budget_ / segment_cost_;
+  return ok() && segments_for(record_bytes) <= segment_count_;
 }
 
 bool BufferPool::try_reserve(size_t count) {
@@ -54,18 +102,15 @@ Segment* BufferPool::take_reserved() {
   Segment* segment = nullptr;
   {
     std::lock_guard lock(mu_);
-    if ((segment = free_) != nullptr) free_ = segment->next_free;
+    if (free_ != nullptr) {
+      segment = free_;
+      free_ = segment->next_free;
+    } else {
+      segment = &segments_[unused_++];  // < segment_count_: see in_use_
+      allocated_.fetch_add(1, std::memory_order_relaxed);
+    }
   }
-  if (segment == nullptr) {
-    auto fresh = std::make_unique<Segment>();
-    fresh->capacity = segment_bytes_;
-    fresh->bytes = std::make_unique_for_overwrite<uint8_t[]>(fresh->capacity);
-    fresh->entry_capacity = entries_per_segment_;
-    fresh->entries =
-        std::make_unique_for_overwrite<mcap::MessageIndexEntry[]>(fresh->entry_capacity);
-    segment = fresh.release();
-    allocated_.fetch_add(1, std::memory_order_relaxed);
-  }
+  mark_taken(*segment);
   segment->next_free = nullptr;
   segment->used = 0;
   segment->entry_count = 0;
@@ -75,6 +120,7 @@ Segment* BufferPool::take_reserved() {
 
 void BufferPool::release(Segment* segment) {
   if (segment->refs.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  mark_recycled(*segment);
   {
     std::lock_guard lock(mu_);
     segment->next_free = free_;

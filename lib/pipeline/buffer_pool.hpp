@@ -2,12 +2,13 @@
 // Pooled segments into which producers serialize Message records, and the one global memory
 // budget (segments in use by queues and sealed chunks + encoded chunks waiting for the writer).
 //
-// Every segment has the same size, so that a freed segment serves any later need and the pool
-// stops allocating once it owns as many segments as the budget allows. A segment is filled front
-// to back by one channel; sealing hands ranges of it to chunks while the channel keeps appending
-// after them, so a segment can be shared by the channel and several chunks in flight. It returns
-// to the pool when the last of them lets go (refs reaches 0). A record larger than a segment is
-// written across a chain of fresh segments (see channel_queue.hpp).
+// Every segment has the same size, so that a freed segment serves any later need. The pool
+// reserves address space for as many segments as the budget holds when it is made; a segment's
+// pages become memory when first written, and nothing is allocated afterwards. A segment is filled
+// front to back by one channel; sealing hands ranges of it to chunks while the channel keeps
+// appending after them, so a segment can be shared by the channel and several chunks in flight. It
+// returns to the pool when the last of them lets go (refs reaches 0). A record larger than a
+// segment is written across a chain of fresh segments (see channel_queue.hpp).
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
@@ -20,9 +21,9 @@
 namespace mcaprec::pipeline {
 
 struct Segment {
-  // Fixed at allocation; never reallocated, so views into it stay valid while refs > 0.
-  std::unique_ptr<uint8_t[]> bytes;
-  std::unique_ptr<mcap::MessageIndexEntry[]> entries;  // offsets relative to bytes[0]
+  // Slots of the pool's arenas, fixed for its life: views into them stay valid while refs > 0.
+  uint8_t* bytes = nullptr;
+  mcap::MessageIndexEntry* entries = nullptr;  // offsets relative to bytes[0]
   size_t capacity = 0;
   uint32_t entry_capacity = 0;
   Segment* next_free = nullptr;  // in the pool's free list
@@ -47,6 +48,8 @@ class BufferPool {
  public:
   // `segment_bytes`: the size of every segment. `budget_bytes`: the global memory budget.
   BufferPool(size_t segment_bytes, uint64_t budget_bytes, SpaceSignal& space);
+  // False when the address space for the budget's segments could not be reserved.
+  bool ok() const { return segment_count_ == 0 || bytes_arena_ != nullptr; }
   ~BufferPool();
   BufferPool(const BufferPool&) = delete;
   BufferPool& operator=(const BufferPool&) = delete;
@@ -79,29 +82,42 @@ class BufferPool {
   bool take_pressure() { return pressure_.exchange(false, std::memory_order_relaxed); }
 
   uint64_t in_use() const { return in_use_.load(std::memory_order_relaxed); }
-  // Segments allocated so far (not reused): steady state allocates none.
+  // Segments used at least once so far (their pages touched); at most the budget's worth.
   uint64_t segments_allocated() const { return allocated_.load(std::memory_order_relaxed); }
   uint64_t budget() const { return budget_; }
+  size_t segment_count() const { return segment_count_; }  // as many as the budget holds
   size_t segment_bytes() const { return segment_bytes_; }
 
  private:
+  size_t bytes_arena_size() const { return segment_count_ * segment_bytes_; }
+  size_t entries_arena_size() const {
+    return segment_count_ * entries_per_segment_ * sizeof(mcap::MessageIndexEntry);
+  }
+
   const size_t segment_bytes_;
   const uint32_t entries_per_segment_;
   const uint64_t segment_cost_;  // what one segment counts against the budget
   const uint64_t budget_;
+  const size_t segment_count_;  // as many as the budget holds
   SpaceSignal& space_;
 
-  // Reserved and acquired segments' costs + charged bytes. A segment is allocated only when a
-  // reservation succeeded and none is free, so the segments the pool owns (in use + free) never
-  // cost more than the budget: once it owns as many as the budget holds, it allocates no more.
+  // The segments' bytes and index entries, address space reserved for all of them at once.
+  uint8_t* bytes_arena_ = nullptr;
+  mcap::MessageIndexEntry* entries_arena_ = nullptr;
+  std::unique_ptr<Segment[]> segments_;
+
+  // Reserved and acquired segments' costs + charged bytes. A reservation succeeds only while
+  // the segments in use, the reserved ones included, cost no more than the budget, so a
+  // reserved segment always finds a free or an unused slot.
   std::atomic<uint64_t> in_use_{0};
   std::atomic<bool> pressure_{false};
   std::atomic<uint64_t> allocated_{0};
 
-  // Free segments are all kept for reuse (newest first, still in cache): allocating and
-  // first-touching a segment (page faults) is what the pool is for avoiding.
+  // Free segments are reused newest first (still in cache); slots never used yet (untouched
+  // pages) only when none is free.
   std::mutex mu_;
-  Segment* free_ = nullptr;  // guarded by mu_: an owned stack linked by next_free
+  Segment* free_ = nullptr;  // guarded by mu_: a stack linked by next_free
+  size_t unused_ = 0;        // guarded by mu_: slots [unused_, segment_count_) never used yet
 };
 
 }  // namespace mcaprec::pipeline

@@ -35,7 +35,12 @@ void store_message_header(uint8_t* at, uint16_t channel_id, uint32_t sequence,
 
 ChannelQueue::ChannelQueue(ChannelQueueConfig config, BufferPool& pool, SpaceSignal& space,
                            const std::atomic<bool>& accepting, ChunkAssembler& group)
-    : config_(config), pool_(pool), space_(space), accepting_(accepting), group_(group) {}
+    : config_(config), pool_(pool), space_(space), accepting_(accepting), group_(group) {
+  // Runs for a full queue of partly filled segments, so that the ring does not grow in steady
+  // state; never more than the segments the budget holds.
+  runs_.reserve(std::min<uint64_t>(2 * config_.queue_bytes / pool_.segment_bytes() + 8,
+                                   pool_.segment_count() + 1));
+}
 
 ChannelQueue::~ChannelQueue() {
   std::lock_guard lock(mu_);
@@ -159,7 +164,7 @@ void ChannelQueue::append_locked(mcap::Timestamp log_time, mcap::Timestamp publi
                                  size_t fresh_segments) {
   if (fresh_segments > 0) runs_.push_back(Run{pool_.take_reserved()});
   Segment* segment = runs_.back().segment;
-  uint8_t* at = segment->bytes.get() + segment->used;
+  uint8_t* at = segment->bytes + segment->used;
   store_message_header(at, config_.channel_id, sequence, log_time, publish_time, payload.size());
   segment->entries[segment->entry_count++] =
       mcap::MessageIndexEntry{config_.channel_id, log_time, segment->used};
@@ -171,7 +176,7 @@ void ChannelQueue::append_locked(mcap::Timestamp log_time, mcap::Timestamp publi
   for (size_t i = 1; i < fresh_segments; ++i) {
     Segment* next = pool_.take_reserved();
     const size_t part = std::min(payload.size() - copied, next->capacity);
-    std::memcpy(next->bytes.get(), payload.data() + copied, part);
+    std::memcpy(next->bytes, payload.data() + copied, part);
     next->used = part;
     copied += part;
     runs_.push_back(Run{next, 0, 0, true});
@@ -202,7 +207,7 @@ void ChannelQueue::discard_oldest_locked(uint64_t bytes, DropReason reason) {
 
 uint64_t ChannelQueue::discard_front_message_locked() {
   Run& run = runs_.front();
-  const uint64_t size = record_size_at(run.segment->bytes.get() + run.byte_begin);
+  const uint64_t size = record_size_at(run.segment->bytes + run.byte_begin);
   ++run.entry_begin;
   run.byte_begin = std::min<uint64_t>(run.byte_begin + size, run.segment->used);
   if (runs_.size() > 1 && runs_.at(1).continuation) {
@@ -264,12 +269,12 @@ uint64_t ChannelQueue::take(uint64_t room, std::vector<SealedPiece>& out) {
     if (!run.continuation && split_byte - run.byte_begin > room - taken) {
       // Take the messages that start within the room; always at least the first one.
       const uint64_t limit = run.byte_begin + (room - taken);
-      const mcap::MessageIndexEntry* first = segment->entries.get() + run.entry_begin + 1;
-      const mcap::MessageIndexEntry* end = segment->entries.get() + segment->entry_count;
+      const mcap::MessageIndexEntry* first = segment->entries + run.entry_begin + 1;
+      const mcap::MessageIndexEntry* end = segment->entries + segment->entry_count;
       const mcap::MessageIndexEntry* split = std::lower_bound(
           first, end, limit,
           [](const mcap::MessageIndexEntry& e, uint64_t at) { return e.offset < at; });
-      split_entry = static_cast<uint32_t>(split - segment->entries.get());
+      split_entry = static_cast<uint32_t>(split - segment->entries);
       if (split != end) split_byte = split->offset;
     }
     out.push_back(SealedPiece{segment, run.byte_begin, split_byte, run.entry_begin, split_entry,

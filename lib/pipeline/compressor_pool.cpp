@@ -89,6 +89,10 @@ void CompressorPool::prepare(mcap::Compressor& compressor,
 void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
                             std::vector<mcap::ChunkPiece>& pieces) {
   CompressedChunk* out = compressed_pool_.acquire();
+  // Recycled chunks keep their buffer. Room for the largest chunk expected (and its indexes) is
+  // reserved once, so that one meeting its largest chunk late does not allocate; pages nobody
+  // writes cost no memory.
+  out->encoded.bytes.reserve(3 * settings_.chunk_size);
   out->seq = chunk->seq;
   out->record_bytes = chunk->record_bytes;
   out->failed = false;
@@ -105,15 +109,14 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   // the piece. Each entry belongs to exactly one sealed piece, so rebasing in place is safe.
   pieces.clear();
   for (const SealedPiece& piece : chunk->pieces) {
-    mcap::MessageIndexEntry* entries = piece.segment->entries.get();
+    mcap::MessageIndexEntry* entries = piece.segment->entries;
     for (uint32_t i = piece.entry_begin; i < piece.entry_end; ++i) {
       entries[i].offset -= piece.byte_begin;
     }
-    pieces.push_back(
-        mcap::ChunkPiece{mcap::ByteView(piece.segment->bytes.get() + piece.byte_begin,
-                                        piece.byte_end - piece.byte_begin),
-                         std::span<const mcap::MessageIndexEntry>(
-                             entries + piece.entry_begin, piece.entry_end - piece.entry_begin)});
+    pieces.push_back(mcap::ChunkPiece{
+        mcap::ByteView(piece.segment->bytes + piece.byte_begin, piece.byte_end - piece.byte_begin),
+        std::span<const mcap::MessageIndexEntry>(entries + piece.entry_begin,
+                                                 piece.entry_end - piece.entry_begin)});
   }
 
   mcap::ChunkEncodeOptions options;

@@ -208,11 +208,16 @@ mcap::Result<std::unique_ptr<Pipeline>> Pipeline::start(PipelineOptions options)
                                     : storage::parent_directory(options.output_path);
   if (mcap::Status s = storage::ensure_directory(directory); !s) return s.error();
   auto impl = std::make_unique<Impl>(std::move(options));
-  if (mcap::Status s = impl->writer.start(); !s) {
+  mcap::Status started = impl->buffers.ok()
+                             ? impl->writer.start()
+                             : mcap::Status(mcap::Error{
+                                   0, "cannot reserve address space for a memory_budget of " +
+                                          std::to_string(impl->options.memory_budget) + " bytes"});
+  if (!started) {
     impl->stopped = true;
     impl->compressors.finish();
     impl->finalizer.finish();
-    return s.error();
+    return started.error();
   }
   impl->start_scheduler();
   return std::unique_ptr<Pipeline>(new Pipeline(std::move(impl)));

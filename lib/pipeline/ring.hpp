@@ -19,14 +19,18 @@ class Ring {
   void pop_front() { head_ = (head_ + 1) % slots_.size(), --size_; }
   void pop_back() { --size_; }
   void push_back(const T& value) {
-    if (size_ == slots_.size()) grow();
+    if (size_ == slots_.size()) grow(std::max<size_t>(4, slots_.size() * 2));
     slots_[(head_ + size_) % slots_.size()] = value;
     ++size_;
   }
+  // Room for `count` elements, so that a ring whose working size is known never grows.
+  void reserve(size_t count) {
+    if (count > slots_.size()) grow(count);
+  }
 
  private:
-  void grow() {
-    std::vector<T> grown(std::max<size_t>(4, slots_.size() * 2));
+  void grow(size_t slots) {
+    std::vector<T> grown(slots);
     for (size_t i = 0; i < size_; ++i) grown[i] = slots_[(head_ + i) % slots_.size()];
     slots_ = std::move(grown);
     head_ = 0;
