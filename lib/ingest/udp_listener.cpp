@@ -29,6 +29,15 @@ constexpr size_t kSlotStride = kSlotBytes + 5 * 64;
 constexpr size_t kControlBytes = 128;
 // Batches read per wake-up before yielding to the other sources on the same thread.
 constexpr int kBatchesPerWakeup = 8;
+// A busy source waits this long at most between reads, so that each read finds many
+// datagrams (this is the latency it adds)...
+constexpr std::chrono::microseconds kLongestPause{500};
+// ...and never longer than it takes this many bytes per second to fill an eighth of the
+// socket's receive buffer (the kernel's accounting of it, overhead included).
+constexpr uint64_t kPauseFillRate = uint64_t{8} << 30;
+// A wake-up is busy when it read at least this many datagrams, or came within a pause of the
+// previous one.
+constexpr uint64_t kBusyDatagrams = 2;
 
 uint64_t realtime_ns() {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -59,6 +68,7 @@ mcap::Result<std::unique_ptr<UdpListener>> UdpListener::open(asio::io_context& i
 
 UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const IngestOptions& options)
     : socket_(io),
+      pause_timer_(io),
       source_(source),
       raw_(source.source().format == config::SourceFormat::kRaw),
       batch_(options.batched_receive ? std::max(1u, source.source().receive_batch) : 1u),
@@ -94,6 +104,7 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   if (error) return mcap::Error{0, where + ": bad address: " + error.message()};
   const asio::ip::udp::endpoint endpoint(address, config.bind.port);
   socket_.open(endpoint.protocol(), error);
+  protocol_ = endpoint.protocol();
   if (error) return mcap::Error{0, where + ": cannot open a socket: " + error.message()};
   const int fd = socket_.native_handle();
 
@@ -107,6 +118,11 @@ mcap::Status UdpListener::configure(const config::Source& config) {
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &wanted_int, sizeof(wanted_int));
   }
   const int effective = socket_buffer(fd);
+  if (effective > 0) {
+    pause_ = std::min<std::chrono::microseconds>(
+        kLongestPause,
+        std::chrono::microseconds(uint64_t(effective) / 8 * 1000000 / kPauseFillRate));
+  }
   const int on = 1;
   if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof(on)) != 0) {
     spdlog::warn("{}: no kernel receive timestamps: {}", where, errno_text(errno));
@@ -127,6 +143,7 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   }
   socket_.non_blocking(true, error);
   if (error) return mcap::Error{0, where + ": cannot make the socket non-blocking"};
+  fd_ = fd;
 
   const asio::ip::udp::endpoint bound = socket_.local_endpoint(error);
   config::Endpoint bound_endpoint{config.bind.host, bound.port()};
@@ -203,10 +220,25 @@ void UdpListener::close() {
   if (closed_) return;
   closed_ = true;
   boost::system::error_code ignored;
-  socket_.close(ignored);
+  pause_timer_.cancel();
+  if (watched_) {
+    socket_.close(ignored);
+  } else if (fd_ >= 0) {
+    ::close(fd_);  // released from the reactor during a pause
+  }
+  fd_ = -1;
 }
 
 void UdpListener::arm() {
+  if (!watched_) {
+    boost::system::error_code error;
+    socket_.assign(protocol_, fd_, error);
+    if (error) {
+      source_.report_error(kReceiveError, "-", "cannot watch the socket again: " + error.message());
+      return;
+    }
+    watched_ = true;
+  }
   socket_.async_wait(asio::ip::udp::socket::wait_read, [this](boost::system::error_code error) {
     if (error || closed_) return;  // closed
     on_readable();
@@ -214,15 +246,40 @@ void UdpListener::arm() {
 }
 
 void UdpListener::on_readable() {
+  const auto now = std::chrono::steady_clock::now();
+  const bool soon_after_previous = now - last_wakeup_ < pause_;
+  last_wakeup_ = now;
+  wakeup_datagrams_ = 0;
+  bool more = false;
   for (int round = 0; round < kBatchesPerWakeup; ++round) {
     const int received = receive();
-    if (received < static_cast<int>(batch_)) break;  // the socket is (very likely) empty
+    more = received == static_cast<int>(batch_);
+    if (!more) break;  // the socket is (very likely) empty
   }
-  if (!closed_) arm();
+  if (closed_) return;
+  const bool busy =
+      wakeup_datagrams_ >= kBusyDatagrams || (wakeup_datagrams_ > 0 && soon_after_previous);
+  if (more || !busy || pause_.count() == 0) {
+    arm();
+    return;
+  }
+  // A busy source: let datagrams gather in the socket's buffer for a moment rather than wake up
+  // for every few of them. The reactor wakes the thread on every arrival while it watches the
+  // socket (edge-triggered), so the socket leaves it for the pause.
+  if (watched_) {
+    boost::system::error_code ignored;
+    socket_.release(ignored);
+    watched_ = false;
+  }
+  pause_timer_.expires_after(pause_);
+  pause_timer_.async_wait([this](boost::system::error_code error) {
+    if (error || closed_) return;
+    on_readable();
+  });
 }
 
 int UdpListener::receive() {
-  const int fd = socket_.native_handle();
+  const int fd = fd_;
   for (unsigned i = 0; i < batch_; ++i) {
     headers_[i].msg_hdr.msg_namelen = sizeof(sockaddr_storage);
     headers_[i].msg_hdr.msg_controllen = kControlBytes;
@@ -273,6 +330,7 @@ int UdpListener::receive() {
                       (header.msg_flags & MSG_TRUNC) != 0, addresses_[i], receive_ns);
   }
   publish_counts(datagrams);
+  wakeup_datagrams_ += datagrams;
   return count;
 }
 

@@ -9,9 +9,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "config/config.hpp"
@@ -260,6 +266,79 @@ TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
   for (const auto& message : contents.messages) {
     EXPECT_EQ(contents.channels.at(message.channel_id).topic, "/imu");
   }
+}
+
+// --- pausing between reads of a busy source ------------------------------------------------
+
+// Times the ingest thread ("mcaprec-in-0") of this process went to sleep so far.
+uint64_t ingest_thread_sleeps() {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name != "mcaprec-in-0") continue;
+    std::ifstream status(task.path() / "status");
+    for (std::string line; std::getline(status, line);) {
+      if (line.rfind("voluntary_ctxt_switches:", 0) == 0) return std::stoull(line.substr(24));
+    }
+  }
+  ADD_FAILURE() << "no ingest thread";
+  return 0;
+}
+
+TEST(UdpBusySource, ReadsManyDatagramsPerWakeUp) {
+  config::Source source = udp_source(config::SourceFormat::kRaw);
+  source.receive_buffer = 64 * config::kMiB;  // room for the longest pause
+  Listening listening(source, IngestOptions{});
+  Sender sender(listening.port());
+  sender.send(numbered(0, 200));  // the ingest thread is up (and named) once this arrived
+  ASSERT_TRUE(listening.received(1));
+  const uint64_t sleeps_before = ingest_thread_sleeps();
+  // One datagram per call, as fast as this thread can: a wake-up per arrival would be one per
+  // few datagrams.
+  constexpr uint32_t kCount = 40000;
+  for (uint32_t i = 1; i < kCount; ++i) sender.send(numbered(i, 200));
+  ASSERT_TRUE(listening.received(kCount));
+  const uint64_t sleeps = ingest_thread_sleeps() - sleeps_before;
+  EXPECT_LT(sleeps, kCount / 20) << "the ingest thread slept " << sleeps << " times";
+  EXPECT_EQ(listening.stats().messages, kCount);
+}
+
+TEST(UdpBusySource, ALoneDatagramAfterABurstArrivesPromptly) {
+  Listening listening(udp_source(config::SourceFormat::kRaw), IngestOptions{});
+  Sender sender(listening.port());
+  for (uint32_t i = 0; i < 2000; ++i) sender.send(numbered(i, 100));
+  ASSERT_TRUE(listening.received(2000));
+  std::this_thread::sleep_for(20ms);  // the source went quiet: watched again
+  const auto sent_at = std::chrono::steady_clock::now();
+  sender.send(numbered(2000, 100));
+  ASSERT_TRUE(listening.received(2001));
+  EXPECT_LT(std::chrono::steady_clock::now() - sent_at, 200ms);
+}
+
+TEST(UdpBusySource, StoppingWhileDatagramsFlowClosesTheSocket) {
+  config::Source source = udp_source(config::SourceFormat::kRaw);
+  source.receive_buffer = 64 * config::kMiB;
+  auto listening = std::make_unique<Listening>(source, IngestOptions{});
+  const uint16_t port = listening->port();
+  std::atomic<bool> sending{true};
+  std::thread flow([&] {
+    Sender sender(port);
+    for (uint32_t i = 0; sending.load(); ++i) sender.send(numbered(i, 100));
+  });
+  ASSERT_TRUE(eventually([&] { return listening->stats().datagrams > 10000; }));
+  listening.reset();  // stops the listener, most likely within a pause
+  sending = false;
+  flow.join();
+  // The port is free again: the socket was closed, not leaked.
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0)
+      << std::strerror(errno);
+  ::close(fd);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, UdpReceive, ::testing::Values(0, 1, 2), receive_mode_name);
