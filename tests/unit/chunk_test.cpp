@@ -373,7 +373,7 @@ TEST(EncodeChunkTest, CrcsMatchAFullRecomputation) {
     std::vector<std::vector<size_t>> pieces;  // payload sizes of each piece's messages
   };
   const std::vector<Layout> layouts = {
-      {"one piece", {{200, 0, 3000}}},
+      {"one piece", {{200, 0, 40000}}},  // longer than the blocks a raw chunk is copied in
       {"many pieces", {{0}, {}, {1, 2, 3}, {5000}, {}, {0, 0}, {64}, {7, 7, 7, 7}, {1}}},
       {"empty payloads only", {{0, 0, 0}, {0}}},
       {"no messages", {{}}},
