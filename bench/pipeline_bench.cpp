@@ -8,6 +8,7 @@
 //   CPU_s_per_GB    process CPU seconds (every thread) per 10^9 payload bytes
 //   writer_share    the ordered writer thread's CPU / process CPU (pipeline only)
 //   allocs_per_msg  global operator new calls per message after the first pass (warm-up)
+//   steady_allocs_per_msg  the same over the second half of the passes (pipeline only)
 //   peak_RSS_MiB    ru_maxrss of the process so far (a high-water mark over the whole run)
 //   budget_MiB      the pipeline's memory_budget
 //   dropped         messages the pipeline did not write (must be 0: every channel blocks)
@@ -301,10 +302,20 @@ void BM_Pipeline(benchmark::State& state) {
   uint64_t iterations = 0;
   uint64_t messages = 0;
   uint64_t refused = 0;
+  // The queues' segments keep growing in number over the first passes, until the producer is
+  // as far ahead of the compressors as the memory budget lets it be: steady state is counted
+  // over the second half of the passes.
+  const uint64_t steady_from = std::max<uint64_t>(1, state.max_iterations / 2);
+  uint64_t steady_alloc_mark = 0;
+  uint64_t steady_messages_mark = 0;
   for (auto _ : state) {
     if (iterations == 1) {
       m.alloc_mark = g_allocations.load();
       m.messages_at_mark = messages;
+    }
+    if (iterations == steady_from) {
+      steady_alloc_mark = g_allocations.load();
+      steady_messages_mark = messages;
       if (const char* n = std::getenv("MCAPREC_BENCH_TRACE_ALLOCS")) g_traces_left = std::atoi(n);
     }
     for (const Workload::Item& item : w.items) {
@@ -327,6 +338,10 @@ void BM_Pipeline(benchmark::State& state) {
   uint64_t dropped = 0;
   for (const pipeline::ChannelStats& c : stats.channels) dropped += c.dropped_total();
   m.report(state, iterations, alloc_end, messages, cpu_seconds, wall);
+  state.counters["steady_allocs_per_msg"] =
+      messages > steady_messages_mark && iterations > steady_from
+          ? double(alloc_end - steady_alloc_mark) / double(messages - steady_messages_mark)
+          : -1;
   state.counters["writer_share"] =
       std::chrono::duration<double>(stats.writer_cpu).count() / cpu_seconds;
   state.counters["compressor_share"] =
