@@ -302,9 +302,9 @@ void BM_Pipeline(benchmark::State& state) {
   uint64_t iterations = 0;
   uint64_t messages = 0;
   uint64_t refused = 0;
-  // The queues' segments keep growing in number over the first passes, until the producer is
-  // as far ahead of the compressors as the memory budget lets it be: steady state is counted
-  // over the second half of the passes.
+  // Recycled chunks (and their buffers) keep growing in number over the first passes, while
+  // new highs of chunks in flight at once occur: steady state is counted over the second half
+  // of the passes.
   const uint64_t steady_from = std::max<uint64_t>(1, state.max_iterations / 2);
   uint64_t steady_alloc_mark = 0;
   uint64_t steady_messages_mark = 0;
