@@ -9,8 +9,8 @@
 // queue is larger than the memory budget, so that the mix runs at the budget. Before the
 // warm-up, a burst with the disk stalled takes memory to the budget for sure (it drops for
 // `memory_budget`, which the test checks). The pool of power-of-two size classes before
-// chains made 21 to 633 allocations in every measured pass (segments of one class allocated
-// after another's were freed at the budget).
+// chains made up to 982 allocations per pass, most passes tens or hundreds (segments of one
+// class allocated after another's were freed at the budget): it failed 10 runs of 10.
 //
 // The one thing that still allocates per file, the writer's chunk index growing past the 2,048
 // chunks reserved when a file opens, is kept out by measuring in a fresh file (checked).
@@ -194,8 +194,8 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   }();
   EXPECT_GT(budget_drops, 0u) << "the burst never reached the memory budget";
 
-  constexpr uint32_t kPass = 8000;  // per producer
-  constexpr uint32_t kWarmUpPasses = 6;
+  constexpr uint32_t kPass = 6000;  // per producer
+  constexpr uint32_t kWarmUpPasses = 8;
   // Warm-up: rings, recycled chunks and their buffers reach their working sizes.
   uint32_t first = 0;
   for (uint32_t pass = 0; pass < kWarmUpPasses; ++pass, first += kPass) {
@@ -217,14 +217,19 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   }
 
   // A pass can still meet more chunks sealed and not yet encoded at once than ever before (a
-  // recycled sealed chunk more: 2 allocations; in about one run in ten here), as the threads'
-  // timing decides; not three passes in a row.
+  // recycled sealed chunk more: 2 allocations; in 2 runs of 30 here), as the threads'
+  // timing decides. Steady state is two passes in a row without any, within four passes that
+  // together make fewer than 40 (the size-class pool made tens to hundreds in most passes).
   std::vector<uint64_t> allocations;
-  allocations.reserve(3);
-  do {
+  allocations.reserve(4);
+  auto steady = [&] {
+    const size_t n = allocations.size();
+    return n >= 2 && allocations[n - 1] == 0 && allocations[n - 2] == 0;
+  };
+  while (!steady() && allocations.size() < 4) {
     allocations.push_back(push_many(kPass, first, true));
     first += kPass;
-  } while (allocations.back() != 0 && allocations.size() < 3);
+  }
   ASSERT_TRUE((*pipeline)->stop().ok());
   const PipelineStats stats = (*pipeline)->stats();
   uint64_t received = 0;
@@ -250,7 +255,9 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   std::printf("%llu chunks in the measured file; burst tiles dropped for the budget: %llu\n",
               static_cast<unsigned long long>(chunks_in_last_file),
               static_cast<unsigned long long>(budget_drops));
-  EXPECT_EQ(allocations.back(), 0u) << "MCAPREC_TRACE_ALLOCS=1 prints where";
+  uint64_t total = 0;
+  for (uint64_t a : allocations) total += a;
+  EXPECT_TRUE(steady() && total < 40) << "MCAPREC_TRACE_ALLOCS=1 prints where";
 }
 
 }  // namespace
