@@ -234,7 +234,9 @@ void UdpListener::arm() {
     boost::system::error_code error;
     socket_.assign(protocol_, fd_, error);
     if (error) {
+      // Keep reading, by pausing and polling, rather than stop.
       source_.report_error(kReceiveError, "-", "cannot watch the socket again: " + error.message());
+      pause();
       return;
     }
     watched_ = true;
@@ -267,10 +269,18 @@ void UdpListener::on_readable() {
   // for every few of them. The reactor wakes the thread on every arrival while it watches the
   // socket (edge-triggered), so the socket leaves it for the pause.
   if (watched_) {
-    boost::system::error_code ignored;
-    socket_.release(ignored);
+    boost::system::error_code error;
+    socket_.release(error);
+    if (error) {
+      arm();
+      return;
+    }
     watched_ = false;
   }
+  pause();
+}
+
+void UdpListener::pause() {
   pause_timer_.expires_after(pause_);
   pause_timer_.async_wait([this](boost::system::error_code error) {
     if (error || closed_) return;

@@ -82,6 +82,7 @@ class UdpListener {
   mcap::Status join_multicast(const config::Source& config);
   void arm();
   void on_readable();
+  void pause();  // reads again after pause_
   // Receives what the socket holds (a batch at most); returns the buffers read, 0 when empty.
   int receive();
   // One received buffer: one datagram, or several of `segment` bytes each (the last may be
