@@ -304,6 +304,19 @@ TEST(UdpBusySource, ReadsManyDatagramsPerWakeUp) {
   EXPECT_EQ(listening.stats().messages, kCount);
 }
 
+TEST(UdpBusySource, ABacklogLongerThanOneWakeUpIsReadWithoutFurtherTraffic) {
+  config::Source source = udp_source(config::SourceFormat::kRaw);
+  source.receive_buffer = 64 * config::kMiB;
+  IngestOptions one_per_call;  // a wake-up reads a few datagrams: a burst leaves a backlog
+  one_per_call.batched_receive = false;
+  Listening listening(source, one_per_call);
+  Sender sender(listening.port());
+  constexpr uint32_t kCount = 5000;
+  for (uint32_t i = 0; i < kCount; ++i) sender.send(numbered(i, 64));
+  // Nothing more is sent: the listener must come back for the rest on its own.
+  EXPECT_TRUE(listening.received(kCount)) << listening.stats().datagrams << " of " << kCount;
+}
+
 TEST(UdpBusySource, ALoneDatagramAfterABurstArrivesPromptly) {
   Listening listening(udp_source(config::SourceFormat::kRaw), IngestOptions{});
   Sender sender(listening.port());
