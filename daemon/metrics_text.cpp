@@ -179,7 +179,8 @@ void source_metrics(Exposition& out, const std::vector<ingest::SourceStats>& sou
     if (source.transport == "udp") out.sample(source_labels(source), source.datagrams);
   }
   out.family("mcaprec_source_kernel_drops_total", "counter",
-             "Datagrams the kernel dropped because a UDP source's receive buffer was full.");
+             "Datagrams the kernel dropped because a UDP source's receive buffer was full (with "
+             "coalesce, a dropped buffer of several datagrams counts once: a lower bound).");
   for (const auto& source : sources) {
     if (source.transport == "udp") out.sample(source_labels(source), source.kernel_drops);
   }

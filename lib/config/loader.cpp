@@ -31,6 +31,7 @@ constexpr std::array<Choice<TimestampSource>, 2> kTimestamps = {
 constexpr std::array<Choice<Overflow>, 3> kOverflows = {{{"drop_newest", Overflow::kDropNewest},
                                                          {"drop_oldest", Overflow::kDropOldest},
                                                          {"block", Overflow::kBlock}}};
+constexpr std::array<Choice<bool>, 2> kBooleans = {{{"true", true}, {"false", false}}};
 constexpr std::array<Choice<LogLevel>, 7> kLogLevels = {{{"trace", LogLevel::kTrace},
                                                          {"debug", LogLevel::kDebug},
                                                          {"info", LogLevel::kInfo},
@@ -192,6 +193,7 @@ void read_source(Diagnostics& diagnostics, const YAML::Node& node, const std::st
   }
   const std::optional<uint64_t> receive_buffer = r.size("receive_buffer");
   assign(out.receive_batch, r.integer("receive_batch", 0, kMaxReceiveBatch));
+  assign(out.coalesce, r.choice("coalesce", choices(kBooleans)));
   if (std::optional<YAML::Node> senders = r.find("allowed_senders")) {
     read_list(diagnostics, *senders, r.path_of("allowed_senders"),
               [&](const YAML::Node& item, const std::string& item_at) {

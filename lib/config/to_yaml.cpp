@@ -145,6 +145,7 @@ void emit_source(YAML::Emitter& out, const Source& source) {
   }
   size(out, "receive_buffer", source.receive_buffer);
   if (udp) number(out, "receive_batch", source.receive_batch);
+  if (udp) word(out, "coalesce", source.coalesce ? "true" : "false");
   out << YAML::Key << "allowed_senders" << YAML::Value << YAML::Flow << YAML::BeginSeq;
   for (const Cidr& cidr : source.allowed_senders) out << cidr.to_string();
   out << YAML::EndSeq;

@@ -152,8 +152,10 @@ void check_source(const Config& config, const Source& source, const std::string&
       if (d.written(at(key))) d.error(at(key), "only for tcp sources");
     }
   }
-  if (transport_known && !udp && d.written(at("receive_batch"))) {
-    d.error(at("receive_batch"), "only for udp sources");
+  if (transport_known && !udp) {
+    for (std::string_view key : {"receive_batch", "coalesce"}) {
+      if (d.written(at(key))) d.error(at(key), "only for udp sources");
+    }
   }
   if (transport_known && udp) {
     if (!d.has_error(at("max_message_size")) && source.max_message_size > kMaxDatagramSize) {

@@ -40,9 +40,6 @@ struct IngestOptions {
   // UDP: read up to each source's `receive_batch` datagrams per system call (recvmmsg); false
   // reads one per call (recvmsg) whatever the configuration says.
   bool batched_receive = true;
-  // UDP: let the kernel coalesce equal-sized datagrams of one sender into one buffer (UDP_GRO);
-  // false receives every datagram on its own.
-  bool udp_coalescing = true;
 };
 
 class IngestServer {

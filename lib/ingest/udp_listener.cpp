@@ -73,7 +73,7 @@ UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const Inge
       raw_(source.source().format == config::SourceFormat::kRaw),
       batch_(options.batched_receive ? std::max(1u, source.source().receive_batch) : 1u),
       batched_(batch_ > 1),
-      coalescing_wanted_(options.udp_coalescing),
+      coalescing_wanted_(source.source().coalesce),
       decoder_(source.limits()),
       events_(*this) {
   buffers_.resize(size_t{batch_} * kSlotStride);

@@ -463,6 +463,28 @@ TEST(ConfigErrors, ReceiveBatchIsForUdpAndAtMost1024) {
   EXPECT_EQ(too_many.rfind("test.yaml:2: sources[0].receive_batch: ", 0), 0u) << too_many;
 }
 
+TEST(ConfigErrors, CoalesceIsAUdpSwitchOnByDefault) {
+  const Config config = load_ok(
+      "sources:\n"
+      "  - {name: a, transport: udp, bind: '127.0.0.1:1', format: raw, topic: /a}\n"
+      "  - {name: b, transport: udp, bind: '127.0.0.1:2', format: raw, topic: /b, "
+      "coalesce: false}\n");
+  EXPECT_TRUE(config.sources.at(0).coalesce);
+  EXPECT_FALSE(config.sources.at(1).coalesce);
+  EXPECT_NE(to_yaml(config).find("coalesce: false"), std::string::npos);
+  EXPECT_EQ(single_error("sources:\n"
+                         "  - name: a\n"
+                         "    transport: tcp\n"
+                         "    bind: 127.0.0.1:1\n"
+                         "    coalesce: true\n"),
+            "test.yaml:5: sources[0].coalesce: only for udp sources");
+  const std::string not_boolean = single_error(
+      "sources:\n"
+      "  - {name: a, transport: udp, bind: '127.0.0.1:1', format: raw, topic: /a, "
+      "coalesce: maybe}\n");
+  EXPECT_EQ(not_boolean.rfind("test.yaml:2: sources[0].coalesce: ", 0), 0u) << not_boolean;
+}
+
 TEST(ConfigErrors, BlockingCannotSlowDownUdp) {
   EXPECT_EQ(single_error("sources:\n"
                          "  - {name: a, transport: udp, bind: '127.0.0.1:1', format: raw, "

@@ -156,12 +156,15 @@ std::vector<mcap::Bytes> payloads_in_file_order(const FileContents& contents) {
   return out;
 }
 
-// Coalescing on with recvmmsg and with recvmsg, and off.
+// Coalescing on with recvmmsg and with recvmsg, and off (`coalesce: false`).
 IngestOptions receive_mode(int mode) {
   IngestOptions options;
-  options.udp_coalescing = mode != 2;
   options.batched_receive = mode != 1;
   return options;
+}
+config::Source in_mode(config::Source source, int mode) {
+  source.coalesce = mode != 2;
+  return source;
 }
 
 std::string receive_mode_name(const ::testing::TestParamInfo<int>& param) {
@@ -172,7 +175,8 @@ std::string receive_mode_name(const ::testing::TestParamInfo<int>& param) {
 class UdpReceive : public ::testing::TestWithParam<int> {};
 
 TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
-  Listening listening(udp_source(config::SourceFormat::kRaw), receive_mode(GetParam()));
+  Listening listening(in_mode(udp_source(config::SourceFormat::kRaw), GetParam()),
+                      receive_mode(GetParam()));
   Sender sender(listening.port());
   std::vector<mcap::Bytes> sent;
   for (uint32_t batch = 0; batch < 3; ++batch) {
@@ -198,7 +202,8 @@ TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
 }
 
 TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
-  Listening listening(udp_source(config::SourceFormat::kRaw), receive_mode(GetParam()));
+  Listening listening(in_mode(udp_source(config::SourceFormat::kRaw), GetParam()),
+                      receive_mode(GetParam()));
   Sender sender(listening.port());
   const std::vector<mcap::Bytes> sent = {numbered(1, kLargestIpv4Payload), mcap::Bytes{},
                                          numbered(2, 1), numbered(3, kLargestIpv4Payload)};
@@ -211,7 +216,7 @@ TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
 TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.max_message_size = 1000;
-  Listening listening(source, receive_mode(GetParam()));
+  Listening listening(in_mode(source, GetParam()), receive_mode(GetParam()));
   Sender sender(listening.port());
   std::vector<mcap::Bytes> big;
   for (uint32_t i = 0; i < 10; ++i) big.push_back(numbered(i, 1200));
@@ -227,7 +232,7 @@ TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
 TEST_P(UdpReceive, RefusedSendersAreCountedPerDatagramOfABatch) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.allowed_senders.push_back(config::Cidr{false, {10, 0, 0, 0}, 8});
-  Listening listening(source, receive_mode(GetParam()));
+  Listening listening(in_mode(source, GetParam()), receive_mode(GetParam()));
   Sender sender(listening.port());
   std::vector<mcap::Bytes> batch;
   for (uint32_t i = 0; i < 12; ++i) batch.push_back(numbered(i, 800));
@@ -244,7 +249,8 @@ mcap::Bytes record(const mcap::Record& r) {
 }
 
 TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
-  Listening listening(udp_source(config::SourceFormat::kMcap), receive_mode(GetParam()));
+  Listening listening(in_mode(udp_source(config::SourceFormat::kMcap), GetParam()),
+                      receive_mode(GetParam()));
   Sender sender(listening.port());
   mcap::Bytes declarations = record(mcap::Schema{1, "test.Msg", "jsonschema", {'{', '}'}});
   const mcap::Bytes channel = record(mcap::Channel{1, 1, "/imu", "json", {}});
