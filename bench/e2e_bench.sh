@@ -7,8 +7,10 @@
 # BUILD_DIR holds tools/mcaprec and daemon/mcaprecd (a Release build). Measures
 #   - UDP raw 1,200-byte datagrams: the highest rate with zero loss (datagrams sent ==
 #     messages in the recorded files, per `mcaprec info --json`, and the socket's kernel drop
-#     counter in /proc/net/udp is 0), for mcaprecd and for the bare sink, each with recvmmsg
-#     (batch 32) and with recvmsg (mcaprecd: `receive_batch: 32` / `1`);
+#     counter in /proc/net/udp is 0), for mcaprecd and for the bare sink, in pairs that receive
+#     the same way: with kernel coalescing (mcaprecd's default `coalesce: true`, the sink's
+#     `gro`) and one datagram per receive (`coalesce: false`, the plain sink), both with
+#     recvmmsg (batch 32); RECEIVERS=... adds the recvmsg ones (daemon1plain, sink1);
 #   - TCP: MB/s of 64 KiB length-prefixed frames sent as fast as possible (TCP loses nothing);
 #   - CPU seconds per datagram of the sender and of the receiver (user and system apart; for
 #     mcaprecd also per thread: ingest, compressors, writer...), and per GB received.
@@ -108,11 +110,12 @@ metric_sum() {  # sum of every sample of a metric family in a /metrics text
   awk -v name="$2" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d", sum }' "$1"
 }
 
-# Starts mcaprecd with one source ($1 = tcp|udp, $2 = format, $3 = udp receive_batch) on a
-# fresh output directory.
+# Starts mcaprecd with one source ($1 = tcp|udp, $2 = format, $3 = udp receive_batch, $4 =
+# udp coalesce true|false) on a fresh output directory.
 start_daemon() {
   local transport=$1 format=$2 batch_line=""
   [[ $transport != udp ]] || batch_line="    receive_batch: $3
+    coalesce: ${4:-true}
     receive_buffer: 64MiB"
 
   data_port=$(free_port)
@@ -156,10 +159,10 @@ stop_daemon() {
     recorded=$((recorded + $("$tool" info --json "$file" | jq .messages)))
   done
 }
-start_sink() {  # $1 = udp|tcp, $2 = udp batch
+start_sink() {  # $1 = udp|tcp, $2 = udp batch, $3 = gro (udp coalescing) or nothing
   data_port=$(free_port)
   # shellcheck disable=SC2086  # no batch argument for tcp
-  nice -n "$niceness" "$sink" "$1" "$data_port" ${2:-} >"$out/sink.json" 2>"$out/sink.stderr" &
+  nice -n "$niceness" "$sink" "$1" "$data_port" ${2:-} ${3:-} >"$out/sink.json" 2>"$out/sink.stderr" &
   receiver_pid=$!
   for _ in $(seq 100); do grep -q listening "$out/sink.stderr" && return 0; sleep 0.02; done
   echo "e2e_bench: bare_sink did not start" >&2
@@ -171,16 +174,19 @@ stop_sink() {
   receiver_pid=""
 }
 
-# One UDP step at $2 datagrams/s into receiver $1 (daemon32 | daemon1 | sink32 | sink1: the
-# number is the receive batch); sets step_line to a JSON line with sent, received, kernel
+# One UDP step at $2 datagrams/s into receiver $1: daemon32 (coalescing), daemon32plain,
+# daemon1plain, sink32gro (coalescing), sink32, sink1; the number is the receive batch. Sets
+# step_line to a JSON line with sent, received, kernel
 # drops, achieved rate, sender and receiver CPU, and lossless.
 udp_step() {
   local receiver=$1 rate=$2 sent received drops cpu split threads="{}"
   case $receiver in
-    daemon32) start_daemon udp raw 32 ;;
-    daemon1) start_daemon udp raw 1 ;;
-    sink1) start_sink udp 1 ;;
+    daemon32) start_daemon udp raw 32 true ;;
+    daemon32plain) start_daemon udp raw 32 false ;;
+    daemon1plain) start_daemon udp raw 1 false ;;
+    sink32gro) start_sink udp 32 gro ;;
     sink32) start_sink udp 32 ;;
+    sink1) start_sink udp 1 ;;
   esac
   local backlog_before
   backlog_before=$(backlog_drops)
@@ -200,23 +206,27 @@ udp_step() {
   if [[ $receiver == daemon* ]]; then
     curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$out/metrics.txt"
     reported_drops=$(metric_sum "$out/metrics.txt" mcaprec_source_kernel_drops_total)
+    pipeline_drops=$(metric_sum "$out/metrics.txt" mcaprec_channel_messages_dropped_total)
     stop_daemon
     received=$recorded
   else
     stop_sink
     reported_drops=$(jq .kernel_drops "$out/sink.json")
+    pipeline_drops=0
     received=$(jq .datagrams "$out/sink.json")
   fi
   sent=$(jq .datagrams "$out/send.json")
   step_line=$(jq -cn --arg receiver "$receiver" --argjson rate "$rate" --argjson sent "$sent" \
     --argjson received "$received" --argjson drops "$drops" --argjson cpu "$cpu" \
     --argjson reported_drops "$reported_drops" --argjson backlog "$backlog" \
+    --argjson pipeline_drops "$pipeline_drops" \
     --argjson achieved "$(jq .messages_per_second "$out/send.json")" \
     --arg options "$udp_send_options" --argjson split "$split" --argjson threads "$threads" --slurpfile sender "$out/send.time" \
     '{kind: "udp", receiver: $receiver, sender_options: $options, requested_rate: $rate,
       achieved_rate: $achieved,
       sent: $sent, received: $received, kernel_drops: $drops,
-      drops_reported_by_receiver: $reported_drops, backlog_drops: $backlog, receiver_cpu_s: $cpu,
+      drops_reported_by_receiver: $reported_drops, pipeline_drops: $pipeline_drops,
+      backlog_drops: $backlog, receiver_cpu_s: $cpu,
       receiver_cpu: $split, receiver_threads_cpu_s: $threads, sender_cpu: $sender[0],
       us_per_datagram: (if $sent > 0 then {
         sender_user: ($sender[0].user / $sent * 1e7 | round / 10),
@@ -238,7 +248,7 @@ udp_ladder() {
   local receiver rate line
   local -A misses=() finished=()
   for receiver in "$@"; do echo '{}' >"$out/udp_$receiver.json"; misses[$receiver]=0; done
-  for rate in ${RATES:-100000 200000 300000 400000 500000 600000 700000 800000 900000 1000000 1100000 1200000}; do
+  for rate in ${RATES:-100000 200000 300000 400000 500000 600000 700000 800000 900000 1000000 1200000 1400000 1700000 2000000}; do
     for receiver in "$@"; do
       [[ -z ${finished[$receiver]:-} ]] || continue
       udp_step "$receiver" "$rate"
@@ -283,43 +293,38 @@ for receiver in sink daemon; do
   echo "$step_line" >"$out/tcp_$receiver.json"
 done
 # shellcheck disable=SC2086  # RECEIVERS narrows the list
-udp_ladder ${RECEIVERS:-sink32 daemon32 sink1 daemon1}
+udp_ladder ${RECEIVERS:-sink32gro daemon32 sink32 daemon32plain}
 # The sender's own ceiling with each receiver (and whether that receiver loses anything there).
-for receiver in sink32 daemon32; do
+for receiver in sink32gro daemon32 sink32 daemon32plain; do
   udp_step "$receiver" 0
   echo "$step_line" >"$out/udp_max_$receiver.json"
 done
-for name in sink32 daemon32 sink1 daemon1; do  # receivers left out by RECEIVERS
+for name in sink32gro daemon32 sink32 daemon32plain sink1 daemon1plain; do  # left out by RECEIVERS
   [[ -s $out/udp_$name.json ]] || echo '{}' >"$out/udp_$name.json"
 done
 
 jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp_daemon.json" \
-  --slurpfile sink32 "$out/udp_sink32.json" --slurpfile sink1 "$out/udp_sink1.json" \
-  --slurpfile daemon32 "$out/udp_daemon32.json" --slurpfile daemon1 "$out/udp_daemon1.json" \
-  --slurpfile max_sink "$out/udp_max_sink32.json" --slurpfile max_daemon "$out/udp_max_daemon32.json" '
+  --slurpfile sink32gro "$out/udp_sink32gro.json" --slurpfile daemon32 "$out/udp_daemon32.json" \
+  --slurpfile sink32 "$out/udp_sink32.json" --slurpfile daemon32plain "$out/udp_daemon32plain.json" \
+  --slurpfile sink1 "$out/udp_sink1.json" --slurpfile daemon1plain "$out/udp_daemon1plain.json" \
+  --slurpfile max_sink32gro "$out/udp_max_sink32gro.json" --slurpfile max_daemon32 "$out/udp_max_daemon32.json" \
+  --slurpfile max_sink32 "$out/udp_max_sink32.json" --slurpfile max_daemon32plain "$out/udp_max_daemon32plain.json" '
   def ratio(a; b): if (a // 0) > 0 and (b // 0) > 0 then (a / b * 1000 | round / 1000) else null end;
+  def best(step): step[0] | {rate: .achieved_rate, sender_limited, us_per_datagram,
+                             threads_cpu_s: .receiver_threads_cpu_s, cpu_s_per_gb};
+  def at_max(step): step[0] | {achieved_rate, lossless, sent, received, kernel_drops, us_per_datagram};
   {
     tcp: {daemon_mb_per_s: $tcp_daemon[0].mb_per_s, bare_sink_mb_per_s: $tcp_sink[0].mb_per_s,
           ratio: ratio($tcp_daemon[0].mb_per_s; $tcp_sink[0].mb_per_s),
           daemon_cpu_s_per_gb: $tcp_daemon[0].cpu_s_per_gb,
           bare_sink_cpu_s_per_gb: $tcp_sink[0].cpu_s_per_gb},
-    udp_1200B_lossless_datagrams_per_s: {
-          daemon_recvmmsg: $daemon32[0].achieved_rate, daemon_recvmsg: $daemon1[0].achieved_rate,
-          bare_sink_recvmmsg: $sink32[0].achieved_rate, bare_sink_recvmsg: $sink1[0].achieved_rate,
-          sender_limited: {daemon_recvmmsg: $daemon32[0].sender_limited,
-                           daemon_recvmsg: $daemon1[0].sender_limited,
-                           bare_sink_recvmmsg: $sink32[0].sender_limited,
-                           bare_sink_recvmsg: $sink1[0].sender_limited},
-          ratio_daemon_to_sink: ratio($daemon32[0].achieved_rate; $sink32[0].achieved_rate),
-          recvmmsg_gain_in_daemon: ratio($daemon32[0].achieved_rate; $daemon1[0].achieved_rate),
-          recvmmsg_gain_in_bare_sink: ratio($sink32[0].achieved_rate; $sink1[0].achieved_rate),
-          us_per_datagram_at_best: {daemon_recvmmsg: $daemon32[0].us_per_datagram,
-                                    daemon_recvmsg: $daemon1[0].us_per_datagram,
-                                    bare_sink_recvmmsg: $sink32[0].us_per_datagram},
-          daemon_threads_cpu_s_at_best: $daemon32[0].receiver_threads_cpu_s,
-          daemon_cpu_s_per_gb: $daemon32[0].cpu_s_per_gb,
-          bare_sink_cpu_s_per_gb: $sink32[0].cpu_s_per_gb},
+    udp_1200B_lossless: {
+          coalescing: {daemon: best($daemon32), bare_sink: best($sink32gro),
+                       ratio: ratio($daemon32[0].achieved_rate; $sink32gro[0].achieved_rate)},
+          one_per_receive: {daemon: best($daemon32plain), bare_sink: best($sink32),
+                            ratio: ratio($daemon32plain[0].achieved_rate; $sink32[0].achieved_rate)},
+          recvmsg: {daemon: best($daemon1plain), bare_sink: best($sink1)}},
     udp_sender_max: {
-          bare_sink: ($max_sink[0] | {achieved_rate, lossless, sent, received, kernel_drops, us_per_datagram}),
-          daemon: ($max_daemon[0] | {achieved_rate, lossless, sent, received, kernel_drops, us_per_datagram})}
+          coalescing: {daemon: at_max($max_daemon32), bare_sink: at_max($max_sink32gro)},
+          one_per_receive: {daemon: at_max($max_daemon32plain), bare_sink: at_max($max_sink32)}}
   }' | tee "$out/summary.json"
