@@ -1,6 +1,7 @@
 #include "pipeline/channel_queue.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstring>
 
@@ -125,6 +126,78 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
     return result;
   }
   group_.on_appended(record_bytes, urgent);
+  return result;
+}
+
+BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messages) {
+  BatchPushResult result;
+  size_t next = 0;
+  while (next < messages.size()) {
+    // One run: what push() would do for each message, under one lock, counted at its end.
+    uint64_t received = 0;
+    uint64_t received_bytes = 0;
+    uint64_t appended_bytes = 0;
+    std::array<uint64_t, kDropReasonCount> drops{};
+    bool urgent = false;
+    bool seal_for_room = false;
+    bool must_wait = false;
+    {
+      std::lock_guard lock(mu_);
+      while (next < messages.size()) {
+        const OutgoingMessage& message = messages[next];
+        const size_t record_bytes = kMessageRecordOverhead + message.payload.size();
+        DropReason reason = DropReason::kTooLarge;
+        if (record_bytes <= config_.queue_bytes && pool_.fits_budget(record_bytes)) {
+          if (!accepting_.load(std::memory_order_acquire)) {
+            reason = DropReason::kStopped;
+          } else {
+            size_t fresh_segments = 0;
+            const Room room = make_room_locked(
+                record_bytes, config_.overflow == OverflowPolicy::kDropOldest, fresh_segments);
+            if (room == Room::kYes) {
+              append_locked(message.log_time, message.publish_time, message.sequence,
+                            message.payload, record_bytes, fresh_segments);
+              ++next;
+              ++received;
+              received_bytes += message.payload.size();
+              ++result.accepted;
+              result.accepted_bytes += message.payload.size();
+              appended_bytes += record_bytes;
+              urgent = unsealed_.load(std::memory_order_relaxed) >= config_.queue_bytes / 2;
+              // Where push() would seal, end the run so that the seal can take the messages.
+              if (urgent || group_.fills_chunk(appended_bytes)) break;
+              continue;
+            }
+            if (config_.overflow == OverflowPolicy::kBlock) {
+              must_wait = true;  // push() waits for this one, outside the run
+              break;
+            }
+            reason = room == Room::kQueueFull ? DropReason::kQueueFull : DropReason::kMemoryBudget;
+            seal_for_room = true;
+          }
+        }
+        ++next;
+        ++received;
+        received_bytes += message.payload.size();
+        ++drops[static_cast<size_t>(reason)];
+        if (seal_for_room) break;
+      }
+    }
+    counters_.received.fetch_add(received, std::memory_order_relaxed);
+    counters_.received_bytes.fetch_add(received_bytes, std::memory_order_relaxed);
+    for (size_t reason = 0; reason < kDropReasonCount; ++reason) {
+      if (drops[reason] != 0) counters_.count_drop(static_cast<DropReason>(reason), drops[reason]);
+    }
+    if (appended_bytes != 0) group_.on_appended(appended_bytes, urgent);
+    if (seal_for_room) group_.request_seal();
+    if (must_wait) {
+      const OutgoingMessage& message = messages[next++];
+      if (push(message.log_time, message.publish_time, message.sequence, message.payload).ok()) {
+        ++result.accepted;
+        result.accepted_bytes += message.payload.size();
+      }
+    }
+  }
   return result;
 }
 

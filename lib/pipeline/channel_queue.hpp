@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "mcap/records.hpp"
@@ -61,6 +62,12 @@ class ChannelQueue {
   // returns nullopt and counts nothing, after asking for a seal so that room comes.
   std::optional<PushResult> try_push(mcap::Timestamp log_time, mcap::Timestamp publish_time,
                                      uint32_t sequence, mcap::ByteView payload);
+
+  // push() for each message in order, with the same outcomes and counts, but the lock taken
+  // once per run of messages and the counters and the group told once per run. A run ends
+  // where a single push would have asked for a seal (the group fills a chunk, the queue is half
+  // full, a drop for room) or would wait (block policy), so that sealing happens as it would.
+  BatchPushResult push_batch(std::span<const OutgoingMessage> messages);
 
   // For the group's assembler only (under its seal lock): moves the oldest unsealed messages,
   // about `room` bytes of records and at least one message if there is one, into `out`.

@@ -63,6 +63,11 @@ class ChunkAssembler {
   // Wakes the seal scheduler at once (it looks at memory pressure and deferred seals).
   void wake_scheduler() { context_.gate.wake(); }
 
+  // Whether `more` bytes appended now would fill a chunk (on_appended would seal).
+  bool fills_chunk(uint64_t more) const {
+    return pending_.load(std::memory_order_relaxed) + int64_t(more) >= int64_t(context_.chunk_size);
+  }
+
   CompressionChoice& compression() { return compression_; }
   int64_t pending_bytes() const { return pending_.load(std::memory_order_relaxed); }
 

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -162,6 +163,11 @@ class Pipeline {
   std::optional<PushResult> try_push(ChannelHandle channel, mcap::Timestamp log_time,
                                      mcap::Timestamp publish_time, uint32_t sequence,
                                      mcap::ByteView payload);
+
+  // push() for each message of the batch in order (same outcomes, drops and counts, may wait
+  // on a block-policy channel), taking the channel's lock and updating its counters once per
+  // run of messages rather than once each: for a receiver with many small messages at once.
+  BatchPushResult push_batch(ChannelHandle channel, std::span<const OutgoingMessage> messages);
 
   // Adds a Metadata or Attachment record to the file being written, before the chunks that
   // follow. For `mcaprec convert`, which keeps the input's. Not counted in the memory budget.

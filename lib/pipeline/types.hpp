@@ -6,6 +6,8 @@
 #include <optional>
 #include <string_view>
 
+#include "mcap/records.hpp"
+
 namespace mcaprec::pipeline {
 
 // What push() does when the channel's queue (or the global memory budget) has no room.
@@ -45,6 +47,21 @@ class PushResult {
   constexpr PushResult(bool accepted, DropReason reason) : accepted_(accepted), reason_(reason) {}
   bool accepted_;
   DropReason reason_;
+};
+
+// One message of a batch given to push_batch(). The payload is only read during the call.
+struct OutgoingMessage {
+  mcap::Timestamp log_time = 0;
+  mcap::Timestamp publish_time = 0;
+  uint32_t sequence = 0;
+  mcap::ByteView payload;
+};
+
+// What push_batch() answers: how many of the batch were accepted and their payload bytes (the
+// others were dropped and counted per reason, as push() would have).
+struct BatchPushResult {
+  uint64_t accepted = 0;
+  uint64_t accepted_bytes = 0;
 };
 
 }  // namespace mcaprec::pipeline
