@@ -242,6 +242,12 @@ PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
   return channel.queue_->push(log_time, publish_time, sequence, payload);
 }
 
+BatchPushResult Pipeline::push_batch(ChannelHandle channel,
+                                     std::span<const OutgoingMessage> messages) {
+  if (channel.queue_ == nullptr) return {};
+  return channel.queue_->push_batch(messages);
+}
+
 std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timestamp log_time,
                                              mcap::Timestamp publish_time, uint32_t sequence,
                                              mcap::ByteView payload) {
