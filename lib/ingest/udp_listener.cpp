@@ -81,6 +81,7 @@ UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const Inge
   iovecs_.resize(batch_);
   addresses_.resize(batch_);
   controls_.resize(size_t{batch_} * kControlBytes);
+  if (raw_) raw_batch_.reserve(size_t{batch_} * 64);  // grows if coalesced buffers hold more
   // Only the lengths the kernel writes back change between calls: receive() resets those.
   for (unsigned i = 0; i < batch_; ++i) {
     iovecs_[i] = iovec{buffers_.data() + size_t{i} * kSlotStride, kSlotBytes};
@@ -339,6 +340,7 @@ int UdpListener::receive() {
         handle_buffer(buffers_.data() + size_t(i) * kSlotStride, headers_[i].msg_len, segment,
                       (header.msg_flags & MSG_TRUNC) != 0, addresses_[i], receive_ns);
   }
+  push_raw_batch();
   publish_counts(datagrams);
   wakeup_datagrams_ += datagrams;
   return count;
@@ -411,12 +413,16 @@ void UdpListener::note_sender(const PeerKey& peer) {
 }
 
 void UdpListener::handle_raw(const uint8_t* data, size_t size, uint64_t receive_ns) {
-  const pipeline::PushResult result =
-      source_.pipeline().push(raw_channel_, receive_ns, receive_ns, raw_sequence_++, {data, size});
-  if (result.ok()) {
-    ++pending_messages_;
-    pending_bytes_ += size;
-  }
+  raw_batch_.push_back(
+      pipeline::OutgoingMessage{receive_ns, receive_ns, raw_sequence_++, {data, size}});
+}
+
+void UdpListener::push_raw_batch() {
+  if (raw_batch_.empty()) return;
+  const pipeline::BatchPushResult result = source_.pipeline().push_batch(raw_channel_, raw_batch_);
+  pending_messages_ += result.accepted;
+  pending_bytes_ += result.accepted_bytes;
+  raw_batch_.clear();
 }
 
 void UdpListener::handle_mcap(const uint8_t* data, size_t size, const PeerKey& peer,

@@ -93,6 +93,8 @@ class UdpListener {
   // Adds a batch's messages and bytes, then its datagrams, to the source's counters.
   void publish_counts(uint64_t datagrams);
   void handle_raw(const uint8_t* data, size_t size, uint64_t receive_ns);
+  // Pushes the raw datagrams gathered from one receive as one batch (one channel lock).
+  void push_raw_batch();
   void handle_mcap(const uint8_t* data, size_t size, const PeerKey& peer, uint64_t receive_ns);
   void report_oversized(const PeerKey& peer);
   void note_sender(const PeerKey& peer);
@@ -122,6 +124,8 @@ class UdpListener {
 
   pipeline::ChannelHandle raw_channel_;
   uint32_t raw_sequence_ = 0;
+  // A receive's raw datagrams, in order; the payloads point into buffers_ until pushed.
+  std::vector<pipeline::OutgoingMessage> raw_batch_;
   // Counted per batch rather than per datagram (one atomic add each per batch).
   uint64_t pending_messages_ = 0;
   uint64_t pending_bytes_ = 0;
