@@ -39,7 +39,7 @@ void ChunkAssembler::try_seal(bool force) {
   for (;;) {
     while (context_.gate.open() && (force || full())) {
       force = false;
-      if (!seal_one_locked()) break;
+      if (!seal_one_locked(false)) break;
     }
     lock.unlock();
     if (!full()) return;
@@ -62,7 +62,7 @@ int64_t ChunkAssembler::seal_due(int64_t now_ns) {
       std::lock_guard lock(mu_);
       while (context_.gate.open() && (aged || full())) {
         aged = false;
-        if (!seal_one_locked()) break;
+        if (!seal_one_locked(false)) break;
       }
     }
   }
@@ -76,17 +76,19 @@ void ChunkAssembler::relieve_pressure() {
     return;
   }
   std::lock_guard lock(mu_);
-  seal_one_locked();
+  seal_one_locked(false);
 }
 
 void ChunkAssembler::seal_all() {
   std::lock_guard lock(mu_);
-  while (seal_one_locked()) {
+  while (seal_one_locked(true)) {
   }
 }
 
-bool ChunkAssembler::seal_one_locked() {
+bool ChunkAssembler::seal_one_locked(bool ignore_gate) {
   if (channels_.empty()) return false;
+  // The slot first: the pools hold an object for every slot, so a claimed seal never allocates.
+  if (!context_.gate.claim_chunk(ignore_gate)) return false;
   oldest_ns_.store(0, std::memory_order_relaxed);
   SealedChunk* chunk = context_.chunks.acquire();
   chunk->pieces.clear();
@@ -108,6 +110,7 @@ bool ChunkAssembler::seal_one_locked() {
   }
   if (taken == 0) {
     context_.chunks.recycle(chunk);
+    context_.gate.unclaim_chunk();
     return false;
   }
   context_.space.notify();  // the channels' queues have room again

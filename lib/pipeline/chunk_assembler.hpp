@@ -55,7 +55,10 @@ class ChunkAssembler {
   // Returns the steady-clock time in ns when the group's oldest message comes of age
   // (0 when nothing is pending).
   int64_t seal_due(int64_t now_ns);
-  // Seals everything pending, ignoring the gate (rotation requests and stop).
+  // Seals everything pending, ignoring the gate (rotation requests and stop): everything pushed
+  // before must reach the file (before the rotation). It may put more chunks in flight than the
+  // gate's chunk limit; the recycling pools then make the extra objects (allocation, once, off
+  // the steady path) and keep them.
   void seal_all();
   // Memory is short: seals one chunk of whatever is pending (also letting idle channels'
   // segments go), if the gate allows.
@@ -76,8 +79,9 @@ class ChunkAssembler {
   bool full() const {
     return pending_.load(std::memory_order_relaxed) >= int64_t(context_.chunk_size);
   }
-  // Seals one chunk; false when nothing was pending. Call with mu_ held.
-  bool seal_one_locked();
+  // Seals one chunk; false when nothing was pending or (unless `ignore_gate`) the gate is
+  // closed. Call with mu_ held.
+  bool seal_one_locked(bool ignore_gate);
 
   const std::string name_;
   SealContext& context_;

@@ -17,6 +17,7 @@ CompressorPool::CompressorPool(CompressorSettings settings, BufferPool& buffers,
       compressed_pool_(compressed),
       writer_(writer),
       cpu_ns_(std::max(1u, settings.threads)) {
+  queue_.reserve(settings.max_in_flight);
   const unsigned n = std::max(1u, settings.threads);
   threads_.reserve(n);
   for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { run(i); });
@@ -24,6 +25,13 @@ CompressorPool::CompressorPool(CompressorSettings settings, BufferPool& buffers,
 
 CompressorPool::~CompressorPool() {
   finish();
+}
+
+void CompressorPool::prepare_output(CompressedChunk& chunk) const {
+  // Room for the largest chunk expected and its indexes; pages nobody writes cost no memory.
+  chunk.encoded.bytes.reserve(3 * settings_.chunk_size);
+  chunk.encoded.message_counts.reserve(CompressedChunk::kReservedChannels);
+  chunk.encoded.message_index_offsets.reserve(CompressedChunk::kReservedChannels);
 }
 
 void CompressorPool::submit(SealedChunk* chunk) {
@@ -89,10 +97,9 @@ void CompressorPool::prepare(mcap::Compressor& compressor,
 void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
                             std::vector<mcap::ChunkPiece>& pieces) {
   CompressedChunk* out = compressed_pool_.acquire();
-  // Recycled chunks keep their buffer. Room for the largest chunk expected (and its indexes) is
-  // reserved once, so that one meeting its largest chunk late does not allocate; pages nobody
-  // writes cost no memory.
-  out->encoded.bytes.reserve(3 * settings_.chunk_size);
+  // Recycled chunks keep their buffers; one made past the pool's start count (after a forced
+  // seal) gets the same room.
+  prepare_output(*out);
   out->seq = chunk->seq;
   out->record_bytes = chunk->record_bytes;
   out->failed = false;

@@ -25,6 +25,10 @@ namespace mcaprec::pipeline {
 
 // A chunk ready for the writer.
 struct CompressedChunk {
+  // Channels a chunk's per-channel vectors have room for from the start; a chunk with more
+  // grows them once.
+  static constexpr size_t kReservedChannels = 256;
+
   uint64_t seq = 0;
   uint64_t record_bytes = 0;   // released from the in-flight gate once written
   uint64_t charged_bytes = 0;  // counted against the memory budget until written
@@ -47,7 +51,8 @@ struct CompressorSettings {
   unsigned threads = 1;
   mcap::Compression compression = mcap::Compression::kZstd;
   int level = 1;
-  uint64_t chunk_size = 0;  // each thread's codec buffers are sized for twice this at start
+  uint64_t chunk_size = 0;     // each thread's codec buffers are sized for twice this at start
+  uint64_t max_in_flight = 0;  // chunks in flight at most (the in-flight gate's chunk limit)
 };
 
 class CompressorPool {
@@ -62,6 +67,10 @@ class CompressorPool {
   ~CompressorPool();  // finish()
   CompressorPool(const CompressorPool&) = delete;
   CompressorPool& operator=(const CompressorPool&) = delete;
+
+  // Gives a new CompressedChunk the room a chunk's encoding needs, so that a recycled one never
+  // grows in steady state.
+  void prepare_output(CompressedChunk& chunk) const;
 
   void submit(SealedChunk* chunk);
   // Encodes everything submitted, then stops the threads. Idempotent.

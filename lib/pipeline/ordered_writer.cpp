@@ -91,6 +91,7 @@ OrderedWriter::OrderedWriter(OutputConfig config, ChannelRegistry& registry,
     options.free_space = config_.free_space;
     retention_.emplace(std::move(options));
   }
+  waiting_.reserve(gate_.chunk_limit());
 }
 
 OrderedWriter::~OrderedWriter() {
@@ -186,8 +187,10 @@ WriterStats OrderedWriter::stats() const {
 void OrderedWriter::run() {
   name_this_thread("mcaprec-writer");
   // Taken in order, not yet written. A vector whose written prefix is erased keeps its room,
-  // so steady state allocates nothing (a deque would allocate a block every few chunks).
+  // so steady state allocates nothing (a deque would allocate a block every few chunks). It and
+  // waiting_ have room for every chunk the in-flight gate lets be in flight.
   std::vector<CompressedChunk*> held;
+  held.reserve(gate_.chunk_limit());
   std::vector<PassThrough> pass_through;
   std::deque<uint64_t> rotations;  // boundaries: rotate before the chunk with this number
   std::unique_lock lock(mu_);
@@ -399,10 +402,12 @@ bool OrderedWriter::write_chunk(CompressedChunk* chunk) {
 }
 
 void OrderedWriter::release(CompressedChunk* chunk) {
-  gate_.remove(chunk->record_bytes);
+  const uint64_t record_bytes = chunk->record_bytes;
   buffers_.uncharge(chunk->charged_bytes);
   chunk->charged_bytes = 0;
+  // Back in the pool before its slot is free, so that the next chunk sealed finds it there.
   chunk_pool_.recycle(chunk);
+  gate_.remove(record_bytes);
 }
 
 void OrderedWriter::count_lost(const CompressedChunk& chunk, const std::string& error) {

@@ -42,6 +42,13 @@ uint64_t in_flight_limit(const PipelineOptions& options, unsigned compressors) {
   return std::max<uint64_t>(options.chunk_size, std::min(wanted, options.memory_budget / 2));
 }
 
+// Chunks in flight, however small (sealed by age, memory pressure or a blocked producer): enough
+// for every compressor to hold one and have as many waiting, and the writer a few more. Every
+// object a chunk needs on its way is made for this many at start.
+uint64_t in_flight_chunk_limit(unsigned compressors) {
+  return 4 * uint64_t{compressors} + 8;
+}
+
 mcap::Status validate(const PipelineOptions& options) {
   if (options.output_path.empty() && options.directory.empty()) {
     return mcap::Error{0, "pipeline needs an output directory or an output path"};
@@ -75,15 +82,24 @@ struct Pipeline::Impl {
       : options(std::move(opts)),
         compressors_wanted(compressor_count(options.compressor_threads)),
         buffers(segment_size(options), options.memory_budget, space),
-        gate(in_flight_limit(options, compressors_wanted)),
+        gate(in_flight_limit(options, compressors_wanted),
+             in_flight_chunk_limit(compressors_wanted)),
         writer(output_config(options), registry, finalizer, gate, buffers, compressed_chunks),
-        compressors(CompressorSettings{compressors_wanted, options.compression,
-                                       options.compression_level, options.chunk_size},
-                    buffers, sealed_chunks, compressed_chunks, writer),
+        compressors(
+            CompressorSettings{compressors_wanted, options.compression, options.compression_level,
+                               options.chunk_size, gate.chunk_limit()},
+            buffers, sealed_chunks, compressed_chunks, writer),
         seal_context{options.chunk_size, options.chunk_max_age, gate, sealed_chunks,
                      next_seq,           compressors,           space},
         registry(ChannelDefaults{options.default_queue_bytes, options.default_overflow}, buffers,
-                 space, accepting, seal_context) {}
+                 space, accepting, seal_context) {
+    // Every chunk in flight holds one of each from its seal until it is written (the compressor
+    // recycles the sealed one before the writer releases the slot): made now, nothing per chunk
+    // is allocated afterwards.
+    sealed_chunks.fill(gate.chunk_limit(), [](SealedChunk&) {});
+    compressed_chunks.fill(gate.chunk_limit(),
+                           [this](CompressedChunk& chunk) { compressors.prepare_output(chunk); });
+  }
 
   ~Impl() { (void)stop(); }
 
@@ -330,6 +346,9 @@ PipelineStats Pipeline::stats() const {
   stats.memory_in_use = impl_->buffers.in_use();
   stats.memory_budget = impl_->buffers.budget();
   stats.in_flight_bytes = impl_->gate.bytes();
+  stats.in_flight_chunks = impl_->gate.chunks();
+  stats.in_flight_chunk_limit = impl_->gate.chunk_limit();
+  stats.peak_in_flight_chunks = impl_->gate.peak_chunks();
   stats.scheduler_cpu =
       std::chrono::nanoseconds(impl_->scheduler_cpu.load(std::memory_order_relaxed));
   return stats;

@@ -121,7 +121,12 @@ struct PipelineStats {
   uint64_t compressed_bytes = 0;            // ... and what they became
   uint64_t memory_in_use = 0;               // against memory_budget
   uint64_t memory_budget = 0;
-  uint64_t in_flight_bytes = 0;  // sealed, not yet written
+  uint64_t in_flight_bytes = 0;        // sealed, not yet written
+  uint64_t in_flight_chunks = 0;       // sealed, not yet written
+  uint64_t in_flight_chunk_limit = 0;  // seals wait while this many are in flight
+  // Most chunks in flight at once so far (over the limit only after a rotation request or stop,
+  // which seal everything pending).
+  uint64_t peak_in_flight_chunks = 0;
   unsigned compressor_threads = 0;
   uint64_t files_closed_on_error = 0;  // ended early by a failed write or sync (still valid)
   uint64_t syncs = 0;                  // periodic fdatasync calls of the file being written

@@ -10,8 +10,8 @@ namespace mcaprec::pipeline {
 template <class T>
 class RecyclingPool {
  public:
-  // A recycled object (as its last user left it) or a new one. Owned by the caller until
-  // recycle().
+  // A recycled object (as its last user left it) or a new one (only when more are out than were
+  // ever made: past fill()'s count). Owned by the caller until recycle().
   T* acquire() {
     {
       std::lock_guard lock(mu_);
@@ -22,6 +22,19 @@ class RecyclingPool {
       }
     }
     return new T();
+  }
+
+  // Makes `count` objects now (each prepared by `prepare(T&)`), and room to keep them, so that
+  // acquiring up to `count` at once never allocates.
+  template <class Prepare>
+  void fill(size_t count, Prepare prepare) {
+    std::lock_guard lock(mu_);
+    free_.reserve(free_.size() + count);
+    for (size_t i = 0; i < count; ++i) {
+      auto object = std::make_unique<T>();
+      prepare(*object);
+      free_.push_back(std::move(object));
+    }
   }
 
   void recycle(T* object) {
