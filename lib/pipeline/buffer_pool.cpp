@@ -76,6 +76,11 @@ BufferPool::BufferPool(size_t segment_bytes, uint64_t budget_bytes, SpaceSignal&
 
 BufferPool::~BufferPool() {
   if (bytes_arena_ == nullptr) return;
+#if defined(__SANITIZE_ADDRESS__)
+  // Recycled segments are poisoned; a later mapping at these addresses must not inherit that.
+  ASAN_UNPOISON_MEMORY_REGION(bytes_arena_, bytes_arena_size());
+  ASAN_UNPOISON_MEMORY_REGION(entries_arena_, entries_arena_size());
+#endif
   ::munmap(bytes_arena_, bytes_arena_size());
   ::munmap(entries_arena_, entries_arena_size());
 }
