@@ -147,28 +147,55 @@ void expect_same(const Outcome& single, const Outcome& batched) {
   EXPECT_EQ(batched.stats.received, batched.stats.written + batched.stats.dropped_total());
 }
 
-TEST(PipelineBatchPushTest, DropNewestBatchLargerThanTheQueueMatchesSinglePushes) {
-  const Messages messages(kMessages, small_size);
-  RecordingRun single_run(OverflowPolicy::kDropNewest, 8192, true);
-  const Outcome single = one_by_one(single_run, messages);
-  EXPECT_GT(single.stats.dropped_for(DropReason::kQueueFull), kMessages / 2);
-  for (size_t batch : {size_t{kMessages}, size_t{37}}) {
-    RecordingRun batch_run(OverflowPolicy::kDropNewest, 8192, true);
-    expect_same(single, in_batches(batch_run, messages, batch));
+// How many messages a full queue drops depends on how many chunks were sealed before the
+// stalled writer closed the in-flight gate, which the compressor thread's timing decides (a
+// CI run under ASan met it); so each run is checked for what the policy promises rather than
+// against another run: every message counted once, only queue_full drops, the written ones in
+// order and intact, and the oldest (drop_newest) or the newest (drop_oldest) kept.
+void expect_policy_kept(const Outcome& outcome, const Messages& messages, OverflowPolicy policy) {
+  ASSERT_EQ(outcome.contents.error, "");
+  const uint64_t count = messages.items.size();
+  EXPECT_EQ(outcome.stats.received, count);
+  EXPECT_EQ(outcome.stats.received, outcome.stats.written + outcome.stats.dropped_total());
+  EXPECT_EQ(outcome.stats.dropped_total(), outcome.stats.dropped_for(DropReason::kQueueFull));
+  EXPECT_GT(outcome.stats.dropped_for(DropReason::kQueueFull), 0u);
+  ASSERT_EQ(outcome.contents.messages.size(), outcome.stats.written);
+  ASSERT_FALSE(outcome.contents.messages.empty());
+  if (policy == OverflowPolicy::kDropOldest) {
+    EXPECT_EQ(outcome.contents.messages.back().sequence, count - 1);
+  } else {
+    EXPECT_EQ(outcome.contents.messages.front().sequence, 0u);
+    EXPECT_EQ(outcome.accepted, outcome.stats.written);
+  }
+  uint32_t previous = 0;
+  for (size_t i = 0; i < outcome.contents.messages.size(); ++i) {
+    const testing::ReadMessage& m = outcome.contents.messages[i];
+    if (i > 0) {
+      EXPECT_GT(m.sequence, previous) << i;
+    }
+    previous = m.sequence;
+    ASSERT_LT(m.sequence, count);
+    EXPECT_EQ(m.data, messages.payloads[m.sequence]) << i;
+    EXPECT_EQ(m.log_time, messages.items[m.sequence].log_time) << i;
   }
 }
 
-TEST(PipelineBatchPushTest, DropOldestBatchLargerThanTheQueueMatchesSinglePushes) {
+class FullQueue : public ::testing::TestWithParam<OverflowPolicy> {};
+
+TEST_P(FullQueue, BatchesLargerThanTheQueueKeepWhatSinglePushesKeep) {
+  const OverflowPolicy policy = GetParam();
   const Messages messages(kMessages, small_size);
-  RecordingRun single_run(OverflowPolicy::kDropOldest, 8192, true);
-  const Outcome single = one_by_one(single_run, messages);
-  EXPECT_GT(single.stats.dropped_for(DropReason::kQueueFull), kMessages / 2);
-  EXPECT_EQ(single.contents.messages.back().sequence, kMessages - 1);
+  RecordingRun single_run(policy, 8192, true);
+  expect_policy_kept(one_by_one(single_run, messages), messages, policy);
   for (size_t batch : {size_t{kMessages}, size_t{37}}) {
-    RecordingRun batch_run(OverflowPolicy::kDropOldest, 8192, true);
-    expect_same(single, in_batches(batch_run, messages, batch));
+    RecordingRun batch_run(policy, 8192, true);
+    expect_policy_kept(in_batches(batch_run, messages, batch), messages, policy);
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Policies, FullQueue,
+                         ::testing::Values(OverflowPolicy::kDropNewest,
+                                           OverflowPolicy::kDropOldest));
 
 TEST(PipelineBatchPushTest, BlockBatchLargerThanTheQueueWaitsAndLosesNothing) {
   const Messages messages(kMessages, small_size);
@@ -241,13 +268,12 @@ TEST(PipelineBatchPushTest, ChainedMessagesInABatchMatchSinglePushes) {
   expect_same(single, in_batches(batch_run, messages, 400));
 }
 
-TEST(PipelineBatchPushTest, ChainedMessagesUnderDropOldestMatchSinglePushes) {
+TEST(PipelineBatchPushTest, ChainedMessagesUnderDropOldestKeepWhatSinglePushesKeep) {
   const Messages messages(400, mixed_size);
   RecordingRun single_run(OverflowPolicy::kDropOldest, 32 << 10, true);
-  const Outcome single = one_by_one(single_run, messages);
-  EXPECT_GT(single.stats.dropped_for(DropReason::kQueueFull), 0u);
+  expect_policy_kept(one_by_one(single_run, messages), messages, OverflowPolicy::kDropOldest);
   RecordingRun batch_run(OverflowPolicy::kDropOldest, 32 << 10, true);
-  expect_same(single, in_batches(batch_run, messages, 400));
+  expect_policy_kept(in_batches(batch_run, messages, 400), messages, OverflowPolicy::kDropOldest);
 }
 
 TEST(PipelineBatchPushTest, SeveralThreadsPushingBatchesToOneChannelLoseNothing) {
