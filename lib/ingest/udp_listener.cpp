@@ -73,7 +73,6 @@ UdpListener::UdpListener(asio::io_context& io, SourceContext& source, const Inge
       raw_(source.source().format == config::SourceFormat::kRaw),
       batch_(options.batched_receive ? std::max(1u, source.source().receive_batch) : 1u),
       batched_(batch_ > 1),
-      coalescing_wanted_(source.source().coalesce),
       decoder_(source.limits()),
       events_(*this) {
   buffers_.resize(size_t{batch_} * kSlotStride);
@@ -133,7 +132,7 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   }
   // One buffer per burst of a sender instead of one per datagram: far fewer system calls and
   // kernel work per datagram. Optional: without it every datagram arrives on its own.
-  if (coalescing_wanted_ && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on)) != 0) {
+  if (config.coalesce && setsockopt(fd, IPPROTO_UDP, UDP_GRO, &on, sizeof(on)) != 0) {
     spdlog::info("{}: datagrams will not be coalesced: {}", where, errno_text(errno));
   }
 

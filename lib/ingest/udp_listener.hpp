@@ -108,7 +108,6 @@ class UdpListener {
   const bool raw_;
   const unsigned batch_;
   const bool batched_;
-  const bool coalescing_wanted_;
   // Pausing between reads of a busy source (see on_readable).
   std::chrono::microseconds pause_{0};
   std::chrono::steady_clock::time_point last_wakeup_{};

@@ -63,10 +63,11 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
                                                        mcap::Timestamp publish_time,
                                                        uint32_t sequence, mcap::ByteView payload,
                                                        bool may_wait) {
+  const OutgoingMessage message{log_time, publish_time, sequence, payload};
   const size_t record_bytes = kMessageRecordOverhead + payload.size();
   PushResult result = PushResult::accepted();
   bool urgent = false;
-  if (record_bytes > config_.queue_bytes || !pool_.fits_budget(record_bytes)) {
+  if (too_large(record_bytes)) {
     result = PushResult::dropped(DropReason::kTooLarge);
   } else {
     bool waiting = false;
@@ -78,20 +79,13 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
         result = PushResult::dropped(DropReason::kStopped);
         break;
       }
-      size_t fresh_segments = 0;
-      const Room room = make_room_locked(
-          record_bytes, config_.overflow == OverflowPolicy::kDropOldest, fresh_segments);
+      const Room room = append_if_room_locked(message, record_bytes);
       if (room == Room::kYes) {
-        append_locked(log_time, publish_time, sequence, payload, record_bytes, fresh_segments);
-        // Half a queue waiting for the group to fill a chunk is enough: seal now, so that a
-        // chunk_size larger than this queue cannot make it overflow.
-        urgent = unsealed_.load(std::memory_order_relaxed) >= config_.queue_bytes / 2;
+        urgent = half_full_locked();
         break;
       }
-      const DropReason reason =
-          room == Room::kQueueFull ? DropReason::kQueueFull : DropReason::kMemoryBudget;
       if (config_.overflow != OverflowPolicy::kBlock) {
-        result = PushResult::dropped(reason);
+        result = PushResult::dropped(drop_reason(room));
         break;
       }
       if (!may_wait) {
@@ -147,23 +141,19 @@ BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messag
         const OutgoingMessage& message = messages[next];
         const size_t record_bytes = kMessageRecordOverhead + message.payload.size();
         DropReason reason = DropReason::kTooLarge;
-        if (record_bytes <= config_.queue_bytes && pool_.fits_budget(record_bytes)) {
+        if (!too_large(record_bytes)) {
           if (!accepting_.load(std::memory_order_acquire)) {
             reason = DropReason::kStopped;
           } else {
-            size_t fresh_segments = 0;
-            const Room room = make_room_locked(
-                record_bytes, config_.overflow == OverflowPolicy::kDropOldest, fresh_segments);
+            const Room room = append_if_room_locked(message, record_bytes);
             if (room == Room::kYes) {
-              append_locked(message.log_time, message.publish_time, message.sequence,
-                            message.payload, record_bytes, fresh_segments);
               ++next;
               ++received;
               received_bytes += message.payload.size();
               ++result.accepted;
               result.accepted_bytes += message.payload.size();
               appended_bytes += record_bytes;
-              urgent = unsealed_.load(std::memory_order_relaxed) >= config_.queue_bytes / 2;
+              urgent = half_full_locked();
               // Where push() would seal, end the run so that the seal can take the messages.
               if (urgent || group_.fills_chunk(appended_bytes)) break;
               continue;
@@ -172,7 +162,7 @@ BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messag
               must_wait = true;  // push() waits for this one, outside the run
               break;
             }
-            reason = room == Room::kQueueFull ? DropReason::kQueueFull : DropReason::kMemoryBudget;
+            reason = drop_reason(room);
             seal_for_room = true;
           }
         }
@@ -199,6 +189,18 @@ BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messag
     }
   }
   return result;
+}
+
+ChannelQueue::Room ChannelQueue::append_if_room_locked(const OutgoingMessage& message,
+                                                       size_t record_bytes) {
+  size_t fresh_segments = 0;
+  const Room room = make_room_locked(record_bytes, config_.overflow == OverflowPolicy::kDropOldest,
+                                     fresh_segments);
+  if (room == Room::kYes) {
+    append_locked(message.log_time, message.publish_time, message.sequence, message.payload,
+                  record_bytes, fresh_segments);
+  }
+  return room;
 }
 
 ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_discard,

@@ -101,6 +101,21 @@ class ChannelQueue {
                                            uint32_t sequence, mcap::ByteView payload,
                                            bool may_wait);
   enum class Room { kYes, kQueueFull, kNoMemory };
+  static DropReason drop_reason(Room room) {
+    return room == Room::kQueueFull ? DropReason::kQueueFull : DropReason::kMemoryBudget;
+  }
+  // A record the queue or the memory budget could never hold.
+  bool too_large(size_t record_bytes) const {
+    return record_bytes > config_.queue_bytes || !pool_.fits_budget(record_bytes);
+  }
+  // Half a queue waiting for the group to fill a chunk is enough: seal now, so that a
+  // chunk_size larger than this queue cannot make it overflow.
+  bool half_full_locked() const {
+    return unsealed_.load(std::memory_order_relaxed) >= config_.queue_bytes / 2;
+  }
+  // Appends the message if there is room now, made as the policy allows (drop_oldest discards
+  // older messages); otherwise says why not. Never waits.
+  Room append_if_room_locked(const OutgoingMessage& message, size_t record_bytes);
   // kYes with `fresh_segments` reserved in the pool (0: the record fits the current segment).
   Room make_room_locked(size_t record_bytes, bool may_discard, size_t& fresh_segments);
   void append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,

@@ -129,17 +129,11 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   mcap::ChunkEncodeOptions options;
   options.compression = chunk->compression->choose(settings_.compression);
   options.level = settings_.level;
-  options.min_saving_percent = CompressionChoice::kMinSavingPercent;  // else stored raw, one pass
-  bool tried = options.compression != mcap::Compression::kNone;
-  mcap::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
-  if (status && tried && CompressionChoice::barely_compressed(out->encoded)) {
-    // Storing raw costs readers nothing to decompress, for a few bytes more. Rare: the group
-    // stops trying after a few such chunks.
-    chunk->compression->record(out->encoded);
-    tried = false;
-    options.compression = mcap::Compression::kNone;
-    status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
-  }
+  // A chunk that compresses barely (it would cost readers a decompression for a few bytes) is
+  // stored raw by the encoder in the same pass.
+  options.min_saving_percent = CompressionChoice::kMinSavingPercent;
+  const bool tried = options.compression != mcap::Compression::kNone;
+  const mcap::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
   if (!status) {
     lose(*chunk, DropReason::kWriteError,
          "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message, *out);
