@@ -121,9 +121,50 @@ void expect_each_once(const std::multiset<uint32_t>& sequences, uint32_t total) 
   }
 }
 
-TEST(DaemonServiceTest, RecordsUntilStoppedIntoFinalizedFiles) {
+// Every test records into its own scratch directory and keeps what the service notified.
+class DaemonServiceTest : public ::testing::Test {
+ protected:
+  // base_options() with the files written through `gate`, so that the test can stall the writer
+  // like a hung disk.
+  ServiceOptions gated_options() {
+    ServiceOptions options = base_options(make_config(dir.path()), notifier);
+    options.open_sink = pipeline::testing::gated_sink_factory(gate);
+    return options;
+  }
+
+  // Starts `stuck` with 500-byte messages pushed one every `interval` and the stop bounded
+  // by `shutdown_timeout`; once more than `pushed` went in, stalls the disk and waits until
+  // chunks are held in flight behind it.
+  void start_with_a_stuck_writer(milliseconds shutdown_timeout, std::chrono::microseconds interval,
+                                 uint32_t pushed) {
+    ServiceOptions options = gated_options();
+    options.config.pipeline.shutdown_timeout = shutdown_timeout;
+    stuck.emplace(std::move(options), FakeIngest::Plan{1'000'000, interval, 500});
+    ASSERT_TRUE(stuck->ok()) << stuck->error();
+    ASSERT_TRUE(eventually([&] { return stuck->ingest().pushed() > pushed; }));
+    gate.close();
+    ASSERT_TRUE(
+        eventually([&] { return stuck->service().snapshot().pipeline.in_flight_bytes > 0; }));
+  }
+
   ScratchDir dir;
   RecordingNotifier notifier;
+  pipeline::testing::WriteGate gate;    // the disk, for the tests that stall it
+  std::optional<RunningService> stuck;  // started by start_with_a_stuck_writer()
+};
+
+// Service::start() with an ingest that fails with `error` when it is reached.
+mcap::Result<std::unique_ptr<Service>> start_with_failing_ingest(ServiceOptions options,
+                                                                 const std::string& error) {
+  options.start_ingest =
+      [error](const config::Config&,
+              pipeline::Pipeline&) -> mcap::Result<std::unique_ptr<ingest::IngestServer>> {
+    return mcap::Error{0, error};
+  };
+  return Service::start(std::move(options));
+}
+
+TEST_F(DaemonServiceTest, RecordsUntilStoppedIntoFinalizedFiles) {
   RunningService running(base_options(make_config(dir.path()), notifier),
                          FakeIngest::Plan{500, std::chrono::microseconds(100), 200});
   ASSERT_TRUE(running.ok()) << running.error();
@@ -148,9 +189,7 @@ TEST(DaemonServiceTest, RecordsUntilStoppedIntoFinalizedFiles) {
   EXPECT_EQ(running.service().snapshot().state, "stopped");
 }
 
-TEST(DaemonServiceTest, RotationRequestsStartNewFilesWithoutLosingMessages) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
+TEST_F(DaemonServiceTest, RotationRequestsStartNewFilesWithoutLosingMessages) {
   RunningService running(base_options(make_config(dir.path()), notifier),
                          FakeIngest::Plan{1500, std::chrono::microseconds(500), 100});
   ASSERT_TRUE(running.ok()) << running.error();
@@ -172,9 +211,7 @@ TEST(DaemonServiceTest, RotationRequestsStartNewFilesWithoutLosingMessages) {
   EXPECT_EQ(second.find_metadata("mcaprec")->metadata.at("start_reason"), "request");
 }
 
-TEST(DaemonServiceTest, MetricsAndStatusAnswerWhileRecording) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
+TEST_F(DaemonServiceTest, MetricsAndStatusAnswerWhileRecording) {
   RunningService running(
       base_options(make_config(dir.path(), "metrics:\n  bind: 127.0.0.1:0\n"), notifier),
       FakeIngest::Plan{200, std::chrono::microseconds(0), 100});
@@ -214,13 +251,9 @@ TEST(DaemonServiceTest, MetricsAndStatusAnswerWhileRecording) {
   ASSERT_TRUE(running.wait(seconds(10)));
 }
 
-TEST(DaemonServiceTest, WatchdogPingsStopWhileTheWriterIsStuck) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
-  pipeline::testing::WriteGate gate;
-  ServiceOptions options = base_options(make_config(dir.path()), notifier);
+TEST_F(DaemonServiceTest, WatchdogPingsStopWhileTheWriterIsStuck) {
+  ServiceOptions options = gated_options();
   options.watchdog_period = milliseconds(400);  // ticks every 100 ms, stall after 200 ms
-  options.open_sink = pipeline::testing::gated_sink_factory(gate);
   RunningService running(std::move(options),
                          FakeIngest::Plan{1'000'000, std::chrono::microseconds(200), 100});
   ASSERT_TRUE(running.ok()) << running.error();
@@ -243,35 +276,24 @@ TEST(DaemonServiceTest, WatchdogPingsStopWhileTheWriterIsStuck) {
   EXPECT_TRUE(dir.files(".active").empty());
 }
 
-TEST(DaemonServiceTest, SecondStopFinalizesWhatIsThere) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
-  pipeline::testing::WriteGate gate;
-  ServiceOptions options = base_options(make_config(dir.path(), ""), notifier);
-  options.config.pipeline.shutdown_timeout = seconds(60);
-  options.open_sink = pipeline::testing::gated_sink_factory(gate);
-  RunningService running(std::move(options),
-                         FakeIngest::Plan{1'000'000, std::chrono::microseconds(50), 500});
-  ASSERT_TRUE(running.ok()) << running.error();
-  ASSERT_TRUE(eventually([&] { return running.ingest().pushed() > 2000; }));
-  gate.close();
-  ASSERT_TRUE(
-      eventually([&] { return running.service().snapshot().pipeline.in_flight_bytes > 0; }));
+TEST_F(DaemonServiceTest, SecondStopFinalizesWhatIsThere) {
+  ASSERT_NO_FATAL_FAILURE(
+      start_with_a_stuck_writer(seconds(60), std::chrono::microseconds(50), 2000));
 
   // A backlog builds up behind the stuck writer.
   ASSERT_TRUE(eventually(
-      [&] { return running.service().snapshot().pipeline.channels[0].queued_bytes > 256 * 1024; }));
-  running.service().request_stop();
-  running.service().request_stop();  // the second SIGTERM
+      [&] { return stuck->service().snapshot().pipeline.channels[0].queued_bytes > 256 * 1024; }));
+  stuck->service().request_stop();
+  stuck->service().request_stop();  // the second SIGTERM
   std::this_thread::sleep_for(milliseconds(200));
   gate.open();
-  const std::optional<RunResult> result = running.wait(seconds(10));
+  const std::optional<RunResult> result = stuck->wait(seconds(10));
   ASSERT_TRUE(result);
   EXPECT_EQ(result->exit_code, 0);
   EXPECT_TRUE(dir.files(".active").empty());
 
   // Every message is accounted for: written once, or dropped and counted.
-  const DaemonSnapshot snap = running.service().snapshot();
+  const DaemonSnapshot snap = stuck->service().snapshot();
   ASSERT_EQ(snap.pipeline.channels.size(), 1u);
   const pipeline::ChannelStats& channel = snap.pipeline.channels[0];
   EXPECT_EQ(channel.received, channel.written + channel.dropped_total());
@@ -281,24 +303,13 @@ TEST(DaemonServiceTest, SecondStopFinalizesWhatIsThere) {
   EXPECT_EQ(std::set<uint32_t>(sequences.begin(), sequences.end()).size(), sequences.size());
 }
 
-TEST(DaemonServiceTest, HungWriterIsAbandonedAtTheShutdownBound) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
-  pipeline::testing::WriteGate gate;
-  ServiceOptions options = base_options(make_config(dir.path()), notifier);
-  options.config.pipeline.shutdown_timeout = milliseconds(800);
-  options.open_sink = pipeline::testing::gated_sink_factory(gate);
-  RunningService running(std::move(options),
-                         FakeIngest::Plan{1'000'000, std::chrono::microseconds(100), 500});
-  ASSERT_TRUE(running.ok()) << running.error();
-  ASSERT_TRUE(eventually([&] { return running.ingest().pushed() > 1000; }));
-  gate.close();
-  ASSERT_TRUE(
-      eventually([&] { return running.service().snapshot().pipeline.in_flight_bytes > 0; }));
+TEST_F(DaemonServiceTest, HungWriterIsAbandonedAtTheShutdownBound) {
+  ASSERT_NO_FATAL_FAILURE(
+      start_with_a_stuck_writer(milliseconds(800), std::chrono::microseconds(100), 1000));
 
   const auto begin = std::chrono::steady_clock::now();
-  running.service().request_stop();
-  const std::optional<RunResult> result = running.wait(seconds(10));
+  stuck->service().request_stop();
+  const std::optional<RunResult> result = stuck->wait(seconds(10));
   const auto took = std::chrono::steady_clock::now() - begin;
   ASSERT_TRUE(result);
   EXPECT_TRUE(result->abandoned);
@@ -308,16 +319,10 @@ TEST(DaemonServiceTest, HungWriterIsAbandonedAtTheShutdownBound) {
   gate.open();  // let the threads finish so the service can be destroyed
 }
 
-TEST(DaemonServiceTest, ListenerFailureLeavesNoRecordingBehind) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
-  ServiceOptions options = base_options(make_config(dir.path() + "/out"), notifier);
-  options.start_ingest =
-      [](const config::Config&,
-         pipeline::Pipeline&) -> mcap::Result<std::unique_ptr<ingest::IngestServer>> {
-    return mcap::Error{0, "source fake: cannot listen on tcp 127.0.0.1:9410: address in use"};
-  };
-  auto service = Service::start(std::move(options));
+TEST_F(DaemonServiceTest, ListenerFailureLeavesNoRecordingBehind) {
+  auto service =
+      start_with_failing_ingest(base_options(make_config(dir.path() + "/out"), notifier),
+                                "source fake: cannot listen on tcp 127.0.0.1:9410: address in use");
   ASSERT_FALSE(service);
   EXPECT_EQ(service.error().message,
             "source fake: cannot listen on tcp 127.0.0.1:9410: address in use");
@@ -325,38 +330,25 @@ TEST(DaemonServiceTest, ListenerFailureLeavesNoRecordingBehind) {
   EXPECT_TRUE(fs::is_empty(dir.path() + "/out"));
 }
 
-TEST(DaemonServiceTest, MetricsPortInUseFailsBeforeTheDirectoryIsCreated) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
+TEST_F(DaemonServiceTest, MetricsPortInUseFailsBeforeTheDirectoryIsCreated) {
   // Hold a port.
   auto holder = HttpServer::listen(config::Endpoint{"127.0.0.1", 0});
   ASSERT_TRUE(holder);
   const std::string port = std::to_string((*holder)->port());
-  ServiceOptions options = base_options(
-      make_config(dir.path() + "/out", "metrics:\n  bind: 127.0.0.1:" + port + "\n"), notifier);
-  options.start_ingest =
-      [](const config::Config&,
-         pipeline::Pipeline&) -> mcap::Result<std::unique_ptr<ingest::IngestServer>> {
-    return mcap::Error{0, "not reached"};
-  };
-  auto service = Service::start(std::move(options));
+  auto service = start_with_failing_ingest(
+      base_options(make_config(dir.path() + "/out", "metrics:\n  bind: 127.0.0.1:" + port + "\n"),
+                   notifier),
+      "not reached");
   ASSERT_FALSE(service);
   EXPECT_EQ(service.error().message.find("metrics: cannot listen on 127.0.0.1:" + port), 0u)
       << service.error().message;
   EXPECT_FALSE(fs::exists(dir.path() + "/out"));
 }
 
-TEST(DaemonServiceTest, UnusableDirectoryIsAStartError) {
-  ScratchDir dir;
-  RecordingNotifier notifier;
+TEST_F(DaemonServiceTest, UnusableDirectoryIsAStartError) {
   std::ofstream(dir.path() + "/file") << "not a directory";
-  ServiceOptions options = base_options(make_config(dir.path() + "/file/sub"), notifier);
-  options.start_ingest =
-      [](const config::Config&,
-         pipeline::Pipeline&) -> mcap::Result<std::unique_ptr<ingest::IngestServer>> {
-    return mcap::Error{0, "not reached"};
-  };
-  auto service = Service::start(std::move(options));
+  auto service = start_with_failing_ingest(
+      base_options(make_config(dir.path() + "/file/sub"), notifier), "not reached");
   ASSERT_FALSE(service);
   EXPECT_EQ(service.error().message.find("cannot record into " + dir.path() + "/file/sub: "), 0u)
       << service.error().message;
