@@ -177,15 +177,28 @@ mcap::Bytes payload(uint32_t counter) {
   return out;
 }
 
+constexpr uint64_t kChunkSize = 4096;
+
 PipelineOptions options_for(const std::string& directory) {
   PipelineOptions options;
   options.directory = directory;
-  options.chunk_size = 4096;
+  options.chunk_size = kChunkSize;
   options.compression = mcap::Compression::kNone;
   options.compressor_threads = 1;
   options.max_bytes = 0;
   options.default_overflow = OverflowPolicy::kBlock;
   return options;
+}
+
+constexpr uint32_t kDiskFullMessages = 600;
+
+// Records kDiskFullMessages numbered messages into `directory`, the first file through `faults`
+// (the next ones are healthy), and stops.
+testing::NumberedRun record_onto_a_faulty_first_file(const std::string& directory, Faults& faults) {
+  std::atomic<int> opened{0};
+  PipelineOptions options = options_for(directory);
+  options.open_sink = first_file_faulty(faults, opened);
+  return testing::push_numbered_and_stop(options, kDiskFullMessages, payload);
 }
 
 std::vector<uint32_t> sequences(const FileContents& contents) {
@@ -206,11 +219,7 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
   Faults faults;
   faults.capacity = 20000;
   faults.once = true;  // then space is freed, as when another file is deleted
-  std::atomic<int> opened{0};
-  PipelineOptions options = options_for(dir.path());
-  options.open_sink = first_file_faulty(faults, opened);
-  constexpr uint32_t kMessages = 600;
-  const testing::NumberedRun run = testing::push_numbered_and_stop(options, kMessages, payload);
+  const testing::NumberedRun run = record_onto_a_faulty_first_file(dir.path(), faults);
   const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "stop() reports the write failure";
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
@@ -221,7 +230,7 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
   EXPECT_EQ(stats.files_started, 2u);
   EXPECT_EQ(stats.files_finalized, 2u);
   const ChannelStats& counts = stats.channels.at(0);
-  EXPECT_EQ(counts.received, kMessages);
+  EXPECT_EQ(counts.received, kDiskFullMessages);
   EXPECT_EQ(counts.received, counts.written + counts.dropped_total());
 
   EXPECT_TRUE(dir.files(".active").empty()) << "nothing left for recovery";
@@ -237,7 +246,7 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
   const mcap::ChunkIndex& last = cut.summary.chunk_indexes.back();
   const uint64_t last_end = last.chunk_start_offset + last.chunk_length + last.message_index_length;
   EXPECT_LE(last_end, faults.refused_at.load());
-  EXPECT_LT(faults.refused_at.load() - last_end, options.chunk_size + 1024)
+  EXPECT_LT(faults.refused_at.load() - last_end, kChunkSize + 1024)
       << "only the chunk being written was lost";
   const std::vector<uint32_t> before = sequences(cut);
   const std::vector<uint32_t> after = sequences(next);
@@ -246,7 +255,7 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
   EXPECT_TRUE(contiguous(after, after.front()));
   EXPECT_EQ(after.front() - before.size(), counts.dropped_for(DropReason::kWriteError));
   EXPECT_GT(counts.dropped_for(DropReason::kWriteError), 0u);
-  EXPECT_EQ(after.back(), kMessages - 1);
+  EXPECT_EQ(after.back(), kDiskFullMessages - 1);
   EXPECT_NE(cut.find_metadata("mcaprec.stats"), nullptr) << "closed like any file";
   const mcap::Metadata* info = next.find_metadata("mcaprec");
   ASSERT_NE(info, nullptr);
@@ -258,11 +267,7 @@ TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndN
   Faults faults;
   faults.capacity = 60000;
   faults.can_reserve = true;
-  std::atomic<int> opened{0};
-  PipelineOptions options = options_for(dir.path());
-  options.open_sink = first_file_faulty(faults, opened);
-  constexpr uint32_t kMessages = 600;
-  const testing::NumberedRun run = testing::push_numbered_and_stop(options, kMessages, payload);
+  const testing::NumberedRun run = record_onto_a_faulty_first_file(dir.path(), faults);
   const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "the full disk is reported";
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
@@ -271,7 +276,8 @@ TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndN
   EXPECT_EQ(stats.write_errors, 0u);
   EXPECT_FALSE(stats.recording_paused);
   const ChannelStats& counts = stats.channels.at(0);
-  EXPECT_EQ(counts.written, kMessages) << "the chunk that did not fit went to the next file";
+  EXPECT_EQ(counts.written, kDiskFullMessages)
+      << "the chunk that did not fit went to the next file";
   EXPECT_EQ(counts.dropped_total(), 0u);
   EXPECT_TRUE(dir.files(".active").empty());
   const std::vector<std::string> files = dir.files(".mcap");
@@ -286,7 +292,7 @@ TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndN
   ASSERT_FALSE(before.empty());
   EXPECT_TRUE(contiguous(before, 0));
   EXPECT_TRUE(contiguous(after, uint32_t(before.size())));
-  EXPECT_EQ(before.size() + after.size(), kMessages);
+  EXPECT_EQ(before.size() + after.size(), kDiskFullMessages);
   EXPECT_NE(full.find_metadata("mcaprec.stats"), nullptr);
   EXPECT_EQ(next.find_metadata("mcaprec")->metadata.at("start_reason"), "resume");
 }
