@@ -15,12 +15,14 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "config/config.hpp"
+#include "ingest_test_support.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/sink.hpp"
@@ -34,23 +36,11 @@ namespace {
 using pipeline::testing::eventually;
 using pipeline::testing::FileContents;
 using pipeline::testing::ScratchDir;
-using pipeline::testing::WriteGate;
+using testing::port_of;
+using testing::record;
+using testing::udp_source;
+using testing::UdpSender;
 using namespace std::chrono_literals;
-
-config::Source udp_source(const std::string& name, config::SourceFormat format) {
-  config::Source source;
-  source.name = name;
-  source.transport = config::Transport::kUdp;
-  source.bind = config::Endpoint{"127.0.0.1", 0};
-  source.format = format;
-  source.receive_buffer = 4 * config::kMiB;
-  if (format == config::SourceFormat::kRaw) {
-    source.topic = "/" + name;
-    source.message_encoding = "raw";
-    source.timestamp = config::TimestampSource::kReceive;
-  }
-  return source;
-}
 
 config::Source tcp_source(const std::string& name, config::SourceFormat format) {
   config::Source source;
@@ -66,38 +56,11 @@ config::Source tcp_source(const std::string& name, config::SourceFormat format) 
   return source;
 }
 
-uint16_t port_of(const SourceStats& stats) {
-  return static_cast<uint16_t>(std::stoi(stats.bind.substr(stats.bind.rfind(':') + 1)));
-}
-
-sockaddr_in loopback(uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return address;
-}
-
-class UdpSender {
- public:
-  explicit UdpSender(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)), to_(loopback(port)) {}
-  ~UdpSender() { ::close(fd_); }
-  void send(const mcap::Bytes& bytes) {
-    ASSERT_EQ(::sendto(fd_, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to_),
-                       sizeof(to_)),
-              static_cast<ssize_t>(bytes.size()));
-  }
-
- private:
-  int fd_;
-  sockaddr_in to_;
-};
-
 class TcpClient {
  public:
   explicit TcpClient(uint16_t port, int send_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
     if (send_buffer > 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof(send_buffer));
-    const sockaddr_in to = loopback(port);
+    const sockaddr_in to = testing::loopback(port);
     connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) == 0;
   }
   ~TcpClient() { ::close(fd_); }
@@ -146,10 +109,23 @@ mcap::Bytes frame(const mcap::Bytes& payload) {
   return out;
 }
 
-mcap::Bytes record(const mcap::Record& r) {
-  mcap::Bytes out;
-  mcap::append_record(out, r);
-  return out;
+// A length-prefixed stream of `count` payloads of `payload_size` bytes, numbered from 0.
+mcap::Bytes framed_payloads(uint32_t count, size_t payload_size) {
+  mcap::Bytes stream;
+  for (uint32_t i = 0; i < count; ++i) {
+    const mcap::Bytes f = frame(payload_for(i, payload_size));
+    stream.insert(stream.end(), f.begin(), f.end());
+  }
+  return stream;
+}
+
+// A channel whose producers wait while its queue of `queue_bytes` is full.
+config::ChannelSettings blocking_channel(const std::string& topic, uint64_t queue_bytes) {
+  config::ChannelSettings settings;
+  settings.topic = topic;
+  settings.queue_bytes = queue_bytes;
+  settings.overflow = config::Overflow::kBlock;
+  return settings;
 }
 
 mcap::Bytes concat_records(std::initializer_list<mcap::Bytes> parts) {
@@ -189,68 +165,17 @@ mcap::Bytes mcap_stream(const std::string& topic, uint32_t count, bool chunked,
   return dynamic_cast<mcap::MemorySink&>((*writer)->sink()).take();
 }
 
-// A pipeline on a scratch directory and an ingest server on top of it.
-class Recording {
+// 4 KiB chunks and queue segments, written through a gate the test can close (`stall` closes
+// it from the start).
+class Recording : public testing::IngestRecording {
  public:
   explicit Recording(std::vector<config::Source> sources,
                      std::vector<config::ChannelSettings> channels = {}, IngestOptions options = {},
-                     bool stall = false, uint32_t ingest_threads = 2) {
-    config_.sources = std::move(sources);
-    config_.channels = std::move(channels);
-    config_.pipeline.ingest_threads = ingest_threads;
-    pipeline::PipelineOptions pipeline_options;
-    pipeline_options.directory = dir_.path();
-    pipeline_options.chunk_size = 4096;
-    pipeline_options.segment_bytes = 4096;
-    pipeline_options.chunk_max_age = 20ms;
-    pipeline_options.compressor_threads = 1;
-    pipeline_options.max_bytes = 0;
-    pipeline_options.open_sink = pipeline::testing::gated_sink_factory(gate_);
-    auto started = pipeline::Pipeline::start(pipeline_options);
-    EXPECT_TRUE(started.ok()) << started.error().to_string();
-    pipeline_ = std::move(*started);
-    if (stall) gate_.close();
-    auto server = IngestServer::start_tuned(config_, *pipeline_, options);
-    EXPECT_TRUE(server.ok()) << server.error().to_string();
-    if (server.ok()) server_ = std::move(*server);
-  }
-  ~Recording() {
-    gate_.open();
-    if (server_) server_->stop();
-    if (pipeline_) (void)pipeline_->stop();
-  }
-
-  IngestServer& server() { return *server_; }
-  pipeline::Pipeline& pipeline() { return *pipeline_; }
-  WriteGate& gate() { return gate_; }
-  SourceStats source(size_t index) { return server_->stats().at(index); }
-  uint16_t port(size_t index) { return port_of(source(index)); }
-  uint64_t error_count(size_t index, const std::string& reason) {
-    const SourceStats stats = source(index);
-    auto it = stats.errors.find(reason);
-    return it == stats.errors.end() ? 0 : it->second;
-  }
-
-  // Stops listening and recording; returns the one file's contents.
-  FileContents finish() {
-    gate_.open();
-    server_->stop();
-    const mcap::Status stopped = pipeline_->stop();
-    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
-    const std::vector<std::string> files = dir_.files(".mcap");
-    EXPECT_EQ(files.size(), 1u);
-    FileContents contents =
-        files.empty() ? FileContents{} : pipeline::testing::read_file(files.front());
-    EXPECT_EQ(contents.error, "");
-    return contents;
-  }
-
- private:
-  ScratchDir dir_;
-  WriteGate gate_;
-  config::Config config_;
-  std::unique_ptr<pipeline::Pipeline> pipeline_;
-  std::unique_ptr<IngestServer> server_;
+                     bool stall = false, uint32_t ingest_threads = 2)
+      : IngestRecording(
+            testing::ingest_config(std::move(sources), std::move(channels), ingest_threads),
+            testing::small_chunk_options(4096, 4096), options,
+            stall ? Disk::kStalled : Disk::kGated) {}
 };
 
 // Messages per topic, as payload -> count.
@@ -427,22 +352,31 @@ TEST(IngestUdpMulticast, JoinsTheGroupOnTheNamedInterface) {
   EXPECT_EQ(contents.messages[0].data, payload);
 }
 
-TEST(IngestUdpMulticast, AnUnknownInterfaceIsAStartError) {
-  config::Source source = udp_source("mc", config::SourceFormat::kRaw);
-  source.bind.host = "239.255.71.4";
-  source.multicast = config::Multicast{"239.255.71.4", "no-such-if0"};
-  config::Config config;
-  config.sources = {source};
+// What IngestServer::start() says to `source` alone, on a pipeline over a scratch directory: the
+// error's message, or nullopt when it started.
+std::optional<std::string> start_error(const config::Source& source) {
   ScratchDir dir;
   pipeline::PipelineOptions options;
   options.directory = dir.path();
   auto pipeline = pipeline::Pipeline::start(options);
-  ASSERT_TRUE(pipeline.ok());
+  EXPECT_TRUE(pipeline.ok());
+  if (!pipeline.ok()) return std::nullopt;
+  config::Config config;
+  config.sources = {source};
   auto server = IngestServer::start(config, **pipeline);
-  ASSERT_FALSE(server.ok());
-  EXPECT_NE(server.error().message.find("source mc"), std::string::npos);
-  EXPECT_NE(server.error().message.find("no-such-if0"), std::string::npos);
+  if (server.ok()) return std::nullopt;
   (void)(*pipeline)->stop();
+  return server.error().message;
+}
+
+TEST(IngestUdpMulticast, AnUnknownInterfaceIsAStartError) {
+  config::Source source = udp_source("mc", config::SourceFormat::kRaw);
+  source.bind.host = "239.255.71.4";
+  source.multicast = config::Multicast{"239.255.71.4", "no-such-if0"};
+  const std::optional<std::string> error = start_error(source);
+  ASSERT_TRUE(error.has_value()) << "the server started";
+  EXPECT_NE(error->find("source mc"), std::string::npos);
+  EXPECT_NE(error->find("no-such-if0"), std::string::npos);
 }
 
 class IngestTcpMcap : public ::testing::TestWithParam<bool> {};
@@ -542,18 +476,10 @@ TEST(IngestTcpLengthPrefixed, FramesBecomeMessagesOnTheSourceTopic) {
 TEST(IngestBackpressure, ABlockedTcpChannelSlowsTheSenderAndLosesNothing) {
   config::Source source = tcp_source("camera", config::SourceFormat::kLengthPrefixed);
   source.receive_buffer = 64 * 1024;
-  config::ChannelSettings settings;
-  settings.topic = "/camera";
-  settings.queue_bytes = 16 * 1024;
-  settings.overflow = config::Overflow::kBlock;
-  Recording recording({source}, {settings}, {}, /*stall=*/true);
+  Recording recording({source}, {blocking_channel("/camera", 16 * 1024)}, {}, /*stall=*/true);
 
   constexpr uint32_t kCount = 8192;
-  mcap::Bytes stream;
-  for (uint32_t i = 0; i < kCount; ++i) {
-    const mcap::Bytes f = frame(payload_for(i, 1024));
-    stream.insert(stream.end(), f.begin(), f.end());
-  }
+  const mcap::Bytes stream = framed_payloads(kCount, 1024);
   std::atomic<uint64_t> sent{0};
   std::atomic<bool> done{false};
   std::thread sender([&] {
@@ -581,23 +507,13 @@ TEST(IngestBackpressure, ABlockedConnectionDoesNotStopAnotherOnTheSameThread) {
   config::Source camera = tcp_source("camera", config::SourceFormat::kLengthPrefixed);
   camera.receive_buffer = 64 * 1024;
   config::Source imu = tcp_source("imu", config::SourceFormat::kLengthPrefixed);
-  config::ChannelSettings camera_settings;
-  camera_settings.topic = "/camera";
-  camera_settings.queue_bytes = 16 * 1024;
-  camera_settings.overflow = config::Overflow::kBlock;
-  config::ChannelSettings imu_settings;
-  imu_settings.topic = "/imu";
-  imu_settings.queue_bytes = 1024 * 1024;
-  imu_settings.overflow = config::Overflow::kBlock;
-  Recording recording({camera, imu}, {camera_settings, imu_settings}, {}, /*stall=*/true,
-                      /*ingest_threads=*/1);
+  Recording recording(
+      {camera, imu},
+      {blocking_channel("/camera", 16 * 1024), blocking_channel("/imu", 1024 * 1024)}, {},
+      /*stall=*/true, /*ingest_threads=*/1);
 
   constexpr uint32_t kCameraCount = 8192;
-  mcap::Bytes camera_stream;
-  for (uint32_t i = 0; i < kCameraCount; ++i) {
-    const mcap::Bytes f = frame(payload_for(i, 1024));
-    camera_stream.insert(camera_stream.end(), f.begin(), f.end());
-  }
+  const mcap::Bytes camera_stream = framed_payloads(kCameraCount, 1024);
   std::atomic<uint64_t> camera_sent{0};
   std::atomic<bool> camera_done{false};
   std::thread camera_sender([&] {
@@ -631,11 +547,7 @@ TEST(IngestBackpressure, ABlockedConnectionDoesNotStopAnotherOnTheSameThread) {
 
   // Meanwhile a second connection on the same ingest thread is read and pushed at once.
   constexpr uint32_t kImuCount = 200;
-  mcap::Bytes imu_stream;
-  for (uint32_t i = 0; i < kImuCount; ++i) {
-    const mcap::Bytes f = frame(payload_for(i, 64));
-    imu_stream.insert(imu_stream.end(), f.begin(), f.end());
-  }
+  const mcap::Bytes imu_stream = framed_payloads(kImuCount, 64);
   TcpClient imu_client(recording.port(1));
   ASSERT_TRUE(imu_client.connected());
   ASSERT_TRUE(imu_client.send(imu_stream));
@@ -859,18 +771,10 @@ TEST(IngestServerStart, APortInUseIsAnErrorNamingTheSource) {
   Recording first({tcp_source("one", config::SourceFormat::kMcap)});
   config::Source clash = tcp_source("two", config::SourceFormat::kMcap);
   clash.bind.port = first.port(0);
-  config::Config config;
-  config.sources = {clash};
-  ScratchDir dir;
-  pipeline::PipelineOptions options;
-  options.directory = dir.path();
-  auto pipeline = pipeline::Pipeline::start(options);
-  ASSERT_TRUE(pipeline.ok());
-  auto server = IngestServer::start(config, **pipeline);
-  ASSERT_FALSE(server.ok());
-  EXPECT_NE(server.error().message.find("source two"), std::string::npos) << server.error().message;
-  EXPECT_NE(server.error().message.find(std::to_string(first.port(0))), std::string::npos);
-  (void)(*pipeline)->stop();
+  const std::optional<std::string> error = start_error(clash);
+  ASSERT_TRUE(error.has_value()) << "the server started";
+  EXPECT_NE(error->find("source two"), std::string::npos) << *error;
+  EXPECT_NE(error->find(std::to_string(first.port(0))), std::string::npos);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 
 #include "config/config.hpp"
 #include "ingest/ingest_server.hpp"
+#include "ingest_test_support.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/serialize.hpp"
 #include "pipeline/pipeline.hpp"
@@ -32,114 +33,27 @@ namespace {
 
 using pipeline::testing::eventually;
 using pipeline::testing::FileContents;
-using pipeline::testing::ScratchDir;
+using testing::record;
+using testing::UdpSender;
 using namespace std::chrono_literals;
 
 // The largest payload one IPv4 UDP datagram can carry.
 constexpr size_t kLargestIpv4Payload = 65507;
 
 config::Source udp_source(config::SourceFormat format) {
-  config::Source source;
-  source.name = "in";
-  source.transport = config::Transport::kUdp;
-  source.bind = config::Endpoint{"127.0.0.1", 0};
-  source.format = format;
-  source.receive_buffer = 4 * config::kMiB;
-  if (format == config::SourceFormat::kRaw) {
-    source.topic = "/in";
-    source.message_encoding = "raw";
-    source.timestamp = config::TimestampSource::kReceive;
-  }
-  return source;
+  return testing::udp_source("in", format);
 }
 
-// One source on a pipeline over a scratch directory.
-class Listening {
+// One source on a pipeline of 64 KiB chunks, read by one ingest thread.
+class Listening : public testing::IngestRecording {
  public:
-  Listening(const config::Source& source, const IngestOptions& ingest) {
-    config_.sources = {source};
-    config_.pipeline.ingest_threads = 1;
-    pipeline::PipelineOptions options;
-    options.directory = dir_.path();
-    options.chunk_size = 64 * 1024;
-    options.chunk_max_age = 20ms;
-    options.compressor_threads = 1;
-    options.max_bytes = 0;
-    auto started = pipeline::Pipeline::start(options);
-    EXPECT_TRUE(started.ok()) << started.error().to_string();
-    pipeline_ = std::move(*started);
-    auto server = IngestServer::start_tuned(config_, *pipeline_, ingest);
-    EXPECT_TRUE(server.ok()) << server.error().to_string();
-    server_ = std::move(*server);
-  }
-  ~Listening() {
-    if (server_) server_->stop();
-    if (pipeline_) (void)pipeline_->stop();
-  }
+  Listening(const config::Source& source, const IngestOptions& ingest)
+      : IngestRecording(testing::ingest_config({source}, {}, 1),
+                        testing::small_chunk_options(64 * 1024, 0), ingest, Disk::kDirect) {}
 
-  SourceStats stats() const { return server_->stats().at(0); }
-  uint16_t port() const {
-    const std::string bind = stats().bind;
-    return static_cast<uint16_t>(std::stoi(bind.substr(bind.rfind(':') + 1)));
-  }
-  uint64_t errors(const std::string& reason) const {
-    const SourceStats s = stats();
-    auto it = s.errors.find(reason);
-    return it == s.errors.end() ? 0 : it->second;
-  }
   bool received(uint64_t datagrams) {
-    return eventually([&] { return stats().datagrams == datagrams; });
+    return eventually([&] { return source(0).datagrams == datagrams; });
   }
-
-  FileContents finish() {
-    server_->stop();
-    const mcap::Status stopped = pipeline_->stop();
-    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
-    const std::vector<std::string> files = dir_.files(".mcap");
-    EXPECT_EQ(files.size(), 1u);
-    FileContents contents =
-        files.empty() ? FileContents{} : pipeline::testing::read_file(files.front());
-    EXPECT_EQ(contents.error, "");
-    return contents;
-  }
-
- private:
-  ScratchDir dir_;
-  config::Config config_;
-  std::unique_ptr<pipeline::Pipeline> pipeline_;
-  std::unique_ptr<IngestServer> server_;
-};
-
-// Sends to 127.0.0.1:port; send_batch() hands the kernel equal datagrams in one call (GSO).
-class Sender {
- public:
-  explicit Sender(uint16_t port) : fd_(::socket(AF_INET, SOCK_DGRAM, 0)) {
-    to_.sin_family = AF_INET;
-    to_.sin_port = htons(port);
-    to_.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  }
-  ~Sender() { ::close(fd_); }
-
-  void send(const mcap::Bytes& datagram) {
-    ASSERT_EQ(::sendto(fd_, datagram.data(), datagram.size(), 0,
-                       reinterpret_cast<const sockaddr*>(&to_), sizeof(to_)),
-              static_cast<ssize_t>(datagram.size()));
-  }
-
-  // Every datagram but the last must have the same size; the last may be shorter.
-  void send_batch(const std::vector<mcap::Bytes>& datagrams) {
-    const int segment = static_cast<int>(datagrams.front().size());
-    ASSERT_EQ(setsockopt(fd_, IPPROTO_UDP, UDP_SEGMENT, &segment, sizeof(segment)), 0);
-    mcap::Bytes joined;
-    for (const mcap::Bytes& d : datagrams) joined.insert(joined.end(), d.begin(), d.end());
-    send(joined);
-    const int off = 0;
-    ASSERT_EQ(setsockopt(fd_, IPPROTO_UDP, UDP_SEGMENT, &off, sizeof(off)), 0);
-  }
-
- private:
-  int fd_;
-  sockaddr_in to_{};
 };
 
 // A payload of `size` bytes that no other index shares.
@@ -177,7 +91,7 @@ class UdpReceive : public ::testing::TestWithParam<int> {};
 TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
   Listening listening(in_mode(udp_source(config::SourceFormat::kRaw), GetParam()),
                       receive_mode(GetParam()));
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   std::vector<mcap::Bytes> sent;
   for (uint32_t batch = 0; batch < 3; ++batch) {
     std::vector<mcap::Bytes> datagrams;
@@ -189,7 +103,7 @@ TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
   sender.send(numbered(999, 1200));  // and one on its own
   sent.push_back(numbered(999, 1200));
   ASSERT_TRUE(listening.received(sent.size()));
-  const SourceStats stats = listening.stats();
+  const SourceStats stats = listening.source(0);
   EXPECT_EQ(stats.messages, sent.size());
   EXPECT_EQ(stats.bytes, 3 * (20 * 1200 + 500) + 1200u);
   EXPECT_EQ(stats.kernel_drops, 0u);
@@ -204,12 +118,12 @@ TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
 TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
   Listening listening(in_mode(udp_source(config::SourceFormat::kRaw), GetParam()),
                       receive_mode(GetParam()));
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   const std::vector<mcap::Bytes> sent = {numbered(1, kLargestIpv4Payload), mcap::Bytes{},
                                          numbered(2, 1), numbered(3, kLargestIpv4Payload)};
   for (const mcap::Bytes& d : sent) sender.send(d);
   ASSERT_TRUE(listening.received(sent.size()));
-  EXPECT_EQ(listening.stats().messages, sent.size());
+  EXPECT_EQ(listening.source(0).messages, sent.size());
   EXPECT_EQ(payloads_in_file_order(listening.finish()), sent);
 }
 
@@ -217,14 +131,14 @@ TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.max_message_size = 1000;
   Listening listening(in_mode(source, GetParam()), receive_mode(GetParam()));
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   std::vector<mcap::Bytes> big;
   for (uint32_t i = 0; i < 10; ++i) big.push_back(numbered(i, 1200));
   sender.send_batch(big);
   sender.send(numbered(77, 1000));  // at the limit: kept
   ASSERT_TRUE(listening.received(11));
-  EXPECT_EQ(listening.errors("oversized"), 10u);
-  EXPECT_EQ(listening.stats().messages, 1u);
+  EXPECT_EQ(listening.error_count(0, "oversized"), 10u);
+  EXPECT_EQ(listening.source(0).messages, 1u);
   EXPECT_EQ(payloads_in_file_order(listening.finish()),
             std::vector<mcap::Bytes>{numbered(77, 1000)});
 }
@@ -233,25 +147,19 @@ TEST_P(UdpReceive, RefusedSendersAreCountedPerDatagramOfABatch) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.allowed_senders.push_back(config::Cidr{false, {10, 0, 0, 0}, 8});
   Listening listening(in_mode(source, GetParam()), receive_mode(GetParam()));
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   std::vector<mcap::Bytes> batch;
   for (uint32_t i = 0; i < 12; ++i) batch.push_back(numbered(i, 800));
   sender.send_batch(batch);
   ASSERT_TRUE(listening.received(12));
-  EXPECT_EQ(listening.errors("not_allowed"), 12u);
-  EXPECT_EQ(listening.stats().messages, 0u);
-}
-
-mcap::Bytes record(const mcap::Record& r) {
-  mcap::Bytes out;
-  mcap::append_record(out, r);
-  return out;
+  EXPECT_EQ(listening.error_count(0, "not_allowed"), 12u);
+  EXPECT_EQ(listening.source(0).messages, 0u);
 }
 
 TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
   Listening listening(in_mode(udp_source(config::SourceFormat::kMcap), GetParam()),
                       receive_mode(GetParam()));
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   mcap::Bytes declarations = record(mcap::Schema{1, "test.Msg", "jsonschema", {'{', '}'}});
   const mcap::Bytes channel = record(mcap::Channel{1, 1, "/imu", "json", {}});
   declarations.insert(declarations.end(), channel.begin(), channel.end());
@@ -265,8 +173,8 @@ TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
   }
   sender.send_batch(datagrams);
   ASSERT_TRUE(listening.received(17));
-  EXPECT_EQ(listening.stats().messages, 16u);
-  EXPECT_TRUE(listening.stats().errors.empty());
+  EXPECT_EQ(listening.source(0).messages, 16u);
+  EXPECT_TRUE(listening.source(0).errors.empty());
   const FileContents contents = listening.finish();
   EXPECT_EQ(payloads_in_file_order(contents), payloads);
   for (const auto& message : contents.messages) {
@@ -296,7 +204,7 @@ TEST(UdpBusySource, ReadsManyDatagramsPerWakeUp) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.receive_buffer = 64 * config::kMiB;  // room for the longest pause
   Listening listening(source, IngestOptions{});
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   sender.send(numbered(0, 200));  // the ingest thread is up (and named) once this arrived
   ASSERT_TRUE(listening.received(1));
   const uint64_t sleeps_before = ingest_thread_sleeps();
@@ -307,7 +215,7 @@ TEST(UdpBusySource, ReadsManyDatagramsPerWakeUp) {
   ASSERT_TRUE(listening.received(kCount));
   const uint64_t sleeps = ingest_thread_sleeps() - sleeps_before;
   EXPECT_LT(sleeps, kCount / 20) << "the ingest thread slept " << sleeps << " times";
-  EXPECT_EQ(listening.stats().messages, kCount);
+  EXPECT_EQ(listening.source(0).messages, kCount);
 }
 
 TEST(UdpBusySource, ABacklogLongerThanOneWakeUpIsReadWithoutFurtherTraffic) {
@@ -316,16 +224,16 @@ TEST(UdpBusySource, ABacklogLongerThanOneWakeUpIsReadWithoutFurtherTraffic) {
   IngestOptions one_per_call;  // a wake-up reads a few datagrams: a burst leaves a backlog
   one_per_call.batched_receive = false;
   Listening listening(source, one_per_call);
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   constexpr uint32_t kCount = 5000;
   for (uint32_t i = 0; i < kCount; ++i) sender.send(numbered(i, 64));
   // Nothing more is sent: the listener must come back for the rest on its own.
-  EXPECT_TRUE(listening.received(kCount)) << listening.stats().datagrams << " of " << kCount;
+  EXPECT_TRUE(listening.received(kCount)) << listening.source(0).datagrams << " of " << kCount;
 }
 
 TEST(UdpBusySource, ALoneDatagramAfterABurstArrivesPromptly) {
   Listening listening(udp_source(config::SourceFormat::kRaw), IngestOptions{});
-  Sender sender(listening.port());
+  UdpSender sender(listening.port(0));
   for (uint32_t i = 0; i < 2000; ++i) sender.send(numbered(i, 100));
   ASSERT_TRUE(listening.received(2000));
   std::this_thread::sleep_for(20ms);  // the source went quiet: watched again
@@ -339,22 +247,19 @@ TEST(UdpBusySource, StoppingWhileDatagramsFlowClosesTheSocket) {
   config::Source source = udp_source(config::SourceFormat::kRaw);
   source.receive_buffer = 64 * config::kMiB;
   auto listening = std::make_unique<Listening>(source, IngestOptions{});
-  const uint16_t port = listening->port();
+  const uint16_t port = listening->port(0);
   std::atomic<bool> sending{true};
   std::thread flow([&] {
-    Sender sender(port);
+    UdpSender sender(port);
     for (uint32_t i = 0; sending.load(); ++i) sender.send(numbered(i, 100));
   });
-  ASSERT_TRUE(eventually([&] { return listening->stats().datagrams > 10000; }));
+  ASSERT_TRUE(eventually([&] { return listening->source(0).datagrams > 10000; }));
   listening.reset();  // stops the listener, most likely within a pause
   sending = false;
   flow.join();
   // The port is free again: the socket was closed, not leaked.
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  const sockaddr_in address = testing::loopback(port);
   EXPECT_EQ(::bind(fd, reinterpret_cast<const sockaddr*>(&address), sizeof(address)), 0)
       << std::strerror(errno);
   ::close(fd);
