@@ -19,9 +19,6 @@ namespace mcaprec::pipeline {
 namespace {
 
 using testing::FileContents;
-using testing::read_file;
-using testing::ScratchDir;
-using testing::WriteGate;
 
 constexpr uint32_t kMessages = 2000;
 
@@ -31,44 +28,12 @@ mcap::Bytes payload(uint32_t counter, size_t size = 100) {
   return out;
 }
 
-struct RecordingRun {
-  ScratchDir dir;
-  WriteGate gate;
-  std::unique_ptr<Pipeline> pipeline;
-  ChannelHandle channel;
-
+// Only size and room seal chunks here: their age limit is a minute away.
+struct RecordingRun : testing::SensorRun {
   RecordingRun(OverflowPolicy policy, uint64_t queue_bytes, bool stalled,
-               uint64_t memory_budget = 64 << 20) {
-    PipelineOptions options;
-    options.directory = dir.path();
-    options.chunk_size = 4096;
-    options.segment_bytes = 4096;
-    options.chunk_max_age = std::chrono::seconds(60);  // only size and room seal
-    options.compressor_threads = 1;
-    options.memory_budget = memory_budget;
-    options.max_bytes = 0;
-    options.open_sink = testing::gated_sink_factory(gate);
-    auto started = Pipeline::start(options);
-    EXPECT_TRUE(started.ok()) << started.error().to_string();
-    pipeline = std::move(*started);
-    ChannelSpec spec;
-    spec.topic = "/sensor";
-    spec.queue_bytes = queue_bytes;
-    spec.overflow = policy;
-    channel = *pipeline->declare_channel(spec);
+               uint64_t memory_budget = 64 << 20)
+      : SensorRun(policy, queue_bytes, memory_budget, std::chrono::seconds(60)) {
     if (stalled) gate.close();  // the writer stalls at its first write
-  }
-  ~RecordingRun() { gate.open(); }
-
-  ChannelStats channel_stats() const { return pipeline->stats().channels.at(0); }
-
-  FileContents finish() {
-    gate.open();
-    const mcap::Status stopped = pipeline->stop();
-    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
-    const std::vector<std::string> files = dir.files(".mcap");
-    EXPECT_EQ(files.size(), 1u);
-    return files.empty() ? FileContents{} : read_file(files[0]);
   }
 };
 

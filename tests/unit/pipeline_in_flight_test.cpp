@@ -19,8 +19,6 @@ namespace {
 
 using testing::FileContents;
 using testing::read_file;
-using testing::ScratchDir;
-using testing::WriteGate;
 
 mcap::Bytes payload(uint32_t counter) {
   mcap::Bytes out(64, static_cast<uint8_t>(counter));
@@ -30,24 +28,14 @@ mcap::Bytes payload(uint32_t counter) {
 
 // Tiny messages, each alone long enough to be sealed by age into a chunk of its own; chunks
 // far below chunk_size, so that the byte bound never closes the gate.
-PipelineOptions tiny_chunk_options(const std::string& directory, WriteGate& gate) {
+PipelineOptions tiny_chunk_options() {
   PipelineOptions options;
-  options.directory = directory;
   options.chunk_size = 1 << 20;
   options.chunk_max_age = std::chrono::milliseconds(1);
   options.compressor_threads = 1;
   options.memory_budget = 64 << 20;
-  options.open_sink = testing::gated_sink_factory(gate);
   return options;
 }
-
-// Opens the disk when a failed assertion leaves the test early, so that the pipeline's
-// destructor can stop it instead of waiting for the stalled writer forever. Declared after the
-// pipeline: it runs first.
-struct OpenOnExit {
-  WriteGate& disk;
-  ~OpenOnExit() { disk.open(); }
-};
 
 // Every message of every file, as (channel, sequence), in file order.
 std::vector<std::pair<uint16_t, uint32_t>> read_all(const std::vector<std::string>& files) {
@@ -64,16 +52,13 @@ std::vector<std::pair<uint16_t, uint32_t>> read_all(const std::vector<std::strin
 }
 
 TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskStalls) {
-  ScratchDir dir;
-  WriteGate disk;
-  auto started = Pipeline::start(tiny_chunk_options(dir.path(), disk));
-  ASSERT_TRUE(started.ok()) << started.error().to_string();
-  Pipeline& pipeline = **started;
+  testing::GatedRun run(tiny_chunk_options());
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
   ChannelSpec spec;
   spec.topic = "/slow";
   const ChannelHandle channel = *pipeline.declare_channel(spec);
-  OpenOnExit open_on_exit{disk};
-  disk.close();  // the writer stalls at its first chunk
+  run.gate.close();  // the writer stalls at its first chunk
 
   const uint64_t limit = pipeline.stats().in_flight_chunk_limit;
   ASSERT_GT(limit, 0u);
@@ -93,7 +78,7 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
   // What could not be sealed waits, unsealed, in the channel's queue.
   EXPECT_GT(stalled.channels.at(0).queued_bytes, 0u);
 
-  disk.open();
+  run.gate.open();
   ASSERT_TRUE(pipeline.stop().ok());
   // (The peak is not checked past this point: stop() seals what is left past the bound, and
   // may do so before the writer has drained what was in flight.)
@@ -102,7 +87,7 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
   EXPECT_EQ(stats.channels.at(0).dropped_total(), 0u);
   EXPECT_EQ(stats.messages_written, messages);
 
-  const std::vector<std::string> files = dir.files(".mcap");
+  const std::vector<std::string> files = run.dir.files(".mcap");
   ASSERT_EQ(files.size(), 1u);
   const auto written = read_all(files);
   ASSERT_EQ(written.size(), messages);
@@ -113,11 +98,9 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
 }
 
 TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
-  ScratchDir dir;
-  WriteGate disk;
-  auto started = Pipeline::start(tiny_chunk_options(dir.path(), disk));
-  ASSERT_TRUE(started.ok()) << started.error().to_string();
-  Pipeline& pipeline = **started;
+  testing::GatedRun run(tiny_chunk_options());
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
   const uint64_t limit = pipeline.stats().in_flight_chunk_limit;
   // A group per channel: a rotation request seals at least a chunk per group.
   const size_t channel_count = size_t(2 * limit);
@@ -128,8 +111,7 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
     spec.chunk_group = "g" + std::to_string(c);
     channels.push_back(*pipeline.declare_channel(spec));
   }
-  OpenOnExit open_on_exit{disk};
-  disk.close();
+  run.gate.close();
   // Fills the gate with chunks of channel 0 sealed by age, then leaves one message per channel,
   // which cannot be sealed now.
   uint32_t sequence = 0;
@@ -147,7 +129,7 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
   pipeline.request_rotation();
   EXPECT_GT(pipeline.stats().peak_in_flight_chunks, limit);
 
-  disk.open();
+  run.gate.open();
   ASSERT_TRUE(pipeline.stop().ok());
   const PipelineStats stats = pipeline.stats();
   EXPECT_EQ(stats.in_flight_chunks, 0u);
@@ -155,7 +137,7 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
 
   // Everything pushed before the request is in the first file, each message once, in order per
   // channel.
-  const std::vector<std::string> files = dir.files(".mcap");
+  const std::vector<std::string> files = run.dir.files(".mcap");
   ASSERT_GE(files.size(), 1u);
   const auto first = read_all({files[0]});
   EXPECT_EQ(first.size(), sequence);

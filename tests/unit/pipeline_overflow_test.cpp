@@ -22,7 +22,6 @@ namespace {
 using testing::FileContents;
 using testing::read_file;
 using testing::ScratchDir;
-using testing::WriteGate;
 
 constexpr uint32_t kMessages = 2000;
 
@@ -32,45 +31,11 @@ mcap::Bytes payload(uint32_t counter) {
   return out;
 }
 
-struct StalledRun {
-  ScratchDir dir;
-  WriteGate gate;
-  std::unique_ptr<Pipeline> pipeline;
-  ChannelHandle channel;
-
-  StalledRun(OverflowPolicy policy, uint64_t queue_bytes, uint64_t memory_budget = 64 << 20) {
-    PipelineOptions options;
-    options.directory = dir.path();
-    options.chunk_size = 4096;
-    options.segment_bytes = 4096;
-    options.compressor_threads = 1;
-    options.memory_budget = memory_budget;
-    options.max_bytes = 0;
-    options.open_sink = testing::gated_sink_factory(gate);
-    auto started = Pipeline::start(options);
-    EXPECT_TRUE(started.ok()) << started.error().to_string();
-    pipeline = std::move(*started);
-    ChannelSpec spec;
-    spec.topic = "/sensor";
-    spec.queue_bytes = queue_bytes;
-    spec.overflow = policy;
-    channel = *pipeline->declare_channel(spec);
-    gate.close();  // from now on the writer stalls at its first write
-  }
-  // A failed assertion returns early: open the disk so that the pipeline's destructor can stop
-  // it instead of waiting forever for the stalled writer.
-  ~StalledRun() { gate.open(); }
-
-  ChannelStats channel_stats() const { return pipeline->stats().channels.at(0); }
-
-  // Opens the disk again, stops, and returns the one file's contents.
-  FileContents finish() {
-    gate.open();
-    const mcap::Status stopped = pipeline->stop();
-    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
-    const std::vector<std::string> files = dir.files(".mcap");
-    EXPECT_EQ(files.size(), 1u);
-    return files.empty() ? FileContents{} : read_file(files[0]);
+// The disk stalls from the first write, so that queues fill deterministically.
+struct StalledRun : testing::SensorRun {
+  StalledRun(OverflowPolicy policy, uint64_t queue_bytes, uint64_t memory_budget = 64 << 20)
+      : SensorRun(policy, queue_bytes, memory_budget, PipelineOptions{}.chunk_max_age) {
+    gate.close();
   }
 };
 

@@ -1,6 +1,7 @@
 #pragma once
-// Helpers for the pipeline tests: a scratch directory, a sink the test can stall, and a reader
-// that checks one finished file completely and returns what it holds.
+// Helpers for the pipeline tests: a scratch directory, a sink the test can stall, a pipeline
+// running over it, and a reader that checks one finished file completely and returns what it
+// holds.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -124,6 +125,26 @@ inline storage::SinkFactory gated_sink_factory(WriteGate& gate) {
   };
 }
 
+// A pipeline writing into a scratch directory through a disk the test can stall (gate.close())
+// to fill queues and chunks in flight. The disk opens again when the run ends, so that a failed
+// assertion leaving the test early does not keep the pipeline's destructor waiting forever for
+// the stalled writer.
+struct GatedRun {
+  ScratchDir dir;
+  WriteGate gate;
+  std::unique_ptr<Pipeline> pipeline;  // null when it did not start (the failure is recorded)
+
+  // Starts with `options`, but for the directory and the sink, which are the run's.
+  explicit GatedRun(PipelineOptions options) {
+    options.directory = dir.path();
+    options.open_sink = gated_sink_factory(gate);
+    auto started = Pipeline::start(options);
+    EXPECT_TRUE(started.ok()) << started.error().to_string();
+    if (started.ok()) pipeline = std::move(*started);
+  }
+  ~GatedRun() { gate.open(); }
+};
+
 struct ReadMessage {
   uint16_t channel_id = 0;
   uint32_t sequence = 0;
@@ -202,6 +223,47 @@ inline FileContents read_file(const std::string& path) {
   }
   return out;
 }
+
+// A gated run with one channel "/sensor" (`policy`, `queue_bytes`) on 4 KiB chunks and queue
+// segments, one compressor and no size limit: the tests that fill a queue.
+struct SensorRun : GatedRun {
+  ChannelHandle channel;
+
+  SensorRun(OverflowPolicy policy, uint64_t queue_bytes, uint64_t memory_budget,
+            std::chrono::nanoseconds chunk_max_age)
+      : GatedRun(sensor_options(memory_budget, chunk_max_age)) {
+    ChannelSpec spec;
+    spec.topic = "/sensor";
+    spec.queue_bytes = queue_bytes;
+    spec.overflow = policy;
+    channel = *pipeline->declare_channel(spec);
+  }
+
+  ChannelStats channel_stats() const { return pipeline->stats().channels.at(0); }
+
+  // Opens the disk again, stops, and returns the one file's contents.
+  FileContents finish() {
+    gate.open();
+    const mcap::Status stopped = pipeline->stop();
+    EXPECT_TRUE(stopped.ok()) << stopped.error().to_string();
+    const std::vector<std::string> files = dir.files(".mcap");
+    EXPECT_EQ(files.size(), 1u);
+    return files.empty() ? FileContents{} : read_file(files[0]);
+  }
+
+ private:
+  static PipelineOptions sensor_options(uint64_t memory_budget,
+                                        std::chrono::nanoseconds chunk_max_age) {
+    PipelineOptions options;
+    options.chunk_size = 4096;
+    options.segment_bytes = 4096;
+    options.chunk_max_age = chunk_max_age;
+    options.compressor_threads = 1;
+    options.memory_budget = memory_budget;
+    options.max_bytes = 0;
+    return options;
+  }
+};
 
 // Polls `condition` until it holds or `timeout` passes.
 inline bool eventually(const std::function<bool()>& condition,
