@@ -30,9 +30,14 @@ unsigned compressor_count(unsigned configured) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
+// A sixteenth of a chunk, plus a page for the record header, so that a message of exactly that
+// size fits one segment: 64 KiB frames and the largest UDP datagrams (65,507 bytes) are common,
+// and as a chain of two segments each would take twice its size from the memory budget.
 size_t segment_size(const PipelineOptions& options) {
   if (options.segment_bytes != 0) return options.segment_bytes;
-  return std::clamp<size_t>(options.chunk_size / 16, kMinSegmentBytes, kMaxSegmentBytes);
+  constexpr size_t kRecordHeaderRoom = 4 << 10;
+  return std::clamp<size_t>(options.chunk_size / 16, kMinSegmentBytes, kMaxSegmentBytes) +
+         kRecordHeaderRoom;
 }
 
 // Sealed chunks in flight: enough to keep every compressor busy with one more waiting, and the

@@ -63,7 +63,8 @@ struct PipelineOptions {
   // Write the `mcaprec` Metadata record when a file starts and `mcaprec.stats` when it ends.
   bool recorder_metadata = true;
   mcap::KeyValueMap recorder_info;  // extra keys for `mcaprec`, e.g. the config digest
-  // Size of a queue segment; 0 = chosen from chunk_size. A larger message takes several.
+  // Size of a queue segment; 0 = chosen from chunk_size (a sixteenth, at most 64 KiB, plus 4 KiB
+  // for a record header). A larger message takes several.
   size_t segment_bytes = 0;
   // Where file bytes go; empty = the files themselves. Tests substitute stalling or failing
   // sinks.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <map>
 #include <string>
 #include <vector>
@@ -95,6 +96,35 @@ void expect_indexes_point_at_messages(const std::string& path) {
   }
   close_chunk();
   EXPECT_EQ(indexed, messages);
+}
+
+// With the segment size chosen from chunk_size, a 64 KiB message (a common frame size, and just
+// above the largest UDP datagram) takes one segment, not a chain of two that would count twice
+// its size against the memory budget.
+TEST(PipelineChainTest, SixtyFourKibMessagesTakeOneDefaultSegmentEach) {
+  ScratchDir dir;
+  PipelineOptions options;
+  options.directory = dir.path();
+  options.chunk_size = 1 << 20;
+  options.chunk_max_age = std::chrono::hours(1);  // nothing is sealed while we look
+  options.max_bytes = 0;
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  ChannelSpec spec;
+  spec.topic = "/frames";
+  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  constexpr uint32_t kMessages = 8;  // 512 KiB of records: under chunk_size, so all stay queued
+  const uint64_t before = pipeline.stats().memory_in_use;
+  for (uint32_t n = 0; n < kMessages; ++n) {
+    ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, 64 << 10)).ok()) << n;
+  }
+  const uint64_t per_message = (pipeline.stats().memory_in_use - before) / kMessages;
+  EXPECT_GE(per_message, uint64_t{64 << 10} + kRecordOverhead);
+  EXPECT_LT(per_message, uint64_t{96} << 10) << "each message took a chain of segments";
+  ASSERT_TRUE(pipeline.stop().ok());
+  const FileContents contents = read_file(only_file(dir));
+  EXPECT_EQ(contents.messages.size(), kMessages);
 }
 
 TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
