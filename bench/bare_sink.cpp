@@ -6,10 +6,15 @@
 //                                     one sender (UDP_GRO), as mcaprecd does by default
 //   bare_sink tcp PORT           accepts connections one after the other, reads to EOF
 //
+// With BARE_SINK_OUTPUT=FILE in the environment it also appends every byte it receives to FILE
+// (write(2) into the page cache, no fsync, no framing): the least any recorder must do, so the
+// bench can tell what receiving and writing cost on this machine apart from what mcaprecd adds.
+//
 // Prints "listening" on stderr once bound; on SIGTERM or SIGINT prints its counts as one JSON
 // line on stdout (datagrams, bytes, kernel drops from SO_RXQ_OVFL, its own CPU seconds).
 // Standalone on purpose (libc only): the script compiles it with the system compiler.
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <sys/resource.h>
@@ -34,6 +39,23 @@ void on_stop(int) {
 constexpr size_t kSlotBytes = 65536;
 constexpr size_t kSlotStride = kSlotBytes + 5 * 64;  // as mcaprecd: slots not 4 KiB aligned
 constexpr int kReceiveBuffer = 64 << 20;  // what the bench gives mcaprecd (receive_buffer)
+
+int output_fd = -1;  // BARE_SINK_OUTPUT, or -1: discard
+
+// Appends what was received to the output file, if any; a failed write stops the sink.
+void keep(const uint8_t* data, size_t size) {
+  while (output_fd >= 0 && size > 0) {
+    const ssize_t written = write(output_fd, data, size);
+    if (written < 0 && errno == EINTR) continue;
+    if (written <= 0) {
+      std::perror("bare_sink: write");
+      stop_requested = 1;
+      return;
+    }
+    data += written;
+    size -= static_cast<size_t>(written);
+  }
+}
 
 struct Counts {
   uint64_t datagrams = 0;
@@ -134,6 +156,7 @@ void receive_udp(int fd, unsigned batch, Counts& counts) {
     for (int i = 0; i < received; ++i) {
       counts.datagrams += read_controls(headers[i].msg_hdr, headers[i].msg_len, counts);
       counts.bytes += headers[i].msg_len;
+      keep(static_cast<const uint8_t*>(iovecs[i].iov_base), headers[i].msg_len);
     }
   }
 }
@@ -152,6 +175,7 @@ void receive_tcp(int listener, Counts& counts) {
       const ssize_t size = read(fd, buffer.data(), buffer.size());
       if (size > 0) {
         counts.bytes += static_cast<uint64_t>(size);
+        keep(buffer.data(), static_cast<size_t>(size));
         continue;
       }
       if (size < 0 && errno == EINTR && !stop_requested) continue;
@@ -183,6 +207,14 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
 
+  if (const char* output = std::getenv("BARE_SINK_OUTPUT"); output != nullptr && *output != 0) {
+    output_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (output_fd < 0) {
+      std::fprintf(stderr, "bare_sink: cannot open %s: %s\n", output, std::strerror(errno));
+      return 1;
+    }
+  }
+
   const int fd = bound_socket(udp ? SOCK_DGRAM : SOCK_STREAM, port, udp && gro);
   if (fd < 0 || (!udp && listen(fd, 16) != 0)) {
     std::fprintf(stderr, "bare_sink: cannot bind 127.0.0.1:%d: %s\n", port, std::strerror(errno));
@@ -197,6 +229,7 @@ int main(int argc, char** argv) {
     receive_tcp(fd, counts);
   }
   close(fd);
+  if (output_fd >= 0) close(output_fd);
   std::printf(
       "{\"transport\":\"%s\",\"batch\":%u,\"gro\":%s,\"datagrams\":%llu,\"bytes\":%llu,"
       "\"kernel_drops\":%llu,\"connections\":%llu,\"cpu_seconds\":%.3f}\n",

@@ -11,7 +11,9 @@
 #     the same way: with kernel coalescing (mcaprecd's default `coalesce: true`, the sink's
 #     `gro`) and one datagram per receive (`coalesce: false`, the plain sink), both with
 #     recvmmsg (batch 32); RECEIVERS=... adds the recvmsg ones (daemon1plain, sink1);
-#   - TCP: MB/s of 64 KiB length-prefixed frames sent as fast as possible (TCP loses nothing);
+#   - TCP: MB/s of 64 KiB length-prefixed frames sent as fast as possible (TCP loses nothing),
+#     TCP_ROUNDS times (default 3) with the receivers alternating, medians reported; beside
+#     the bare sink, the sink writing all it reads to a file (one thread, no compression);
 #   - CPU seconds per datagram of the sender and of the receiver (user and system apart; for
 #     mcaprecd also per thread: ingest, compressors, writer...), and per GB received.
 # Each step sends for STEP_SECONDS (default 3); the rates tried are the ladder RATES (default
@@ -32,6 +34,12 @@ udp_send_options=${UDP_SEND_OPTIONS---gso}
 # NICE=-10 (as root) runs sender and receivers ahead of other work on a shared machine, to see
 # what they do with the CPU to themselves; 0 by default.
 niceness=${NICE:-0}
+# The bench topic's queue in mcaprecd (a production config gives a high-rate topic its own
+# queue, as DESIGN.md's lidar example does): at 1.5 GB/s the 16 MiB default holds 11 ms, less
+# than the compressors can be kept off the CPU on this shared 2-vCPU machine.
+queue_bytes=${QUEUE_BYTES:-256MiB}
+# TCP is measured this many times, the receivers alternating, and the median taken.
+tcp_rounds=${TCP_ROUNDS:-3}
 here=$(cd "$(dirname "$0")" && pwd)
 tool="$build/tools/mcaprec"
 daemon="$build/daemon/mcaprecd"
@@ -137,6 +145,9 @@ sources:
     format: $format
     topic: /bench/raw
 $batch_line
+channels:
+  - topic: /bench/raw
+    queue_bytes: $queue_bytes
 metrics:
   bind: 127.0.0.1:$metrics_port
 logging:
@@ -265,9 +276,15 @@ udp_ladder() {
   done
 }
 
+# One TCP step into receiver $1: daemon, sink, or sinkwrite (the sink writing every byte it
+# reads to a file: receiving and writing in one thread, no queue, no compression).
 tcp_step() {
   local receiver=$1 cpu received
-  if [[ $receiver == daemon ]]; then start_daemon tcp length_prefixed; else start_sink tcp; fi
+  case $receiver in
+    daemon) start_daemon tcp length_prefixed ;;
+    sink) start_sink tcp ;;
+    sinkwrite) BARE_SINK_OUTPUT="$out/sink_output.bin" start_sink tcp ;;
+  esac
   nice -n "$niceness" "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB --max --duration "$step_seconds" \
     --json >"$out/send.json"
   cpu=$(cpu_seconds "$receiver_pid")
@@ -276,6 +293,7 @@ tcp_step() {
     received=$((recorded * 65536))
   else
     stop_sink
+    rm -f "$out/sink_output.bin"
     received=$(jq .bytes "$out/sink.json")
   fi
   step_line=$(jq -cn --arg receiver "$receiver" --argjson received "$received" --argjson cpu "$cpu" \
@@ -288,9 +306,12 @@ tcp_step() {
 
 echo "e2e_bench: $(date -u +%FT%TZ) commit $(git -C "$here" rev-parse --short HEAD) step ${step_seconds}s, nice $niceness, load $(cut -d' ' -f1-3 /proc/loadavg), logs in $out" >&2
 : >"$out/steps.jsonl"
-for receiver in sink daemon; do
-  tcp_step "$receiver"
-  echo "$step_line" >"$out/tcp_$receiver.json"
+: >"$out/tcp_rounds.jsonl"
+for round in $(seq "$tcp_rounds"); do
+  for receiver in sink daemon sinkwrite; do
+    tcp_step "$receiver"
+    jq -c --argjson round "$round" '. + {round: $round}' <<<"$step_line" >>"$out/tcp_rounds.jsonl"
+  done
 done
 # shellcheck disable=SC2086  # RECEIVERS narrows the list
 udp_ladder ${RECEIVERS:-sink32gro daemon32 sink32 daemon32plain}
@@ -303,21 +324,30 @@ for name in sink32gro daemon32 sink32 daemon32plain sink1 daemon1plain; do  # le
   [[ -s $out/udp_$name.json ]] || echo '{}' >"$out/udp_$name.json"
 done
 
-jq -n --slurpfile tcp_sink "$out/tcp_sink.json" --slurpfile tcp_daemon "$out/tcp_daemon.json" \
+jq -n --slurpfile tcp "$out/tcp_rounds.jsonl" \
   --slurpfile sink32gro "$out/udp_sink32gro.json" --slurpfile daemon32 "$out/udp_daemon32.json" \
   --slurpfile sink32 "$out/udp_sink32.json" --slurpfile daemon32plain "$out/udp_daemon32plain.json" \
   --slurpfile sink1 "$out/udp_sink1.json" --slurpfile daemon1plain "$out/udp_daemon1plain.json" \
   --slurpfile max_sink32gro "$out/udp_max_sink32gro.json" --slurpfile max_daemon32 "$out/udp_max_daemon32.json" \
   --slurpfile max_sink32 "$out/udp_max_sink32.json" --slurpfile max_daemon32plain "$out/udp_max_daemon32plain.json" '
   def ratio(a; b): if (a // 0) > 0 and (b // 0) > 0 then (a / b * 1000 | round / 1000) else null end;
+  def median: sort | if length == 0 then null else .[(length - 1) / 2 | floor] end;
+  def tcp_of(name): [$tcp[] | select(.receiver == name)];
+  def tcp_median(name; field): [tcp_of(name)[] | .[field]] | median;
   def best(step): step[0] | {rate: .achieved_rate, sender_limited, us_per_datagram,
                              threads_cpu_s: .receiver_threads_cpu_s, cpu_s_per_gb};
   def at_max(step): step[0] | {achieved_rate, lossless, sent, received, kernel_drops, us_per_datagram};
   {
-    tcp: {daemon_mb_per_s: $tcp_daemon[0].mb_per_s, bare_sink_mb_per_s: $tcp_sink[0].mb_per_s,
-          ratio: ratio($tcp_daemon[0].mb_per_s; $tcp_sink[0].mb_per_s),
-          daemon_cpu_s_per_gb: $tcp_daemon[0].cpu_s_per_gb,
-          bare_sink_cpu_s_per_gb: $tcp_sink[0].cpu_s_per_gb},
+    tcp: {rounds: (tcp_of("daemon") | length),
+          daemon_mb_per_s: tcp_median("daemon"; "mb_per_s"),
+          bare_sink_mb_per_s: tcp_median("sink"; "mb_per_s"),
+          writing_sink_mb_per_s: tcp_median("sinkwrite"; "mb_per_s"),
+          ratio: ratio(tcp_median("daemon"; "mb_per_s"); tcp_median("sink"; "mb_per_s")),
+          round_ratios: [range(0; tcp_of("daemon") | length) as $i
+                         | ratio(tcp_of("daemon")[$i].mb_per_s; tcp_of("sink")[$i].mb_per_s)],
+          daemon_cpu_s_per_gb: tcp_median("daemon"; "cpu_s_per_gb"),
+          bare_sink_cpu_s_per_gb: tcp_median("sink"; "cpu_s_per_gb"),
+          writing_sink_cpu_s_per_gb: tcp_median("sinkwrite"; "cpu_s_per_gb")},
     udp_1200B_lossless: {
           coalescing: {daemon: best($daemon32), bare_sink: best($sink32gro),
                        ratio: ratio($daemon32[0].achieved_rate; $sink32gro[0].achieved_rate)},
