@@ -13,7 +13,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "daemon_process.hpp"
+#include "daemon_fixture.hpp"
 #include "daemon_test_support.hpp"
 #include "mcap/writer.hpp"
 #include "pipeline_test_support.hpp"
@@ -22,43 +22,14 @@
 namespace mcaprec::e2e {
 namespace {
 
-namespace fs = std::filesystem;
-using daemon::testing::http_get;
-using daemon::testing::NotifySocket;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
-
-const std::string kDaemon = MCAPRECD_PATH;
-const std::string kTool = MCAPREC_TOOL_PATH;
 const fs::path kConfigDir = MCAPREC_CONFIG_DIR;
 const fs::path kSystemdDir = MCAPREC_SYSTEMD_DIR;
 
 // Generous: sanitizer builds on a shared machine are slow.
-constexpr milliseconds kStartBound = seconds(20);
 constexpr milliseconds kStopBound = seconds(20);
 
-int run_tool(const std::vector<std::string>& args) {
-  std::string command = "'" + kTool + "'";
-  for (const std::string& arg : args) command += " '" + arg + "'";
-  command += " >/dev/null 2>&1";
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-class DaemonE2ETest : public ::testing::Test {
+class DaemonE2ETest : public DaemonFixture {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/mcaprecd_e2e_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    output_ = dir_ / "recordings";
-    metrics_port_ = free_port(SOCK_STREAM);
-  }
-  void TearDown() override {
-    daemon_.reset();
-    fs::remove_all(dir_);
-  }
-
   std::string write_config(const std::string& name, const std::string& yaml) {
     const fs::path path = dir_ / name;
     std::ofstream(path) << yaml;
@@ -98,22 +69,6 @@ class DaemonE2ETest : public ::testing::Test {
     return text;
   }
 
-  void start(const std::vector<std::string>& args, std::map<std::string, std::string> env = {}) {
-    notify_.reset();  // its destructor removes the path
-    notify_ = std::make_unique<NotifySocket>((dir_ / "notify").string());
-    ASSERT_TRUE(notify_->bound());
-    env.emplace("NOTIFY_SOCKET", notify_->path());
-    daemon_ = std::make_unique<DaemonProcess>(kDaemon, args, (dir_ / "stdout").string(),
-                                              (dir_ / "stderr").string(), env);
-  }
-
-  // Starts the daemon on `config` and waits for READY=1.
-  void start_recording(const std::string& config, std::map<std::string, std::string> env = {}) {
-    start({"--config", config}, std::move(env));
-    const std::string ready = notify_->wait_for("READY=1", kStartBound);
-    ASSERT_NE(ready, "") << "no READY=1; stderr:\n" << daemon_->err();
-  }
-
   // SIGTERM, then the exit code.
   int stop(int signal_number = SIGTERM) {
     daemon_->signal(signal_number);
@@ -128,12 +83,6 @@ class DaemonE2ETest : public ::testing::Test {
     const std::optional<int> code = daemon_->wait(kStartBound);
     EXPECT_TRUE(code) << "did not exit";
     return code.value_or(-1);
-  }
-
-  nlohmann::json status() {
-    const daemon::testing::HttpReply reply = http_get(metrics_port_, "/status");
-    if (reply.status != 200) return nlohmann::json();
-    return nlohmann::json::parse(reply.body, nullptr, false);
   }
 
   // Polls /status until the daemon has received `messages` in total.
@@ -165,7 +114,7 @@ class DaemonE2ETest : public ::testing::Test {
   std::map<std::string, std::multiset<uint32_t>> recorded() {
     std::map<std::string, std::multiset<uint32_t>> by_topic;
     for (const std::string& path : files(".mcap")) {
-      EXPECT_EQ(run_tool({"verify", path}), 0) << path;
+      EXPECT_EQ(verify(path), 0) << path;
       const pipeline::testing::FileContents contents = pipeline::testing::read_file(path);
       EXPECT_EQ(contents.error, "") << path;
       for (const auto& message : contents.messages) {
@@ -186,12 +135,6 @@ class DaemonE2ETest : public ::testing::Test {
       }
     }
   }
-
-  fs::path dir_;
-  fs::path output_;
-  uint16_t metrics_port_ = 0;
-  std::unique_ptr<NotifySocket> notify_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(DaemonE2ETest, VersionHelpAndUsageErrors) {
@@ -300,7 +243,7 @@ TEST_F(DaemonE2ETest, ReadyWatchdogMetricsStatusAndACleanStop) {
   EXPECT_NE(notify_->wait_for("STOPPING=1", seconds(5)), "");
   EXPECT_TRUE(files(".active").empty());
   ASSERT_EQ(files(".mcap").size(), 1u);
-  EXPECT_EQ(run_tool({"verify", files(".mcap")[0]}), 0);
+  EXPECT_EQ(verify(files(".mcap")[0]), 0);
 }
 
 TEST_F(DaemonE2ETest, LogLevelComesFromTheConfigUnlessTheCommandLineSaysOtherwise) {
@@ -374,7 +317,7 @@ TEST_F(DaemonE2ETest, StartRecoversALeftoverActiveFile) {
   EXPECT_EQ(stop(), 0) << daemon_->err();
   EXPECT_TRUE(files(".active").empty());
   ASSERT_EQ(files(".mcap").size(), 2u);
-  for (const std::string& path : files(".mcap")) EXPECT_EQ(run_tool({"verify", path}), 0) << path;
+  for (const std::string& path : files(".mcap")) EXPECT_EQ(verify(path), 0) << path;
 }
 
 TEST_F(DaemonE2ETest, EachSourceKindIsRecordedExactly) {

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "daemon_process.hpp"
+#include "daemon_fixture.hpp"
 #include "daemon_test_support.hpp"
 #include "pipeline_test_support.hpp"
 #include "producers.hpp"
@@ -21,24 +21,11 @@
 namespace mcaprec::e2e {
 namespace {
 
-namespace fs = std::filesystem;
-using daemon::testing::http_get;
-using daemon::testing::NotifySocket;
 using pipeline::testing::eventually;
-using std::chrono::milliseconds;
-using std::chrono::seconds;
 
 constexpr uint64_t kKiB = 1024;
 constexpr uint64_t kMaxBytes = 128 * kKiB;
 constexpr uint64_t kMaxTotalBytes = 512 * kKiB;
-
-int run_tool(const std::vector<std::string>& args) {
-  std::string command = "'" + std::string(MCAPREC_TOOL_PATH) + "'";
-  for (const std::string& arg : args) command += " '" + arg + "'";
-  command += " >/dev/null 2>&1";
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
 
 // The value of an unlabelled Prometheus sample, or -1 when absent.
 double metric(const std::string& text, const std::string& name) {
@@ -55,22 +42,16 @@ uint64_t index_of(const fs::path& path) {
   return pipeline::testing::ScratchDir::file_index(path.string());
 }
 
-class RetentionE2ETest : public ::testing::Test {
+class RetentionE2ETest : public DaemonFixture {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mcaprecd_retention_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-    output_ = dir_ / "recordings";
+    ASSERT_NO_FATAL_FAILURE(DaemonFixture::SetUp());
     fs::create_directories(output_);
-    metrics_port_ = free_port(SOCK_STREAM);
-  }
-  void TearDown() override {
-    daemon_.reset();
-    fs::remove_all(dir_);
   }
 
-  void start(uint16_t port) {
+  // Starts the daemon with small files and max_total_bytes, recording what producers send to
+  // `port`, and waits for READY=1.
+  void start_with_small_retention_limits(uint16_t port) {
     const fs::path config = dir_ / "mcaprecd.yaml";
     std::ofstream(config) << "output:\n  directory: " << output_.string()
                           << "\n  max_bytes: " << kMaxBytes
@@ -84,19 +65,7 @@ class RetentionE2ETest : public ::testing::Test {
                           << "\nsources:\n  - name: producers\n    transport: tcp\n"
                              "    bind: 127.0.0.1:"
                           << port << "\n    format: mcap\n";
-    notify_ = std::make_unique<NotifySocket>((dir_ / "notify").string());
-    ASSERT_TRUE(notify_->bound());
-    daemon_ = std::make_unique<DaemonProcess>(
-        MCAPRECD_PATH, std::vector<std::string>{"--config", config.string()},
-        (dir_ / "stdout").string(), (dir_ / "stderr").string(),
-        std::map<std::string, std::string>{{"NOTIFY_SOCKET", notify_->path()}});
-    ASSERT_NE(notify_->wait_for("READY=1", seconds(20)), "") << daemon_->err();
-  }
-
-  nlohmann::json status() {
-    const daemon::testing::HttpReply reply = http_get(metrics_port_, "/status");
-    if (reply.status != 200) return nlohmann::json();
-    return nlohmann::json::parse(reply.body, nullptr, false);
+    start_recording(config.string());
   }
 
   // This recorder's finalized files, oldest first.
@@ -112,12 +81,6 @@ class RetentionE2ETest : public ::testing::Test {
     });
     return out;
   }
-
-  fs::path dir_;
-  fs::path output_;
-  uint16_t metrics_port_ = 0;
-  std::unique_ptr<NotifySocket> notify_;
-  std::unique_ptr<DaemonProcess> daemon_;
 };
 
 TEST_F(RetentionE2ETest, KeepsTheDirectoryWithinMaxTotalBytesByDeletingTheOldest) {
@@ -131,7 +94,7 @@ TEST_F(RetentionE2ETest, KeepsTheDirectoryWithinMaxTotalBytesByDeletingTheOldest
   std::ofstream(notes) << "keep me";
 
   const uint16_t port = free_port(SOCK_STREAM);
-  start(port);
+  start_with_small_retention_limits(port);
   // About 1.8 MB of incompressible payload: over three times max_total_bytes, in ~14 files.
   constexpr uint32_t kMessages = 6000;
   ASSERT_TRUE(send_mcap_stream(port, "/numbers", 0, kMessages, 300, mcap::Compression::kNone,
@@ -169,7 +132,7 @@ TEST_F(RetentionE2ETest, KeepsTheDirectoryWithinMaxTotalBytesByDeletingTheOldest
   // once, up to the very last one.
   std::multiset<uint32_t> numbers;
   for (const fs::path& path : kept) {
-    EXPECT_EQ(run_tool({"verify", path.string()}), 0) << path;
+    EXPECT_EQ(verify(path.string()), 0) << path;
     const pipeline::testing::FileContents contents = pipeline::testing::read_file(path.string());
     EXPECT_EQ(contents.error, "") << path;
     for (const auto& message : contents.messages) {
