@@ -13,19 +13,14 @@
 #include <memory>
 #include <string>
 
+#include "ingest_test_support.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/writer.hpp"
 
 namespace mcaprec::e2e {
 
-inline sockaddr_in loopback(uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return address;
-}
+using ingest::testing::loopback;
 
 // A port that was free a moment ago on 127.0.0.1 (SOCK_STREAM or SOCK_DGRAM).
 inline uint16_t free_port(int type) {
