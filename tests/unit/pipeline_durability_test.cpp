@@ -201,6 +201,24 @@ testing::NumberedRun record_onto_a_faulty_first_file(const std::string& director
   return testing::push_numbered_and_stop(options, kDiskFullMessages, payload);
 }
 
+// Declares the channel "/t", the one these tests record on.
+ChannelHandle declare_channel_t(Pipeline& pipeline) {
+  ChannelSpec spec;
+  spec.topic = "/t";
+  return *pipeline.declare_channel(spec);
+}
+
+// Pushes `count` messages on `channel` numbered on from `pushed` (log time, publish time and
+// sequence = the number), which counts them; returns how many were accepted.
+uint32_t push_numbered(Pipeline& pipeline, ChannelHandle channel, uint32_t& pushed,
+                       uint32_t count) {
+  uint32_t accepted = 0;
+  for (uint32_t k = 0; k < count; ++k, ++pushed) {
+    accepted += pipeline.push(channel, pushed, pushed, pushed, payload(pushed)).ok();
+  }
+  return accepted;
+}
+
 std::vector<uint32_t> sequences(const FileContents& contents) {
   std::vector<uint32_t> out;
   for (const testing::ReadMessage& message : contents.messages) out.push_back(message.sequence);
@@ -304,9 +322,7 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
   options.chunk_max_age = 5ms;
   auto pipeline = Pipeline::start(options);
   ASSERT_TRUE(pipeline.ok());
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  const ChannelHandle channel = declare_channel_t(**pipeline);
   const auto start = std::chrono::steady_clock::now();
   uint32_t i = 0;
   while (std::chrono::steady_clock::now() - start < 400ms) {
@@ -327,7 +343,7 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
   options.directory = dir.path() + "/off";
   auto quiet = Pipeline::start(options);
   ASSERT_TRUE(quiet.ok());
-  const ChannelHandle other = *(*quiet)->declare_channel(spec);
+  const ChannelHandle other = declare_channel_t(**quiet);
   for (uint32_t k = 0; k < 50; ++k) ASSERT_TRUE((*quiet)->push(other, k, k, k, payload(k)).ok());
   std::this_thread::sleep_for(50ms);
   ASSERT_TRUE((*quiet)->stop().ok());
@@ -345,22 +361,15 @@ TEST(PipelineDurabilityTest, AFailedSyncEndsTheFileAndRecordingGoesOnInANewOne) 
   options.chunk_max_age = 2ms;
   auto pipeline = Pipeline::start(options);
   ASSERT_TRUE(pipeline.ok());
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  const ChannelHandle channel = declare_channel_t(**pipeline);
   uint32_t pushed = 0;
-  auto push_some = [&](uint32_t n) {
-    for (uint32_t k = 0; k < n; ++k, ++pushed) {
-      ASSERT_TRUE((*pipeline)->push(channel, pushed, pushed, pushed, payload(pushed)).ok());
-    }
-  };
   const auto give_up = std::chrono::steady_clock::now() + 10s;
   while ((*pipeline)->stats().files_closed_on_error == 0 &&
          std::chrono::steady_clock::now() < give_up) {
-    push_some(10);
+    EXPECT_EQ(push_numbered(**pipeline, channel, pushed, 10), 10u);
     std::this_thread::sleep_for(3ms);
   }
-  push_some(100);
+  EXPECT_EQ(push_numbered(**pipeline, channel, pushed, 100), 100u);
   const mcap::Status stopped = (*pipeline)->stop();
   ASSERT_FALSE(stopped.ok());
   EXPECT_NE(stopped.error().message.find("Input/output error"), std::string::npos);
@@ -405,15 +414,10 @@ TEST(PipelineDurabilityTest, RetentionRefusalPausesRecordingAndItResumesInANewFi
   options.default_queue_bytes = 64 << 10;
   auto pipeline = Pipeline::start(options);
   ASSERT_TRUE(pipeline.ok());
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  const ChannelHandle channel = declare_channel_t(**pipeline);
   uint32_t pushed = 0;
-  auto push_some = [&](uint32_t n) {
-    for (uint32_t k = 0; k < n; ++k, ++pushed) {
-      (void)(*pipeline)->push(channel, pushed, pushed, pushed, payload(pushed));
-    }
-  };
+  // Pushes `n` more; a full queue may refuse some.
+  auto push_some = [&](uint32_t n) { push_numbered(**pipeline, channel, pushed, n); };
   push_some(100);
   ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().chunks_written > 0; }));
   disk.free = 0;
@@ -469,9 +473,7 @@ TEST(PipelineDurabilityTest, StopWhilePausedDoesNotHangAndCountsWhatWasHeld) {
   options.default_queue_bytes = 64 << 10;  // block policy: pushers wait for room
   auto pipeline = Pipeline::start(options);
   ASSERT_TRUE(pipeline.ok());
-  ChannelSpec spec;
-  spec.topic = "/t";
-  const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
+  const ChannelHandle channel = declare_channel_t(**pipeline);
   std::atomic<uint32_t> pushed{0};
   std::thread pusher([&] {
     for (uint32_t i = 0; i < 20000; ++i) {
