@@ -250,6 +250,16 @@ udp_step() {
   echo "$step_line" | tee -a "$out/steps.jsonl" >&2
 }
 
+# Records a loss-free step as receiver $1's best if its achieved rate beats the best so far (a
+# sender-limited step at a higher rate asked can achieve less than the step before it).
+keep_if_faster() {
+  [[ -s $out/udp_$1.json ]] || echo '{}' >"$out/udp_$1.json"
+  if jq -e --argjson step "$2" '($step.achieved_rate // 0) > (.achieved_rate // 0)' \
+    "$out/udp_$1.json" >/dev/null; then
+    echo "$2" >"$out/udp_$1.json"
+  fi
+}
+
 # Highest lossless rate of every receiver, interleaved: each rate of the ladder RATES is tried
 # on every receiver in turn before the next rate, so that the load of the (shared) machine
 # changes the receivers' conditions alike. A receiver leaves the ladder after losing at two
@@ -265,7 +275,7 @@ udp_ladder() {
       udp_step "$receiver" "$rate"
       line=$step_line
       if [[ $(jq .lossless <<<"$line") == true ]]; then
-        echo "$line" >"$out/udp_$receiver.json"
+        keep_if_faster "$receiver" "$line"
         misses[$receiver]=0
         [[ $(jq .sender_limited <<<"$line") != true ]] || finished[$receiver]=1
       else
@@ -288,6 +298,8 @@ tcp_step() {
   nice -n "$niceness" "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB --max --duration "$step_seconds" \
     --json >"$out/send.json"
   cpu=$(cpu_seconds "$receiver_pid")
+  local threads="{}"
+  [[ $receiver != daemon ]] || threads=$(thread_cpu "$receiver_pid")
   if [[ $receiver == daemon ]]; then
     stop_daemon
     received=$((recorded * 65536))
@@ -297,9 +309,10 @@ tcp_step() {
     received=$(jq .bytes "$out/sink.json")
   fi
   step_line=$(jq -cn --arg receiver "$receiver" --argjson received "$received" --argjson cpu "$cpu" \
-    --slurpfile send "$out/send.json" \
+    --slurpfile send "$out/send.json" --argjson threads "$threads" \
     '{kind: "tcp", receiver: $receiver, mb_per_s: $send[0].megabytes_per_second,
       sent_bytes: $send[0].bytes, received_bytes: $received, receiver_cpu_s: $cpu,
+      receiver_threads_cpu_s: $threads,
       cpu_s_per_gb: ($cpu / ($received / 1e9) * 1000 | round / 1000)}')
   echo "$step_line" | tee -a "$out/steps.jsonl" >&2
 }
@@ -319,6 +332,8 @@ udp_ladder ${RECEIVERS:-sink32gro daemon32 sink32 daemon32plain}
 for receiver in sink32gro daemon32 sink32 daemon32plain; do
   udp_step "$receiver" 0
   echo "$step_line" >"$out/udp_max_$receiver.json"
+  # As fast as the sender goes with nothing lost is a loss-free rate too.
+  [[ $(jq .lossless <<<"$step_line") != true ]] || keep_if_faster "$receiver" "$step_line"
 done
 for name in sink32gro daemon32 sink32 daemon32plain sink1 daemon1plain; do  # left out by RECEIVERS
   [[ -s $out/udp_$name.json ]] || echo '{}' >"$out/udp_$name.json"
