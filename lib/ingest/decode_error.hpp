@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
-#include <utility>
-#include <variant>
+
+#include "mcap/error.hpp"
 
 namespace mcaprec::ingest {
 
@@ -39,40 +39,9 @@ struct DecodeError {
   std::string to_string() const;
 };
 
-// Success, or a DecodeError.
-class [[nodiscard]] DecodeStatus {
- public:
-  DecodeStatus() = default;
-  DecodeStatus(DecodeError error) : error_(std::move(error)), failed_(true) {}
-
-  bool ok() const { return !failed_; }
-  explicit operator bool() const { return ok(); }
-  const DecodeError& error() const { return error_; }
-
- private:
-  DecodeError error_;
-  bool failed_ = false;
-};
-
-// A value or a DecodeError.
+// Success, or a DecodeError; a value or a DecodeError.
+using DecodeStatus = mcap::BasicStatus<DecodeError>;
 template <class T>
-class [[nodiscard]] DecodeResult {
- public:
-  DecodeResult(T value) : v_(std::move(value)) {}
-  DecodeResult(DecodeError error) : v_(std::move(error)) {}
-
-  bool ok() const { return v_.index() == 0; }
-  explicit operator bool() const { return ok(); }
-  T& value() { return std::get<0>(v_); }
-  const T& value() const { return std::get<0>(v_); }
-  T& operator*() { return value(); }
-  const T& operator*() const { return value(); }
-  T* operator->() { return &value(); }
-  const T* operator->() const { return &value(); }
-  const DecodeError& error() const { return std::get<1>(v_); }
-
- private:
-  std::variant<T, DecodeError> v_;
-};
+using DecodeResult = mcap::Result<T, DecodeError>;
 
 }  // namespace mcaprec::ingest

@@ -15,12 +15,13 @@ struct Error {
   std::string to_string() const { return "at offset " + std::to_string(offset) + ": " + message; }
 };
 
-// A value or an Error. Deliberately tiny: C++20 has no std::expected.
-template <class T>
+// A value or an error: an Error, or another error type (the ingest decoders' carries a reason
+// code). Deliberately tiny: C++20 has no std::expected.
+template <class T, class E = Error>
 class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}
-  Result(Error error) : v_(std::move(error)) {}
+  Result(E error) : v_(std::move(error)) {}
 
   bool ok() const { return v_.index() == 0; }
   explicit operator bool() const { return ok(); }
@@ -30,25 +31,27 @@ class [[nodiscard]] Result {
   const T& operator*() const { return value(); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
-  const Error& error() const { return std::get<1>(v_); }
+  const E& error() const { return std::get<1>(v_); }
 
  private:
-  std::variant<T, Error> v_;
+  std::variant<T, E> v_;
 };
 
-// Success, or an Error.
-class [[nodiscard]] Status {
+// Success, or an error (see Result).
+template <class E = Error>
+class [[nodiscard]] BasicStatus {
  public:
-  Status() = default;
-  Status(Error error) : error_(std::move(error)), failed_(true) {}
+  BasicStatus() = default;
+  BasicStatus(E error) : error_(std::move(error)), failed_(true) {}
 
   bool ok() const { return !failed_; }
   explicit operator bool() const { return ok(); }
-  const Error& error() const { return error_; }
+  const E& error() const { return error_; }
 
  private:
-  Error error_;
+  E error_;
   bool failed_ = false;
 };
+using Status = BasicStatus<>;
 
 }  // namespace mcaprec::mcap
