@@ -458,6 +458,20 @@ TEST(PipelineTest, StartReportsAnUnusableDirectory) {
   EXPECT_NE(invalid.error().message.find("chunk_size"), std::string::npos);
 }
 
+// The pool reserves address space for every segment of the budget at start; a budget no
+// process can map is an error from start(), not a crash or a pipeline that drops everything.
+TEST(PipelineTest, StartReportsABudgetWhoseAddressSpaceCannotBeReserved) {
+  ScratchDir dir;
+  PipelineOptions options = small_options(dir.path());
+  options.memory_budget = uint64_t{1} << 52;  // 4 PiB, past the 128 TiB of a process's addresses
+  auto pipeline = Pipeline::start(options);
+  ASSERT_FALSE(pipeline.ok());
+  EXPECT_NE(pipeline.error().message.find("cannot reserve address space for a memory_budget"),
+            std::string::npos)
+      << pipeline.error().message;
+  EXPECT_TRUE(dir.files("").empty()) << "no file is started";
+}
+
 TEST(PipelineTest, QueueWritesTheSameMessageHeaderAsTheFormatLibrary) {
   mcap::Bytes expected;
   mcap::append_message_header(expected, 0x1234, 0xdeadbeef, 0x0102030405060708, 0x1112131415161718,
