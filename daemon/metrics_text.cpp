@@ -153,6 +153,16 @@ void pipeline_metrics(Exposition& out, const pipeline::PipelineStats& stats) {
              stats.memory_budget);
   out.single("mcaprec_in_flight_bytes", "gauge", "Sealed chunk bytes not yet written to a file.",
              stats.in_flight_bytes);
+  out.single("mcaprec_in_flight_chunks", "gauge", "Sealed chunks not yet written to a file.",
+             stats.in_flight_chunks);
+  out.single(
+      "mcaprec_in_flight_chunks_limit", "gauge",
+      "Sealed chunks in flight at which groups stop sealing (messages wait in their queues).",
+      stats.in_flight_chunk_limit);
+  out.single("mcaprec_in_flight_chunks_peak", "gauge",
+             "Most sealed chunks in flight at once since start (over the limit only after a "
+             "rotation request).",
+             stats.peak_in_flight_chunks);
   out.single("mcaprec_compressor_threads", "gauge", "Threads compressing chunks.",
              uint64_t{stats.compressor_threads});
   out.single("mcaprec_compressor_busy_seconds_total", "counter",

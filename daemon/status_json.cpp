@@ -123,6 +123,9 @@ std::string status_json(const DaemonSnapshot& snapshot) {
   json.key("in_use_bytes").value(stats.memory_in_use);
   json.key("budget_bytes").value(stats.memory_budget);
   json.key("in_flight_bytes").value(stats.in_flight_bytes);
+  json.key("in_flight_chunks").value(stats.in_flight_chunks);
+  json.key("in_flight_chunks_limit").value(stats.in_flight_chunk_limit);
+  json.key("in_flight_chunks_peak").value(stats.peak_in_flight_chunks);
   json.end_object();
 
   json.key("cpu_seconds").begin_object();

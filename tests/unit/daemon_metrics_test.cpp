@@ -62,6 +62,9 @@ DaemonSnapshot sample_snapshot() {
   snap.pipeline.pause_reason = "disk has 0 B free, below output.min_free_bytes 1 GiB";
   snap.pipeline.retention_files_deleted = 6;
   snap.pipeline.retention_bytes_deleted = 123456;
+  snap.pipeline.in_flight_chunks = 5;
+  snap.pipeline.in_flight_chunk_limit = 16;
+  snap.pipeline.peak_in_flight_chunks = 17;
   ingest::SourceStats lidar;
   lidar.name = "lidar";
   lidar.transport = "udp";
@@ -163,6 +166,10 @@ TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
                   "large\"}"),
             "5");
   EXPECT_EQ(value("mcaprec_source_connections_open{source=\"producers\",transport=\"tcp\"}"), "2");
+  EXPECT_EQ(value("mcaprec_in_flight_chunks"), "5");
+  EXPECT_EQ(value("mcaprec_in_flight_chunks_limit"), "16");
+  EXPECT_EQ(value("mcaprec_in_flight_chunks_peak"), "17");
+  EXPECT_EQ(parsed.types.at("mcaprec_in_flight_chunks"), "gauge");
   EXPECT_EQ(parsed.types.at("mcaprec_channel_queue_bytes"), "gauge");
   EXPECT_EQ(parsed.types.at("mcaprec_bytes_written_total"), "counter");
   // Label values are escaped, so an odd topic cannot break the format.
@@ -196,6 +203,9 @@ TEST(DaemonMetricsTest, StatusJsonParsesAndCarriesFileRatesAndPeers) {
   EXPECT_EQ(status["retention"]["files_deleted"], 6);
   EXPECT_EQ(status["retention"]["bytes_deleted"], 123456);
   EXPECT_EQ(status["channels"][0]["dropped"]["no_space"], 0);
+  EXPECT_EQ(status["memory"]["in_flight_chunks"], 5);
+  EXPECT_EQ(status["memory"]["in_flight_chunks_limit"], 16);
+  EXPECT_EQ(status["memory"]["in_flight_chunks_peak"], 17);
 }
 
 TEST(DaemonMetricsTest, JsonStringsAreAlwaysValid) {
