@@ -216,7 +216,7 @@ udp_step() {
   backlog=$(($(backlog_drops) - backlog_before))
   if [[ $receiver == daemon* ]]; then
     curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$out/metrics.txt"
-    reported_drops=$(metric_sum "$out/metrics.txt" mcaprec_source_kernel_drops_total)
+    reported_drops=$(metric_sum "$out/metrics.txt" mcaprec_source_kernel_dropped_datagrams_total)
     pipeline_drops=$(metric_sum "$out/metrics.txt" mcaprec_channel_messages_dropped_total)
     stop_daemon
     received=$recorded

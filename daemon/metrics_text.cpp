@@ -190,9 +190,19 @@ void source_metrics(Exposition& out, const std::vector<ingest::SourceStats>& sou
   }
   out.family("mcaprec_source_kernel_drops_total", "counter",
              "Datagrams the kernel dropped because a UDP source's receive buffer was full (with "
-             "coalesce, a dropped buffer of several datagrams counts once: a lower bound).");
+             "coalesce, a dropped buffer of several datagrams counts once: see "
+             "mcaprec_source_kernel_dropped_datagrams_total).");
   for (const auto& source : sources) {
     if (source.transport == "udp") out.sample(source_labels(source), source.kernel_drops);
+  }
+  out.family("mcaprec_source_kernel_dropped_datagrams_total", "counter",
+             "Datagrams in what the kernel dropped for a UDP source: kernel_drops without "
+             "coalesce; with it, each dropped buffer counted as the datagrams of the buffer read "
+             "after it (an estimate).");
+  for (const auto& source : sources) {
+    if (source.transport == "udp") {
+      out.sample(source_labels(source), source.kernel_dropped_datagrams);
+    }
   }
   out.family("mcaprec_source_connections_accepted_total", "counter",
              "Connections a TCP source accepted.");

@@ -44,6 +44,7 @@ void write_sources(JsonWriter& json, const std::vector<ingest::SourceStats>& sou
     if (source.transport == "udp") {
       json.key("datagrams").value(source.datagrams);
       json.key("kernel_drops").value(source.kernel_drops);
+      json.key("kernel_dropped_datagrams").value(source.kernel_dropped_datagrams);
     } else {
       json.key("connections_accepted").value(source.connections_accepted);
       json.key("connections_open").value(source.connections_open);

@@ -21,13 +21,17 @@ class Pipeline;
 namespace mcaprec::ingest {
 
 struct SourceStats {
-  std::string name;                        // the source's configured name
-  std::string transport;                   // "tcp" | "udp"
-  std::string bind;                        // the bound address, e.g. "127.0.0.1:9410"
-  uint64_t messages = 0;                   // messages handed to the pipeline
-  uint64_t bytes = 0;                      // payload bytes handed to the pipeline
-  uint64_t datagrams = 0;                  // udp: datagrams received
-  uint64_t kernel_drops = 0;               // udp: SO_RXQ_OVFL, datagrams the kernel dropped
+  std::string name;           // the source's configured name
+  std::string transport;      // "tcp" | "udp"
+  std::string bind;           // the bound address, e.g. "127.0.0.1:9410"
+  uint64_t messages = 0;      // messages handed to the pipeline
+  uint64_t bytes = 0;         // payload bytes handed to the pipeline
+  uint64_t datagrams = 0;     // udp: datagrams received
+  uint64_t kernel_drops = 0;  // udp: SO_RXQ_OVFL, datagrams the kernel dropped
+  // udp: the datagrams in what the kernel dropped. Equal to kernel_drops without coalescing;
+  // with it, kernel_drops counts dropped buffers, and each counts here as many datagrams as the
+  // buffer read right after it held (an estimate: a sender's bursts are usually alike).
+  uint64_t kernel_dropped_datagrams = 0;
   uint64_t connections_accepted = 0;       // tcp
   uint64_t connections_open = 0;           // tcp, now
   uint64_t connections_refused = 0;        // tcp: over max_connections or not allowed

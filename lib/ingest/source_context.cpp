@@ -146,6 +146,7 @@ SourceStats SourceContext::snapshot() const {
   stats.bytes = bytes.load(std::memory_order_relaxed);
   stats.datagrams = datagrams.load(std::memory_order_relaxed);
   stats.kernel_drops = kernel_drops.load(std::memory_order_relaxed);
+  stats.kernel_dropped_datagrams = kernel_dropped_datagrams.load(std::memory_order_relaxed);
   stats.connections_accepted = connections_accepted.load(std::memory_order_relaxed);
   stats.connections_open = connections_open.load(std::memory_order_relaxed);
   stats.connections_refused = connections_refused.load(std::memory_order_relaxed);

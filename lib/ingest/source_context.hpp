@@ -65,6 +65,7 @@ class SourceContext {
   std::atomic<uint64_t> bytes{0};
   std::atomic<uint64_t> datagrams{0};
   std::atomic<uint64_t> kernel_drops{0};
+  std::atomic<uint64_t> kernel_dropped_datagrams{0};
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_refused{0};

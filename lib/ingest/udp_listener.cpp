@@ -314,6 +314,7 @@ int UdpListener::receive() {
     msghdr& header = headers_[i].msg_hdr;
     uint64_t receive_ns = 0;
     size_t segment = 0;
+    uint32_t newly_dropped = 0;  // buffers the kernel dropped since the previous receive
     for (cmsghdr* control = CMSG_FIRSTHDR(&header); control != nullptr;
          control = CMSG_NXTHDR(&header, control)) {
       if (control->cmsg_level == IPPROTO_UDP && control->cmsg_type == UDP_GRO) {
@@ -330,14 +331,22 @@ int UdpListener::receive() {
       } else if (control->cmsg_type == SO_RXQ_OVFL) {
         uint32_t drops = 0;
         std::memcpy(&drops, CMSG_DATA(control), sizeof(drops));
-        // The kernel's counter for the socket's lifetime.
+        // The kernel's counter for the socket's lifetime (unsigned: the difference survives
+        // its wrap).
+        newly_dropped = drops - kernel_drops_seen_;
+        kernel_drops_seen_ = drops;
         source_.kernel_drops.store(drops, std::memory_order_relaxed);
       }
     }
     if (receive_ns == 0) receive_ns = realtime_ns();
-    datagrams +=
+    const uint64_t in_buffer =
         handle_buffer(buffers_.data() + size_t(i) * kSlotStride, headers_[i].msg_len, segment,
                       (header.msg_flags & MSG_TRUNC) != 0, addresses_[i], receive_ns);
+    datagrams += in_buffer;
+    if (newly_dropped != 0) {
+      source_.kernel_dropped_datagrams.fetch_add(uint64_t{newly_dropped} * in_buffer,
+                                                 std::memory_order_relaxed);
+    }
   }
   push_raw_batch();
   publish_counts(datagrams);

@@ -111,7 +111,8 @@ class UdpListener {
   // Pausing between reads of a busy source (see on_readable).
   std::chrono::microseconds pause_{0};
   std::chrono::steady_clock::time_point last_wakeup_{};
-  uint64_t wakeup_datagrams_ = 0;  // read since the current wake-up began
+  uint64_t wakeup_datagrams_ = 0;   // read since the current wake-up began
+  uint32_t kernel_drops_seen_ = 0;  // the socket's SO_RXQ_OVFL count at the last receive
   bool closed_ = false;
 
   // Receive buffers, reused: batch_ slots of kSlotBytes, their addresses and control data.

@@ -72,6 +72,7 @@ DaemonSnapshot sample_snapshot() {
   lidar.messages = 500;
   lidar.datagrams = 505;
   lidar.kernel_drops = 42;
+  lidar.kernel_dropped_datagrams = 420;
   lidar.errors["too_large"] = 5;
   lidar.peers = {"10.0.0.7:2368"};
   ingest::SourceStats producers;
@@ -162,6 +163,9 @@ TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
                   "\"no_space\"}"),
             "0");
   EXPECT_EQ(value("mcaprec_source_kernel_drops_total{source=\"lidar\",transport=\"udp\"}"), "42");
+  EXPECT_EQ(value("mcaprec_source_kernel_dropped_datagrams_total{source=\"lidar\",transport="
+                  "\"udp\"}"),
+            "420");
   EXPECT_EQ(value("mcaprec_source_errors_total{source=\"lidar\",transport=\"udp\",reason=\"too_"
                   "large\"}"),
             "5");
@@ -189,6 +193,7 @@ TEST(DaemonMetricsTest, StatusJsonParsesAndCarriesFileRatesAndPeers) {
   EXPECT_EQ(status["channels"][0]["dropped"]["queue_full"], 7);
   EXPECT_EQ(status["channels"][1]["topic"], "/we\"ird\\topic\n");
   EXPECT_EQ(status["sources"][0]["kernel_drops"], 42);
+  EXPECT_EQ(status["sources"][0]["kernel_dropped_datagrams"], 420);
   EXPECT_EQ(status["sources"][0]["peers"][0], "10.0.0.7:2368");
   EXPECT_EQ(status["sources"][1]["peers"].size(), 2u);
   EXPECT_EQ(status["sources"][1]["connections_open"], 2);

@@ -115,6 +115,46 @@ TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
   }
 }
 
+// What the receive buffer cannot hold, the kernel drops. Without coalescing it counts each
+// datagram; with it, a dropped buffer counts once in kernel_drops, and kernel_dropped_datagrams
+// says how many datagrams that was (exact here: every burst of the sender is alike). Either way
+// every datagram sent is received or counted as dropped.
+TEST_P(UdpReceive, DatagramsTheKernelDroppedAreCountedOneByOne) {
+  config::Source source = in_mode(udp_source(config::SourceFormat::kRaw), GetParam());
+  source.receive_buffer = 1;  // raised to the kernel's minimum: about one burst fits
+  Listening listening(source, receive_mode(GetParam()));
+  UdpSender sender(listening.port(0));
+  constexpr uint64_t kBurst = 16;
+  const std::vector<mcap::Bytes> burst(kBurst, numbered(7, 1000));
+  uint64_t sent = 0;
+  for (int i = 0; i < 300; ++i, sent += kBurst) sender.send_batch(burst);
+  // Once the flood is read, a burst sent to an idle listener carries the kernel's final count;
+  // without coalescing a burst overflows the buffer again, so a single datagram does.
+  const bool coalescing = GetParam() != 2;
+  auto settled = [&] {
+    const SourceStats stats = listening.source(0);
+    return stats.datagrams + stats.kernel_dropped_datagrams == sent;
+  };
+  const auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!settled() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+    if (coalescing) {
+      sender.send_batch(burst);
+      sent += kBurst;
+    } else {
+      sender.send(burst[0]);
+      sent += 1;
+    }
+  }
+  const SourceStats stats = listening.source(0);
+  ASSERT_TRUE(settled()) << "sent " << sent << ", received " << stats.datagrams
+                         << ", counted as dropped " << stats.kernel_dropped_datagrams
+                         << " (kernel_drops " << stats.kernel_drops << ")";
+  EXPECT_GT(stats.kernel_drops, 0u);
+  EXPECT_EQ(stats.kernel_dropped_datagrams, stats.kernel_drops * (coalescing ? kBurst : 1));
+  EXPECT_EQ(listening.finish().messages.size(), stats.datagrams);
+}
+
 TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
   Listening listening(in_mode(udp_source(config::SourceFormat::kRaw), GetParam()),
                       receive_mode(GetParam()));
