@@ -123,7 +123,7 @@ struct Source {
   uint32_t receive_batch = kDefaultReceiveBatch;
   // udp: let the kernel hand over several equal-sized datagrams of one sender in one buffer
   // (UDP_GRO), split again by the listener: far less CPU per datagram. The kernel then counts
-  // a dropped buffer once, so its drop counter becomes a lower bound in datagrams.
+  // a dropped buffer once; the datagrams lost are estimated (kernel_dropped_datagrams).
   bool coalesce = true;
   std::vector<Cidr> allowed_senders;            // empty = anyone; else datagrams/connections from
                                                 // other addresses are refused and counted

@@ -27,7 +27,7 @@ struct SourceStats {
   uint64_t messages = 0;      // messages handed to the pipeline
   uint64_t bytes = 0;         // payload bytes handed to the pipeline
   uint64_t datagrams = 0;     // udp: datagrams received
-  uint64_t kernel_drops = 0;  // udp: SO_RXQ_OVFL, datagrams the kernel dropped
+  uint64_t kernel_drops = 0;  // udp: SO_RXQ_OVFL: datagrams, or buffers when coalescing
   // udp: the datagrams in what the kernel dropped. Equal to kernel_drops without coalescing;
   // with it, kernel_drops counts dropped buffers, and each counts here as many datagrams as the
   // buffer read right after it held (an estimate: a sender's bursts are usually alike).

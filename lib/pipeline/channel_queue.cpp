@@ -197,8 +197,7 @@ ChannelQueue::Room ChannelQueue::append_if_room_locked(const OutgoingMessage& me
   const Room room = make_room_locked(record_bytes, config_.overflow == OverflowPolicy::kDropOldest,
                                      fresh_segments);
   if (room == Room::kYes) {
-    append_locked(message.log_time, message.publish_time, message.sequence, message.payload,
-                  record_bytes, fresh_segments);
+    append_locked(message, record_bytes, fresh_segments);
   }
   return room;
 }
@@ -234,15 +233,16 @@ ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_
   }
 }
 
-void ChannelQueue::append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time,
-                                 uint32_t sequence, mcap::ByteView payload, size_t record_bytes,
+void ChannelQueue::append_locked(const OutgoingMessage& message, size_t record_bytes,
                                  size_t fresh_segments) {
+  const mcap::ByteView payload = message.payload;
   if (fresh_segments > 0) runs_.push_back(Run{pool_.take_reserved()});
   Segment* segment = runs_.back().segment;
   uint8_t* at = segment->bytes + segment->used;
-  store_message_header(at, config_.channel_id, sequence, log_time, publish_time, payload.size());
+  store_message_header(at, config_.channel_id, message.sequence, message.log_time,
+                       message.publish_time, payload.size());
   segment->entries[segment->entry_count++] =
-      mcap::MessageIndexEntry{config_.channel_id, log_time, segment->used};
+      mcap::MessageIndexEntry{config_.channel_id, message.log_time, segment->used};
   // The payload fills this segment, then (a chain) each further fresh segment in turn.
   size_t copied =
       std::min(payload.size(), segment->capacity - segment->used - kMessageRecordOverhead);

@@ -118,8 +118,7 @@ class ChannelQueue {
   Room append_if_room_locked(const OutgoingMessage& message, size_t record_bytes);
   // kYes with `fresh_segments` reserved in the pool (0: the record fits the current segment).
   Room make_room_locked(size_t record_bytes, bool may_discard, size_t& fresh_segments);
-  void append_locked(mcap::Timestamp log_time, mcap::Timestamp publish_time, uint32_t sequence,
-                     mcap::ByteView payload, size_t record_bytes, size_t fresh_segments);
+  void append_locked(const OutgoingMessage& message, size_t record_bytes, size_t fresh_segments);
   // drop_oldest: discards oldest unsealed messages until `bytes` are freed (or none is left).
   void discard_oldest_locked(uint64_t bytes, DropReason reason);
   // Discards the first run's first message (with its continuations); returns its record size.
