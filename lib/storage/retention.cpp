@@ -116,6 +116,12 @@ std::string errno_text(int error) {
   return std::strerror(error);
 }
 
+// Joins the sentences of a reason.
+void add_sentence(std::string& reason, const std::string& sentence) {
+  if (!reason.empty()) reason += "; ";
+  reason += sentence;
+}
+
 }  // namespace
 
 FreeSpaceProbe statvfs_free_space() {
@@ -216,168 +222,203 @@ bool Retention::should_probe(uint64_t incoming_bytes,
   return estimated_after < saturating_add(options_.min_free_bytes, kEstimateFreeSpaceFor);
 }
 
+// What one make_room() call knows and has done so far: its steps are member functions that
+// share this instead of a handful of captured locals.
+struct Retention::RoomRequest {
+  uint64_t current_bytes = 0;
+  uint64_t incoming_bytes = 0;
+  std::optional<uint64_t> free_bytes;  // free space now, measured or estimated
+  std::string probe_error;
+  std::vector<std::string> deleted;       // final paths, oldest first
+  std::vector<std::string> failures;      // "<name>: <why>" of unlinks that failed in this call
+  std::vector<std::string> failed_names;  // kept undeletable across a listing in this call
+  bool relisted = false;
+  bool finalizing_marked = false;
+};
+
 RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming_bytes) {
   RetentionDecision decision;
   if (options_.max_total_bytes == 0 && options_.min_free_bytes == 0) return decision;
   const auto now = std::chrono::steady_clock::now();
+  RoomRequest request;
+  request.current_bytes = current_bytes;
+  request.incoming_bytes = incoming_bytes;
+  if (options_.min_free_bytes != 0) estimate_free_space(request, now);
 
-  std::optional<uint64_t> free_bytes;  // free space now, measured or estimated
-  std::string probe_error;
-  if (options_.min_free_bytes != 0) {
-    if (should_probe(incoming_bytes, now)) {
-      mcap::Result<uint64_t> measured = options_.free_space(options_.directory);
-      probe_next_call_ = false;
-      have_free_ = measured.ok();
-      if (measured.ok()) {
-        probed_free_ = *measured;
-        written_since_probe_ = 0;
-        probed_at_ = now;
-      } else {
-        probe_error = measured.error().message;
-      }
-    }
-    if (have_free_) free_bytes = saturating_sub(probed_free_, written_since_probe_);
-  }
-
-  auto total_after = [&] {
-    return saturating_add(saturating_add(finished_bytes_, current_bytes), incoming_bytes);
-  };
-  auto over_total = [&] {
-    return options_.max_total_bytes != 0 && total_after() > options_.max_total_bytes;
-  };
-  auto under_free = [&] {
-    return free_bytes && *free_bytes < saturating_add(options_.min_free_bytes, incoming_bytes);
-  };
-
-  auto deletable = [](const KnownFile& f) { return !f.undeletable && !f.finalizing; };
-  bool finalizing_marked = false;
-  auto deletable_bytes = [&] {
-    uint64_t sum = 0;
-    for (const KnownFile& f : files_) sum += deletable(f) ? f.bytes : 0;
-    return sum;
-  };
-  // Deleting recordings is only worth it when it makes room: if even deleting every one would
-  // not, they are kept and recording pauses until space comes back some other way.
-  auto enough_if_all_deleted = [&] {
-    const uint64_t freeable = deletable_bytes();
-    const bool total_ok = options_.max_total_bytes == 0 ||
-                          saturating_sub(total_after(), freeable) <= options_.max_total_bytes;
-    const bool free_ok = !free_bytes || saturating_add(*free_bytes, freeable) >=
-                                            saturating_add(options_.min_free_bytes, incoming_bytes);
-    return total_ok && free_ok;
-  };
-
-  std::vector<std::string> failures;      // "<name>: <why>" of unlinks that failed in this call
-  std::vector<std::string> failed_names;  // kept undeletable across a listing in this call
-  bool relisted = false;
-  auto relist = [&] {
-    list_directory();
-    relisted = true;
-    for (KnownFile& f : files_) {
-      f.undeletable =
-          std::find(failed_names.begin(), failed_names.end(), f.name) != failed_names.end();
-    }
-  };
-  // Deletes the oldest deletable files until both limits hold; false when that cannot work.
-  auto delete_until_within_limits = [&] {
-    while (over_total() || under_free()) {
-      if (!enough_if_all_deleted()) return false;
-      auto oldest = std::find_if(files_.begin(), files_.end(), deletable);
-      const std::string path = path_of(oldest->name);
-      if (::unlink(path.c_str()) == 0) {
-        ++stats_.files_deleted;
-        stats_.bytes_deleted += oldest->bytes;
-        if (free_bytes) *free_bytes = saturating_add(*free_bytes, oldest->bytes);
-        finished_bytes_ -= oldest->bytes;
-        files_.erase(oldest);
-        decision.deleted.push_back(path);
-        probe_next_call_ = true;
-        continue;
-      }
-      const int error = errno;
-      struct stat st {};
-      if (error == ENOENT && ::lstat((path + std::string(kActiveSuffix)).c_str(), &st) == 0) {
-        // Noted as finalized, not renamed yet: the finalizer is on it. Next call, perhaps.
-        oldest->finalizing = true;
-        finalizing_marked = true;
-      } else if (error == ENOENT) {
-        // Someone else removed it, so the cached list is stale: look again, once per call.
-        finished_bytes_ -= oldest->bytes;
-        files_.erase(oldest);
-        if (!relisted) relist();
-      } else {
-        ++stats_.delete_errors;
-        failures.push_back(oldest->name + ": " + errno_text(error));
-        failed_names.push_back(oldest->name);
-        oldest->undeletable = true;
-      }
-    }
-    return true;
-  };
-
-  bool within_limits = delete_until_within_limits();
+  bool within_limits = delete_until_within_limits(request);
   // Before refusing, make sure the refusal is not based on a stale list (files removed by
   // someone else, an unlink that failed for a passing reason), but not on every call.
-  if (!within_limits && !relisted &&
+  if (!within_limits && !request.relisted &&
       (listing_failed_ || now - listed_at_ >= options_.recheck_interval)) {
-    relist();
-    within_limits = delete_until_within_limits();
+    relist(request);
+    within_limits = delete_until_within_limits(request);
   }
-
-  if (finalizing_marked) {
+  if (request.finalizing_marked) {
     for (KnownFile& f : files_) f.finalizing = false;
   }
 
   decision.may_write = within_limits;
   stats_.paused = !within_limits;
   if (within_limits) written_since_probe_ = saturating_add(written_since_probe_, incoming_bytes);
-
-  std::string reason;
-  auto add_sentence = [&reason](const std::string& sentence) {
-    if (!reason.empty()) reason += "; ";
-    reason += sentence;
-  };
-  if (!within_limits) {
-    if (under_free()) {
-      const std::string limit = "output.min_free_bytes " + size_for_people(options_.min_free_bytes);
-      if (*free_bytes < options_.min_free_bytes) {
-        add_sentence("disk has " + size_for_people(*free_bytes) + " free, below " + limit);
-      } else {
-        add_sentence("disk has " + size_for_people(*free_bytes) + " free, and writing " +
-                     size_for_people(incoming_bytes) + " more would go below " + limit);
-      }
-    }
-    if (over_total()) {
-      add_sentence("this recorder's files would take " + size_for_people(total_after()) +
-                   " (finished " + size_for_people(finished_bytes_) + ", current file " +
-                   size_for_people(current_bytes) + ", next write " +
-                   size_for_people(incoming_bytes) + "), above output.max_total_bytes " +
-                   size_for_people(options_.max_total_bytes));
-    }
-    const size_t left = static_cast<size_t>(std::count_if(files_.begin(), files_.end(), deletable));
-    const size_t stuck = static_cast<size_t>(std::count_if(
-        files_.begin(), files_.end(), [](const KnownFile& f) { return f.undeletable; }));
-    if (left == 0) {
-      reason += ", and no finished recording is left to delete";
-    } else {
-      reason += ", and deleting all " + std::to_string(left) + " finished recording(s) left (" +
-                size_for_people(deletable_bytes()) + ") would not be enough, so they are kept";
-    }
-    if (stuck != 0) reason += " (" + std::to_string(stuck) + " could not be deleted)";
-  }
-  if (!failures.empty()) {
-    std::string sentence = "could not delete " + std::to_string(failures.size()) + " file(s): ";
-    for (size_t i = 0; i < failures.size() && i < kFailuresNamed; ++i) {
-      sentence += (i == 0 ? "" : ", ") + failures[i];
-    }
-    if (failures.size() > kFailuresNamed) sentence += ", ...";
-    add_sentence(sentence);
-  }
-  if (!probe_error.empty()) {
-    add_sentence("free space unknown, output.min_free_bytes not checked: " + probe_error);
-  }
-  decision.reason = std::move(reason);
+  decision.deleted = std::move(request.deleted);
+  decision.reason = explain(request, within_limits);
   return decision;
+}
+
+void Retention::estimate_free_space(RoomRequest& request,
+                                    std::chrono::steady_clock::time_point now) {
+  if (should_probe(request.incoming_bytes, now)) {
+    mcap::Result<uint64_t> measured = options_.free_space(options_.directory);
+    probe_next_call_ = false;
+    have_free_ = measured.ok();
+    if (measured.ok()) {
+      probed_free_ = *measured;
+      written_since_probe_ = 0;
+      probed_at_ = now;
+    } else {
+      request.probe_error = measured.error().message;
+    }
+  }
+  if (have_free_) request.free_bytes = saturating_sub(probed_free_, written_since_probe_);
+}
+
+uint64_t Retention::total_after(const RoomRequest& request) const {
+  return saturating_add(saturating_add(finished_bytes_, request.current_bytes),
+                        request.incoming_bytes);
+}
+
+bool Retention::over_total(const RoomRequest& request) const {
+  return options_.max_total_bytes != 0 && total_after(request) > options_.max_total_bytes;
+}
+
+bool Retention::under_free(const RoomRequest& request) const {
+  return request.free_bytes &&
+         *request.free_bytes < saturating_add(options_.min_free_bytes, request.incoming_bytes);
+}
+
+uint64_t Retention::deletable_bytes() const {
+  uint64_t sum = 0;
+  for (const KnownFile& f : files_) sum += f.deletable() ? f.bytes : 0;
+  return sum;
+}
+
+// Deleting recordings is only worth it when it makes room: if even deleting every one would
+// not, they are kept and recording pauses until space comes back some other way.
+bool Retention::enough_if_all_deleted(const RoomRequest& request) const {
+  const uint64_t freeable = deletable_bytes();
+  const bool total_ok = options_.max_total_bytes == 0 ||
+                        saturating_sub(total_after(request), freeable) <= options_.max_total_bytes;
+  const bool free_ok =
+      !request.free_bytes || saturating_add(*request.free_bytes, freeable) >=
+                                 saturating_add(options_.min_free_bytes, request.incoming_bytes);
+  return total_ok && free_ok;
+}
+
+// Deletes the oldest deletable files until both limits hold; false when that cannot work.
+bool Retention::delete_until_within_limits(RoomRequest& request) {
+  while (over_total(request) || under_free(request)) {
+    if (!enough_if_all_deleted(request)) return false;
+    delete_oldest(request);
+  }
+  return true;
+}
+
+void Retention::delete_oldest(RoomRequest& request) {
+  auto oldest = std::ranges::find_if(files_, &KnownFile::deletable);
+  const std::string path = path_of(oldest->name);
+  if (::unlink(path.c_str()) == 0) {
+    ++stats_.files_deleted;
+    stats_.bytes_deleted += oldest->bytes;
+    if (request.free_bytes)
+      *request.free_bytes = saturating_add(*request.free_bytes, oldest->bytes);
+    forget(oldest);
+    request.deleted.push_back(path);
+    probe_next_call_ = true;
+    return;
+  }
+  const int error = errno;
+  struct stat st {};
+  if (error == ENOENT && ::lstat((path + std::string(kActiveSuffix)).c_str(), &st) == 0) {
+    // Noted as finalized, not renamed yet: the finalizer is on it. Next call, perhaps.
+    oldest->finalizing = true;
+    request.finalizing_marked = true;
+  } else if (error == ENOENT) {
+    // Someone else removed it, so the cached list is stale: look again, once per call.
+    forget(oldest);
+    if (!request.relisted) relist(request);
+  } else {
+    ++stats_.delete_errors;
+    request.failures.push_back(oldest->name + ": " + errno_text(error));
+    request.failed_names.push_back(oldest->name);
+    oldest->undeletable = true;
+  }
+}
+
+void Retention::forget(std::vector<KnownFile>::iterator file) {
+  finished_bytes_ -= file->bytes;
+  files_.erase(file);
+}
+
+// A fresh listing, in which the files whose unlink failed in this call stay undeletable so that
+// the same call does not try them again.
+void Retention::relist(RoomRequest& request) {
+  list_directory();
+  request.relisted = true;
+  for (KnownFile& f : files_) {
+    f.undeletable = std::ranges::find(request.failed_names, f.name) != request.failed_names.end();
+  }
+}
+
+// Which limit stops the write, with the numbers, and why deleting did not help.
+std::string Retention::refusal_reason(const RoomRequest& request) const {
+  std::string reason;
+  if (under_free(request)) {
+    const std::string limit = "output.min_free_bytes " + size_for_people(options_.min_free_bytes);
+    const uint64_t free_bytes = *request.free_bytes;
+    if (free_bytes < options_.min_free_bytes) {
+      add_sentence(reason, "disk has " + size_for_people(free_bytes) + " free, below " + limit);
+    } else {
+      add_sentence(reason, "disk has " + size_for_people(free_bytes) + " free, and writing " +
+                               size_for_people(request.incoming_bytes) + " more would go below " +
+                               limit);
+    }
+  }
+  if (over_total(request)) {
+    add_sentence(reason,
+                 "this recorder's files would take " + size_for_people(total_after(request)) +
+                     " (finished " + size_for_people(finished_bytes_) + ", current file " +
+                     size_for_people(request.current_bytes) + ", next write " +
+                     size_for_people(request.incoming_bytes) + "), above output.max_total_bytes " +
+                     size_for_people(options_.max_total_bytes));
+  }
+  const auto left = static_cast<size_t>(std::ranges::count_if(files_, &KnownFile::deletable));
+  const auto stuck = static_cast<size_t>(std::ranges::count_if(files_, &KnownFile::undeletable));
+  if (left == 0) {
+    reason += ", and no finished recording is left to delete";
+  } else {
+    reason += ", and deleting all " + std::to_string(left) + " finished recording(s) left (" +
+              size_for_people(deletable_bytes()) + ") would not be enough, so they are kept";
+  }
+  if (stuck != 0) reason += " (" + std::to_string(stuck) + " could not be deleted)";
+  return reason;
+}
+
+std::string Retention::explain(const RoomRequest& request, bool within_limits) const {
+  std::string reason = within_limits ? std::string() : refusal_reason(request);
+  if (!request.failures.empty()) {
+    std::string sentence =
+        "could not delete " + std::to_string(request.failures.size()) + " file(s): ";
+    for (size_t i = 0; i < request.failures.size() && i < kFailuresNamed; ++i) {
+      sentence += (i == 0 ? "" : ", ") + request.failures[i];
+    }
+    if (request.failures.size() > kFailuresNamed) sentence += ", ...";
+    add_sentence(reason, sentence);
+  }
+  if (!request.probe_error.empty()) {
+    add_sentence(reason,
+                 "free space unknown, output.min_free_bytes not checked: " + request.probe_error);
+  }
+  return reason;
 }
 
 }  // namespace mcaprec::storage

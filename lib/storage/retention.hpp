@@ -73,12 +73,28 @@ class Retention {
     uint64_t bytes = 0;
     bool undeletable = false;  // unlink failed; tried again after the next listing
     bool finalizing = false;   // noted, but still `.active`: not deletable in this call
+    bool deletable() const { return !undeletable && !finalizing; }
   };
+  struct RoomRequest;  // one make_room() call's state, shared by its steps
 
   void list_directory();
   void insert_sorted(KnownFile file);
   bool should_probe(uint64_t incoming_bytes, std::chrono::steady_clock::time_point now) const;
   std::string path_of(const std::string& name) const;
+
+  // The steps of make_room(), in the order it takes them.
+  void estimate_free_space(RoomRequest& request, std::chrono::steady_clock::time_point now);
+  uint64_t total_after(const RoomRequest& request) const;
+  bool over_total(const RoomRequest& request) const;
+  bool under_free(const RoomRequest& request) const;
+  uint64_t deletable_bytes() const;
+  bool enough_if_all_deleted(const RoomRequest& request) const;
+  bool delete_until_within_limits(RoomRequest& request);
+  void delete_oldest(RoomRequest& request);
+  void forget(std::vector<KnownFile>::iterator file);
+  void relist(RoomRequest& request);
+  std::string refusal_reason(const RoomRequest& request) const;
+  std::string explain(const RoomRequest& request, bool within_limits) const;
 
   RetentionOptions options_;
   RetentionStats stats_;
