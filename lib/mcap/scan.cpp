@@ -60,6 +60,11 @@ class Scanner {
 
   void note_message(uint16_t channel_id, Timestamp log_time);
   // Each returns false when the scan must stop (report_.stopped is set).
+  // scan_record moves `pos` past the record it accepts; take_record keeps a record outside
+  // chunks (the caller moves past it).
+  bool scan_record(uint64_t& pos);
+  bool take_record(const RecordFrame& frame, Record& record);
+  bool take_attachment(const RecordFrame& frame, const Attachment& attachment);
   bool scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos);
   bool scan_message_indexes(size_t chunk_index, uint64_t& pos);
   void group_chunk_messages();
@@ -67,6 +72,8 @@ class Scanner {
   std::optional<std::string> check_message_index(ByteView content);
   // Remembers the Message Index records the chunk still lacks once its run ends at `run_end`.
   void note_unindexed(uint64_t run_end);
+  // Checks the Data End record's CRC, then what follows it.
+  void end_data_section(const DataEnd& data_end, uint64_t pos, uint64_t end);
   void check_tail(uint64_t data_end_offset, uint64_t data_end_end);
   void finish_statistics();
 
@@ -91,6 +98,7 @@ class Scanner {
   // Indexes the last chunk lacks and where its run ended; reported when the scan ends there.
   std::vector<MessageIndex> unindexed_;
   uint64_t unindexed_run_end_ = 0;
+  bool seen_header_ = false;
   bool saw_data_end_ = false;
 };
 
@@ -125,124 +133,7 @@ ScanReport Scanner::run() {
   keep_until(sizeof(kMagic));
 
   uint64_t pos = sizeof(kMagic);
-  bool seen_header = false;
-  while (true) {
-    if (pos == file_.size()) {
-      stop(Error{pos, "file ends after the last complete record, without Data End"});
-      break;
-    }
-    auto frame = read_frame(file_, pos);
-    if (!frame.ok()) {
-      stop(describe_unreadable(pos, frame.error()));
-      break;
-    }
-    const auto opcode = static_cast<Opcode>(frame->opcode);
-    if (!seen_header && opcode != Opcode::kHeader) {
-      stop(Error{pos,
-                 std::string("first record is ") + opcode_name(frame->opcode) + ", not Header"});
-      break;
-    }
-    auto record = parse_record(*frame);
-    if (!record.ok()) {
-      stop(record.error());
-      break;
-    }
-    const uint64_t end = pos + frame->size();
-    bool keep_going = true;
-    switch (opcode) {
-      case Opcode::kHeader:
-        if (seen_header) {
-          stop(Error{pos, "second Header record at offset " + std::to_string(pos)});
-          keep_going = false;
-          break;
-        }
-        seen_header = true;
-        report_.header = std::move(std::get<Header>(*record));
-        keep_until(end);
-        break;
-      case Opcode::kSchema: {
-        Schema& schema = std::get<Schema>(*record);
-        if (schema.id != 0) report_.schemas.emplace(schema.id, std::move(schema));
-        keep_until(end);
-        break;
-      }
-      case Opcode::kChannel: {
-        Channel& channel = std::get<Channel>(*record);
-        report_.channels.emplace(channel.id, std::move(channel));
-        keep_until(end);
-        break;
-      }
-      case Opcode::kMessage: {
-        const Message& message = std::get<Message>(*record);
-        note_message(message.channel_id, message.log_time);
-        keep_until(end);
-        break;
-      }
-      case Opcode::kChunk:
-        if (!scan_chunk(*frame, std::get<Chunk>(*record), pos)) {
-          keep_going = false;
-          break;
-        }
-        continue;  // pos is now past the chunk and its message indexes
-      case Opcode::kAttachment: {
-        const Attachment& attachment = std::get<Attachment>(*record);
-        if (options_.validate_crcs) {
-          if (Status st = detail::check_attachment_crc(attachment, frame->content, pos); !st.ok()) {
-            stop(st.error());
-            keep_going = false;
-            break;
-          }
-        }
-        report_.attachment_indexes.push_back(
-            AttachmentIndex{pos, frame->size(), attachment.log_time, attachment.create_time,
-                            attachment.data.size(), attachment.name, attachment.media_type});
-        keep_until(end);
-        break;
-      }
-      case Opcode::kMetadata:
-        report_.metadata_indexes.push_back(
-            MetadataIndex{pos, frame->size(), std::get<Metadata>(*record).name});
-        keep_until(end);
-        break;
-      case Opcode::kMessageIndex:
-        // A Message Index away from any chunk is legal but indexes nothing: keep it as data.
-        keep_until(end);
-        break;
-      case Opcode::kDataEnd: {
-        saw_data_end_ = true;
-        const DataEnd& data_end = std::get<DataEnd>(*record);
-        if (options_.validate_crcs && data_end.data_section_crc != 0 &&
-            data_end.data_section_crc != crc_) {
-          stop(Error{pos, "Data End at offset " + std::to_string(pos) +
-                              ": data section CRC mismatch: stored " +
-                              detail::hex32(data_end.data_section_crc) + ", computed " +
-                              detail::hex32(crc_)});
-        } else {
-          check_tail(pos, end);
-        }
-        keep_going = false;
-        break;
-      }
-      case Opcode::kFooter:
-        stop(Error{pos, "Footer at offset " + std::to_string(pos) + " without a Data End record"});
-        keep_going = false;
-        break;
-      case Opcode::kChunkIndex:
-      case Opcode::kAttachmentIndex:
-      case Opcode::kStatistics:
-      case Opcode::kMetadataIndex:
-      case Opcode::kSummaryOffset:
-        stop(Error{pos, std::string(opcode_name(frame->opcode)) + " record at offset " +
-                            std::to_string(pos) + " before Data End"});
-        keep_going = false;
-        break;
-      default:
-        // Future and private records are skipped by readers and kept as they are.
-        keep_until(end);
-        break;
-    }
-    if (!keep_going) break;
-    pos = end;
+  while (scan_record(pos)) {
   }
   // A writer that stops after DataEnd meant its chunks to be unindexed; otherwise a run cut
   // short is completed by recovery.
@@ -251,6 +142,117 @@ ScanReport Scanner::run() {
   }
   finish_statistics();
   return std::move(report_);
+}
+
+bool Scanner::scan_record(uint64_t& pos) {
+  if (pos == file_.size()) {
+    stop(Error{pos, "file ends after the last complete record, without Data End"});
+    return false;
+  }
+  auto frame = read_frame(file_, pos);
+  if (!frame.ok()) {
+    stop(describe_unreadable(pos, frame.error()));
+    return false;
+  }
+  const auto opcode = static_cast<Opcode>(frame->opcode);
+  if (!seen_header_ && opcode != Opcode::kHeader) {
+    stop(Error{pos, std::string("first record is ") + opcode_name(frame->opcode) + ", not Header"});
+    return false;
+  }
+  auto record = parse_record(*frame);
+  if (!record.ok()) {
+    stop(record.error());
+    return false;
+  }
+  // A chunk takes its Message Index records with it, so it moves pos itself.
+  if (opcode == Opcode::kChunk) return scan_chunk(*frame, std::get<Chunk>(*record), pos);
+  if (!take_record(*frame, *record)) return false;
+  pos += frame->size();
+  return true;
+}
+
+bool Scanner::take_record(const RecordFrame& frame, Record& record) {
+  const uint64_t pos = frame.offset;
+  switch (static_cast<Opcode>(frame.opcode)) {
+    case Opcode::kHeader:
+      if (seen_header_) {
+        stop(Error{pos, "second Header record at offset " + std::to_string(pos)});
+        return false;
+      }
+      seen_header_ = true;
+      report_.header = std::move(std::get<Header>(record));
+      break;
+    case Opcode::kSchema: {
+      Schema& schema = std::get<Schema>(record);
+      if (schema.id != 0) report_.schemas.emplace(schema.id, std::move(schema));
+      break;
+    }
+    case Opcode::kChannel: {
+      Channel& channel = std::get<Channel>(record);
+      report_.channels.emplace(channel.id, std::move(channel));
+      break;
+    }
+    case Opcode::kMessage: {
+      const Message& message = std::get<Message>(record);
+      note_message(message.channel_id, message.log_time);
+      break;
+    }
+    case Opcode::kAttachment:
+      if (!take_attachment(frame, std::get<Attachment>(record))) return false;
+      break;
+    case Opcode::kMetadata:
+      report_.metadata_indexes.push_back(
+          MetadataIndex{pos, frame.size(), std::get<Metadata>(record).name});
+      break;
+    case Opcode::kMessageIndex:
+      // A Message Index away from any chunk is legal but indexes nothing: keep it as data.
+      break;
+    case Opcode::kDataEnd:
+      end_data_section(std::get<DataEnd>(record), pos, pos + frame.size());
+      return false;
+    case Opcode::kFooter:
+      stop(Error{pos, "Footer at offset " + std::to_string(pos) + " without a Data End record"});
+      return false;
+    case Opcode::kChunkIndex:
+    case Opcode::kAttachmentIndex:
+    case Opcode::kStatistics:
+    case Opcode::kMetadataIndex:
+    case Opcode::kSummaryOffset:
+      stop(Error{pos, std::string(opcode_name(frame.opcode)) + " record at offset " +
+                          std::to_string(pos) + " before Data End"});
+      return false;
+    default:
+      // Future and private records are skipped by readers and kept as they are.
+      break;
+  }
+  keep_until(pos + frame.size());
+  return true;
+}
+
+bool Scanner::take_attachment(const RecordFrame& frame, const Attachment& attachment) {
+  const uint64_t pos = frame.offset;
+  if (options_.validate_crcs) {
+    if (Status st = detail::check_attachment_crc(attachment, frame.content, pos); !st.ok()) {
+      stop(st.error());
+      return false;
+    }
+  }
+  report_.attachment_indexes.push_back(
+      AttachmentIndex{pos, frame.size(), attachment.log_time, attachment.create_time,
+                      attachment.data.size(), attachment.name, attachment.media_type});
+  return true;
+}
+
+void Scanner::end_data_section(const DataEnd& data_end, uint64_t pos, uint64_t end) {
+  saw_data_end_ = true;
+  if (options_.validate_crcs && data_end.data_section_crc != 0 &&
+      data_end.data_section_crc != crc_) {
+    stop(Error{
+        pos, "Data End at offset " + std::to_string(pos) + ": data section CRC mismatch: stored " +
+                 detail::hex32(data_end.data_section_crc) + ", computed " + detail::hex32(crc_)});
+  } else {
+    check_tail(pos, end);
+  }
 }
 
 bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) {
