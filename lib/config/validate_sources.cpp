@@ -85,128 +85,174 @@ void check_schema(const Config& config, const Source& source, const std::string&
   }
 }
 
-void check_source(const Config& config, const Source& source, const std::string& path,
-                  Diagnostics& d) {
-  auto at = [&](std::string_view key) { return child_path(path, key); };
-  const bool transport_known = !d.has_error(at("transport")) && d.written(at("transport"));
-  const bool format_known = !d.has_error(at("format"));
-  const bool udp = source.transport == Transport::kUdp;
-  const bool in_band = source.format == SourceFormat::kMcap;
+// The checks of one source, with what they share: where the source is in the file, and whether
+// its transport and format are known (written without error; an unknown one would only cause
+// follow-up errors).
+class SourceCheck {
+ public:
+  SourceCheck(const Config& config, const Source& source, const std::string& path, Diagnostics& d)
+      : config_(config),
+        source_(source),
+        path_(path),
+        d_(d),
+        transport_known_(!d.has_error(at("transport")) && d.written(at("transport"))),
+        format_known_(!d.has_error(at("format"))),
+        udp_(source.transport == Transport::kUdp) {}
 
-  if (d.written(at("name")) && !d.has_error(at("name")) && !is_plain_name(source.name)) {
-    d.error(at("name"), in_quotes(source.name) +
-                            " is not a plain name: use letters, digits, '_', '-' or '.' (it "
-                            "appears in logs and metric labels)");
-  }
-  if (transport_known && format_known) {
-    if (source.format == SourceFormat::kRaw && !udp) {
-      d.error(blame(d, {at("format"), at("transport")}),
-              "format raw needs transport udp: over tcp there are no message boundaries (use "
-              "length_prefixed)");
-    }
-    if (source.format == SourceFormat::kLengthPrefixed && udp) {
-      d.error(blame(d, {at("format"), at("transport")}),
-              "format length_prefixed needs transport tcp (over udp, use raw: one datagram is one "
-              "message)");
-    }
-  }
-  if (format_known) {
-    if (in_band) {
-      // One error for all of them: usually the format is what was forgotten.
-      std::vector<std::string_view> misplaced;
-      for (std::string_view key : {"topic", "message_encoding", "schema", "metadata"}) {
-        if (d.written(at(key))) misplaced.push_back(key);
+  // In this order, which is the order of the errors in the report.
+  void run() {
+    check_name();
+    if (transport_known_ && format_known_) check_format_fits_transport();
+    if (format_known_) {
+      if (source_.format == SourceFormat::kMcap) {
+        check_in_band_channels();
+      } else {
+        check_declared_channel();
       }
-      if (!misplaced.empty()) {
-        std::string others;
-        for (size_t i = 1; i < misplaced.size(); ++i) {
-          others += (i == 1 ? "" : ", ") + std::string(misplaced[i]);
-        }
-        d.error(at(misplaced.front()), "only for raw and length_prefixed sources" +
-                                           (others.empty() ? "" : " (so are " + others + ")") +
-                                           "; this source is mcap" +
-                                           (d.written(at("format")) ? "" : " (no format given)") +
-                                           ", whose channels are declared in-band");
+    }
+    if (transport_known_) check_transport_keys();
+    check_max_message_size();
+    if (source_.multicast && !d_.has_error(at("multicast")) && transport_known_ && udp_) {
+      check_multicast();
+    }
+  }
+
+ private:
+  std::string at(std::string_view key) const { return child_path(path_, key); }
+
+  void check_name() {
+    if (d_.written(at("name")) && !d_.has_error(at("name")) && !is_plain_name(source_.name)) {
+      d_.error(at("name"), in_quotes(source_.name) +
+                               " is not a plain name: use letters, digits, '_', '-' or '.' (it "
+                               "appears in logs and metric labels)");
+    }
+  }
+
+  void check_format_fits_transport() {
+    if (source_.format == SourceFormat::kRaw && !udp_) {
+      d_.error(blame(d_, {at("format"), at("transport")}),
+               "format raw needs transport udp: over tcp there are no message boundaries (use "
+               "length_prefixed)");
+    }
+    if (source_.format == SourceFormat::kLengthPrefixed && udp_) {
+      d_.error(blame(d_, {at("format"), at("transport")}),
+               "format length_prefixed needs transport tcp (over udp, use raw: one datagram is one "
+               "message)");
+    }
+  }
+
+  // An mcap source declares its channels in-band, so the keys that declare one are misplaced.
+  void check_in_band_channels() {
+    // One error for all of them: usually the format is what was forgotten.
+    std::vector<std::string_view> misplaced;
+    for (std::string_view key : {"topic", "message_encoding", "schema", "metadata"}) {
+      if (d_.written(at(key))) misplaced.push_back(key);
+    }
+    if (misplaced.empty()) return;
+    std::string others;
+    for (size_t i = 1; i < misplaced.size(); ++i) {
+      others += (i == 1 ? "" : ", ") + std::string(misplaced[i]);
+    }
+    d_.error(at(misplaced.front()), "only for raw and length_prefixed sources" +
+                                        (others.empty() ? "" : " (so are " + others + ")") +
+                                        "; this source is mcap" +
+                                        (d_.written(at("format")) ? "" : " (no format given)") +
+                                        ", whose channels are declared in-band");
+  }
+
+  // A raw or length_prefixed source is one channel, declared here.
+  void check_declared_channel() {
+    const std::string format(to_string(source_.format));
+    if (!d_.written(at("topic"))) {
+      d_.error(at("topic"),
+               "missing; a " + format + " source needs the topic its messages are recorded on");
+    } else if (source_.topic.empty() && !d_.has_error(at("topic"))) {
+      d_.error(at("topic"), "must not be empty");
+    }
+    if (source_.timestamp == TimestampSource::kSender && !d_.has_error(at("timestamp"))) {
+      d_.error(at("timestamp"), format + " messages carry no timestamp; only receive is possible");
+    }
+    if (d_.written(at("max_channels_per_connection"))) {
+      d_.error(at("max_channels_per_connection"),
+               "only for mcap sources (a " + format + " source has one channel)");
+    }
+    check_schema(config_, source_, path_, d_);
+  }
+
+  // Keys of the other transport, and a UDP source's datagram size.
+  void check_transport_keys() {
+    if (udp_) {
+      for (std::string_view key : {"max_connections", "idle_timeout"}) {
+        if (d_.written(at(key))) d_.error(at(key), "only for tcp sources");
+      }
+      if (!d_.has_error(at("max_message_size")) && source_.max_message_size > kMaxDatagramSize) {
+        d_.error(at("max_message_size"), format_size(source_.max_message_size) +
+                                             " is larger than any UDP datagram (" +
+                                             std::to_string(kMaxDatagramSize) + " bytes)");
       }
     } else {
-      if (!d.written(at("topic"))) {
-        d.error(at("topic"), "missing; a " + std::string(to_string(source.format)) +
-                                 " source needs the topic its messages are recorded on");
-      } else if (source.topic.empty() && !d.has_error(at("topic"))) {
-        d.error(at("topic"), "must not be empty");
+      for (std::string_view key : {"receive_batch", "coalesce"}) {
+        if (d_.written(at(key))) d_.error(at(key), "only for udp sources");
       }
-      if (source.timestamp == TimestampSource::kSender && !d.has_error(at("timestamp"))) {
-        d.error(at("timestamp"), std::string(to_string(source.format)) +
-                                     " messages carry no timestamp; only receive is possible");
-      }
-      if (d.written(at("max_channels_per_connection"))) {
-        d.error(at("max_channels_per_connection"), "only for mcap sources (a " +
-                                                       std::string(to_string(source.format)) +
-                                                       " source has one channel)");
-      }
-      check_schema(config, source, path, d);
+      if (d_.written(at("multicast"))) d_.error(at("multicast"), "only for udp sources");
     }
   }
-  if (transport_known && udp) {
-    for (std::string_view key : {"max_connections", "idle_timeout"}) {
-      if (d.written(at(key))) d.error(at(key), "only for tcp sources");
+
+  void check_max_message_size() {
+    if (d_.has_error(at("max_message_size"))) return;
+    if (source_.max_message_size == 0) {
+      d_.error(at("max_message_size"), "must be more than 0");
+    } else if (source_.format == SourceFormat::kLengthPrefixed &&
+               source_.max_message_size > 0xffffffffu) {
+      d_.error(at("max_message_size"), "length_prefixed frames hold at most 4GiB - 1 bytes");
+    } else if (!d_.has_error("pipeline.memory_budget") &&
+               source_.max_message_size > config_.pipeline.memory_budget) {
+      d_.error(blame(d_, {at("max_message_size"), "pipeline.memory_budget"}),
+               "max_message_size (" + format_size(source_.max_message_size) +
+                   ") is larger than pipeline.memory_budget (" +
+                   format_size(config_.pipeline.memory_budget) + ")");
     }
   }
-  if (transport_known && !udp) {
-    for (std::string_view key : {"receive_batch", "coalesce"}) {
-      if (d.written(at(key))) d.error(at(key), "only for udp sources");
-    }
-  }
-  if (transport_known && udp) {
-    if (!d.has_error(at("max_message_size")) && source.max_message_size > kMaxDatagramSize) {
-      d.error(at("max_message_size"), format_size(source.max_message_size) +
-                                          " is larger than any UDP datagram (" +
-                                          std::to_string(kMaxDatagramSize) + " bytes)");
-    }
-  }
-  if (transport_known && !udp && d.written(at("multicast"))) {
-    d.error(at("multicast"), "only for udp sources");
-  }
-  if (!d.has_error(at("max_message_size"))) {
-    if (source.max_message_size == 0) {
-      d.error(at("max_message_size"), "must be more than 0");
-    } else if (source.format == SourceFormat::kLengthPrefixed &&
-               source.max_message_size > 0xffffffffu) {
-      d.error(at("max_message_size"), "length_prefixed frames hold at most 4GiB - 1 bytes");
-    } else if (!d.has_error("pipeline.memory_budget") &&
-               source.max_message_size > config.pipeline.memory_budget) {
-      d.error(blame(d, {at("max_message_size"), "pipeline.memory_budget"}),
-              "max_message_size (" + format_size(source.max_message_size) +
-                  ") is larger than pipeline.memory_budget (" +
-                  format_size(config.pipeline.memory_budget) + ")");
-    }
-  }
-  if (source.multicast && !d.has_error(at("multicast")) && transport_known && udp) {
-    const Multicast& multicast = *source.multicast;
+
+  void check_multicast() {
+    const Multicast& multicast = *source_.multicast;
     Parsed<std::string> group = parse_ip_literal(multicast.group);
     if (!group.ok() || !is_multicast_ip(multicast.group)) {
-      d.error(at("multicast.group"),
-              in_quotes(multicast.group) + " is not a multicast address (224.0.0.0/4 or ff00::/8)");
-    } else if (!d.has_error(at("bind"))) {
-      const bool group_ipv6 = group.value->find(':') != std::string::npos;
-      if (group_ipv6 != source.bind.is_ipv6()) {
-        d.error(at("bind"), "the bind address and multicast.group must both be IPv4 or both IPv6");
-      } else if (!source.bind.is_wildcard() && source.bind.host != *group.value) {
-        d.error(at("bind"), "a multicast source must bind " +
-                                std::string(group_ipv6 ? "[::]" : "0.0.0.0") + ":" +
-                                std::to_string(source.bind.port) + " or the group " + *group.value +
-                                ":" + std::to_string(source.bind.port) + "; bound to " +
-                                source.bind.host + " it would never see the group's datagrams");
-      }
+      d_.error(at("multicast.group"), in_quotes(multicast.group) +
+                                          " is not a multicast address (224.0.0.0/4 or ff00::/8)");
+    } else if (!d_.has_error(at("bind"))) {
+      check_bind_sees_group(*group.value);
     }
     const std::string& interface = multicast.interface;
     if (!interface.empty() && !parse_ip_literal(interface).ok() &&
         (interface.size() > 15 || !is_plain_name(interface))) {
-      d.error(at("multicast.interface"),
-              in_quotes(interface) + " is neither an interface address nor an interface name");
+      d_.error(at("multicast.interface"),
+               in_quotes(interface) + " is neither an interface address nor an interface name");
     }
   }
-}
+
+  void check_bind_sees_group(const std::string& group) {
+    const Endpoint& bind = source_.bind;
+    const bool group_ipv6 = group.find(':') != std::string::npos;
+    if (group_ipv6 != bind.is_ipv6()) {
+      d_.error(at("bind"), "the bind address and multicast.group must both be IPv4 or both IPv6");
+    } else if (!bind.is_wildcard() && bind.host != group) {
+      d_.error(at("bind"), "a multicast source must bind " +
+                               std::string(group_ipv6 ? "[::]" : "0.0.0.0") + ":" +
+                               std::to_string(bind.port) + " or the group " + group + ":" +
+                               std::to_string(bind.port) + "; bound to " + bind.host +
+                               " it would never see the group's datagrams");
+    }
+  }
+
+  const Config& config_;
+  const Source& source_;
+  const std::string& path_;
+  Diagnostics& d_;
+  const bool transport_known_;
+  const bool format_known_;
+  const bool udp_;
+};
 
 // Two sockets of one transport collide when their ports match and their addresses overlap (the
 // same address, or a wildcard). UDP multicast sources may share a port if their groups differ.
@@ -226,7 +272,7 @@ void check_sources(const Config& config, Diagnostics& d) {
   }
   for (size_t i = 0; i < config.sources.size(); ++i) {
     if (!d.has_own_error(source_path(i)))
-      check_source(config, config.sources[i], source_path(i), d);
+      SourceCheck(config, config.sources[i], source_path(i), d).run();
   }
   for (size_t i = 0; i < config.sources.size(); ++i) {
     const Source& later = config.sources[i];
