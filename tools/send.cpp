@@ -162,8 +162,15 @@ std::set<std::string> split_topics(std::string_view text) {
   return topics;
 }
 
-// Fills `settings` from the command line; returns the usage error, if any.
-std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& settings) {
+// Each read_* fills its part of `settings` and returns the usage error, if any. They run in
+// one order, so that of several errors the same one is reported first.
+
+const std::string* option_value(const ParsedArgs& parsed, std::string_view name) {
+  auto it = parsed.options.find(name);
+  return it == parsed.options.end() ? nullptr : &it->second;
+}
+
+std::optional<std::string> read_target_and_file(const ParsedArgs& parsed, Settings& settings) {
   std::optional<Endpoint> target;
   for (const std::string& argument : parsed.positional) {
     if (argument.starts_with("tcp://") || argument.starts_with("udp://")) {
@@ -180,30 +187,30 @@ std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& set
   }
   if (!target) return "expected TARGET (tcp://HOST:PORT or udp://HOST:PORT)";
   settings.target = *target;
-  const auto value = [&](std::string_view name) -> const std::string* {
-    auto it = parsed.options.find(name);
-    return it == parsed.options.end() ? nullptr : &it->second;
-  };
+  return std::nullopt;
+}
 
-  if (const std::string* text = value("--raw-size")) {
+// What is sent (replay, sensor mix or raw payloads) and how fast.
+std::optional<std::string> read_source_and_pace(const ParsedArgs& parsed, Settings& settings) {
+  if (const std::string* text = option_value(parsed, "--raw-size")) {
     auto size = parse_size(*text);
     if (!size || *size == 0 || *size > UINT32_MAX) {
       return "--raw-size must be a size from 1B to 4GiB, not '" + *text + "'";
     }
     if (settings.file) return "--raw-size generates payloads; it cannot be used with FILE";
-    if (target->protocol == Endpoint::Protocol::kUdp && *size > send::kMaxUdpPayload) {
+    if (settings.target.protocol == Endpoint::Protocol::kUdp && *size > send::kMaxUdpPayload) {
       return "--raw-size over UDP can be at most " + std::to_string(send::kMaxUdpPayload) +
              " bytes";
     }
     settings.raw_size = size;
   }
-  if (const std::string* text = value("--speed")) {
+  if (const std::string* text = option_value(parsed, "--speed")) {
     auto speed = parse_number(*text);
     if (!speed) return "--speed must be a number >= 0, not '" + *text + "'";
     if (settings.raw_size) return "--speed applies to replay and the sensor mix; use --rate";
     settings.speed = *speed;
   }
-  if (const std::string* text = value("--rate")) {
+  if (const std::string* text = option_value(parsed, "--rate")) {
     auto rate = parse_number(*text);
     if (!rate || *rate <= 0) return "--rate must be a number of messages per second > 0";
     if (!settings.raw_size) {
@@ -217,22 +224,27 @@ std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& set
   } else if (settings.raw_size && settings.rate == 0) {
     return "--raw-size needs --rate R (messages per second) or --max";
   }
-  if (const std::string* text = value("--count")) {
+  return std::nullopt;
+}
+
+// How much is sent, and what the synthetic payloads hold.
+std::optional<std::string> read_limits_and_payloads(const ParsedArgs& parsed, Settings& settings) {
+  if (const std::string* text = option_value(parsed, "--count")) {
     auto count = parse_integer(*text, 0, INT64_MAX);
     if (!count) return "--count must be a whole number >= 0, not '" + *text + "'";
     settings.count = static_cast<uint64_t>(*count);
   }
-  if (const std::string* text = value("--duration")) {
+  if (const std::string* text = option_value(parsed, "--duration")) {
     settings.duration_ns = parse_duration(*text);
     if (!settings.duration_ns)
       return "--duration must be like 0.5, 500ms, 10s or 2m, not '" + *text + "'";
   }
-  if (const std::string* text = value("--topics")) {
+  if (const std::string* text = option_value(parsed, "--topics")) {
     if (settings.raw_size) return "--topics applies to replay and the sensor mix";
     settings.topics = split_topics(*text);
     if (settings.topics->empty()) return "--topics needs at least one topic";
   }
-  if (const std::string* text = value("--seed")) {
+  if (const std::string* text = option_value(parsed, "--seed")) {
     auto seed = parse_integer(*text, 0, INT64_MAX);
     if (!seed) return "--seed must be a whole number >= 0, not '" + *text + "'";
     settings.seed = static_cast<uint64_t>(*seed);
@@ -244,13 +256,20 @@ std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& set
     }
     settings.numbered = true;
   }
-  if (const std::string* text = value("--progress-file")) settings.progress_file = *text;
-  if (const std::string* text = value("--mtu")) {
+  if (const std::string* text = option_value(parsed, "--progress-file")) {
+    settings.progress_file = *text;
+  }
+  return std::nullopt;
+}
+
+// How the transport sends (UDP datagrams, TCP chunks and close), and the report's form.
+std::optional<std::string> read_transport_options(const ParsedArgs& parsed, Settings& settings) {
+  if (const std::string* text = option_value(parsed, "--mtu")) {
     auto mtu = parse_integer(*text, 64, static_cast<int64_t>(send::kMaxUdpPayload));
     if (!mtu) return "--mtu must be from 64 to 65507 bytes, not '" + *text + "'";
     settings.mtu = static_cast<size_t>(*mtu);
   }
-  if (const std::string* text = value("--definitions-every")) {
+  if (const std::string* text = option_value(parsed, "--definitions-every")) {
     auto every = parse_integer(*text, 0, INT64_MAX);
     if (!every) return "--definitions-every must be a whole number >= 0, not '" + *text + "'";
     settings.definitions_every = static_cast<uint64_t>(*every);
@@ -259,14 +278,14 @@ std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& set
     if (settings.raw_size) return "--chunked applies to MCAP streams, not to --raw-size";
     settings.tcp.chunked = true;
   }
-  if (const std::string* text = value("--chunk-size")) {
+  if (const std::string* text = option_value(parsed, "--chunk-size")) {
     auto size = parse_size(*text);
     if (!size || *size == 0 || *size > (uint64_t{1} << 30)) {
       return "--chunk-size must be a size from 1B to 1GiB, not '" + *text + "'";
     }
     settings.tcp.chunk_size = *size;
   }
-  if (const std::string* text = value("--close-timeout")) {
+  if (const std::string* text = option_value(parsed, "--close-timeout")) {
     auto timeout = parse_duration(*text);
     if (!timeout || *timeout > uint64_t{3600} * 1'000'000'000) {
       return "--close-timeout must be like 500ms or 10s, at most 1h, not '" + *text + "'";
@@ -279,6 +298,15 @@ std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& set
       return "--gso applies to --raw-size payloads over UDP";
     }
     settings.gso = true;
+  }
+  return std::nullopt;
+}
+
+// Fills `settings` from the command line; returns the usage error, if any.
+std::optional<std::string> read_settings(const ParsedArgs& parsed, Settings& settings) {
+  for (auto read : {read_target_and_file, read_source_and_pace, read_limits_and_payloads,
+                    read_transport_options}) {
+    if (std::optional<std::string> error = read(parsed, settings)) return error;
   }
   return std::nullopt;
 }
@@ -631,22 +659,56 @@ mcap::Result<std::unique_ptr<Transport>> open_transport(const Settings& settings
              : send::open_mcap_tcp(settings.target, settings.tcp);
 }
 
+// A --topics list for the sensor mix names only topics it has.
+std::optional<std::string> check_sensor_mix_topics(const std::set<std::string>& topics) {
+  std::set<std::string> known;
+  for (const synth::TopicSpec& spec : synth::default_sensor_mix()) known.insert(spec.topic);
+  for (const std::string& topic : topics) {
+    if (known.count(topic) == 0) {
+      std::string list;
+      for (const std::string& name : known) list += (list.empty() ? "" : ", ") + name;
+      return "the sensor mix has no topic '" + topic + "' (it has " + list + ")";
+    }
+  }
+  return std::nullopt;
+}
+
+// SIGINT and SIGTERM end the stream cleanly instead of killing the sender mid-record.
+void stop_on_signals() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  ::sigaction(SIGINT, &action, nullptr);
+  ::sigaction(SIGTERM, &action, nullptr);
+}
+
+synth::Pacer pacer_for(const Settings& settings) {
+  if (settings.raw_size && settings.rate > 0) return synth::Pacer::at_rate(settings.rate);
+  if (!settings.raw_size && settings.speed > 0) return synth::Pacer::by_log_time(settings.speed);
+  return synth::Pacer::unpaced();
+}
+
+// Sends everything the settings ask for, then flushes and finishes the stream.
+mcap::Status send_all(const Settings& settings, Transport& transport, Sender& sender) {
+  mcap::Status status;
+  if (settings.file) {
+    status = replay_file(settings, transport, sender);
+  } else if (settings.raw_size) {
+    status = send_raw(settings, sender);
+  } else {
+    status = send_sensor_mix(settings, transport, sender);
+  }
+  if (status) status = sender.end();
+  if (status) status = transport.finish();
+  return status;
+}
+
 int run_send(std::span<const std::string> args) {
   ParsedArgs parsed;
   if (auto error = parse_args(args, kOptions, parsed)) return usage_error("send", *error);
   Settings settings;
   if (auto error = read_settings(parsed, settings)) return usage_error("send", *error);
   if (settings.topics && !settings.file && !settings.raw_size) {
-    std::set<std::string> known;
-    for (const synth::TopicSpec& spec : synth::default_sensor_mix()) known.insert(spec.topic);
-    for (const std::string& topic : *settings.topics) {
-      if (known.count(topic) == 0) {
-        std::string list;
-        for (const std::string& name : known) list += (list.empty() ? "" : ", ") + name;
-        return usage_error("send",
-                           "the sensor mix has no topic '" + topic + "' (it has " + list + ")");
-      }
-    }
+    if (auto error = check_sensor_mix_topics(*settings.topics)) return usage_error("send", *error);
   }
   if (settings.file) {
     // Fail on an unreadable file before connecting.
@@ -671,32 +733,15 @@ int run_send(std::span<const std::string> args) {
     std::fprintf(stderr, "mcaprec send: %s\n", transport.error().message.c_str());
     return kExitFailure;
   }
-  struct sigaction action {};
-  action.sa_handler = on_stop_signal;
-  ::sigaction(SIGINT, &action, nullptr);
-  ::sigaction(SIGTERM, &action, nullptr);
-
-  synth::Pacer pacer = synth::Pacer::unpaced();
-  if (settings.raw_size && settings.rate > 0) {
-    pacer = synth::Pacer::at_rate(settings.rate);
-  } else if (!settings.raw_size && settings.speed > 0) {
-    pacer = synth::Pacer::by_log_time(settings.speed);
-  }
+  stop_on_signals();
   mcap::Status status;
   std::optional<Sender> sender;
   {
+    // The progress writer's last line counts everything sent: it ends before the report.
     std::optional<ProgressWriter> progress_writer;
     if (progress) progress_writer.emplace(progress, **transport);
-    sender.emplace(**transport, pacer, settings);
-    if (settings.file) {
-      status = replay_file(settings, **transport, *sender);
-    } else if (settings.raw_size) {
-      status = send_raw(settings, *sender);
-    } else {
-      status = send_sensor_mix(settings, **transport, *sender);
-    }
-    if (status) status = sender->end();
-    if (status) status = (*transport)->finish();
+    sender.emplace(**transport, pacer_for(settings), settings);
+    status = send_all(settings, **transport, *sender);
   }
   if (!status) {
     std::fprintf(stderr, "mcaprec send: %s\n", status.error().message.c_str());
