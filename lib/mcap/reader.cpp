@@ -73,42 +73,44 @@ StreamReader::StreamReader(ByteView file, ReadOptions options) : file_(file), op
 Result<std::optional<RecordItem>> StreamReader::next() {
   if (error_) return *error_;
   if (done_) return std::optional<RecordItem>();
-
-  auto fail = [this](Error e) -> NextResult {
-    error_ = std::move(e);
-    return *error_;
-  };
-
   if (!started_) {
     started_ = true;
     if (Status st = detail::check_leading_magic(file_); !st.ok()) return fail(st.error());
     pos_ = sizeof(kMagic);
   }
-
   if (in_chunk_) {
-    if (chunk_pos_ < chunk_view_.size()) {
-      // Built only on failure: the success path allocates nothing per message.
-      auto chunk_error = [&](const std::string& what) {
-        return fail(Error{chunk_file_offset_, "Chunk at offset " +
-                                                  std::to_string(chunk_file_offset_) +
-                                                  ": record at chunk offset " +
-                                                  std::to_string(chunk_pos_) + ": " + what});
-      };
-      auto frame = read_frame(chunk_view_, chunk_pos_);
-      if (!frame.ok()) return chunk_error(frame.error().message);
-      if (!detail::allowed_in_chunk(frame->opcode)) {
-        return chunk_error(std::string(opcode_name(frame->opcode)) +
-                           " record is not allowed inside a chunk");
-      }
-      auto record = parse_record(frame->opcode, frame->content, chunk_file_offset_);
-      if (!record.ok()) return chunk_error(record.error().message);
-      RecordItem item{std::move(*record), chunk_file_offset_, true, chunk_pos_};
-      chunk_pos_ += frame->size();
-      return std::optional<RecordItem>(std::move(item));
-    }
+    if (chunk_pos_ < chunk_view_.size()) return next_in_chunk();
     in_chunk_ = false;
   }
+  return next_in_file();
+}
 
+NextResult StreamReader::fail(Error error) {
+  error_ = std::move(error);
+  return *error_;
+}
+
+NextResult StreamReader::next_in_chunk() {
+  // Built only on failure: the success path allocates nothing per message.
+  auto chunk_error = [&](const std::string& what) {
+    return fail(Error{chunk_file_offset_, "Chunk at offset " + std::to_string(chunk_file_offset_) +
+                                              ": record at chunk offset " +
+                                              std::to_string(chunk_pos_) + ": " + what});
+  };
+  auto frame = read_frame(chunk_view_, chunk_pos_);
+  if (!frame.ok()) return chunk_error(frame.error().message);
+  if (!detail::allowed_in_chunk(frame->opcode)) {
+    return chunk_error(std::string(opcode_name(frame->opcode)) +
+                       " record is not allowed inside a chunk");
+  }
+  auto record = parse_record(frame->opcode, frame->content, chunk_file_offset_);
+  if (!record.ok()) return chunk_error(record.error().message);
+  RecordItem item{std::move(*record), chunk_file_offset_, true, chunk_pos_};
+  chunk_pos_ += frame->size();
+  return std::optional<RecordItem>(std::move(item));
+}
+
+NextResult StreamReader::next_in_file() {
   if (pos_ >= file_.size()) {
     return fail(Error{pos_, "unexpected end of file: no Footer record"});
   }
@@ -128,35 +130,45 @@ Result<std::optional<RecordItem>> StreamReader::next() {
   pos_ += frame->size();
 
   if (opcode == Opcode::kChunk && options_.decode_chunks) {
-    const Chunk& chunk = std::get<Chunk>(*record);
-    detail::DecodedChunk decoded;
-    Status st =
-        detail::decode_chunk(chunk, offset, options_, decompressor_, chunk_records_, decoded);
-    if (!st.ok()) return fail(st.error());
-    chunk_view_ = decoded.records;
-    chunk_pos_ = 0;
-    chunk_file_offset_ = offset;
-    in_chunk_ = true;
+    if (Status st = enter_chunk(std::get<Chunk>(*record), offset); !st.ok()) {
+      return fail(st.error());
+    }
   } else if (opcode == Opcode::kAttachment && options_.validate_crcs) {
     Status st = detail::check_attachment_crc(std::get<Attachment>(*record), frame->content, offset);
     if (!st.ok()) return fail(st.error());
   } else if (opcode == Opcode::kFooter) {
-    // The trailing magic must follow the Footer and end the file.
-    const uint64_t left = file_.size() - pos_;
-    if (left < sizeof(kMagic)) {
-      return fail(Error{pos_, "truncated trailing magic: " + std::to_string(left) +
-                                  " of 8 bytes after the Footer"});
-    }
-    if (!detail::is_magic_at(file_, pos_)) {
-      return fail(Error{pos_, "bad trailing magic after the Footer"});
-    }
-    if (left > sizeof(kMagic)) {
-      return fail(Error{pos_ + sizeof(kMagic),
-                        std::to_string(left - sizeof(kMagic)) + " bytes after the trailing magic"});
-    }
+    if (Status st = check_file_end(); !st.ok()) return fail(st.error());
     done_ = true;
   }
   return std::optional<RecordItem>(RecordItem{std::move(*record), offset, false, 0});
+}
+
+Status StreamReader::enter_chunk(const Chunk& chunk, uint64_t offset) {
+  detail::DecodedChunk decoded;
+  Status st = detail::decode_chunk(chunk, offset, options_, decompressor_, chunk_records_, decoded);
+  if (!st.ok()) return st;
+  chunk_view_ = decoded.records;
+  chunk_pos_ = 0;
+  chunk_file_offset_ = offset;
+  in_chunk_ = true;
+  return {};
+}
+
+// The trailing magic must follow the Footer and end the file.
+Status StreamReader::check_file_end() const {
+  const uint64_t left = file_.size() - pos_;
+  if (left < sizeof(kMagic)) {
+    return Error{
+        pos_, "truncated trailing magic: " + std::to_string(left) + " of 8 bytes after the Footer"};
+  }
+  if (!detail::is_magic_at(file_, pos_)) {
+    return Error{pos_, "bad trailing magic after the Footer"};
+  }
+  if (left > sizeof(kMagic)) {
+    return Error{pos_ + sizeof(kMagic),
+                 std::to_string(left - sizeof(kMagic)) + " bytes after the trailing magic"};
+  }
+  return {};
 }
 
 }  // namespace mcaprec::mcap

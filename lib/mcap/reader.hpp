@@ -55,6 +55,13 @@ class StreamReader {
   Result<std::optional<RecordItem>> next();
 
  private:
+  // Keeps the error for later calls and returns it.
+  Result<std::optional<RecordItem>> fail(Error error);
+  Result<std::optional<RecordItem>> next_in_chunk();
+  Result<std::optional<RecordItem>> next_in_file();
+  Status enter_chunk(const Chunk& chunk, uint64_t offset);
+  Status check_file_end() const;
+
   ByteView file_;
   ReadOptions options_;
   Decompressor decompressor_;
