@@ -178,6 +178,62 @@ mcap::Status finish(FileDescriptor& fd, const RecoverOptions& options, RecoveryR
   return {};
 }
 
+// Scans through a mapping that is gone before anything changes the file.
+mcap::Result<mcap::ScanReport> scan_file(int fd, uint64_t size, const std::string& path,
+                                         const RecoverOptions& options) {
+  auto mapping = ReadOnlyMapping::map(fd, size, path);
+  if (!mapping) return mapping.error();
+  mcap::ReadOptions read;
+  read.max_chunk_bytes = options.max_chunk_bytes;
+  const unsigned threads = options.threads > 0
+                               ? options.threads
+                               : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
+  return mcap::scan(mapping->bytes(), read, threads);
+}
+
+// A file whose content is complete keeps it; only its size and name may change.
+mcap::Status keep_complete_file(FileDescriptor& fd, const mcap::ScanReport& scan,
+                                const RecoverOptions& options, RecoveryReport& report) {
+  report.already_complete = true;
+  report.kept_bytes = report.original_size;
+  report.final_size = report.original_size;
+  describe_contents(scan, report);
+  if (options.dry_run) {
+    report.renamed = report.final_path != report.path;
+    return {};
+  }
+  // An unfinished name: the writer may have died before giving back its reserved room.
+  if (report.final_path != report.path &&
+      ::ftruncate(fd.get(), static_cast<off_t>(report.original_size)) != 0) {
+    return os_error(report.original_size, "cannot truncate", report.path, errno);
+  }
+  return finish(fd, options, report);
+}
+
+// Cuts the file after its last valid record and appends what completes it.
+mcap::Status cut_and_complete(FileDescriptor& fd, mcap::ScanReport& scan,
+                              const RecoverOptions& options, RecoveryReport& report) {
+  report.kept_bytes = scan.valid_end;
+  report.cut_bytes = report.original_size - scan.valid_end;
+  report.cut_reason = scan.stopped ? scan.stopped->message : "the scan stopped";
+  report.rebuilt_message_indexes = scan.missing_message_indexes.size();
+  const mcap::Bytes tail = build_recovery_tail(scan, recovery_record(report));
+  report.appended_bytes = tail.size();
+  report.final_size = scan.valid_end + tail.size();
+  describe_contents(scan, report);
+  if (options.dry_run) {
+    report.renamed = report.final_path != report.path;
+    return {};
+  }
+  // Also when nothing is cut: truncating drops the room the writer reserved past the end
+  // (fallocate KEEP_SIZE), which a crash never gave back.
+  if (::ftruncate(fd.get(), static_cast<off_t>(scan.valid_end)) != 0) {
+    return os_error(scan.valid_end, "cannot truncate", report.path, errno);
+  }
+  if (mcap::Status s = write_all(fd.get(), tail, scan.valid_end, report.path); !s) return s;
+  return finish(fd, options, report);
+}
+
 }  // namespace
 
 std::string describe(const RecoveryReport& report) {
@@ -225,62 +281,16 @@ mcap::Result<RecoveryReport> recover_file(const std::string& path, const Recover
   const bool active = options.rename_active && ends_with(path, kActiveSuffix);
   report.final_path = active ? path.substr(0, path.size() - kActiveSuffix.size()) : path;
 
-  mcap::ScanReport scan;
-  {
-    auto mapping = ReadOnlyMapping::map(fd.get(), report.original_size, path);
-    if (!mapping) return mapping.error();
-    mcap::ReadOptions read;
-    read.max_chunk_bytes = options.max_chunk_bytes;
-    const unsigned threads = options.threads > 0
-                                 ? options.threads
-                                 : std::clamp(std::thread::hardware_concurrency(), 1u, 4u);
-    scan = mcap::scan(mapping->bytes(), read, threads);
-  }  // unmapped before anything changes the file
-
-  if (scan.valid_end <= sizeof(mcap::kMagic)) {
-    const std::string why = scan.stopped ? scan.stopped->message : "no Header record";
-    return mcap::Error{scan.stopped ? scan.stopped->offset : 0,
+  auto scan = scan_file(fd.get(), report.original_size, path, options);
+  if (!scan) return scan.error();
+  if (scan->valid_end <= sizeof(mcap::kMagic)) {
+    const std::string why = scan->stopped ? scan->stopped->message : "no Header record";
+    return mcap::Error{scan->stopped ? scan->stopped->offset : 0,
                        "cannot recover " + path + ": no valid MCAP header (" + why + ")"};
   }
-
-  if (scan.complete) {
-    report.already_complete = true;
-    report.kept_bytes = report.original_size;
-    report.final_size = report.original_size;
-    describe_contents(scan, report);
-    if (options.dry_run) {
-      report.renamed = report.final_path != path;
-      return report;
-    }
-    // An unfinished name: the writer may have died before giving back its reserved room.
-    if (report.final_path != path &&
-        ::ftruncate(fd.get(), static_cast<off_t>(report.original_size)) != 0) {
-      return os_error(report.original_size, "cannot truncate", path, errno);
-    }
-    if (mcap::Status s = finish(fd, options, report); !s) return s.error();
-    return report;
-  }
-
-  report.kept_bytes = scan.valid_end;
-  report.cut_bytes = report.original_size - scan.valid_end;
-  report.cut_reason = scan.stopped ? scan.stopped->message : "the scan stopped";
-  report.rebuilt_message_indexes = scan.missing_message_indexes.size();
-  const mcap::Bytes tail = build_recovery_tail(scan, recovery_record(report));
-  report.appended_bytes = tail.size();
-  report.final_size = scan.valid_end + tail.size();
-  describe_contents(scan, report);
-  if (options.dry_run) {
-    report.renamed = report.final_path != path;
-    return report;
-  }
-
-  // Also when nothing is cut: truncating drops the room the writer reserved past the end
-  // (fallocate KEEP_SIZE), which a crash never gave back.
-  if (::ftruncate(fd.get(), static_cast<off_t>(scan.valid_end)) != 0) {
-    return os_error(scan.valid_end, "cannot truncate", path, errno);
-  }
-  if (mcap::Status s = write_all(fd.get(), tail, scan.valid_end, path); !s) return s.error();
-  if (mcap::Status s = finish(fd, options, report); !s) return s.error();
+  const mcap::Status done = scan->complete ? keep_complete_file(fd, *scan, options, report)
+                                           : cut_and_complete(fd, *scan, options, report);
+  if (!done) return done.error();
   return report;
 }
 
