@@ -168,18 +168,9 @@ void append_message_indexes(std::span<const ChunkPiece> pieces, EncodedChunk& ou
   }
 }
 
-}  // namespace
-
-Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions& options,
-                    Compressor& compressor, EncodedChunk& out) {
-  out.bytes.clear();
-  out.message_index_offsets.clear();
-  out.message_counts.clear();
-  out.message_count = 0;
-  out.crc = 0;
-
+// Counts, times and size of the messages, which the Chunk record's header states.
+void describe_messages(std::span<const ChunkPiece> pieces, EncodedChunk& out) {
   uint64_t uncompressed_size = 0;
-  uint32_t uncompressed_crc = 0;
   Timestamp start = std::numeric_limits<Timestamp>::max();
   Timestamp end = 0;
   size_t slot = 0;
@@ -195,53 +186,75 @@ Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions
   out.message_start_time = out.message_count == 0 ? 0 : start;
   out.message_end_time = out.message_count == 0 ? 0 : end;
   out.uncompressed_size = uncompressed_size;
+}
 
-  if (options.compression == Compression::kNone || uncompressed_size == 0) {
-    uncompressed_crc = store_raw(pieces, out, options.chunk_crc);
-  } else {
-    // The codec takes plain views. A chunk of small messages spans many pieces (one per
-    // channel segment), so the list is kept per thread and reused: no allocation per chunk.
-    thread_local std::vector<ByteView> views;
-    views.resize(pieces.size());
-    for (size_t i = 0; i < pieces.size(); ++i) views[i] = pieces[i].records;
-    // The codec writes into its own buffer; only a frame that pays for itself is copied behind
-    // the header, so an incompressible chunk costs the attempt and nothing more.
-    const Result<std::optional<ByteView>> frame = compressor.compress_at_most(
-        options.compression, options.level, views,
-        largest_worthwhile(uncompressed_size, options.min_saving_percent));
-    if (!frame) return frame.error();
-    if (!frame->has_value()) {
-      uncompressed_crc = store_raw(pieces, out, options.chunk_crc);
-    } else {
-      if (options.chunk_crc) {
-        for (const ChunkPiece& piece : pieces) {
-          uncompressed_crc = crc32_update(uncompressed_crc, piece.records);
-        }
-      }
-      out.compression = compression_name(options.compression);
-      out.compressed_size = (*frame)->size();
-      put_chunk_header(out.bytes, out, uncompressed_crc);
-      put_bytes(out.bytes, **frame);
-      patch_chunk_lengths(out.bytes, out.compressed_size);
+// Writes the Chunk record, compressed when that pays; gives the CRC of the uncompressed records
+// (0 when options.chunk_crc is off).
+Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
+                                    const ChunkEncodeOptions& options, Compressor& compressor,
+                                    EncodedChunk& out) {
+  if (options.compression == Compression::kNone || out.uncompressed_size == 0) {
+    return store_raw(pieces, out, options.chunk_crc);
+  }
+  // The codec takes plain views. A chunk of small messages spans many pieces (one per
+  // channel segment), so the list is kept per thread and reused: no allocation per chunk.
+  thread_local std::vector<ByteView> views;
+  views.resize(pieces.size());
+  for (size_t i = 0; i < pieces.size(); ++i) views[i] = pieces[i].records;
+  // The codec writes into its own buffer; only a frame that pays for itself is copied behind
+  // the header, so an incompressible chunk costs the attempt and nothing more.
+  const Result<std::optional<ByteView>> frame = compressor.compress_at_most(
+      options.compression, options.level, views,
+      largest_worthwhile(out.uncompressed_size, options.min_saving_percent));
+  if (!frame) return frame.error();
+  if (!frame->has_value()) return store_raw(pieces, out, options.chunk_crc);
+  uint32_t uncompressed_crc = 0;
+  if (options.chunk_crc) {
+    for (const ChunkPiece& piece : pieces) {
+      uncompressed_crc = crc32_update(uncompressed_crc, piece.records);
     }
   }
+  out.compression = compression_name(options.compression);
+  out.compressed_size = (*frame)->size();
+  put_chunk_header(out.bytes, out, uncompressed_crc);
+  put_bytes(out.bytes, **frame);
+  patch_chunk_lengths(out.bytes, out.compressed_size);
+  return uncompressed_crc;
+}
+
+// The CRC of all the bytes, for the data section's CRC.
+uint32_t bytes_crc(const EncodedChunk& out, const ChunkEncodeOptions& options,
+                   uint32_t uncompressed_crc) {
+  if (out.compression.empty() && options.chunk_crc) {
+    // The records of a raw chunk were checksummed for the Chunk record: extend that CRC
+    // over the header before them and the indexes after them instead of reading them again.
+    const ByteView bytes = out.bytes;
+    const uint64_t header = out.chunk_record_size - out.uncompressed_size;
+    uint32_t crc = crc32(bytes.first(header));
+    crc = crc32_combine(crc, uncompressed_crc, out.uncompressed_size);
+    return crc32_update(crc, bytes.subspan(out.chunk_record_size));
+  }
+  return crc32(out.bytes);
+}
+
+}  // namespace
+
+Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions& options,
+                    Compressor& compressor, EncodedChunk& out) {
+  out.bytes.clear();
+  out.message_index_offsets.clear();
+  out.message_counts.clear();
+  out.message_count = 0;
+  out.crc = 0;
+
+  describe_messages(pieces, out);
+  const Result<uint32_t> uncompressed_crc = store_chunk_record(pieces, options, compressor, out);
+  if (!uncompressed_crc) return uncompressed_crc.error();
   out.chunk_record_size = out.bytes.size();
 
   if (options.message_indexes) append_message_indexes(pieces, out);
   out.message_index_length = out.bytes.size() - out.chunk_record_size;
-  if (options.data_crc) {
-    if (out.compression.empty() && options.chunk_crc) {
-      // The records of a raw chunk were checksummed for the Chunk record: extend that CRC
-      // over the header before them and the indexes after them instead of reading them again.
-      const ByteView bytes = out.bytes;
-      const uint64_t header = out.chunk_record_size - out.uncompressed_size;
-      uint32_t crc = crc32(bytes.first(header));
-      crc = crc32_combine(crc, uncompressed_crc, out.uncompressed_size);
-      out.crc = crc32_update(crc, bytes.subspan(out.chunk_record_size));
-    } else {
-      out.crc = crc32(out.bytes);
-    }
-  }
+  if (options.data_crc) out.crc = bytes_crc(out, options, *uncompressed_crc);
   return {};
 }
 
