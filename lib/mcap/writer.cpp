@@ -316,6 +316,27 @@ Status Writer::rewind_after_failure() {
 Status Writer::write_summary() {
   const uint64_t summary_start = offset_;
   Bytes summary;
+  const std::vector<SummaryOffset> offsets = append_summary_groups(summary, summary_start);
+  const bool has_summary = !summary.empty();
+  const uint64_t offsets_start = summary_start + summary.size();
+  if (options_.summary_offsets) {
+    for (const SummaryOffset& offset : offsets) append_record(summary, offset);
+  }
+  const bool has_offsets = summary_start + summary.size() > offsets_start;
+
+  Footer footer{has_summary ? summary_start : 0, has_offsets ? offsets_start : 0, 0};
+  append_record(summary, footer);
+  if (options_.summary_crc) {
+    // Covers everything from the summary start through the Footer's summary_offset_start.
+    const uint32_t crc = crc32(ByteView(summary).first(summary.size() - 4));
+    store_le<uint32_t>(summary.data() + summary.size() - 4, crc);
+  }
+  summary.insert(summary.end(), std::begin(kMagic), std::end(kMagic));
+  return append(summary);
+}
+
+std::vector<SummaryOffset> Writer::append_summary_groups(Bytes& summary,
+                                                         uint64_t summary_start) const {
   std::vector<SummaryOffset> offsets;
   auto group = [&](Opcode opcode, auto&& write_records) {
     const uint64_t start = summary.size();
@@ -349,41 +370,28 @@ Status Writer::write_summary() {
     });
   }
   if (options_.chunk_indexes) {
-    group(Opcode::kChunkIndex, [&] {
-      ChunkIndex record;
-      for (const ChunkIndexEntry& entry : chunk_index_entries_) {
-        record.message_start_time = entry.message_start_time;
-        record.message_end_time = entry.message_end_time;
-        record.chunk_start_offset = entry.chunk_start_offset;
-        record.chunk_length = entry.chunk_length;
-        record.message_index_offsets.clear();
-        for (size_t i = entry.offsets_begin; i < entry.offsets_end; ++i) {
-          record.message_index_offsets.insert(chunk_message_index_offsets_[i]);
-        }
-        record.message_index_length = entry.message_index_length;
-        record.compression = entry.compression;
-        record.compressed_size = entry.compressed_size;
-        record.uncompressed_size = entry.uncompressed_size;
-        append_record(summary, record);
-      }
-    });
+    group(Opcode::kChunkIndex, [&] { append_chunk_indexes(summary); });
   }
-  const bool has_summary = !summary.empty();
-  const uint64_t offsets_start = summary_start + summary.size();
-  if (options_.summary_offsets) {
-    for (const SummaryOffset& offset : offsets) append_record(summary, offset);
-  }
-  const bool has_offsets = summary_start + summary.size() > offsets_start;
+  return offsets;
+}
 
-  Footer footer{has_summary ? summary_start : 0, has_offsets ? offsets_start : 0, 0};
-  append_record(summary, footer);
-  if (options_.summary_crc) {
-    // Covers everything from the summary start through the Footer's summary_offset_start.
-    const uint32_t crc = crc32(ByteView(summary).first(summary.size() - 4));
-    store_le<uint32_t>(summary.data() + summary.size() - 4, crc);
+void Writer::append_chunk_indexes(Bytes& summary) const {
+  ChunkIndex record;
+  for (const ChunkIndexEntry& entry : chunk_index_entries_) {
+    record.message_start_time = entry.message_start_time;
+    record.message_end_time = entry.message_end_time;
+    record.chunk_start_offset = entry.chunk_start_offset;
+    record.chunk_length = entry.chunk_length;
+    record.message_index_offsets.clear();
+    for (size_t i = entry.offsets_begin; i < entry.offsets_end; ++i) {
+      record.message_index_offsets.insert(chunk_message_index_offsets_[i]);
+    }
+    record.message_index_length = entry.message_index_length;
+    record.compression = entry.compression;
+    record.compressed_size = entry.compressed_size;
+    record.uncompressed_size = entry.uncompressed_size;
+    append_record(summary, record);
   }
-  summary.insert(summary.end(), std::begin(kMagic), std::end(kMagic));
-  return append(summary);
 }
 
 }  // namespace mcaprec::mcap

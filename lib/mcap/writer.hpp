@@ -92,9 +92,13 @@ class Writer {
   Status append_record_now(const Record& record);  // serialize + append
   void note_message(uint16_t channel_id, Timestamp log_time, uint64_t count);
   Status write_summary();
-  Status append_chunk(const EncodedChunk& chunk);  // chunk bytes + its index entry
-  Status usable() const;                           // error once closed or failed
-  Status fail(Error error);                        // marks the writer failed
+  // The summary's record groups, appended to `summary` (which starts at file offset
+  // `summary_start`); gives a Summary Offset for each group that is not empty.
+  std::vector<SummaryOffset> append_summary_groups(Bytes& summary, uint64_t summary_start) const;
+  void append_chunk_indexes(Bytes& summary) const;  // built from the flat entries below
+  Status append_chunk(const EncodedChunk& chunk);   // chunk bytes + its index entry
+  Status usable() const;                            // error once closed or failed
+  Status fail(Error error);                         // marks the writer failed
 
   std::unique_ptr<ByteSink> sink_;
   WriterOptions options_;
