@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -13,6 +14,63 @@
 #include "mcap/read_checks.hpp"
 
 namespace mcaprec::mcap::detail {
+
+namespace {
+
+// Notes one record of the chunk (at `at` within its records) in `out`; says what is wrong with
+// it, if anything.
+std::optional<std::string> take_chunk_record(const RecordFrame& inner, uint64_t at,
+                                             ChunkCheck& out) {
+  switch (static_cast<Opcode>(inner.opcode)) {
+    case Opcode::kMessage: {
+      // Only the fields the statistics and indexes need, without building a Message.
+      if (inner.content.size() < kMessageHeaderSize) {
+        return "Message record of " + std::to_string(inner.content.size()) +
+               " content bytes is shorter than its 22-byte header";
+      }
+      const uint16_t channel_id = load_le<uint16_t>(inner.content.data());
+      const Timestamp log_time = load_le<Timestamp>(inner.content.data() + 6);
+      if (out.messages.empty() || log_time < out.start) out.start = log_time;
+      if (out.messages.empty() || log_time > out.end) out.end = log_time;
+      out.messages.push_back(ChunkMessage{at, log_time, channel_id});
+      return std::nullopt;
+    }
+    case Opcode::kSchema:
+    case Opcode::kChannel: {
+      auto parsed = parse_record(inner);
+      if (!parsed.ok()) return parsed.error().message;
+      if (auto* schema = std::get_if<Schema>(&*parsed)) {
+        out.schemas.push_back(std::move(*schema));
+      } else {
+        out.channels.push_back(std::move(std::get<Channel>(*parsed)));
+      }
+      return std::nullopt;
+    }
+    default:
+      if (!detail::allowed_in_chunk(inner.opcode)) {
+        return std::string(opcode_name(inner.opcode)) + " record is not allowed inside a chunk";
+      }
+      return std::nullopt;
+  }
+}
+
+// The CRC of the whole Chunk record, which the data section CRC needs. For a stored chunk the
+// records' CRC was just computed, so only the bytes around them are read again.
+uint32_t chunk_record_crc(ByteView file, const RecordFrame& frame, const Chunk& chunk,
+                          const DecodedChunk& decoded) {
+  const uint64_t chunk_offset = frame.offset;
+  const uint64_t end = chunk_offset + frame.size();
+  if (decoded.crc_computed && chunk.compression.empty()) {
+    const uint64_t begin = static_cast<uint64_t>(chunk.records.data() - file.data());
+    const uint64_t records_end = begin + chunk.records.size();
+    uint32_t crc = crc32(file.subspan(chunk_offset, begin - chunk_offset));
+    crc = crc32_combine(crc, decoded.crc, chunk.records.size());
+    return crc32_update(crc, file.subspan(records_end, end - records_end));
+  }
+  return crc32(file.subspan(chunk_offset, frame.size()));
+}
+
+}  // namespace
 
 void ChunkChecker::check(ByteView file, const RecordFrame& frame, const Chunk& chunk,
                          const ReadOptions& options, ChunkCheck& out) {
@@ -37,52 +95,10 @@ void ChunkChecker::check(ByteView file, const RecordFrame& frame, const Chunk& c
   for (uint64_t at = 0; at < records.size();) {
     auto inner = read_frame(records, at);
     if (!inner.ok()) return reject(at, inner.error().message);
-    switch (static_cast<Opcode>(inner->opcode)) {
-      case Opcode::kMessage: {
-        // Only the fields the statistics and indexes need, without building a Message.
-        if (inner->content.size() < kMessageHeaderSize) {
-          return reject(at, "Message record of " + std::to_string(inner->content.size()) +
-                                " content bytes is shorter than its 22-byte header");
-        }
-        const uint16_t channel_id = load_le<uint16_t>(inner->content.data());
-        const Timestamp log_time = load_le<Timestamp>(inner->content.data() + 6);
-        if (out.messages.empty() || log_time < out.start) out.start = log_time;
-        if (out.messages.empty() || log_time > out.end) out.end = log_time;
-        out.messages.push_back(ChunkMessage{at, log_time, channel_id});
-        break;
-      }
-      case Opcode::kSchema:
-      case Opcode::kChannel: {
-        auto parsed = parse_record(*inner);
-        if (!parsed.ok()) return reject(at, parsed.error().message);
-        if (auto* schema = std::get_if<Schema>(&*parsed)) {
-          out.schemas.push_back(std::move(*schema));
-        } else {
-          out.channels.push_back(std::move(std::get<Channel>(*parsed)));
-        }
-        break;
-      }
-      default:
-        if (!detail::allowed_in_chunk(inner->opcode)) {
-          return reject(at, std::string(opcode_name(inner->opcode)) +
-                                " record is not allowed inside a chunk");
-        }
-        break;
-    }
+    if (auto problem = take_chunk_record(*inner, at, out)) return reject(at, *problem);
     at += inner->size();
   }
-  // The data section CRC needs the record's bytes; for a stored chunk the records' CRC was just
-  // computed, so only the bytes around them are read again.
-  const uint64_t end = chunk_offset + frame.size();
-  if (decoded.crc_computed && chunk.compression.empty()) {
-    const uint64_t begin = static_cast<uint64_t>(chunk.records.data() - file.data());
-    const uint64_t records_end = begin + chunk.records.size();
-    uint32_t crc = crc32(file.subspan(chunk_offset, begin - chunk_offset));
-    crc = crc32_combine(crc, decoded.crc, chunk.records.size());
-    out.record_crc = crc32_update(crc, file.subspan(records_end, end - records_end));
-  } else {
-    out.record_crc = crc32(file.subspan(chunk_offset, frame.size()));
-  }
+  out.record_crc = chunk_record_crc(file, frame, chunk, decoded);
 }
 
 ChunkPrefetcher::ChunkPrefetcher(ByteView file, const ReadOptions& options, unsigned threads)
