@@ -1,19 +1,16 @@
 #!/bin/sh
-# Lists C++ functions longer than LIMIT lines (default 60), longest first: scripts/long_functions.sh
-# [DIR...] (default lib tools daemon). A rough count that relies
-# on clang-format's layout: a definition starts at column 0 and its body closes with "}" at column 0.
+# Lists C++ functions longer than LIMIT lines (default 60), longest first, from each function's
+# first and last line as Universal Ctags (Debian: universal-ctags) finds them.
+# Usage: [LIMIT=N] scripts/long_functions.sh [DIR_OR_FILE...]   (default: lib daemon tools)
 limit=${LIMIT:-60}
-[ $# -gt 0 ] || set -- lib tools daemon
-find "$@" -name '*.cpp' | sort | xargs awk -v limit="$limit" '
-  FNR == 1 { start = 0; inbody = 0 }
-  !inbody && /^[A-Za-z_].*\(/ && !/^(namespace|struct|class|enum|using|typedef|template|static_assert)\>/ && !/;[[:space:]]*$/ {
-    start = FNR; name = $0; sub(/\(.*/, "", name); n = split(name, parts, " "); name = parts[n]
-  }
-  !inbody && start && /\{[[:space:]]*$/ { inbody = 1 }
-  !inbody && start && /;[[:space:]]*$/ { start = 0 }
-  inbody && /^\}/ {
-    len = FNR - start + 1
-    if (len > limit) printf "%5d  %s:%d  %s\n", len, FILENAME, start, name
-    inbody = 0; start = 0
-  }
-' | sort -rn
+[ $# -gt 0 ] || set -- lib daemon tools
+ctags -R --languages=C++ --kinds-C++=f --fields=+nes -o - "$@" |
+  awk -F'\t' -v limit="$limit" '{
+    first = 0; last = 0; name = $1
+    for (i = 4; i <= NF; i++) {
+      if ($i ~ /^line:/) first = substr($i, 6)
+      else if ($i ~ /^end:/) last = substr($i, 5)
+      else if ($i ~ /^(class|struct):/) { sub(/^.*:/, "", $i); name = $i "::" $1 }
+    }
+    if (last - first + 1 > limit) printf "%5d  %s:%d  %s\n", last - first + 1, $2, first, name
+  }' | sort -rn
