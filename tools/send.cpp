@@ -448,17 +448,51 @@ class ProgressWriter {
   std::thread thread_;
 };
 
-mcap::Status replay_file(const Settings& settings, Transport& transport, Sender& sender) {
-  auto file = mcap::MappedFile::open(*settings.file);
-  if (!file) return file.error();
-  mcap::StreamReader reader(file->bytes());
-  std::map<uint16_t, mcap::Schema> schemas;
-  std::set<uint16_t> schemas_sent;
+// What a replay has learnt of the file's definitions so far.
+struct ReplayDefinitions {
   struct KnownChannel {
     size_t stats = 0;
     bool sendable = true;  // its definitions fit the transport
   };
+  std::map<uint16_t, mcap::Schema> schemas;
+  std::set<uint16_t> schemas_sent;
   std::map<uint16_t, std::optional<KnownChannel>> channels;  // nullopt: filtered out
+};
+
+// Notes a channel of the file (the record at `offset`) and defines it, and its schema once, on
+// the transport, unless --topics leaves it out or the transport cannot carry its definitions.
+mcap::Status define_channel(const mcap::Channel& channel, uint64_t offset, const Settings& settings,
+                            Transport& transport, Sender& sender, ReplayDefinitions& known) {
+  if (known.channels.count(channel.id) != 0) return {};
+  if (settings.topics && settings.topics->count(channel.topic) == 0) {
+    known.channels[channel.id] = std::nullopt;
+    return {};
+  }
+  const mcap::Schema* channel_schema = nullptr;
+  if (channel.schema_id != 0) {
+    auto definition = known.schemas.find(channel.schema_id);
+    if (definition == known.schemas.end()) {
+      return mcap::Error{offset, *settings.file + ": channel '" + channel.topic +
+                                     "' refers to schema " + std::to_string(channel.schema_id) +
+                                     " that was not defined before it"};
+    }
+    channel_schema = &definition->second;
+  }
+  ReplayDefinitions::KnownChannel entry{sender.topic(channel.topic),
+                                        transport.can_define(channel_schema, channel)};
+  known.channels[channel.id] = entry;
+  if (!entry.sendable) return {};
+  if (channel_schema != nullptr && known.schemas_sent.insert(channel_schema->id).second) {
+    if (mcap::Status s = transport.add_schema(*channel_schema); !s) return s;
+  }
+  return transport.add_channel(channel);
+}
+
+mcap::Status replay_file(const Settings& settings, Transport& transport, Sender& sender) {
+  auto file = mcap::MappedFile::open(*settings.file);
+  if (!file) return file.error();
+  mcap::StreamReader reader(file->bytes());
+  ReplayDefinitions known;
   while (true) {
     auto item = reader.next();
     if (!item)
@@ -466,45 +500,24 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
     if (!*item) return {};
     mcap::Record& record = (*item)->record;
     if (auto* schema = std::get_if<mcap::Schema>(&record)) {
-      if (schema->id != 0) schemas.try_emplace(schema->id, std::move(*schema));
+      if (schema->id != 0) known.schemas.try_emplace(schema->id, std::move(*schema));
     } else if (auto* channel = std::get_if<mcap::Channel>(&record)) {
-      if (channels.count(channel->id) != 0) continue;
-      if (settings.topics && settings.topics->count(channel->topic) == 0) {
-        channels[channel->id] = std::nullopt;
-        continue;
-      }
-      const mcap::Schema* channel_schema = nullptr;
-      if (channel->schema_id != 0) {
-        auto definition = schemas.find(channel->schema_id);
-        if (definition == schemas.end()) {
-          return mcap::Error{(*item)->offset, *settings.file + ": channel '" + channel->topic +
-                                                  "' refers to schema " +
-                                                  std::to_string(channel->schema_id) +
-                                                  " that was not defined before it"};
-        }
-        channel_schema = &definition->second;
-      }
-      KnownChannel known{sender.topic(channel->topic),
-                         transport.can_define(channel_schema, *channel)};
-      channels[channel->id] = known;
-      if (!known.sendable) continue;
-      if (channel_schema != nullptr && schemas_sent.insert(channel_schema->id).second) {
-        if (mcap::Status s = transport.add_schema(*channel_schema); !s) return s;
-      }
-      if (mcap::Status s = transport.add_channel(*channel); !s) return s;
+      mcap::Status s =
+          define_channel(*channel, (*item)->offset, settings, transport, sender, known);
+      if (!s) return s;
     } else if (auto* message = std::get_if<mcap::Message>(&record)) {
-      auto known = channels.find(message->channel_id);
-      if (known == channels.end()) {
+      auto channel_entry = known.channels.find(message->channel_id);
+      if (channel_entry == known.channels.end()) {
         return mcap::Error{(*item)->offset, *settings.file + ": message on channel " +
                                                 std::to_string(message->channel_id) +
                                                 " that was not defined before it"};
       }
-      if (!known->second) continue;
-      if (!known->second->sendable) {
-        sender.skip(known->second->stats);
+      if (!channel_entry->second) continue;
+      if (!channel_entry->second->sendable) {
+        sender.skip(channel_entry->second->stats);
         continue;
       }
-      auto more = sender.send(*message, known->second->stats);
+      auto more = sender.send(*message, channel_entry->second->stats);
       if (!more) return more.error();
       if (!*more) return {};
     } else if (std::holds_alternative<mcap::DataEnd>(record)) {

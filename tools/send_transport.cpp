@@ -379,6 +379,38 @@ class UdpTransport : public Transport {
   // offload): the kernel cuts it into datagrams of that size, so one pass through the send path
   // carries up to kMaxSegments of them. The receiver still gets one datagram per payload.
   Status send_ready_segmented() {
+    group_equal_datagrams();
+    attach_segment_sizes();
+    size_t done = 0;
+    while (done < headers_.size()) {
+      const int n = ::sendmmsg(fd_.get(), headers_.data() + done,
+                               static_cast<unsigned>(headers_.size() - done), 0);
+      if (n < 0) {
+        if (errno == EINTR || (connected_ && errno == ECONNREFUSED)) continue;
+        return Error{wire_bytes_, "send to " + peer_ + " failed after " +
+                                      std::to_string(datagrams_) +
+                                      " datagrams (with --gso): " + errno_text(errno)};
+      }
+      uint64_t messages = 0;
+      for (size_t g = done; g < done + static_cast<size_t>(n); ++g) {
+        const size_t first = group_first_[g];
+        const size_t segments = headers_[g].msg_hdr.msg_iovlen;
+        for (size_t i = first; i < first + segments; ++i) {
+          wire_bytes_ += iovecs_[i].iov_len;
+          messages += packer_.ready_messages(i);
+        }
+        datagrams_ += segments;
+      }
+      hand_over(messages);
+      done += static_cast<size_t>(n);
+    }
+    packer_.clear_ready();
+    return {};
+  }
+
+  // One message header per run of equal-size ready datagrams (group_first_ holds the first
+  // datagram of each), as large as UDP_SEGMENT and a UDP payload allow.
+  void group_equal_datagrams() {
     const size_t count = packer_.ready_count();
     iovecs_.resize(count);
     headers_.clear();
@@ -405,6 +437,10 @@ class UdpTransport : public Transport {
       header.msg_iov = &iovecs_[i];
       header.msg_iovlen = 1;
     }
+  }
+
+  // Tells the kernel where to cut each group of more than one datagram.
+  void attach_segment_sizes() {
     for (size_t g = 0; g < headers_.size(); ++g) {
       msghdr& header = headers_[g].msg_hdr;
       if (header.msg_iovlen < 2) continue;  // a lone datagram needs no segmentation
@@ -417,31 +453,6 @@ class UdpTransport : public Transport {
       const auto segment = static_cast<uint16_t>(header.msg_iov[0].iov_len);
       std::memcpy(CMSG_DATA(control), &segment, sizeof(segment));
     }
-    size_t done = 0;
-    while (done < headers_.size()) {
-      const int n = ::sendmmsg(fd_.get(), headers_.data() + done,
-                               static_cast<unsigned>(headers_.size() - done), 0);
-      if (n < 0) {
-        if (errno == EINTR || (connected_ && errno == ECONNREFUSED)) continue;
-        return Error{wire_bytes_, "send to " + peer_ + " failed after " +
-                                      std::to_string(datagrams_) +
-                                      " datagrams (with --gso): " + errno_text(errno)};
-      }
-      uint64_t messages = 0;
-      for (size_t g = done; g < done + static_cast<size_t>(n); ++g) {
-        const size_t first = group_first_[g];
-        const size_t segments = headers_[g].msg_hdr.msg_iovlen;
-        for (size_t i = first; i < first + segments; ++i) {
-          wire_bytes_ += iovecs_[i].iov_len;
-          messages += packer_.ready_messages(i);
-        }
-        datagrams_ += segments;
-      }
-      hand_over(messages);
-      done += static_cast<size_t>(n);
-    }
-    packer_.clear_ready();
-    return {};
   }
 
   // UDP_SEGMENT takes at most 64 segments per message on the kernels we meet.
