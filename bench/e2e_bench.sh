@@ -35,7 +35,7 @@ udp_send_options=${UDP_SEND_OPTIONS---gso}
 # what they do with the CPU to themselves; 0 by default.
 niceness=${NICE:-0}
 # The bench topic's queue in mcaprecd (a production config gives a high-rate topic its own
-# queue, as DESIGN.md's lidar example does): at 1.5 GB/s the 16 MiB default holds 11 ms, less
+# queue, as config/examples/vehicle.yaml does): at 1.5 GB/s the 16 MiB default holds 11 ms, less
 # than the compressors can be kept off the CPU on this shared 2-vCPU machine.
 queue_bytes=${QUEUE_BYTES:-256MiB}
 # TCP is measured this many times, the receivers alternating, and the median taken.

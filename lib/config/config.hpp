@@ -1,6 +1,6 @@
 #pragma once
-// The daemon's configuration, one struct per YAML section, field for field (DESIGN.md section
-// 5). Every field carries its default, so a Config{} with one source is a working recorder.
+// The daemon's configuration, one struct per YAML section, field for field (docs/ARCHITECTURE.md
+// §7). Every field carries its default, so a Config{} with one source is a working recorder.
 // load_config_file() (loader.hpp) fills these from YAML and checks them; to_yaml() (to_yaml.hpp)
 // prints them back with every default spelled out.
 //

@@ -1,5 +1,5 @@
 #pragma once
-// Loading the daemon's YAML configuration (DESIGN.md section 5). The whole file is checked
+// Loading the daemon's YAML configuration (docs/ARCHITECTURE.md §7). The whole file is checked
 // before anything starts: types, units, ranges, unknown keys (with the closest known key
 // suggested), duplicates, and the checks that span fields (unique names and bind addresses,
 // format/transport pairs, budgets against chunk and message sizes). Every problem is returned,

@@ -1,8 +1,8 @@
 #pragma once
-// Crash recovery in place (DESIGN section 4). A recording cut off by a crash or a power cut is
-// an MCAP file without its end: recovery scans it from the start (mcap::scan), keeps the longest
-// prefix of complete, valid records (every chunk's CRC and Message Index records checked), cuts
-// the torn tail with ftruncate, completes the last chunk's Message Index run when it was cut
+// Crash recovery in place (docs/ARCHITECTURE.md §5.4). A recording cut off by a crash or a power
+// cut is an MCAP file without its end: recovery scans it from the start (mcap::scan), keeps the
+// longest prefix of complete, valid records (every chunk's CRC and Message Index records checked),
+// cuts the torn tail with ftruncate, completes the last chunk's Message Index run when it was cut
 // short, and appends a `mcaprec.recovery` Metadata record, Data End, the summary, the summary
 // offsets, the Footer and the magic. The bytes it keeps are never rewritten: the file is mapped
 // read-only for the scan and written only past the cut. Then fdatasync, the rename that drops

@@ -1,5 +1,5 @@
 #pragma once
-// Packs MCAP records into datagrams for the `mcap` format over UDP (DESIGN.md section 3): each
+// Packs MCAP records into datagrams for the `mcap` format over UDP (docs/ARCHITECTURE.md §6): each
 // datagram holds whole Schema, Channel and Message records, no magic, at most
 // `max_datagram_bytes` long. UDP may lose the datagram that defined a channel, and the receiver
 // keeps definitions per sender, so every known Schema and Channel is packed again at the start

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# kill -9 trials of mcaprecd (DESIGN section 4): in each trial the daemon records numbered
+# kill -9 trials of mcaprecd (docs/ARCHITECTURE.md §5.6): in each trial the daemon records numbered
 # messages streamed at a steady rate over loopback TCP, rotating files every few chunks, and is
 # killed with SIGKILL at a random moment; it is then restarted on the same directory (startup
 # recovery finalizes every .active file) and stopped with SIGTERM. check_trial.mjs then
