@@ -1,25 +1,103 @@
 #pragma once
-// What happened to one channel's messages. Every message pushed is counted once in `received`
-// and ends up counted once more: in `written` or in one `dropped` reason. So after stop(),
+// What happened to each channel's messages, counted where it happened and nowhere else:
+// - ChannelCounters, in each channel's queue: every push (`received`) and the drops before a
+//   message is sealed into a chunk (queue full, memory budget, too large, stopped);
+// - WrittenCounts, one table the pipeline owns: what the ordered writer made of sealed
+//   messages, `written` or dropped after sealing (write_error, stopped when the drain was cut,
+//   no_space). The writer publishes into it and never touches a queue, so counts flow one way.
+// Every message pushed is counted once in `received` and once more, in `written` or in one
+// `dropped` reason of either place; read_channel_counts() adds the two up. So after stop(),
 // received == written + sum(dropped); before, the difference is what is still in flight.
 // Counters only ever grow; relaxed atomics suffice because nobody orders other data by them.
 #include <array>
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 
 #include "pipeline/types.hpp"
 
 namespace mcaprec::pipeline {
 
+using DropCounts = std::array<std::atomic<uint64_t>, kDropReasonCount>;
+
+inline void count_drop(DropCounts& dropped, DropReason reason, uint64_t messages) {
+  dropped[static_cast<size_t>(reason)].fetch_add(messages, std::memory_order_relaxed);
+}
+
 struct ChannelCounters {
   std::atomic<uint64_t> received{0};        // push() calls, accepted or not
   std::atomic<uint64_t> received_bytes{0};  // their payload bytes
-  std::atomic<uint64_t> written{0};         // messages in chunks appended to a file
-  std::array<std::atomic<uint64_t>, kDropReasonCount> dropped{};
+  DropCounts dropped{};                     // before sealing
 
   void count_drop(DropReason reason, uint64_t messages = 1) {
-    dropped[static_cast<size_t>(reason)].fetch_add(messages, std::memory_order_relaxed);
+    pipeline::count_drop(dropped, reason, messages);
   }
 };
+
+// The writer's counts for one channel.
+struct WrittenChannelCounts {
+  std::atomic<uint64_t> written{0};  // messages in chunks appended to a file
+  DropCounts dropped{};              // after sealing
+
+  void count_drop(DropReason reason, uint64_t messages) {
+    pipeline::count_drop(dropped, reason, messages);
+  }
+};
+
+// One WrittenChannelCounts per file-wide channel id, found without a lock: the writer looks up
+// every channel of every chunk. Slots are made in blocks when channels are declared, so
+// looking up and counting never allocate.
+class WrittenCounts {
+ public:
+  WrittenCounts() = default;
+  ~WrittenCounts() {
+    for (std::atomic<Block*>& block : blocks_) delete block.load(std::memory_order_relaxed);
+  }
+  WrittenCounts(const WrittenCounts&) = delete;
+  WrittenCounts& operator=(const WrittenCounts&) = delete;
+
+  // Makes the slot of a channel id, before any message of it can be pushed. Callers serialize
+  // (the registry declares under its lock).
+  void add(uint16_t id) {
+    std::atomic<Block*>& block = blocks_[id / kBlockSlots];
+    if (block.load(std::memory_order_acquire) == nullptr) {
+      block.store(new Block(), std::memory_order_release);
+    }
+  }
+  // Null for an id never added.
+  WrittenChannelCounts* find(uint16_t id) const {
+    Block* block = blocks_[id / kBlockSlots].load(std::memory_order_acquire);
+    return block == nullptr ? nullptr : &(*block)[id % kBlockSlots];
+  }
+
+ private:
+  static constexpr size_t kBlockSlots = 256;
+  using Block = std::array<WrittenChannelCounts, kBlockSlots>;
+  std::array<std::atomic<Block*>, (size_t{UINT16_MAX} + 1) / kBlockSlots> blocks_{};
+};
+
+// One channel's counts as stats and `mcaprec.stats` report them: the queue's and the writer's.
+struct ChannelCountsSnapshot {
+  uint64_t received = 0;
+  uint64_t received_bytes = 0;
+  uint64_t written = 0;
+  std::array<uint64_t, kDropReasonCount> dropped{};
+};
+
+inline ChannelCountsSnapshot read_channel_counts(const ChannelCounters& queue,
+                                                 const WrittenChannelCounts* writer) {
+  ChannelCountsSnapshot counts;
+  counts.received = queue.received.load(std::memory_order_relaxed);
+  counts.received_bytes = queue.received_bytes.load(std::memory_order_relaxed);
+  for (size_t r = 0; r < kDropReasonCount; ++r) {
+    counts.dropped[r] = queue.dropped[r].load(std::memory_order_relaxed);
+  }
+  if (writer == nullptr) return counts;
+  counts.written = writer->written.load(std::memory_order_relaxed);
+  for (size_t r = 0; r < kDropReasonCount; ++r) {
+    counts.dropped[r] += writer->dropped[r].load(std::memory_order_relaxed);
+  }
+  return counts;
+}
 
 }  // namespace mcaprec::pipeline

@@ -81,7 +81,6 @@ class ChannelQueue {
   uint16_t channel_id() const { return config_.channel_id; }
   const ChannelQueueConfig& config() const { return config_; }
   uint64_t unsealed_bytes() const { return unsealed_.load(std::memory_order_relaxed); }
-  ChannelCounters& counters() { return counters_; }
   const ChannelCounters& counters() const { return counters_; }
 
  private:

@@ -5,12 +5,14 @@
 namespace mcaprec::pipeline {
 
 ChannelRegistry::ChannelRegistry(ChannelDefaults defaults, BufferPool& pool, SpaceSignal& space,
-                                 const std::atomic<bool>& accepting, SealContext& seal_context)
+                                 const std::atomic<bool>& accepting, SealContext& seal_context,
+                                 WrittenCounts& written)
     : defaults_(defaults),
       pool_(pool),
       space_(space),
       accepting_(accepting),
-      seal_context_(seal_context) {}
+      seal_context_(seal_context),
+      written_(written) {}
 
 ChannelRegistry::~ChannelRegistry() = default;
 
@@ -53,6 +55,7 @@ mcap::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
   }
   entry->group_name = spec.chunk_group.empty() ? std::string(kDefaultGroup) : spec.chunk_group;
   ChunkAssembler* group = group_locked(entry->group_name);
+  written_.add(entry->channel.id);
 
   ChannelQueueConfig config;
   config.channel_id = entry->channel.id;

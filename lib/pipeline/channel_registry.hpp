@@ -16,6 +16,7 @@
 #include "mcap/error.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
+#include "pipeline/channel_counters.hpp"
 #include "pipeline/channel_queue.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/chunk_assembler.hpp"
@@ -39,8 +40,10 @@ class ChannelRegistry {
  public:
   static constexpr std::string_view kDefaultGroup = "default";
 
+  // Each channel declared gets its slot in `written`, the writer's counts.
   ChannelRegistry(ChannelDefaults defaults, BufferPool& pool, SpaceSignal& space,
-                  const std::atomic<bool>& accepting, SealContext& seal_context);
+                  const std::atomic<bool>& accepting, SealContext& seal_context,
+                  WrittenCounts& written);
   ~ChannelRegistry();
 
   mcap::Result<ChannelEntry*> declare(const ChannelSpec& spec);
@@ -62,6 +65,7 @@ class ChannelRegistry {
   SpaceSignal& space_;
   const std::atomic<bool>& accepting_;
   SealContext& seal_context_;
+  WrittenCounts& written_;
 
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<ChannelEntry>> channels_;  // index = id - 1

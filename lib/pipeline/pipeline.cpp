@@ -11,6 +11,7 @@
 #include "pipeline/compressor_pool.hpp"
 #include "pipeline/in_flight_gate.hpp"
 #include "pipeline/ordered_writer.hpp"
+#include "pipeline/recording_source.hpp"
 #include "pipeline/recycling_pool.hpp"
 #include "pipeline/space_signal.hpp"
 #include "pipeline/thread_cpu.hpp"
@@ -89,7 +90,10 @@ struct Pipeline::Impl {
         buffers(segment_size(options), options.memory_budget, space),
         gate(in_flight_limit(options, compressors_wanted),
              in_flight_chunk_limit(compressors_wanted)),
-        writer(output_config(options), registry, finalizer, gate, buffers, compressed_chunks),
+        session_start(storage::utc_stamp(std::chrono::system_clock::now())),
+        recording_source(registry, written_counts, session_start),
+        writer(output_config(options, session_start), recording_source, written_counts, finalizer,
+               gate, buffers, compressed_chunks),
         compressors(
             CompressorSettings{compressors_wanted, options.compression, options.compression_level,
                                options.chunk_size, gate.chunk_limit()},
@@ -97,7 +101,7 @@ struct Pipeline::Impl {
         seal_context{options.chunk_size, options.chunk_max_age, gate, sealed_chunks,
                      next_seq,           compressors,           space},
         registry(ChannelDefaults{options.default_queue_bytes, options.default_overflow}, buffers,
-                 space, accepting, seal_context) {
+                 space, accepting, seal_context, written_counts) {
     // Every chunk in flight holds one of each from its seal until it is written (the compressor
     // recycles the sealed one before the writer releases the slot): made now, nothing per chunk
     // is allocated afterwards.
@@ -108,24 +112,26 @@ struct Pipeline::Impl {
 
   ~Impl() { (void)stop(); }
 
-  static OutputConfig output_config(const PipelineOptions& options) {
+  static OutputConfig output_config(const PipelineOptions& options, const std::string& started) {
     OutputConfig config;
-    config.single_path = options.output_path;
-    config.directory = options.directory;
-    config.prefix = options.prefix;
     config.max_bytes = options.output_path.empty() ? options.max_bytes : 0;
     config.max_duration =
         options.output_path.empty() ? options.max_duration : std::chrono::nanoseconds(0);
-    config.writer_options.profile = options.profile;
-    config.writer_options.use_chunks = false;
-    config.recorder_metadata = options.recorder_metadata;
-    config.extra_metadata = options.recorder_info;
-    config.session_start = storage::utc_stamp(std::chrono::system_clock::now());
-    config.open_sink = options.open_sink;
-    config.sync_interval = options.sync_interval;
-    config.max_total_bytes = options.max_total_bytes;
-    config.min_free_bytes = options.min_free_bytes;
-    config.free_space = options.free_space;
+    storage::RecordingFileOptions& file = config.file;
+    file.single_path = options.output_path;
+    file.directory = options.directory;
+    file.prefix = options.prefix;
+    file.writer_options.profile = options.profile;
+    file.writer_options.use_chunks = false;
+    file.recorder_metadata = options.recorder_metadata;
+    file.extra_metadata = options.recorder_info;
+    file.session_start = started;
+    file.stats_keys_per_channel = RegistryRecordingSource::kStatsKeysPerChannel;
+    file.open_sink = options.open_sink;
+    file.sync_interval = options.sync_interval;
+    file.max_total_bytes = options.max_total_bytes;
+    file.min_free_bytes = options.min_free_bytes;
+    file.free_space = options.free_space;
     return config;
   }
 
@@ -196,7 +202,8 @@ struct Pipeline::Impl {
   }
 
   // Declaration order is construction order: each part only refers to earlier ones, except
-  // the writer's reference to the registry, which it uses only once chunks arrive.
+  // the recording source's reference to the registry, which the writer uses only once chunks
+  // arrive.
   const PipelineOptions options;
   const unsigned compressors_wanted;
   std::atomic<bool> accepting{true};
@@ -207,6 +214,9 @@ struct Pipeline::Impl {
   RecyclingPool<CompressedChunk> compressed_chunks;
   std::atomic<uint64_t> next_seq{0};
   storage::Finalizer finalizer;
+  WrittenCounts written_counts;
+  const std::string session_start;
+  RegistryRecordingSource recording_source;
   OrderedWriter writer;
   CompressorPool compressors;
   SealContext seal_context;
@@ -302,17 +312,16 @@ PipelineStats Pipeline::stats() const {
   impl_->registry.entries(entries);
   stats.channels.reserve(entries.size());
   for (const ChannelEntry* entry : entries) {
-    const ChannelCounters& counters = entry->queue->counters();
+    const ChannelCountsSnapshot counts = read_channel_counts(
+        entry->queue->counters(), impl_->written_counts.find(entry->channel.id));
     ChannelStats channel;
     channel.id = entry->channel.id;
     channel.topic = entry->channel.topic;
     channel.chunk_group = entry->group_name;
-    channel.received = counters.received.load(std::memory_order_relaxed);
-    channel.received_bytes = counters.received_bytes.load(std::memory_order_relaxed);
-    channel.written = counters.written.load(std::memory_order_relaxed);
-    for (size_t r = 0; r < kDropReasonCount; ++r) {
-      channel.dropped[r] = counters.dropped[r].load(std::memory_order_relaxed);
-    }
+    channel.received = counts.received;
+    channel.received_bytes = counts.received_bytes;
+    channel.written = counts.written;
+    channel.dropped = counts.dropped;
     channel.queued_bytes = entry->queue->unsealed_bytes();
     stats.channels.push_back(std::move(channel));
   }

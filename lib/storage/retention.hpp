@@ -2,9 +2,9 @@
 // Retention: keeps a recorder's directory within `max_total_bytes` and its disk above
 // `min_free_bytes` by deleting this recorder's oldest finalized files (`<prefix>_*.mcap`, never
 // an `.active` file, never another prefix's or another program's files). When deleting is not
-// enough, it says so, and the ordered writer pauses recording until make_room() succeeds again.
+// enough, it says so, and the recording file pauses recording until make_room() succeeds again.
 //
-// Owned by the ordered writer's thread: every call comes from that one thread.
+// Owned by the recording file, on the writer's thread: every call comes from that one thread.
 #include <chrono>
 #include <cstdint>
 #include <functional>

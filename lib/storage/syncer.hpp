@@ -7,7 +7,7 @@
 // The syncer syncs through a mcap::SyncHandle, which owns a duplicate of the file's descriptor:
 // a sync that races a rotation touches the old file (harmless), never a closed or reused
 // descriptor. A failed sync is not retried: it is counted, reported once through take_failure()
-// and the on_failure callback, and the file is not synced here again; the ordered writer closes
+// and the on_failure callback, and the file is not synced here again; the recording file closes
 // it as it can and goes on in a new file.
 #include <atomic>
 #include <chrono>

@@ -1,0 +1,53 @@
+#include "pipeline/recording_source.hpp"
+
+#include <map>
+
+namespace mcaprec::pipeline {
+
+storage::RecordingSource::Declaration RegistryRecordingSource::declaration(
+    uint16_t channel_id) const {
+  const ChannelEntry* entry = registry_.find(channel_id);
+  if (entry == nullptr) return {};
+  return {&entry->channel, entry->schema ? &*entry->schema : nullptr};
+}
+
+void RegistryRecordingSource::declared_channels(std::vector<const mcap::Channel*>& out) const {
+  registry_.entries(entries_scratch_);
+  out.clear();
+  for (const ChannelEntry* entry : entries_scratch_) out.push_back(&entry->channel);
+}
+
+mcap::Metadata RegistryRecordingSource::session_stats() const {
+  mcap::Metadata metadata;
+  metadata.name = "mcaprec.stats";
+  registry_.entries(entries_scratch_);
+  std::map<std::string, int> topic_uses;
+  for (const ChannelEntry* entry : entries_scratch_) ++topic_uses[entry->channel.topic];
+  ChannelCountsSnapshot total;
+  for (const ChannelEntry* entry : entries_scratch_) {
+    const ChannelCountsSnapshot counts =
+        read_channel_counts(entry->queue->counters(), written_.find(entry->channel.id));
+    std::string key = entry->channel.topic;
+    if (topic_uses[key] > 1) key += "#" + std::to_string(entry->channel.id);
+    metadata.metadata[key + ".received"] = std::to_string(counts.received);
+    metadata.metadata[key + ".written"] = std::to_string(counts.written);
+    total.received += counts.received;
+    total.written += counts.written;
+    for (size_t r = 0; r < kDropReasonCount; ++r) {
+      metadata.metadata[key + ".dropped_" + std::string(drop_reason_name(DropReason(r)))] =
+          std::to_string(counts.dropped[r]);
+      total.dropped[r] += counts.dropped[r];
+    }
+  }
+  metadata.metadata["received"] = std::to_string(total.received);
+  metadata.metadata["written"] = std::to_string(total.written);
+  for (size_t r = 0; r < kDropReasonCount; ++r) {
+    metadata.metadata["dropped_" + std::string(drop_reason_name(DropReason(r)))] =
+        std::to_string(total.dropped[r]);
+  }
+  metadata.metadata["scope"] = "session";
+  metadata.metadata["session_start"] = session_start_;
+  return metadata;
+}
+
+}  // namespace mcaprec::pipeline
