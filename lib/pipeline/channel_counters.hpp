@@ -7,7 +7,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "pipeline/types.hpp"
+#include "pipeline/drop_reason.hpp"
 
 namespace mcaprec::pipeline {
 
