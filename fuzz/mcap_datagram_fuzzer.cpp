@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "ingest/channel_registry.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/mcap_datagram_decoder.hpp"
+#include "ingest/sender_channels.hpp"
 
 namespace {
 
@@ -27,14 +27,14 @@ class DigestEvents : public ingest::DecoderEvents {
     digest.add(s.data);
     ++count;
   }
-  void on_channel(uint16_t id, const ingest::ChannelDefinition& d) override {
+  void on_channel(ingest::InBandChannelId id, const ingest::ChannelDefinition& d) override {
     digest.add_value(id);
     digest.add(d.topic);
     if (d.schema != nullptr) digest.add(d.schema->name);
     ++count;
   }
   void on_message(const mcap::Message& m) override {
-    if (registry != nullptr && !registry->has_channel(m.channel_id)) {
+    if (registry != nullptr && !registry->has_channel(ingest::InBandChannelId{m.channel_id})) {
       mcaprec::fuzz::fail("message reported on a channel the registry does not hold");
     }
     digest.add_value(m.channel_id);
@@ -45,7 +45,7 @@ class DigestEvents : public ingest::DecoderEvents {
 
   Digest digest;
   size_t count = 0;
-  const ingest::ChannelRegistry* registry = nullptr;
+  const ingest::SenderChannels* registry = nullptr;
 };
 
 struct Datagram {
@@ -81,12 +81,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const ingest::DecoderLimits limits = fuzz_limits();
   ingest::McapDatagramDecoder decoder(limits);
 
-  ingest::ChannelRegistry registries[2] = {ingest::ChannelRegistry(limits),
-                                           ingest::ChannelRegistry(limits)};
+  ingest::SenderChannels registries[2] = {ingest::SenderChannels(limits),
+                                          ingest::SenderChannels(limits)};
   DigestEvents events;
   std::vector<bool> accepted;
   for (const Datagram& d : datagrams) {
-    ingest::ChannelRegistry& registry = registries[d.sender];
+    ingest::SenderChannels& registry = registries[d.sender];
     const size_t channels = registry.channel_count();
     const size_t schemas = registry.schema_count();
     const uint64_t bytes = registry.definition_bytes();
@@ -107,8 +107,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   // The accepted datagrams alone, from scratch, give the same events.
   ingest::McapDatagramDecoder again(limits);
-  ingest::ChannelRegistry fresh[2] = {ingest::ChannelRegistry(limits),
-                                      ingest::ChannelRegistry(limits)};
+  ingest::SenderChannels fresh[2] = {ingest::SenderChannels(limits),
+                                     ingest::SenderChannels(limits)};
   DigestEvents replay;
   for (size_t i = 0; i < datagrams.size(); ++i) {
     if (!accepted[i]) continue;

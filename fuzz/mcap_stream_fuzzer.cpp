@@ -26,7 +26,7 @@ class DigestEvents : public ingest::DecoderEvents {
     digest.add_value(s.id);
     digest.add(s.data);
   }
-  void on_channel(uint16_t id, const ingest::ChannelDefinition& d) override {
+  void on_channel(ingest::InBandChannelId id, const ingest::ChannelDefinition& d) override {
     digest.add_value(id);
     digest.add(d.topic);
     digest.add(d.message_encoding);

@@ -17,10 +17,7 @@ pipeline::ChannelSpec to_channel_spec(const ChannelDefinition& definition) {
   spec.topic = definition.topic;
   spec.message_encoding = definition.message_encoding;
   spec.metadata = definition.metadata;
-  if (definition.schema != nullptr) {
-    spec.schema = pipeline::SchemaSpec{definition.schema->name, definition.schema->encoding,
-                                       definition.schema->data};
-  }
+  if (definition.schema != nullptr) spec.schema = *definition.schema;
   return spec;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 
 #include "ingest/channel_definition.hpp"
+#include "ingest/in_band_channel_id.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::ingest {
@@ -21,8 +22,8 @@ class DecoderEvents {
   // The first definition of an in-band schema id (repeats of an identical schema are silent).
   virtual void on_schema(const mcap::Schema& /*schema*/) {}
   // The first definition of an in-band channel id, resolved to its full definition.
-  virtual void on_channel(uint16_t channel_id, const ChannelDefinition& definition) = 0;
-  // A message on a channel already reported by on_channel (channel_id is the in-band id).
+  virtual void on_channel(InBandChannelId id, const ChannelDefinition& definition) = 0;
+  // A message on a channel already reported by on_channel (its channel_id is in-band).
   virtual void on_message(const mcap::Message& message) = 0;
   virtual void on_metadata(const mcap::Metadata& /*metadata*/) {}
   virtual void on_attachment(const mcap::Attachment& /*attachment*/) {}

@@ -19,21 +19,21 @@ bool starts_with_magic(mcap::ByteView datagram) {
 
 }  // namespace
 
-DecodeStatus McapDatagramDecoder::decode(mcap::ByteView datagram, ChannelRegistry& registry,
+DecodeStatus McapDatagramDecoder::decode(mcap::ByteView datagram, SenderChannels& channels,
                                          DecoderEvents& events) {
   pending_.clear();
-  registry.begin();
-  if (DecodeStatus st = check(datagram, registry); !st.ok()) {
-    registry.rollback();
+  channels.begin();
+  if (DecodeStatus st = check(datagram, channels); !st.ok()) {
+    channels.rollback();
     pending_.clear();
     return st;
   }
-  registry.commit();
+  channels.commit();
   for (const Pending& event : pending_) {
     if (const auto* message = std::get_if<mcap::Message>(&event)) {
       events.on_message(*message);
     } else if (const auto* channel = std::get_if<NewChannel>(&event)) {
-      events.on_channel(channel->id, *registry.channel(channel->id));
+      events.on_channel(channel->id, *channels.channel(channel->id));
     } else {
       events.on_schema(std::get<mcap::Schema>(event));
     }
@@ -42,7 +42,7 @@ DecodeStatus McapDatagramDecoder::decode(mcap::ByteView datagram, ChannelRegistr
   return {};
 }
 
-DecodeStatus McapDatagramDecoder::check(mcap::ByteView datagram, ChannelRegistry& registry) {
+DecodeStatus McapDatagramDecoder::check(mcap::ByteView datagram, SenderChannels& channels) {
   uint64_t pos = starts_with_magic(datagram) ? sizeof(mcap::kMagic) : 0;
   if (pos < datagram.size() && !detail::is_spec_opcode(datagram[pos])) {
     return DecodeError{
@@ -64,19 +64,19 @@ DecodeStatus McapDatagramDecoder::check(mcap::ByteView datagram, ChannelRegistry
     switch (static_cast<Opcode>(opcode)) {
       case Opcode::kMessage: {
         DecodeResult<mcap::Message> message =
-            detail::decode_message(frame->content, pos, registry, limits_);
+            detail::decode_message(frame->content, pos, channels, limits_);
         if (!message.ok()) return message.error();
         pending_.emplace_back(*message);
         break;
       }
       case Opcode::kSchema: {
-        auto schema = detail::decode_schema(frame->content, pos, registry);
+        auto schema = detail::decode_schema(frame->content, pos, channels);
         if (!schema.ok()) return schema.error();
         if (schema->has_value()) pending_.emplace_back(std::move(**schema));
         break;
       }
       case Opcode::kChannel: {
-        auto id = detail::decode_channel(frame->content, pos, registry);
+        auto id = detail::decode_channel(frame->content, pos, channels);
         if (!id.ok()) return id.error();
         if (id->has_value()) pending_.emplace_back(NewChannel{**id});
         break;

@@ -1,11 +1,11 @@
 #pragma once
 // Decoder of the `mcap` format over UDP: each datagram holds whole MCAP records, ids scoped to
-// the sender address (one ChannelRegistry per sender, kept by the listener).
+// the sender address (one SenderChannels per sender, kept by the listener).
 //
 // A datagram is all or nothing: every record is checked first (framing, limits, definitions
-// against the sender's registry and against each other), and only then are the events
-// reported. When any record is bad, nothing of the datagram is reported and the registry is as
-// it was before it.
+// against the sender's channels and against each other), and only then are the events
+// reported. When any record is bad, nothing of the datagram is reported and the sender's
+// channels are as they were before it.
 //
 // Records: Schema, Channel and Message are decoded; records that carry nothing to record
 // (Header, Data End, Footer, indexes, statistics, summary offsets, future and private opcodes)
@@ -17,10 +17,10 @@
 #include <variant>
 #include <vector>
 
-#include "ingest/channel_registry.hpp"
 #include "ingest/decode_error.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/decoder_limits.hpp"
+#include "ingest/sender_channels.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::ingest {
@@ -29,17 +29,17 @@ class McapDatagramDecoder {
  public:
   explicit McapDatagramDecoder(const DecoderLimits& limits = {}) : limits_(limits) {}
 
-  // Decodes one datagram from the sender whose ids `registry` holds. Offsets in errors are
-  // within the datagram. Views passed to `events` point into `datagram`.
-  DecodeStatus decode(mcap::ByteView datagram, ChannelRegistry& registry, DecoderEvents& events);
+  // Decodes one datagram from the sender whose definitions `channels` holds. Offsets in errors
+  // are within the datagram. Views passed to `events` point into `datagram`.
+  DecodeStatus decode(mcap::ByteView datagram, SenderChannels& channels, DecoderEvents& events);
 
  private:
   struct NewChannel {
-    uint16_t id = 0;
+    InBandChannelId id{};
   };
   using Pending = std::variant<mcap::Schema, NewChannel, mcap::Message>;
 
-  DecodeStatus check(mcap::ByteView datagram, ChannelRegistry& registry);
+  DecodeStatus check(mcap::ByteView datagram, SenderChannels& channels);
 
   DecoderLimits limits_;
   std::vector<Pending> pending_;  // what the datagram will report once it is all checked

@@ -35,7 +35,7 @@ McapStreamDecoder::McapStreamDecoder(DecoderEvents& events, const DecoderLimits&
     : ByteStreamDecoder(read_bytes),
       events_(events),
       limits_(limits),
-      registry_(limits),
+      channels_(limits),
       chunks_(limits) {}
 
 DecodeResult<size_t> McapStreamDecoder::decode(mcap::ByteView bytes) {
@@ -222,21 +222,21 @@ DecodeStatus McapStreamDecoder::handle_record(uint8_t opcode, mcap::ByteView con
   switch (static_cast<Opcode>(opcode)) {
     case Opcode::kMessage: {
       DecodeResult<mcap::Message> message =
-          detail::decode_message(content, offset, registry_, limits_);
+          detail::decode_message(content, offset, channels_, limits_);
       if (!message.ok()) return message.error();
       events_.on_message(*message);
       return {};
     }
     case Opcode::kSchema: {
-      auto schema = detail::decode_schema(content, offset, registry_);
+      auto schema = detail::decode_schema(content, offset, channels_);
       if (!schema.ok()) return schema.error();
       if (schema->has_value()) events_.on_schema(**schema);
       return {};
     }
     case Opcode::kChannel: {
-      auto id = detail::decode_channel(content, offset, registry_);
+      auto id = detail::decode_channel(content, offset, channels_);
       if (!id.ok()) return id.error();
-      if (id->has_value()) events_.on_channel(**id, *registry_.channel(**id));
+      if (id->has_value()) events_.on_channel(**id, *channels_.channel(**id));
       return {};
     }
     case Opcode::kChunk:
@@ -291,21 +291,21 @@ DecodeStatus McapStreamDecoder::handle_chunk(mcap::ByteView content, uint64_t of
     switch (static_cast<Opcode>(frame->opcode)) {
       case Opcode::kMessage: {
         DecodeResult<mcap::Message> message =
-            detail::decode_message(body, offset, registry_, limits_);
+            detail::decode_message(body, offset, channels_, limits_);
         if (!message.ok()) return in_chunk(message.error(), offset, pos);
         events_.on_message(*message);
         break;
       }
       case Opcode::kSchema: {
-        auto schema = detail::decode_schema(body, offset, registry_);
+        auto schema = detail::decode_schema(body, offset, channels_);
         if (!schema.ok()) return in_chunk(schema.error(), offset, pos);
         if (schema->has_value()) events_.on_schema(**schema);
         break;
       }
       case Opcode::kChannel: {
-        auto id = detail::decode_channel(body, offset, registry_);
+        auto id = detail::decode_channel(body, offset, channels_);
         if (!id.ok()) return in_chunk(id.error(), offset, pos);
-        if (id->has_value()) events_.on_channel(**id, *registry_.channel(**id));
+        if (id->has_value()) events_.on_channel(**id, *channels_.channel(**id));
         break;
       }
       default:

@@ -5,7 +5,7 @@
 //
 // What the stream may hold:
 // - optionally the magic, then optionally a Header (only as the first record);
-// - Schema, Channel and Message records (ids scoped to this stream, see ChannelRegistry);
+// - Schema, Channel and Message records (ids scoped to this stream, see SenderChannels);
 // - Chunk records of any codec ("", "lz4", "zstd"), unpacked, CRC-checked when the CRC is set;
 //   inside them Schema, Channel, Message and unknown records;
 // - Metadata and Attachment records (reported), Message Index, summary-section and unknown
@@ -28,11 +28,11 @@
 #include <cstdint>
 
 #include "ingest/byte_stream_decoder.hpp"
-#include "ingest/channel_registry.hpp"
 #include "ingest/chunk_unpacker.hpp"
 #include "ingest/decode_error.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/decoder_limits.hpp"
+#include "ingest/sender_channels.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::ingest {
@@ -49,7 +49,6 @@ class McapStreamDecoder : public ByteStreamDecoder {
   bool done() const { return phase_ == Phase::kDone; }
   // Bytes consumed so far (the whole stream until an error).
   uint64_t offset() const { return offset_; }
-  const ChannelRegistry& registry() const { return registry_; }
 
  private:
   enum class Phase : uint8_t {
@@ -79,7 +78,7 @@ class McapStreamDecoder : public ByteStreamDecoder {
 
   DecoderEvents& events_;
   DecoderLimits limits_;
-  ChannelRegistry registry_;
+  SenderChannels channels_;
   detail::ChunkUnpacker chunks_;
 
   Phase phase_ = Phase::kStart;

@@ -95,7 +95,7 @@ DecodeStatus check_content_length(uint8_t opcode, uint64_t length, uint64_t offs
 }
 
 DecodeResult<mcap::Message> decode_message(mcap::ByteView content, uint64_t offset,
-                                           const ChannelRegistry& registry,
+                                           const SenderChannels& channels,
                                            const DecoderLimits& limits) {
   if (content.size() < mcap::kMessageHeaderSize) {
     return DecodeError{DecodeReason::kMalformed, offset,
@@ -115,7 +115,7 @@ DecodeResult<mcap::Message> decode_message(mcap::ByteView content, uint64_t offs
                            " bytes exceeds max_message_size " +
                            std::to_string(limits.max_message_size)};
   }
-  if (!registry.has_channel(m.channel_id)) {
+  if (!channels.has_channel(InBandChannelId{m.channel_id})) {
     return DecodeError{
         DecodeReason::kUnknownChannel, offset,
         "message on channel id " + std::to_string(m.channel_id) + ", which was never defined"};
@@ -124,26 +124,26 @@ DecodeResult<mcap::Message> decode_message(mcap::ByteView content, uint64_t offs
 }
 
 DecodeResult<std::optional<mcap::Schema>> decode_schema(mcap::ByteView content, uint64_t offset,
-                                                        ChannelRegistry& registry) {
+                                                        SenderChannels& channels) {
   DecodeResult<mcap::Schema> schema =
       parse_as<mcap::Schema>(mcap::Opcode::kSchema, content, offset);
   if (!schema.ok()) return schema.error();
   if (schema->id == 0) return std::optional<mcap::Schema>();
-  DecodeResult<ChannelRegistry::Added> added = registry.add_schema(*schema, offset);
+  DecodeResult<SenderChannels::Added> added = channels.add_schema(*schema, offset);
   if (!added.ok()) return added.error();
-  if (*added == ChannelRegistry::Added::kRepeat) return std::optional<mcap::Schema>();
+  if (*added == SenderChannels::Added::kRepeat) return std::optional<mcap::Schema>();
   return std::optional<mcap::Schema>(std::move(*schema));
 }
 
-DecodeResult<std::optional<uint16_t>> decode_channel(mcap::ByteView content, uint64_t offset,
-                                                     ChannelRegistry& registry) {
+DecodeResult<std::optional<InBandChannelId>> decode_channel(mcap::ByteView content, uint64_t offset,
+                                                            SenderChannels& channels) {
   DecodeResult<mcap::Channel> channel =
       parse_as<mcap::Channel>(mcap::Opcode::kChannel, content, offset);
   if (!channel.ok()) return channel.error();
-  DecodeResult<ChannelRegistry::Added> added = registry.add_channel(*channel, offset);
+  DecodeResult<SenderChannels::Added> added = channels.add_channel(*channel, offset);
   if (!added.ok()) return added.error();
-  if (*added == ChannelRegistry::Added::kRepeat) return std::optional<uint16_t>();
-  return std::optional<uint16_t>(channel->id);
+  if (*added == SenderChannels::Added::kRepeat) return std::optional<InBandChannelId>();
+  return std::optional<InBandChannelId>(InBandChannelId{channel->id});
 }
 
 DecodeResult<mcap::Attachment> decode_attachment(mcap::ByteView content, uint64_t offset) {

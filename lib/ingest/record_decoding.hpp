@@ -1,14 +1,14 @@
 #pragma once
 // Internal to lib/ingest: the per-record rules shared by the stream, chunk and datagram paths.
-// Each function checks one record against the limits and the sender's registry and says what
+// Each function checks one record against the limits and the sender's channels and says what
 // to report; the callers decide when to report it.
 #include <cstdint>
 #include <optional>
 #include <string>
 
-#include "ingest/channel_registry.hpp"
 #include "ingest/decode_error.hpp"
 #include "ingest/decoder_limits.hpp"
+#include "ingest/sender_channels.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::ingest::detail {
@@ -32,17 +32,17 @@ DecodeStatus check_content_length(uint8_t opcode, uint64_t length, uint64_t offs
 
 // A Message record's content: fields parsed, payload size checked, channel known.
 DecodeResult<mcap::Message> decode_message(mcap::ByteView content, uint64_t offset,
-                                           const ChannelRegistry& registry,
+                                           const SenderChannels& channels,
                                            const DecoderLimits& limits);
 
-// A Schema record added to the registry. Returns the schema when it is new (to report);
-// nothing for an identical repeat or for schema id 0, which the spec says to ignore.
+// A Schema record added to the sender's channels. Returns the schema when it is new (to
+// report); nothing for an identical repeat or for schema id 0, which the spec says to ignore.
 DecodeResult<std::optional<mcap::Schema>> decode_schema(mcap::ByteView content, uint64_t offset,
-                                                        ChannelRegistry& registry);
+                                                        SenderChannels& channels);
 
-// A Channel record added to the registry. Returns its id when it is new (to report).
-DecodeResult<std::optional<uint16_t>> decode_channel(mcap::ByteView content, uint64_t offset,
-                                                     ChannelRegistry& registry);
+// A Channel record added to the sender's channels. Returns its id when it is new (to report).
+DecodeResult<std::optional<InBandChannelId>> decode_channel(mcap::ByteView content, uint64_t offset,
+                                                            SenderChannels& channels);
 
 // Attachment (CRC checked when non-zero) and Metadata records, parsed.
 DecodeResult<mcap::Attachment> decode_attachment(mcap::ByteView content, uint64_t offset);

@@ -63,7 +63,7 @@ ChannelDefinition SourceContext::configured_channel() const {
   definition.message_encoding = source_.message_encoding;
   definition.metadata = mcap::KeyValueMap(source_.metadata.begin(), source_.metadata.end());
   if (source_.schema) {
-    auto schema = std::make_shared<SchemaDefinition>();
+    auto schema = std::make_shared<pipeline::SchemaSpec>();
     schema->name = source_.schema->name;
     schema->encoding = source_.schema->encoding;
     schema->data.assign(source_.schema->data.begin(), source_.schema->data.end());

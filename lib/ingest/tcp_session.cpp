@@ -27,7 +27,8 @@ TcpSession::TcpSession(asio::ip::tcp::socket socket, SourceContext& source,
       retry_timer_(socket_.get_executor()),
       source_(source),
       peer_(std::move(peer)),
-      fixed_channel_(fixed_channel) {
+      fixed_channel_(fixed_channel),
+      channels_(source) {
   if (source_.source().format == config::SourceFormat::kMcap) {
     decoder_ =
         std::make_unique<McapStreamDecoder>(static_cast<DecoderEvents&>(*this), source_.limits());
@@ -178,23 +179,19 @@ void TcpSession::fail(std::string_view reason, const std::string& what) {
   continue_after_piece(true);
 }
 
-void TcpSession::on_channel(uint16_t channel_id, const ChannelDefinition& definition) {
+void TcpSession::on_channel(InBandChannelId id, const ChannelDefinition& definition) {
   if (failed_) return;
-  mcap::Result<pipeline::ChannelHandle> handle = source_.declare(definition);
-  if (!handle) {
+  if (mcap::Status declared = channels_.declare(id, definition); !declared) {
     failed_ = true;
-    source_.report_error(kDeclareFailed, peer_, handle.error().message + "; connection closed");
-    return;
+    source_.report_error(kDeclareFailed, peer_, declared.error().message + "; connection closed");
   }
-  handles_[channel_id] = *handle;
 }
 
 void TcpSession::on_message(const mcap::Message& message) {
   if (failed_) return;
-  auto it = handles_.find(message.channel_id);
-  if (it == handles_.end()) return;
-  const mcap::Timestamp log_time = source_.receive_timestamps() ? receive_ns_ : message.log_time;
-  push(it->second, log_time, message.publish_time, message.sequence, message.data);
+  const std::optional<ChannelMapping::Route> route = channels_.route(message, receive_ns_);
+  if (!route) return;
+  push(route->channel, route->log_time, message.publish_time, message.sequence, message.data);
 }
 
 void TcpSession::on_metadata(const mcap::Metadata& metadata) {

@@ -16,8 +16,8 @@
 // record is in flight that record (at most max_message_size + 4 for length_prefixed, the
 // DecoderLimits for mcap: a Chunk up to max_chunk_bytes); plus, for mcap, an unpacked chunk.
 //
-// Formats: `mcap` (in-band ids remapped per connection: a ChannelRegistry inside the decoder
-// and a map from in-band id to pipeline channel) and `length_prefixed` (the source's channel).
+// Formats: `mcap` (in-band ids remapped per connection: SenderChannels inside the decoder and a
+// ChannelMapping to pipeline channels) and `length_prefixed` (the source's channel).
 // Bad input is counted, logged (rate-limited) and closes the connection.
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -25,10 +25,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "ingest/byte_stream_decoder.hpp"
+#include "ingest/channel_mapping.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/length_prefixed_decoder.hpp"
 #include "ingest/mcap_stream_decoder.hpp"
@@ -78,7 +78,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   void fail(std::string_view reason, const std::string& what);
 
   // DecoderEvents (mcap)
-  void on_channel(uint16_t channel_id, const ChannelDefinition& definition) override;
+  void on_channel(InBandChannelId id, const ChannelDefinition& definition) override;
   void on_message(const mcap::Message& message) override;
   void on_metadata(const mcap::Metadata& metadata) override;
   void on_attachment(const mcap::Attachment& attachment) override;
@@ -95,7 +95,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   const std::string peer_;
   std::unique_ptr<ByteStreamDecoder> decoder_;  // McapStreamDecoder or LengthPrefixedDecoder
   pipeline::ChannelHandle fixed_channel_;
-  std::unordered_map<uint16_t, pipeline::ChannelHandle> handles_;  // in-band id -> channel
+  ChannelMapping channels_;  // mcap only
   uint32_t frame_sequence_ = 0;
   uint64_t receive_ns_ = 0;  // when the bytes being decoded arrived
   bool failed_ = false;      // a declaration failed inside feed(): close after it

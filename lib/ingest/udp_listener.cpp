@@ -442,34 +442,30 @@ void UdpListener::handle_mcap(const uint8_t* data, size_t size, const PeerKey& p
                            "more than " + std::to_string(kMaxSenders) + " senders");
       return;
     }
-    it = senders_.emplace(peer, std::make_unique<Sender>(source_.limits())).first;
+    it = senders_.emplace(peer, std::make_unique<Sender>(source_)).first;
   }
   events_.sender = it->second.get();
   events_.peer = &peer;
   events_.receive_ns = receive_ns;
-  const DecodeStatus status = decoder_.decode({data, size}, it->second->registry, events_);
+  const DecodeStatus status = decoder_.decode({data, size}, it->second->definitions, events_);
   if (!status) {
     source_.report_error(decode_reason_name(status.error().reason), peer_text(peer),
                          status.error().to_string());
   }
 }
 
-void UdpListener::Events::on_channel(uint16_t channel_id, const ChannelDefinition& definition) {
-  mcap::Result<pipeline::ChannelHandle> handle = listener_.source_.declare(definition);
-  if (!handle) {
-    listener_.source_.report_error(kDeclareFailed, peer_text(*peer), handle.error().message);
-    return;  // its messages are dropped as on an unknown channel below
+void UdpListener::Events::on_channel(InBandChannelId id, const ChannelDefinition& definition) {
+  if (mcap::Status declared = sender->channels.declare(id, definition); !declared) {
+    // Its messages are skipped by route() below.
+    listener_.source_.report_error(kDeclareFailed, peer_text(*peer), declared.error().message);
   }
-  sender->handles[channel_id] = *handle;
 }
 
 void UdpListener::Events::on_message(const mcap::Message& message) {
-  auto it = sender->handles.find(message.channel_id);
-  if (it == sender->handles.end()) return;  // its declaration failed (counted)
-  const mcap::Timestamp log_time =
-      listener_.source_.receive_timestamps() ? receive_ns : message.log_time;
+  const std::optional<ChannelMapping::Route> route = sender->channels.route(message, receive_ns);
+  if (!route) return;  // its declaration failed (counted)
   const pipeline::PushResult result = listener_.source_.pipeline().push(
-      it->second, log_time, message.publish_time, message.sequence, message.data);
+      route->channel, route->log_time, message.publish_time, message.sequence, message.data);
   if (result.ok()) {
     ++listener_.pending_messages_;
     listener_.pending_bytes_ += message.data.size();

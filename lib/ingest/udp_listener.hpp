@@ -12,9 +12,9 @@
 // wake-up finds many datagrams; this bounds the latency added.
 //
 // Formats: `raw` (a datagram is one message on the source's topic) and `mcap` (whole records
-// per datagram, ids scoped to the sender address: one ChannelRegistry per sender, at most
-// kMaxSenders senders). A full queue drops the newest datagram (the channel's policy, counted by
-// the pipeline); bad datagrams are counted per reason and dropped.
+// per datagram, ids scoped to the sender address: one SenderChannels and one ChannelMapping per
+// sender, at most kMaxSenders senders). A full queue drops the newest datagram (the channel's
+// policy, counted by the pipeline); bad datagrams are counted per reason and dropped.
 //
 // Runs on one io_context; every handler runs on that context's single thread.
 #include <sys/socket.h>
@@ -30,11 +30,12 @@
 #include <unordered_set>
 #include <vector>
 
-#include "ingest/channel_registry.hpp"
+#include "ingest/channel_mapping.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/ingest_server.hpp"
 #include "ingest/mcap_datagram_decoder.hpp"
 #include "ingest/peer_address.hpp"
+#include "ingest/sender_channels.hpp"
 #include "ingest/source_context.hpp"
 #include "mcap/error.hpp"
 
@@ -58,15 +59,15 @@ class UdpListener {
 
  private:
   struct Sender {
-    explicit Sender(const DecoderLimits& limits) : registry(limits) {}
-    ChannelRegistry registry;
-    std::unordered_map<uint16_t, pipeline::ChannelHandle> handles;  // in-band id -> channel
+    explicit Sender(SourceContext& source) : definitions(source.limits()), channels(source) {}
+    SenderChannels definitions;
+    ChannelMapping channels;
   };
   // Reports one datagram's records to the pipeline.
   class Events : public DecoderEvents {
    public:
     explicit Events(UdpListener& listener) : listener_(listener) {}
-    void on_channel(uint16_t channel_id, const ChannelDefinition& definition) override;
+    void on_channel(InBandChannelId id, const ChannelDefinition& definition) override;
     void on_message(const mcap::Message& message) override;
 
     Sender* sender = nullptr;

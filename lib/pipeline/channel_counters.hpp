@@ -14,7 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "pipeline/types.hpp"
+#include "pipeline/drop_reason.hpp"
 
 namespace mcaprec::pipeline {
 

@@ -22,9 +22,11 @@
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/channel_counters.hpp"
+#include "pipeline/outgoing_message.hpp"
+#include "pipeline/overflow_policy.hpp"
+#include "pipeline/push_result.hpp"
 #include "pipeline/ring.hpp"
 #include "pipeline/space_signal.hpp"
-#include "pipeline/types.hpp"
 
 namespace mcaprec::pipeline {
 

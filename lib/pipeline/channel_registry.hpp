@@ -24,6 +24,8 @@
 
 namespace mcaprec::pipeline {
 
+// A declared channel: the mcap::Channel and Schema records the files get (ids file-wide, the
+// ChannelSpec's content) with the group and queue its messages go through.
 struct ChannelEntry {
   mcap::Channel channel;               // id and schema_id are file-wide
   std::optional<mcap::Schema> schema;  // present when channel.schema_id != 0

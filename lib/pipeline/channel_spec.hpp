@@ -1,18 +1,24 @@
 #pragma once
-// What a producer declares about a channel before pushing to it.
+// What a producer declares about a channel before pushing to it: what the file records of it
+// (no ids: the pipeline assigns them) plus where it is queued. Unlike mcap::Channel (the
+// record) and ChannelEntry (a declared channel, with its file ids and queue), it is the
+// pipeline's input; ingest::ChannelDefinition becomes one in SourceContext::declare.
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "mcap/records.hpp"
-#include "pipeline/types.hpp"
+#include "pipeline/overflow_policy.hpp"
 
 namespace mcaprec::pipeline {
 
+// A schema without its id (mcap::Schema has one): also what ingest keeps of a sender's schemas.
 struct SchemaSpec {
   std::string name;      // e.g. "sensor_msgs/msg/Imu"
   std::string encoding;  // e.g. "ros2msg", "protobuf", "jsonschema"
   mcap::Bytes data;      // the schema itself
+
+  bool operator==(const SchemaSpec&) const = default;
 };
 
 struct ChannelSpec {

@@ -16,10 +16,10 @@
 #include "mcap/chunk.hpp"
 #include "mcap/compression.hpp"
 #include "pipeline/buffer_pool.hpp"
+#include "pipeline/drop_reason.hpp"
 #include "pipeline/recycling_pool.hpp"
 #include "pipeline/ring.hpp"
 #include "pipeline/sealed_chunk.hpp"
-#include "pipeline/types.hpp"
 
 namespace mcaprec::pipeline {
 

@@ -26,7 +26,11 @@
 #include "mcap/error.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/channel_spec.hpp"
-#include "pipeline/types.hpp"
+#include "pipeline/drop_reason.hpp"
+#include "pipeline/file_channel_id.hpp"
+#include "pipeline/outgoing_message.hpp"
+#include "pipeline/overflow_policy.hpp"
+#include "pipeline/push_result.hpp"
 #include "storage/output_file.hpp"
 #include "storage/retention.hpp"
 
@@ -84,14 +88,15 @@ struct PipelineOptions {
 class ChannelHandle {
  public:
   ChannelHandle() = default;
-  uint16_t id() const { return id_; }  // the file-wide channel id
+  FileChannelId id() const { return id_; }
   bool valid() const { return queue_ != nullptr; }
 
  private:
   friend class Pipeline;
-  ChannelHandle(ChannelQueue* queue, uint16_t id) : queue_(queue), id_(id) {}
+  // `id` is the one the registry's mcap::Channel carries.
+  ChannelHandle(ChannelQueue* queue, uint16_t id) : queue_(queue), id_{id} {}
   ChannelQueue* queue_ = nullptr;
-  uint16_t id_ = 0;
+  FileChannelId id_{};
 };
 
 struct ChannelStats {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "ingest/channel_registry.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/length_prefixed_decoder.hpp"
 #include "ingest/mcap_datagram_decoder.hpp"
 #include "ingest/mcap_stream_decoder.hpp"
+#include "ingest/sender_channels.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/chunk.hpp"
 #include "mcap/crc32.hpp"
@@ -72,13 +72,14 @@ class RecordingEvents : public DecoderEvents {
     log.push_back("schema " + std::to_string(s.id) + " " +
                   describe_schema(s.name, s.encoding, s.data));
   }
-  void on_channel(uint16_t id, const ChannelDefinition& d) override {
+  void on_channel(InBandChannelId id, const ChannelDefinition& d) override {
     std::unique_ptr<mcap::Schema> schema;
     if (d.schema) {
       schema = std::make_unique<mcap::Schema>(
           mcap::Schema{0, d.schema->name, d.schema->encoding, d.schema->data});
     }
-    log.push_back(describe_channel(id, d.topic, d.message_encoding, d.metadata, schema.get()));
+    log.push_back(
+        describe_channel(record_id(id), d.topic, d.message_encoding, d.metadata, schema.get()));
     definitions.push_back(d);
   }
   void on_message(const mcap::Message& m) override {
@@ -730,7 +731,7 @@ TEST(ChannelDefinition, IdenticalChannelsOfDifferentSendersAreEqualWhateverTheir
 
 TEST(McapDatagramDecoder, DecodesWholeRecordsWithIdsScopedToTheSender) {
   McapDatagramDecoder decoder;
-  ChannelRegistry sender_a, sender_b;
+  SenderChannels sender_a, sender_b;
   RecordingEvents events;
   const Bytes first = concat({definitions(), message_record(1, 1, text("one"))});
   ASSERT_TRUE(decoder.decode(first, sender_a, events).ok());
@@ -751,7 +752,7 @@ TEST(McapDatagramDecoder, DecodesWholeRecordsWithIdsScopedToTheSender) {
 
 TEST(McapDatagramDecoder, OneBadRecordRejectsTheWholeDatagram) {
   McapDatagramDecoder decoder;
-  ChannelRegistry registry;
+  SenderChannels registry;
   RecordingEvents events;
   const Bytes good =
       concat({definitions(), message_record(1, 1, text("one")),
@@ -794,7 +795,7 @@ TEST(McapDatagramDecoder, LimitsApplyPerDatagram) {
   limits.max_message_size = 100;
   limits.max_channels = 1;
   McapDatagramDecoder decoder(limits);
-  ChannelRegistry registry(limits);
+  SenderChannels registry(limits);
   RecordingEvents events;
   DecodeStatus st = decoder.decode(
       concat({definitions(), message_record(1, 1, make_payload(1, 101))}), registry, events);

@@ -168,7 +168,7 @@ TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
   for (uint32_t n = 0; n < kMessages; ++n) {
     ASSERT_NE(by_sequence[n], nullptr) << n;
     const testing::ReadMessage& m = *by_sequence[n];
-    EXPECT_EQ(m.channel_id, channels[n / 3 % 2].id()) << n;
+    EXPECT_EQ(m.channel_id, record_id(channels[n / 3 % 2].id())) << n;
     EXPECT_EQ(m.log_time, n);
     EXPECT_EQ(m.data, payload(n, sizes[n % std::size(sizes)])) << "message " << n;
   }

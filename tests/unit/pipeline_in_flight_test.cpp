@@ -118,13 +118,13 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
   std::map<uint16_t, std::vector<uint32_t>> sent;
   for (uint64_t i = 0; i < 2 * limit; ++i) {
     ASSERT_TRUE(pipeline.push(channels[0], 1, 1, sequence, payload(sequence)).ok());
-    sent[channels[0].id()].push_back(sequence++);
+    sent[record_id(channels[0].id())].push_back(sequence++);
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
   ASSERT_TRUE(testing::eventually([&] { return pipeline.stats().in_flight_chunks == limit; }));
   for (const ChannelHandle& channel : channels) {
     ASSERT_TRUE(pipeline.push(channel, 2, 2, sequence, payload(sequence)).ok());
-    sent[channel.id()].push_back(sequence++);
+    sent[record_id(channel.id())].push_back(sequence++);
   }
   pipeline.request_rotation();
   EXPECT_GT(pipeline.stats().peak_in_flight_chunks, limit);

@@ -144,7 +144,7 @@ TEST(PipelineTest, ProducersAcrossRotationsWriteEachMessageOnceInCompleteFiles) 
       ASSERT_LT(p, kProducers);
       ASSERT_LT(k, kPerProducer);
       const size_t channel = (p + k) % channels.size();
-      EXPECT_EQ(m.channel_id, channels[channel].id());
+      EXPECT_EQ(m.channel_id, record_id(channels[channel].id()));
       EXPECT_EQ(m.sequence, k);
       EXPECT_EQ(m.log_time, uint64_t{p} * 1'000'000'000 + k);
       EXPECT_EQ(m.publish_time, m.log_time + 1);
@@ -248,7 +248,7 @@ TEST(PipelineTest, ChunkGroupsGetChunksOfTheirOwnChannels) {
     spec.topic = d.topic;
     spec.chunk_group = d.group;
     handles.push_back(*(*pipeline)->declare_channel(spec));
-    group_of[handles.back().id()] = std::string(d.group).empty() ? "default" : d.group;
+    group_of[record_id(handles.back().id())] = std::string(d.group).empty() ? "default" : d.group;
   }
   for (uint32_t i = 0; i < 2000; ++i) {
     ASSERT_TRUE(
@@ -301,7 +301,7 @@ TEST(PipelineTest, IncompressibleChunksAreStoredRawAndTheirGroupStopsTrying) {
   size_t camera_chunks = 0;
   size_t log_chunks = 0;
   for (const mcap::ChunkIndex& chunk : contents.summary.chunk_indexes) {
-    if (chunk.message_index_offsets.count(camera.id()) != 0) {
+    if (chunk.message_index_offsets.count(record_id(camera.id())) != 0) {
       ++camera_chunks;
       EXPECT_EQ(chunk.compression, "");
       EXPECT_EQ(chunk.compressed_size, chunk.uncompressed_size);
@@ -346,7 +346,7 @@ TEST(PipelineTest, RequestedRotationSplitsAtTheRequest) {
   EXPECT_EQ(metadata_value(second.find_metadata("mcaprec"), "start_reason"), "request");
   EXPECT_EQ(metadata_value(second.find_metadata("mcaprec"), "file_index"), "1");
   // Each file declares the channel itself.
-  EXPECT_EQ(second.channels.count(channel.id()), 1u);
+  EXPECT_EQ(second.channels.count(record_id(channel.id())), 1u);
 }
 
 TEST(PipelineTest, RotationRequestOnAnEmptyFileMakesNoEmptyFile) {
@@ -439,7 +439,8 @@ TEST(PipelineTest, IdenticalDeclarationsShareAChannelAndSchemasAreShared) {
   ASSERT_EQ(contents.error, "");
   EXPECT_EQ(contents.schemas.size(), 1u);
   ASSERT_EQ(contents.channels.size(), 2u);
-  EXPECT_EQ(contents.channels.at(a.id()).schema_id, contents.channels.at(c.id()).schema_id);
+  EXPECT_EQ(contents.channels.at(record_id(a.id())).schema_id,
+            contents.channels.at(record_id(c.id())).schema_id);
   EXPECT_FALSE((*pipeline)->declare_channel(topic_spec("/late")).ok());
 }
 

@@ -23,9 +23,9 @@
 #include <thread>
 #include <vector>
 
-#include "ingest/channel_registry.hpp"
 #include "ingest/mcap_datagram_decoder.hpp"
 #include "ingest/mcap_stream_decoder.hpp"
+#include "ingest/sender_channels.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/reader.hpp"
 #include "mcap/serialize.hpp"
@@ -174,7 +174,9 @@ class UdpReceiver {
 
 // Counts what the daemon's decoders report.
 struct CountingEvents : ingest::DecoderEvents {
-  void on_channel(uint16_t, const ingest::ChannelDefinition&) override { ++channels; }
+  void on_channel(ingest::InBandChannelId, const ingest::ChannelDefinition&) override {
+    ++channels;
+  }
   void on_message(const Message&) override { ++messages; }
   void on_end() override { ended = true; }
   int channels = 0;
@@ -199,7 +201,7 @@ int messages_the_recorder_takes(const Bytes& stream) {
 // Messages the recorder's UDP decoder takes from `datagrams` of one sender.
 int messages_the_recorder_takes(const std::vector<Bytes>& datagrams) {
   CountingEvents events;
-  ingest::ChannelRegistry registry;
+  ingest::SenderChannels registry;
   ingest::McapDatagramDecoder decoder;
   for (const Bytes& datagram : datagrams) {
     const ingest::DecodeStatus status = decoder.decode(datagram, registry, events);

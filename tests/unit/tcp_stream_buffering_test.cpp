@@ -260,7 +260,7 @@ TEST(TcpStreamBuffering, PausedDecoderKeepsTheHeldViewsValid) {
 
 class Messages : public DecoderEvents {
  public:
-  void on_channel(uint16_t, const ChannelDefinition&) override {}
+  void on_channel(InBandChannelId, const ChannelDefinition&) override {}
   void on_message(const mcap::Message& m) override {
     if (hold) {
       held.push_back(m.data);

@@ -1,4 +1,4 @@
-#include "pipeline/types.hpp"
+#include "pipeline/overflow_policy.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -19,24 +19,6 @@ std::optional<OverflowPolicy> parse_overflow_policy(std::string_view name) {
   if (name == "drop_oldest") return OverflowPolicy::kDropOldest;
   if (name == "block") return OverflowPolicy::kBlock;
   return std::nullopt;
-}
-
-std::string_view drop_reason_name(DropReason reason) {
-  switch (reason) {
-    case DropReason::kQueueFull:
-      return "queue_full";
-    case DropReason::kMemoryBudget:
-      return "memory_budget";
-    case DropReason::kTooLarge:
-      return "too_large";
-    case DropReason::kStopped:
-      return "stopped";
-    case DropReason::kWriteError:
-      return "write_error";
-    case DropReason::kNoSpace:
-      return "no_space";
-  }
-  return "unknown";
 }
 
 }  // namespace mcaprec::pipeline

@@ -1,7 +1,7 @@
 #pragma once
-// The in-band schema and channel ids of one TCP connection or one UDP sender address, and what
-// they stand for. The MCAP spec scopes ids to a file; here they are scoped to the sender, and
-// the listener maps them to file-wide ids through the definitions.
+// The schemas and channels one sender defined (one TCP connection or one UDP sender address),
+// by their in-band ids, checked against each other and the limits. The MCAP spec scopes ids to
+// a file; here they are scoped to the sender, and ChannelMapping maps them to file channels.
 //
 // Rules:
 // - a schema or channel id may be defined again only with identical content (senders repeat
@@ -22,13 +22,14 @@
 #include "ingest/channel_definition.hpp"
 #include "ingest/decode_error.hpp"
 #include "ingest/decoder_limits.hpp"
+#include "ingest/in_band_channel_id.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::ingest {
 
-class ChannelRegistry {
+class SenderChannels {
  public:
-  explicit ChannelRegistry(const DecoderLimits& limits = {});
+  explicit SenderChannels(const DecoderLimits& limits = {});
 
   enum class Added : uint8_t {
     kNew,     // first definition of the id: report it
@@ -40,10 +41,9 @@ class ChannelRegistry {
   DecodeResult<Added> add_schema(const mcap::Schema& schema, uint64_t offset);
   DecodeResult<Added> add_channel(const mcap::Channel& channel, uint64_t offset);
 
-  bool has_channel(uint16_t id) const { return known_channels_.test(id); }
+  bool has_channel(InBandChannelId id) const { return known_channels_.test(record_id(id)); }
   // Null when the id is not defined.
-  const ChannelDefinition* channel(uint16_t id) const;
-  const SchemaDefinition* schema(uint16_t id) const;
+  const ChannelDefinition* channel(InBandChannelId id) const;
 
   size_t channel_count() const { return channels_.size(); }
   size_t schema_count() const { return schemas_.size(); }
@@ -56,7 +56,7 @@ class ChannelRegistry {
   void rollback();
 
  private:
-  struct ChannelEntry {
+  struct DefinedChannel {
     uint16_t schema_id = 0;
     ChannelDefinition definition;
   };
@@ -68,8 +68,8 @@ class ChannelRegistry {
   DecodeStatus check_room(uint64_t bytes, bool is_channel, uint64_t offset) const;
 
   DecoderLimits limits_;
-  std::unordered_map<uint16_t, std::shared_ptr<const SchemaDefinition>> schemas_;
-  std::unordered_map<uint16_t, ChannelEntry> channels_;
+  std::unordered_map<uint16_t, std::shared_ptr<const pipeline::SchemaSpec>> schemas_;
+  std::unordered_map<uint16_t, DefinedChannel> channels_;
   std::bitset<65536> known_channels_;  // has_channel() without hashing, once per message
   uint64_t definition_bytes_ = 0;
   bool in_transaction_ = false;

@@ -1,4 +1,4 @@
-#include "ingest/channel_registry.hpp"
+#include "ingest/sender_channels.hpp"
 
 #include <string>
 
@@ -21,7 +21,7 @@ std::string quoted(const std::string& text) {
 }
 
 // Names the first field in which a redefinition differs, so that the log line says why.
-std::string schema_difference(const SchemaDefinition& was, const mcap::Schema& now) {
+std::string schema_difference(const pipeline::SchemaSpec& was, const mcap::Schema& now) {
   if (was.name != now.name) return "name " + quoted(now.name) + ", was " + quoted(was.name);
   if (was.encoding != now.encoding) {
     return "encoding " + quoted(now.encoding) + ", was " + quoted(was.encoding);
@@ -45,9 +45,9 @@ std::string channel_difference(uint16_t was_schema_id, const ChannelDefinition& 
 
 }  // namespace
 
-ChannelRegistry::ChannelRegistry(const DecoderLimits& limits) : limits_(limits) {}
+SenderChannels::SenderChannels(const DecoderLimits& limits) : limits_(limits) {}
 
-DecodeStatus ChannelRegistry::check_room(uint64_t bytes, bool is_channel, uint64_t offset) const {
+DecodeStatus SenderChannels::check_room(uint64_t bytes, bool is_channel, uint64_t offset) const {
   const size_t count = is_channel ? channels_.size() : schemas_.size();
   if (count >= limits_.max_channels) {
     return DecodeError{DecodeReason::kTooManyChannels, offset,
@@ -65,10 +65,10 @@ DecodeStatus ChannelRegistry::check_room(uint64_t bytes, bool is_channel, uint64
   return {};
 }
 
-DecodeResult<ChannelRegistry::Added> ChannelRegistry::add_schema(const mcap::Schema& schema,
-                                                                 uint64_t offset) {
+DecodeResult<SenderChannels::Added> SenderChannels::add_schema(const mcap::Schema& schema,
+                                                               uint64_t offset) {
   if (auto it = schemas_.find(schema.id); it != schemas_.end()) {
-    const SchemaDefinition& was = *it->second;
+    const pipeline::SchemaSpec& was = *it->second;
     if (was.name == schema.name && was.encoding == schema.encoding && was.data == schema.data) {
       return Added::kRepeat;
     }
@@ -78,17 +78,17 @@ DecodeResult<ChannelRegistry::Added> ChannelRegistry::add_schema(const mcap::Sch
   }
   const uint64_t bytes = schema_bytes(schema);
   if (DecodeStatus room = check_room(bytes, false, offset); !room.ok()) return room.error();
-  schemas_.emplace(schema.id, std::make_shared<const SchemaDefinition>(
-                                  SchemaDefinition{schema.name, schema.encoding, schema.data}));
+  schemas_.emplace(schema.id, std::make_shared<const pipeline::SchemaSpec>(
+                                  pipeline::SchemaSpec{schema.name, schema.encoding, schema.data}));
   definition_bytes_ += bytes;
   if (in_transaction_) journal_.push_back({false, schema.id, bytes});
   return Added::kNew;
 }
 
-DecodeResult<ChannelRegistry::Added> ChannelRegistry::add_channel(const mcap::Channel& channel,
-                                                                  uint64_t offset) {
+DecodeResult<SenderChannels::Added> SenderChannels::add_channel(const mcap::Channel& channel,
+                                                                uint64_t offset) {
   if (auto it = channels_.find(channel.id); it != channels_.end()) {
-    const ChannelEntry& was = it->second;
+    const DefinedChannel& was = it->second;
     if (was.schema_id == channel.schema_id && was.definition.topic == channel.topic &&
         was.definition.message_encoding == channel.message_encoding &&
         was.definition.metadata == channel.metadata) {
@@ -99,7 +99,7 @@ DecodeResult<ChannelRegistry::Added> ChannelRegistry::add_channel(const mcap::Ch
                            " redefined with different content: " +
                            channel_difference(was.schema_id, was.definition, channel)};
   }
-  std::shared_ptr<const SchemaDefinition> schema;
+  std::shared_ptr<const pipeline::SchemaSpec> schema;
   if (channel.schema_id != 0) {
     auto it = schemas_.find(channel.schema_id);
     if (it == schemas_.end()) {
@@ -114,35 +114,30 @@ DecodeResult<ChannelRegistry::Added> ChannelRegistry::add_channel(const mcap::Ch
   if (DecodeStatus room = check_room(bytes, true, offset); !room.ok()) return room.error();
   channels_.emplace(
       channel.id,
-      ChannelEntry{channel.schema_id, ChannelDefinition{channel.topic, channel.message_encoding,
-                                                        channel.metadata, std::move(schema)}});
+      DefinedChannel{channel.schema_id, ChannelDefinition{channel.topic, channel.message_encoding,
+                                                          channel.metadata, std::move(schema)}});
   known_channels_.set(channel.id);
   definition_bytes_ += bytes;
   if (in_transaction_) journal_.push_back({true, channel.id, bytes});
   return Added::kNew;
 }
 
-const ChannelDefinition* ChannelRegistry::channel(uint16_t id) const {
-  auto it = channels_.find(id);
+const ChannelDefinition* SenderChannels::channel(InBandChannelId id) const {
+  auto it = channels_.find(record_id(id));
   return it == channels_.end() ? nullptr : &it->second.definition;
 }
 
-const SchemaDefinition* ChannelRegistry::schema(uint16_t id) const {
-  auto it = schemas_.find(id);
-  return it == schemas_.end() ? nullptr : it->second.get();
-}
-
-void ChannelRegistry::begin() {
+void SenderChannels::begin() {
   journal_.clear();
   in_transaction_ = true;
 }
 
-void ChannelRegistry::commit() {
+void SenderChannels::commit() {
   journal_.clear();
   in_transaction_ = false;
 }
 
-void ChannelRegistry::rollback() {
+void SenderChannels::rollback() {
   for (auto it = journal_.rbegin(); it != journal_.rend(); ++it) {
     if (it->is_channel) {
       channels_.erase(it->id);

@@ -1,0 +1,34 @@
+#pragma once
+// What push() and push_batch() answer.
+#include <cstdint>
+
+#include "pipeline/drop_reason.hpp"
+
+namespace mcaprec::pipeline {
+
+// The message was accepted (it will be written unless stop() finds the disk failing), or it
+// was dropped and why. A drop_oldest push that made room by discarding older messages is
+// accepted; the discarded ones are counted as drops.
+class PushResult {
+ public:
+  static constexpr PushResult accepted() { return PushResult(true, DropReason::kQueueFull); }
+  static constexpr PushResult dropped(DropReason reason) { return PushResult(false, reason); }
+
+  constexpr bool ok() const { return accepted_; }
+  // Meaningful only when !ok().
+  constexpr DropReason reason() const { return reason_; }
+
+ private:
+  constexpr PushResult(bool accepted, DropReason reason) : accepted_(accepted), reason_(reason) {}
+  bool accepted_;
+  DropReason reason_;
+};
+
+// How many of a batch were accepted and their payload bytes (the others were dropped and
+// counted per reason, as push() would have).
+struct BatchPushResult {
+  uint64_t accepted = 0;
+  uint64_t accepted_bytes = 0;
+};
+
+}  // namespace mcaprec::pipeline
