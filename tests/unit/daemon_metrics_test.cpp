@@ -13,7 +13,6 @@
 #include <thread>
 
 #include "daemon/http_server.hpp"
-#include "daemon/json_writer.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/status_json.hpp"
 #include "daemon_test_support.hpp"
@@ -410,14 +409,13 @@ TEST(DaemonMetricsTest, MetricNamesAndStatusKeysAreUnchanged) {
 }
 
 TEST(DaemonMetricsTest, JsonStringsAreAlwaysValid) {
-  JsonWriter json;
-  json.begin_array()
-      .value(std::string_view("a\x01\xff\xc3\xa9\xed\xa0\x80", 8))
-      .value(1.0 / 0.0)
-      .end_array();
-  const nlohmann::json parsed = nlohmann::json::parse(json.text());
-  EXPECT_EQ(parsed[0], "a\x01\xEF\xBF\xBD\xc3\xa9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_TRUE(parsed[1].is_null());
+  DaemonSnapshot snapshot = sample_snapshot();
+  snapshot.pipeline.channels[1].topic = std::string("a\x01\xff\xc3\xa9\xed\xa0\x80", 8);
+  snapshot.uptime_seconds = 1.0 / 0.0;
+  const nlohmann::json parsed = nlohmann::json::parse(status_json(snapshot));
+  EXPECT_EQ(parsed["channels"][1]["topic"],
+            "a\x01\xEF\xBF\xBD\xc3\xa9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_TRUE(parsed["uptime_seconds"].is_null());
 }
 
 TEST(DaemonHttpTest, RequestLinesAreParsed) {
