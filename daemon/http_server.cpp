@@ -132,8 +132,9 @@ struct HttpServer::Impl {
   }
 
   // One connection: read the request head into its own bounded buffer, answer, close. The
-  // request must arrive before `request_deadline_` (else 408); the answer and the client's close
-  // are bounded by the stream's own expiry, which drops the connection.
+  // request must arrive before `request_deadline_` (else 408: the stream's own expiry would close
+  // the socket with no answer); the answer and the client's close are bounded by the stream's
+  // expiry, which drops the connection.
   class Session : public std::enable_shared_from_this<Session> {
    public:
     Session(Impl& server, tcp::socket socket)
@@ -156,22 +157,27 @@ struct HttpServer::Impl {
 
    private:
     void on_head(boost::system::error_code error, size_t head_bytes) {
-      if (answered_) return;                  // the deadline has answered already
-      if (error == asio::error::not_found) {  // the buffer filled up without a blank line
-        answer(plain(431, "request too large\n"), request_deadline_.expiry());
+      // The answer and the client's close must happen by the request's deadline, or, once that
+      // has passed, within one more timeout (for the 408 to get out).
+      const auto deadline = timed_out_ ? std::chrono::steady_clock::now() + server_.limits.timeout
+                                       : request_deadline_.expiry();
+      if (timed_out_ && error == asio::error::operation_aborted) {
+        answer(plain(408, "request timeout\n"), deadline);
+      } else if (error == asio::error::not_found) {  // the buffer filled up without a blank line
+        answer(plain(431, "request too large\n"), deadline);
       } else if (error) {
         finish();  // the client closed or went away before its request was complete
       } else {
         const std::string_view head(received_.data(), head_bytes);
-        answer(respond(head, server_.handler), request_deadline_.expiry());
+        answer(respond(head, server_.handler), deadline);
       }
     }
 
+    // Stops the read; on_head answers 408.
     void on_request_deadline() {
-      if (answered_) return;
-      stream_.cancel();  // the unfinished read; its handler sees that the session answered
-      answer(plain(408, "request timeout\n"),
-             std::chrono::steady_clock::now() + server_.limits.timeout);
+      if (answered_) return;  // the timer fired just as the answer began
+      timed_out_ = true;
+      stream_.cancel();
     }
 
     void answer(HttpResponse response, std::chrono::steady_clock::time_point deadline) {
@@ -215,6 +221,7 @@ struct HttpServer::Impl {
     std::array<char, 512> drained_{};
     http::response<http::string_body> response_;
     bool answered_ = false;
+    bool timed_out_ = false;  // the request deadline passed; the read is being cancelled
   };
 
   const HttpLimits limits;

@@ -480,6 +480,37 @@ TEST_F(HttpServerTest, OversizedAndSlowRequestsAreCutOff) {
   EXPECT_EQ(http_get(port, "/metrics").status, 200);
 }
 
+TEST_F(HttpServerTest, HeaderLinesMustParse) {
+  start();
+  const uint16_t port = server_->port();
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n").status, 400);
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n").status, 200);
+  // A body announced with GET is not read, and does not stop the answer.
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello").status,
+            200);
+}
+
+// A client that got its 408 and then neither sends nor closes loses its connection one timeout
+// later, so that it cannot hold a connection slot for good.
+TEST_F(HttpServerTest, ASilentClientIsDroppedAfterItsTimeout) {
+  HttpLimits limits;
+  limits.timeout = std::chrono::milliseconds(200);
+  limits.max_connections = 1;
+  start(limits);
+  const uint16_t port = server_->port();
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string partial = "GET /metrics HTTP/1.0\r\n";
+  ASSERT_EQ(::send(silent, partial.data(), partial.size(), MSG_NOSIGNAL), ssize_t(partial.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(http_get(port, "/metrics").status, 200);
+  ::close(silent);
+}
+
 TEST_F(HttpServerTest, PortInUseIsAStartError) {
   start();
   auto second = HttpServer::listen(config::Endpoint{"127.0.0.1", server_->port()});
