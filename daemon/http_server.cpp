@@ -1,38 +1,65 @@
 #include "daemon/http_server.hpp"
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/asio/write.hpp>
-#include <vector>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+#include <type_traits>
 
 namespace mcaprec::daemon {
 namespace {
 
 namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
 using asio::ip::tcp;
 
-const char* reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 400:
-      return "Bad Request";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 408:
-      return "Request Timeout";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Internal Server Error";
+// The request head ends after its first blank line, CRLF or bare LF (an Asio match condition).
+struct EndOfHead {
+  template <class Iterator>
+  std::pair<Iterator, bool> operator()(Iterator begin, Iterator end) const {
+    static constexpr std::string_view kCrlf = "\r\n\r\n";
+    static constexpr std::string_view kLf = "\n\n";
+    const Iterator crlf = std::search(begin, end, kCrlf.begin(), kCrlf.end());
+    const Iterator lf = std::search(begin, end, kLf.begin(), kLf.end());
+    if (crlf != end && (lf == end || crlf < lf)) return {crlf + kCrlf.size(), true};
+    if (lf != end) return {lf + kLf.size(), true};
+    return {begin, false};
   }
+};
+
+}  // namespace
+}  // namespace mcaprec::daemon
+
+template <>
+struct boost::asio::is_match_condition<mcaprec::daemon::EndOfHead> : std::true_type {};
+
+namespace mcaprec::daemon {
+namespace {
+
+// Beast reads CRLF line ends only; a bare LF, which a server may accept (RFC 9112 section 2.2),
+// gets its CR added.
+std::string with_crlf_line_ends(std::string_view head) {
+  std::string out;
+  out.reserve(head.size() + 32);
+  for (size_t i = 0; i < head.size(); ++i) {
+    if (head[i] == '\n' && (i == 0 || head[i - 1] != '\r')) out += '\r';
+    out += head[i];
+  }
+  return out;
+}
+
+bool is_upper_case_word(std::string_view text) {
+  return !text.empty() &&
+         std::all_of(text.begin(), text.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
 }
 
 HttpResponse plain(int status, std::string body) {
@@ -42,53 +69,8 @@ HttpResponse plain(int status, std::string body) {
   return response;
 }
 
-// Where the request head ends (after the blank line), or npos while it is incomplete.
-size_t head_end(std::string_view received) {
-  const size_t crlf = received.find("\r\n\r\n");
-  const size_t lf = received.find("\n\n");
-  if (crlf != std::string_view::npos && (lf == std::string_view::npos || crlf < lf)) {
-    return crlf + 4;
-  }
-  if (lf != std::string_view::npos) return lf + 2;
-  return std::string_view::npos;
-}
-
-}  // namespace
-
-std::optional<HttpRequestHead> parse_request_head(std::string_view head) {
-  const size_t line_end = head.find('\n');
-  std::string_view line = head.substr(0, line_end);
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  const size_t first_space = line.find(' ');
-  if (first_space == std::string_view::npos || first_space == 0) return std::nullopt;
-  const size_t second_space = line.find(' ', first_space + 1);
-  if (second_space == std::string_view::npos) return std::nullopt;
-  const std::string_view method = line.substr(0, first_space);
-  const std::string_view target = line.substr(first_space + 1, second_space - first_space - 1);
-  const std::string_view version = line.substr(second_space + 1);
-  if (!version.starts_with("HTTP/1.") || target.empty() || target.front() != '/') {
-    return std::nullopt;
-  }
-  const bool token =
-      std::all_of(method.begin(), method.end(), [](char c) { return c >= 'A' && c <= 'Z'; });
-  if (!token) return std::nullopt;
-  HttpRequestHead request;
-  request.method = std::string(method);
-  request.path = std::string(target.substr(0, target.find('?')));
-  return request;
-}
-
-std::string format_response(const HttpResponse& response, bool include_allow) {
-  std::string out =
-      "HTTP/1.0 " + std::to_string(response.status) + " " + reason_phrase(response.status) + "\r\n";
-  out += "Content-Type: " + response.content_type + "\r\n";
-  out += "Content-Length: " + std::to_string(response.body.size()) + "\r\n";
-  if (include_allow) out += "Allow: GET\r\n";
-  out += "Cache-Control: no-store\r\nConnection: close\r\n\r\n";
-  out += response.body;
-  return out;
-}
-
+// The response to a complete request head: 400 for garbage, 405 for methods other than GET,
+// 404 for paths the handler does not know.
 HttpResponse respond(std::string_view head, const HttpHandler& handler) {
   const std::optional<HttpRequestHead> request = parse_request_head(head);
   if (!request) return plain(400, "bad request\n");
@@ -96,6 +78,39 @@ HttpResponse respond(std::string_view head, const HttpHandler& handler) {
   std::optional<HttpResponse> answer = handler(request->path);
   if (!answer) return plain(404, "not found; try /metrics or /status\n");
   return std::move(*answer);
+}
+
+// HTTP/1.0 with Content-Type, Content-Length, Allow (on 405), Cache-Control and Connection.
+http::response<http::string_body> to_message(HttpResponse response) {
+  http::response<http::string_body> message;
+  message.version(10);
+  message.result(static_cast<unsigned>(response.status));
+  message.set(http::field::content_type, response.content_type);
+  message.body() = std::move(response.body);
+  message.prepare_payload();
+  if (response.status == 405) message.set(http::field::allow, "GET");
+  message.set(http::field::cache_control, "no-store");
+  message.set(http::field::connection, "close");
+  return message;
+}
+
+}  // namespace
+
+std::optional<HttpRequestHead> parse_request_head(std::string_view head) {
+  const std::string normalized = with_crlf_line_ends(head);
+  http::request_parser<http::empty_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(normalized.size()));
+  beast::error_code error;
+  parser.put(asio::buffer(normalized), error);
+  // A request that announces a body is complete enough once its head is: the body is not read.
+  if (!parser.is_header_done() || (error && error != http::error::need_more)) return std::nullopt;
+  const auto& request = parser.get();
+  const std::string_view method(request.method_string().data(), request.method_string().size());
+  const std::string_view target(request.target().data(), request.target().size());
+  if (request.version() / 10 != 1 || !is_upper_case_word(method) || !target.starts_with('/')) {
+    return std::nullopt;
+  }
+  return HttpRequestHead{std::string(method), std::string(target.substr(0, target.find('?')))};
 }
 
 struct HttpServer::Impl {
@@ -116,105 +131,97 @@ struct HttpServer::Impl {
     });
   }
 
-  // One connection: read the request head into its own bounded buffer, answer, close.
+  // One connection: read the request head into its own bounded buffer, answer, close. The
+  // request must arrive before `request_deadline_` (else 408: the stream's own expiry would close
+  // the socket with no answer); the answer and the client's close are bounded by the stream's
+  // expiry, which drops the connection.
   class Session : public std::enable_shared_from_this<Session> {
    public:
     Session(Impl& server, tcp::socket socket)
-        : server_(server),
-          socket_(std::move(socket)),
-          timer_(server.io),
-          buffer_(server.limits.max_request_bytes) {
+        : server_(server), stream_(std::move(socket)), request_deadline_(server.io) {
       ++server_.open_sessions;
     }
     ~Session() { --server_.open_sessions; }
 
     void start() {
-      timer_.expires_after(server_.limits.timeout);
-      timer_.async_wait([self = shared_from_this()](boost::system::error_code error) {
-        if (error) return;  // cancelled: the session finished in time
-        if (!self->responding_) {
-          self->answer(plain(408, "request timeout\n"));
-        } else {
-          boost::system::error_code ignored;
-          self->socket_.close(ignored);
-        }
+      request_deadline_.expires_after(server_.limits.timeout);
+      request_deadline_.async_wait([self = shared_from_this()](boost::system::error_code error) {
+        if (!error) self->on_request_deadline();
       });
-      read_more();
-    }
-
-   private:
-    void read_more() {
-      reading_ = true;
-      // Once answering, further bytes are only drained: read them over the whole buffer.
-      const size_t offset = responding_ ? 0 : received_;
-      socket_.async_read_some(
-          asio::buffer(buffer_.data() + offset, buffer_.size() - offset),
-          [self = shared_from_this()](boost::system::error_code error, size_t bytes) {
-            self->on_read(error, bytes);
+      asio::async_read_until(
+          stream_, asio::dynamic_buffer(received_, server_.limits.max_request_bytes), EndOfHead{},
+          [self = shared_from_this()](boost::system::error_code error, size_t head_bytes) {
+            self->on_head(error, head_bytes);
           });
     }
 
-    void on_read(boost::system::error_code error, size_t bytes) {
-      reading_ = false;
-      if (error) {
-        // The client closed (or went away). While the answer is still being written, its
-        // completion closes the session.
-        if (!responding_ || written_) finish();
-        return;
-      }
-      if (responding_) {
-        if (written_) read_more();  // draining until the client closes
-        return;
-      }
-      received_ += bytes;
-      const std::string_view data(buffer_.data(), received_);
-      if (const size_t end = head_end(data); end != std::string_view::npos) {
-        answer(respond(data.substr(0, end), server_.handler));
-      } else if (received_ == buffer_.size()) {
-        answer(plain(431, "request too large\n"));
+   private:
+    void on_head(boost::system::error_code error, size_t head_bytes) {
+      // The answer and the client's close must happen by the request's deadline, or, once that
+      // has passed, within one more timeout (for the 408 to get out).
+      const auto deadline = timed_out_ ? std::chrono::steady_clock::now() + server_.limits.timeout
+                                       : request_deadline_.expiry();
+      if (timed_out_ && error == asio::error::operation_aborted) {
+        answer(plain(408, "request timeout\n"), deadline);
+      } else if (error == asio::error::not_found) {  // the buffer filled up without a blank line
+        answer(plain(431, "request too large\n"), deadline);
+      } else if (error) {
+        finish();  // the client closed or went away before its request was complete
       } else {
-        read_more();
+        const std::string_view head(received_.data(), head_bytes);
+        answer(respond(head, server_.handler), deadline);
       }
     }
 
-    void answer(const HttpResponse& response) {
-      responding_ = true;
-      response_ = format_response(response, response.status == 405);
-      asio::async_write(socket_, asio::buffer(response_),
+    // Stops the read; on_head answers 408.
+    void on_request_deadline() {
+      if (answered_) return;  // the timer fired just as the answer began
+      timed_out_ = true;
+      stream_.cancel();
+    }
+
+    void answer(HttpResponse response, std::chrono::steady_clock::time_point deadline) {
+      answered_ = true;
+      request_deadline_.cancel();
+      response_ = to_message(std::move(response));
+      stream_.expires_at(deadline);
+      http::async_write(stream_, response_,
                         [self = shared_from_this()](boost::system::error_code error, size_t) {
-                          self->on_written(error);
+                          if (error) return self->finish();
+                          self->close_after_client();
                         });
     }
 
     // Closing with unread request bytes would reset the connection, which can destroy the
     // response before the client reads it. So half-close and read until the client closes,
-    // within the session's timeout.
-    void on_written(boost::system::error_code error) {
-      written_ = true;
-      if (error) {
-        finish();
-        return;
-      }
+    // within the stream's expiry.
+    void close_after_client() {
       boost::system::error_code ignored;
-      socket_.shutdown(tcp::socket::shutdown_send, ignored);
-      if (!reading_) read_more();
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+      drain();
+    }
+
+    void drain() {
+      stream_.async_read_some(asio::buffer(drained_),
+                              [self = shared_from_this()](boost::system::error_code error, size_t) {
+                                if (error) return self->finish();
+                                self->drain();
+                              });
     }
 
     void finish() {
-      boost::system::error_code ignored;
-      timer_.cancel();
-      socket_.close(ignored);
+      request_deadline_.cancel();
+      stream_.close();
     }
 
     Impl& server_;
-    tcp::socket socket_;
-    asio::steady_timer timer_;
-    std::vector<char> buffer_;
-    size_t received_ = 0;
-    bool reading_ = false;     // a read is outstanding
-    bool responding_ = false;  // the answer is chosen (and being written)
-    bool written_ = false;     // the answer is written
-    std::string response_;
+    beast::tcp_stream stream_;
+    asio::steady_timer request_deadline_;
+    std::string received_;  // the request, at most limits.max_request_bytes
+    std::array<char, 512> drained_{};
+    http::response<http::string_body> response_;
+    bool answered_ = false;
+    bool timed_out_ = false;  // the request deadline passed; the read is being cancelled
   };
 
   const HttpLimits limits;
@@ -226,7 +233,6 @@ struct HttpServer::Impl {
   std::thread thread;
   bool stopped = false;
 };
-
 mcap::Result<std::unique_ptr<HttpServer>> HttpServer::listen(const config::Endpoint& endpoint,
                                                              HttpLimits limits) {
   auto impl = std::make_unique<Impl>(limits);

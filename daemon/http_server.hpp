@@ -1,7 +1,7 @@
 #pragma once
-// A deliberately small HTTP server for /metrics and /status: HTTP/1.0 style, GET only, one
-// request per connection, the connection closed after the response. Each connection is a
-// session object that owns its buffer, bounded in size; a client that sends too much or too
+// A deliberately small HTTP server for /metrics and /status on Boost.Beast: GET only, one
+// request per connection, answered in HTTP/1.0 and closed after the response. Each connection
+// is a session object that owns its buffer, bounded in size; a client that sends too much or too
 // slowly is answered (431, 408) or dropped, and the number of connections at once is bounded.
 // It runs on its own thread with its own io_context, so a slow scraper never delays recording.
 #include <chrono>
@@ -32,16 +32,10 @@ struct HttpRequestHead {
   std::string path;  // without the query string
 };
 
-// Parses the request line of `head` (everything up to the blank line): "GET /metrics HTTP/1.1".
-// Nullopt when the line is not a request line.
+// Parses a complete request head (up to and including the blank line) with Beast, bare LF line
+// ends accepted: "GET /metrics HTTP/1.1". Nullopt for anything else than an HTTP/1.x request
+// with an upper-case method and an origin-form target.
 std::optional<HttpRequestHead> parse_request_head(std::string_view head);
-
-// "HTTP/1.0 200 OK" with Content-Type, Content-Length and Connection: close.
-std::string format_response(const HttpResponse& response, bool include_allow = false);
-
-// The response to a complete request head: 400 for garbage, 405 for methods other than GET,
-// 404 for paths the handler does not know.
-HttpResponse respond(std::string_view head, const HttpHandler& handler);
 
 struct HttpLimits {
   size_t max_request_bytes = 8 * 1024;      // request line and headers

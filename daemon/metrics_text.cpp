@@ -1,16 +1,63 @@
 #include "daemon/metrics_text.hpp"
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <string_view>
 #include <utility>
 #include <vector>
 
-#include "daemon/json_writer.hpp"
-#include "text/json_text.hpp"
-
 namespace mcaprec::daemon {
 namespace {
+
+// Length of the valid UTF-8 sequence starting at text[i] (1 for ASCII), or 0 when the bytes
+// there are not one: a bad lead or continuation byte, a cut sequence, an overlong form, a
+// surrogate or a value past U+10FFFF.
+size_t utf8_sequence_length(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) { return static_cast<unsigned char>(text[k]); };
+  const unsigned char lead = byte(i);
+  if (lead < 0x80) return 1;
+  size_t length = 0;
+  uint32_t code = 0;
+  if ((lead & 0xE0) == 0xC0) {
+    length = 2;
+    code = lead & 0x1F;
+  } else if ((lead & 0xF0) == 0xE0) {
+    length = 3;
+    code = lead & 0x0F;
+  } else if ((lead & 0xF8) == 0xF0) {
+    length = 4;
+    code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (i + length > text.size()) return 0;
+  for (size_t k = 1; k < length; ++k) {
+    if ((byte(i + k) & 0xC0) != 0x80) return 0;
+    code = (code << 6) | (byte(i + k) & 0x3F);
+  }
+  static const uint32_t kSmallest[] = {0, 0, 0x80, 0x800, 0x10000};
+  if (code < kSmallest[length] || code > 0x10FFFF || (code >= 0xD800 && code <= 0xDFFF)) return 0;
+  return length;
+}
+
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD: the exposition
+// format is UTF-8, and Prometheus rejects a scrape that is not.
+std::string valid_utf8(std::string_view text) {
+  constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size();) {
+    if (const size_t length = utf8_sequence_length(text, i); length != 0) {
+      out.append(text.substr(i, length));
+      i += length;
+    } else {
+      out += kReplacement;
+      ++i;
+    }
+  }
+  return out;
+}
 
 using Labels = std::vector<std::pair<std::string_view, std::string>>;
 
@@ -232,7 +279,7 @@ void source_metrics(Exposition& out, const std::vector<ingest::SourceStats>& sou
 }  // namespace
 
 std::string prometheus_label_value(std::string_view text) {
-  const std::string valid = text::valid_utf8(text);
+  const std::string valid = valid_utf8(text);
   std::string out;
   out.reserve(valid.size());
   for (char c : valid) {

@@ -1,151 +1,137 @@
 #include "daemon/status_json.hpp"
 
 #include <chrono>
-
-#include "daemon/json_writer.hpp"
+#include <cstdio>
+#include <cstdlib>
+#include <nlohmann/json.hpp>
 
 namespace mcaprec::daemon {
 namespace {
 
+using Json = nlohmann::ordered_json;
+
+// Six significant digits, the precision /status has always given its rates and durations.
+double six_digits(double value) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.6g", value);
+  return std::strtod(text, nullptr);
+}
+
 double seconds(std::chrono::nanoseconds duration) {
-  return std::chrono::duration<double>(duration).count();
+  return six_digits(std::chrono::duration<double>(duration).count());
 }
 
-void write_channels(JsonWriter& json, const std::vector<pipeline::ChannelStats>& channels) {
-  json.key("channels").begin_array();
-  for (const pipeline::ChannelStats& channel : channels) {
-    json.begin_object();
-    json.key("id").value(uint64_t{channel.id});
-    json.key("topic").value(channel.topic);
-    json.key("chunk_group").value(channel.chunk_group);
-    json.key("received").value(channel.received);
-    json.key("received_bytes").value(channel.received_bytes);
-    json.key("written").value(channel.written);
-    json.key("queued_bytes").value(channel.queued_bytes);
-    json.key("dropped").begin_object();
-    for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
-      json.key(pipeline::drop_reason_name(pipeline::DropReason(r))).value(channel.dropped[r]);
-    }
-    json.end_object();
-    json.end_object();
+Json channel_json(const pipeline::ChannelStats& channel) {
+  Json dropped = Json::object();
+  for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
+    dropped[pipeline::drop_reason_name(pipeline::DropReason(r))] = channel.dropped[r];
   }
-  json.end_array();
+  return {{"id", uint64_t{channel.id}},
+          {"topic", channel.topic},
+          {"chunk_group", channel.chunk_group},
+          {"received", channel.received},
+          {"received_bytes", channel.received_bytes},
+          {"written", channel.written},
+          {"queued_bytes", channel.queued_bytes},
+          {"dropped", std::move(dropped)}};
 }
 
-void write_sources(JsonWriter& json, const std::vector<ingest::SourceStats>& sources) {
-  json.key("sources").begin_array();
-  for (const ingest::SourceStats& source : sources) {
-    json.begin_object();
-    json.key("name").value(source.name);
-    json.key("transport").value(source.transport);
-    json.key("bind").value(source.bind);
-    json.key("messages").value(source.messages);
-    json.key("bytes").value(source.bytes);
-    if (source.transport == "udp") {
-      json.key("datagrams").value(source.datagrams);
-      json.key("kernel_drops").value(source.kernel_drops);
-      json.key("kernel_dropped_datagrams").value(source.kernel_dropped_datagrams);
-    } else {
-      json.key("connections_accepted").value(source.connections_accepted);
-      json.key("connections_open").value(source.connections_open);
-      json.key("connections_refused").value(source.connections_refused);
-    }
-    json.key("errors").begin_object();
-    for (const auto& [reason, count] : source.errors) json.key(reason).value(count);
-    json.end_object();
-    json.key("peers").begin_array();
-    for (const std::string& peer : source.peers) json.value(peer);
-    json.end_array();
-    json.end_object();
+Json source_json(const ingest::SourceStats& source) {
+  Json json = {{"name", source.name},
+               {"transport", source.transport},
+               {"bind", source.bind},
+               {"messages", source.messages},
+               {"bytes", source.bytes}};
+  if (source.transport == "udp") {
+    json["datagrams"] = source.datagrams;
+    json["kernel_drops"] = source.kernel_drops;
+    json["kernel_dropped_datagrams"] = source.kernel_dropped_datagrams;
+  } else {
+    json["connections_accepted"] = source.connections_accepted;
+    json["connections_open"] = source.connections_open;
+    json["connections_refused"] = source.connections_refused;
   }
-  json.end_array();
+  Json errors = Json::object();
+  for (const auto& [reason, count] : source.errors) errors[reason] = count;
+  json["errors"] = std::move(errors);
+  json["peers"] = source.peers;
+  return json;
+}
+
+// The file, its sync and retention, rates and totals: everything before cpu_seconds.
+Json recording_json(const DaemonSnapshot& snapshot) {
+  const pipeline::PipelineStats& stats = snapshot.pipeline;
+  const Totals totals = Totals::from(stats);
+  const Rates& rates = snapshot.rates;
+  return {
+      {"version", snapshot.version},
+      {"state", snapshot.state},
+      {"uptime_seconds", six_digits(snapshot.uptime_seconds)},
+      {"config", {{"path", snapshot.config_path}, {"crc32", snapshot.config_crc32}}},
+      {"directory", snapshot.directory},
+      {"current_file", stats.current_file},
+      {"last_finalized_file", stats.last_finalized_file},
+      {"files",
+       {{"started", stats.files_started},
+        {"finalized", stats.files_finalized},
+        {"closed_on_error", stats.files_closed_on_error}}},
+      {"recording_paused", stats.recording_paused},
+      {"pause_reason", stats.recording_paused ? Json(stats.pause_reason) : Json()},
+      {"sync",
+       {{"count", stats.syncs},
+        {"errors", stats.sync_errors},
+        {"seconds", seconds(stats.sync_time)},
+        {"max_seconds", seconds(stats.max_sync_time)}}},
+      {"retention",
+       {{"files_deleted", stats.retention_files_deleted},
+        {"bytes_deleted", stats.retention_bytes_deleted}}},
+      {"rates",
+       {{"messages_received_per_second", six_digits(rates.messages_received)},
+        {"bytes_received_per_second", six_digits(rates.bytes_received)},
+        {"messages_written_per_second", six_digits(rates.messages_written)},
+        {"bytes_written_per_second", six_digits(rates.bytes_written)},
+        {"messages_dropped_per_second", six_digits(rates.messages_dropped)}}},
+      {"totals",
+       {{"messages_received", totals.messages_received},
+        {"bytes_received", totals.bytes_received},
+        {"messages_written", stats.messages_written},
+        {"messages_dropped", totals.messages_dropped},
+        {"bytes_written", stats.bytes_written},
+        {"chunks_written", stats.chunks_written},
+        {"write_errors", stats.write_errors},
+        {"uncompressed_bytes", stats.uncompressed_bytes},
+        {"compressed_bytes", stats.compressed_bytes}}},
+  };
 }
 
 }  // namespace
 
 std::string status_json(const DaemonSnapshot& snapshot) {
   const pipeline::PipelineStats& stats = snapshot.pipeline;
-  JsonWriter json;
-  json.begin_object();
-  json.key("version").value(snapshot.version);
-  json.key("state").value(snapshot.state);
-  json.key("uptime_seconds").value(snapshot.uptime_seconds);
-  json.key("config").begin_object();
-  json.key("path").value(snapshot.config_path);
-  json.key("crc32").value(snapshot.config_crc32);
-  json.end_object();
-  json.key("directory").value(snapshot.directory);
-  json.key("current_file").value(stats.current_file);
-  json.key("last_finalized_file").value(stats.last_finalized_file);
-  json.key("files").begin_object();
-  json.key("started").value(stats.files_started);
-  json.key("finalized").value(stats.files_finalized);
-  json.key("closed_on_error").value(stats.files_closed_on_error);
-  json.end_object();
-  json.key("recording_paused").value(stats.recording_paused);
-  if (stats.recording_paused) {
-    json.key("pause_reason").value(stats.pause_reason);
-  } else {
-    json.key("pause_reason").null();
+  Json json = recording_json(snapshot);
+  json["memory"] = {{"in_use_bytes", stats.memory_in_use},
+                    {"budget_bytes", stats.memory_budget},
+                    {"in_flight_bytes", stats.in_flight_bytes},
+                    {"in_flight_chunks", stats.in_flight_chunks},
+                    {"in_flight_chunks_limit", stats.in_flight_chunk_limit},
+                    {"in_flight_chunks_peak", stats.peak_in_flight_chunks}};
+  json["cpu_seconds"] = {{"writer", seconds(stats.writer_cpu)},
+                         {"compressors", seconds(stats.compressor_cpu)},
+                         {"finalizer", seconds(stats.finalizer_cpu)}};
+  json["compressor_threads"] = uint64_t{stats.compressor_threads};
+  json["writer_stalled"] = snapshot.writer_stalled;
+  json["first_error"] = stats.first_error ? Json(stats.first_error->to_string()) : Json();
+  json["channels"] = Json::array();
+  for (const pipeline::ChannelStats& channel : stats.channels) {
+    json["channels"].push_back(channel_json(channel));
   }
-  json.key("sync").begin_object();
-  json.key("count").value(stats.syncs);
-  json.key("errors").value(stats.sync_errors);
-  json.key("seconds").value(seconds(stats.sync_time));
-  json.key("max_seconds").value(seconds(stats.max_sync_time));
-  json.end_object();
-  json.key("retention").begin_object();
-  json.key("files_deleted").value(stats.retention_files_deleted);
-  json.key("bytes_deleted").value(stats.retention_bytes_deleted);
-  json.end_object();
-
-  json.key("rates").begin_object();
-  json.key("messages_received_per_second").value(snapshot.rates.messages_received);
-  json.key("bytes_received_per_second").value(snapshot.rates.bytes_received);
-  json.key("messages_written_per_second").value(snapshot.rates.messages_written);
-  json.key("bytes_written_per_second").value(snapshot.rates.bytes_written);
-  json.key("messages_dropped_per_second").value(snapshot.rates.messages_dropped);
-  json.end_object();
-
-  const Totals totals = Totals::from(stats);
-  json.key("totals").begin_object();
-  json.key("messages_received").value(totals.messages_received);
-  json.key("bytes_received").value(totals.bytes_received);
-  json.key("messages_written").value(stats.messages_written);
-  json.key("messages_dropped").value(totals.messages_dropped);
-  json.key("bytes_written").value(stats.bytes_written);
-  json.key("chunks_written").value(stats.chunks_written);
-  json.key("write_errors").value(stats.write_errors);
-  json.key("uncompressed_bytes").value(stats.uncompressed_bytes);
-  json.key("compressed_bytes").value(stats.compressed_bytes);
-  json.end_object();
-
-  json.key("memory").begin_object();
-  json.key("in_use_bytes").value(stats.memory_in_use);
-  json.key("budget_bytes").value(stats.memory_budget);
-  json.key("in_flight_bytes").value(stats.in_flight_bytes);
-  json.key("in_flight_chunks").value(stats.in_flight_chunks);
-  json.key("in_flight_chunks_limit").value(stats.in_flight_chunk_limit);
-  json.key("in_flight_chunks_peak").value(stats.peak_in_flight_chunks);
-  json.end_object();
-
-  json.key("cpu_seconds").begin_object();
-  json.key("writer").value(seconds(stats.writer_cpu));
-  json.key("compressors").value(seconds(stats.compressor_cpu));
-  json.key("finalizer").value(seconds(stats.finalizer_cpu));
-  json.end_object();
-  json.key("compressor_threads").value(uint64_t{stats.compressor_threads});
-  json.key("writer_stalled").value(snapshot.writer_stalled);
-  if (stats.first_error) {
-    json.key("first_error").value(stats.first_error->to_string());
-  } else {
-    json.key("first_error").null();
+  json["sources"] = Json::array();
+  for (const ingest::SourceStats& source : snapshot.sources) {
+    json["sources"].push_back(source_json(source));
   }
-
-  write_channels(json, stats.channels);
-  write_sources(json, snapshot.sources);
-  json.end_object();
-  return json.text() + "\n";
+  // Topics, peers and error texts come from outside and may hold any bytes: invalid UTF-8 is
+  // written as U+FFFD rather than making dump() throw.
+  return json.dump(-1, ' ', false, Json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace mcaprec::daemon

@@ -5,9 +5,9 @@
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
-
-#include "text/json_text.hpp"
+#include <nlohmann/json.hpp>
 
 namespace mcaprec::tool {
 
@@ -138,10 +138,12 @@ std::string human_duration(uint64_t nanoseconds) {
   return out;
 }
 
-std::string json_quote(std::string_view text) {
-  std::string out;
-  text::append_json_string(out, text);
-  return out;
+double rounded(double value, int decimals) {
+  return std::strtod(fixed(value, decimals).c_str(), nullptr);
+}
+
+std::string json_report(const nlohmann::ordered_json& report, int indent) {
+  return report.dump(indent, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace mcaprec::tool

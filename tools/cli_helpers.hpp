@@ -1,7 +1,8 @@
 #pragma once
-// Small helpers every `mcaprec` command shares: option parsing, sizes, times and JSON strings.
+// Small helpers every `mcaprec` command shares: option parsing, sizes, times and JSON output.
 #include <cstdint>
 #include <map>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
 #include <string>
@@ -49,7 +50,12 @@ std::string human_duration(uint64_t nanoseconds);
 // printf-style formatting of a double with `decimals` digits after the point.
 std::string fixed(double value, int decimals);
 
-// A JSON string literal, quotes included; control characters escaped, invalid UTF-8 replaced.
-std::string json_quote(std::string_view text);
+// `value` rounded to `decimals` digits after the point, as fixed() prints it: for JSON reports,
+// where the number is written in its shortest form (50.0 for "50.000").
+double rounded(double value, int decimals);
+
+// The text of a --json report, with a final newline: on one line (indent < 0) or indented.
+// Topics and paths may hold any bytes; invalid UTF-8 is written as U+FFFD.
+std::string json_report(const nlohmann::ordered_json& report, int indent = -1);
 
 }  // namespace mcaprec::tool

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_helpers.hpp"
@@ -26,7 +27,10 @@ constexpr const char kHelp[] =
     "from the start instead, and the output says so.\n"
     "\n"
     "Options:\n"
-    "  --json       print the same facts as one JSON object\n"
+    "  --json       print the same facts as one JSON object, indented by two spaces;\n"
+    "               saving_percent and rate_hz are rounded to 3 decimals and written\n"
+    "               without trailing zeros (82.2, 0.0); bytes of a name that are not\n"
+    "               UTF-8 are written as U+FFFD\n"
     "  -h, --help   show this help\n"
     "\n"
     "Exit status: 0 on success, 1 when the file cannot be read, 2 on a usage error.\n";
@@ -129,80 +133,72 @@ void print_text(const std::string& path, const FileInfo& info) {
   for (const auto& name : info.metadata) std::printf("  %s\n", name.c_str());
 }
 
-std::string json_number(double value) {
-  return fixed(value, 3);
+using Json = nlohmann::ordered_json;
+
+// The value or null: JSON has no "absent" for a fixed key.
+template <class T>
+Json or_null(bool present, const T& value) {
+  return present ? Json(value) : Json();
+}
+
+Json compression_json(const mcap::CompressionInfo& c) {
+  return {{"compression", compression_label(c.compression)},
+          {"chunks", c.chunk_count},
+          {"compressed_bytes", c.compressed_bytes},
+          {"uncompressed_bytes", c.uncompressed_bytes},
+          {"saving_percent", rounded(saving_percent(c), 3)}};
+}
+
+Json channel_json(const mcap::ChannelInfo& ch, uint64_t duration) {
+  const auto rate = rate_hz(ch.message_count, duration);
+  return {{"id", ch.id},
+          {"topic", ch.topic},
+          {"message_encoding", ch.message_encoding},
+          {"schema_id", ch.schema_id},
+          {"schema_name", ch.schema_name},
+          {"schema_encoding", ch.schema_encoding},
+          {"messages", ch.message_count},
+          {"rate_hz", rate ? Json(rounded(*rate, 3)) : Json()}};
+}
+
+Json attachment_json(const mcap::AttachmentInfo& a) {
+  return {{"name", a.name},
+          {"media_type", a.media_type},
+          {"size", a.data_size},
+          {"log_time_ns", a.log_time}};
 }
 
 void print_json(const std::string& path, const FileInfo& info) {
   const uint64_t duration = duration_of(info);
   const bool any = info.message_count > 0;
-  std::string out = "{\n";
-  const auto field = [&out](const char* name, const std::string& value, bool last = false) {
-    out += "  " + json_quote(name) + ": " + value + (last ? "\n" : ",\n");
-  };
-  field("path", json_quote(path));
-  field("size", std::to_string(info.file_size));
-  field("library", json_quote(info.header.library));
-  field("profile", json_quote(info.header.profile));
-  field("source", json_quote(info.scanned ? "scan" : "summary"));
-  field("scan_reason", info.scanned ? json_quote(info.scan_reason) : "null");
-  field("incomplete", info.incomplete
-                          ? "{\"offset\": " + std::to_string(info.incomplete->offset) +
-                                ", \"message\": " + json_quote(info.incomplete->message) + "}"
-                          : "null");
-  field("messages", std::to_string(info.message_count));
-  field("duration_ns", std::to_string(duration));
-  field("start_ns", std::to_string(info.message_start_time));
-  field("end_ns", std::to_string(info.message_end_time));
-  field("start", any ? json_quote(iso_time(info.message_start_time)) : "null");
-  field("end", any ? json_quote(iso_time(info.message_end_time)) : "null");
-  field("chunks", std::to_string(info.chunk_count));
-  field("schemas", std::to_string(info.schema_count));
-
-  std::string list = "[";
-  for (size_t i = 0; i < info.compression.size(); ++i) {
-    const auto& c = info.compression[i];
-    list += std::string(i ? ",\n" : "\n") +
-            "    {\"compression\": " + json_quote(compression_label(c.compression)) +
-            ", \"chunks\": " + std::to_string(c.chunk_count) +
-            ", \"compressed_bytes\": " + std::to_string(c.compressed_bytes) +
-            ", \"uncompressed_bytes\": " + std::to_string(c.uncompressed_bytes) +
-            ", \"saving_percent\": " + json_number(saving_percent(c)) + "}";
+  Json incomplete;
+  if (info.incomplete) {
+    incomplete = {{"offset", info.incomplete->offset}, {"message", info.incomplete->message}};
   }
-  field("compression", list + (info.compression.empty() ? "]" : "\n  ]"));
-
-  list = "[";
-  for (size_t i = 0; i < info.channels.size(); ++i) {
-    const auto& ch = info.channels[i];
-    const auto rate = rate_hz(ch.message_count, duration);
-    list += std::string(i ? ",\n" : "\n") + "    {\"id\": " + std::to_string(ch.id) +
-            ", \"topic\": " + json_quote(ch.topic) +
-            ", \"message_encoding\": " + json_quote(ch.message_encoding) +
-            ", \"schema_id\": " + std::to_string(ch.schema_id) +
-            ", \"schema_name\": " + json_quote(ch.schema_name) +
-            ", \"schema_encoding\": " + json_quote(ch.schema_encoding) +
-            ", \"messages\": " + std::to_string(ch.message_count) +
-            ", \"rate_hz\": " + (rate ? json_number(*rate) : "null") + "}";
-  }
-  field("channels", list + (info.channels.empty() ? "]" : "\n  ]"));
-
-  list = "[";
-  for (size_t i = 0; i < info.attachments.size(); ++i) {
-    const auto& a = info.attachments[i];
-    list += std::string(i ? ",\n" : "\n") + "    {\"name\": " + json_quote(a.name) +
-            ", \"media_type\": " + json_quote(a.media_type) +
-            ", \"size\": " + std::to_string(a.data_size) +
-            ", \"log_time_ns\": " + std::to_string(a.log_time) + "}";
-  }
-  field("attachments", list + (info.attachments.empty() ? "]" : "\n  ]"));
-
-  list = "[";
-  for (size_t i = 0; i < info.metadata.size(); ++i) {
-    list += std::string(i ? ",\n" : "\n") + "    {\"name\": " + json_quote(info.metadata[i]) + "}";
-  }
-  field("metadata", list + (info.metadata.empty() ? "]" : "\n  ]"), true);
-  out += "}\n";
-  std::fputs(out.c_str(), stdout);
+  Json report = {{"path", path},
+                 {"size", info.file_size},
+                 {"library", info.header.library},
+                 {"profile", info.header.profile},
+                 {"source", info.scanned ? "scan" : "summary"},
+                 {"scan_reason", or_null(info.scanned, info.scan_reason)},
+                 {"incomplete", std::move(incomplete)},
+                 {"messages", info.message_count},
+                 {"duration_ns", duration},
+                 {"start_ns", info.message_start_time},
+                 {"end_ns", info.message_end_time},
+                 {"start", or_null(any, iso_time(info.message_start_time))},
+                 {"end", or_null(any, iso_time(info.message_end_time))},
+                 {"chunks", info.chunk_count},
+                 {"schemas", info.schema_count},
+                 {"compression", Json::array()},
+                 {"channels", Json::array()},
+                 {"attachments", Json::array()},
+                 {"metadata", Json::array()}};
+  for (const auto& c : info.compression) report["compression"].push_back(compression_json(c));
+  for (const auto& ch : info.channels) report["channels"].push_back(channel_json(ch, duration));
+  for (const auto& a : info.attachments) report["attachments"].push_back(attachment_json(a));
+  for (const auto& name : info.metadata) report["metadata"].push_back(Json{{"name", name}});
+  std::fputs(json_report(report, 2).c_str(), stdout);
 }
 
 int run_info(std::span<const std::string> args) {

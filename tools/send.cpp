@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <cstring>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -70,7 +71,8 @@ constexpr const char kHelp[] =
     "  --close-timeout D    TCP: how long to wait for the receiver to close (default 10s)\n"
     "  --gso                UDP raw: hand the kernel up to 64 equal datagrams per call (UDP\n"
     "                       segmentation offload); each still arrives as its own datagram\n"
-    "  --json               print the report as JSON\n"
+    "  --json               print the report as JSON on one line (seconds rounded to 6\n"
+    "                       decimals, rates to 3, written without trailing zeros)\n"
     "  -h, --help           show this help\n"
     "\n"
     "Without FILE, --count or --duration the command runs until interrupted (SIGINT or\n"
@@ -632,34 +634,37 @@ void print_text_report(const Settings& settings, const Transport& transport, con
 }
 
 void print_json_report(const Settings& settings, const Transport& transport, const Sender& sender) {
+  using Json = nlohmann::ordered_json;
   uint64_t bytes = 0;
   uint64_t skipped = 0;
-  std::string topics;
+  Json topics = Json::array();
   for (const TopicStats& topic : sender.topics()) {
     bytes += topic.bytes;
     skipped += topic.skipped;
-    if (!topics.empty()) topics += ",";
-    topics += "{\"topic\":" + json_quote(topic.topic) +
-              ",\"messages\":" + std::to_string(topic.messages) +
-              ",\"bytes\":" + std::to_string(topic.bytes) +
-              ",\"skipped\":" + std::to_string(topic.skipped) + "}";
+    topics.push_back(Json{{"topic", topic.topic},
+                          {"messages", topic.messages},
+                          {"bytes", topic.bytes},
+                          {"skipped", topic.skipped}});
   }
   const double seconds = sender.seconds();
   const bool udp = settings.target.protocol == Endpoint::Protocol::kUdp;
   const char* source = settings.file ? "file" : settings.raw_size ? "raw" : "sensor_mix";
-  std::printf(
-      "{\"target\":%s,\"transport\":\"%s\",\"source\":\"%s\",\"messages\":%llu,\"bytes\":%llu,"
-      "\"skipped\":%llu,\"wire_bytes\":%llu,\"datagrams\":%llu,\"seconds\":%s,"
-      "\"messages_per_second\":%s,\"megabytes_per_second\":%s,\"interrupted\":%s,"
-      "\"topics\":[%s]}\n",
-      json_quote(settings.target.text).c_str(), udp ? "udp" : "tcp", source,
-      static_cast<unsigned long long>(sender.sent()), static_cast<unsigned long long>(bytes),
-      static_cast<unsigned long long>(skipped),
-      static_cast<unsigned long long>(transport.wire_bytes()),
-      static_cast<unsigned long long>(transport.datagrams()), fixed(seconds, 6).c_str(),
-      fixed(seconds > 0 ? static_cast<double>(sender.sent()) / seconds : 0, 3).c_str(),
-      fixed(seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0, 3).c_str(),
-      sender.interrupted() ? "true" : "false", topics.c_str());
+  const Json report = {{"target", settings.target.text},
+                       {"transport", udp ? "udp" : "tcp"},
+                       {"source", source},
+                       {"messages", sender.sent()},
+                       {"bytes", bytes},
+                       {"skipped", skipped},
+                       {"wire_bytes", transport.wire_bytes()},
+                       {"datagrams", transport.datagrams()},
+                       {"seconds", rounded(seconds, 6)},
+                       {"messages_per_second",
+                        rounded(seconds > 0 ? static_cast<double>(sender.sent()) / seconds : 0, 3)},
+                       {"megabytes_per_second",
+                        rounded(seconds > 0 ? static_cast<double>(bytes) / 1e6 / seconds : 0, 3)},
+                       {"interrupted", sender.interrupted()},
+                       {"topics", std::move(topics)}};
+  std::fputs(json_report(report).c_str(), stdout);
 }
 
 mcap::Result<std::unique_ptr<Transport>> open_transport(const Settings& settings) {

@@ -4,6 +4,7 @@
 // answers to other paths, other methods, oversized, malformed and slow requests.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -12,7 +13,6 @@
 #include <thread>
 
 #include "daemon/http_server.hpp"
-#include "daemon/json_writer.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/status_json.hpp"
 #include "daemon_test_support.hpp"
@@ -213,15 +213,209 @@ TEST(DaemonMetricsTest, StatusJsonParsesAndCarriesFileRatesAndPeers) {
   EXPECT_EQ(status["memory"]["in_flight_chunks_peak"], 17);
 }
 
+// Appends `line` unless it is there already: shapes in the order they first appear.
+void add_once(std::vector<std::string>& lines, const std::string& line) {
+  if (std::find(lines.begin(), lines.end(), line) == lines.end()) lines.push_back(line);
+}
+
+// Every metric family as "name type" plus the label names of its samples, in output order.
+std::vector<std::string> metric_shapes(const std::string& text) {
+  const std::regex type(R"(# TYPE (\S+) (\S+))");
+  const std::regex sample(R"(([a-z0-9_]+)(?:\{(.*)\})? \S+)");
+  const std::regex label(R"(([a-z_]+)="(?:[^"\\]|\\.)*")");
+  std::vector<std::string> shapes;
+  std::string family;
+  std::istringstream lines(text);
+  std::smatch match;
+  for (std::string line; std::getline(lines, line);) {
+    if (std::regex_match(line, match, type)) {
+      family = match[1].str() + " " + match[2].str();
+    } else if (std::regex_match(line, match, sample)) {
+      const std::string labels = match[2];
+      std::string shape = family;
+      for (std::sregex_iterator it(labels.begin(), labels.end(), label), end; it != end; ++it) {
+        shape += " " + (*it)[1].str();
+      }
+      add_once(shapes, shape);
+    }
+  }
+  return shapes;
+}
+
+// Every key path of a JSON document with the kind of its value ("channels[].dropped.stopped
+// number"), array elements merged, in document order.
+void collect_keys(const nlohmann::ordered_json& value, const std::string& path,
+                  std::vector<std::string>& keys) {
+  if (!path.empty()) add_once(keys, path + " " + value.type_name());
+  if (value.is_object()) {
+    for (const auto& [key, child] : value.items()) {
+      collect_keys(child, path.empty() ? key : path + "." + key, keys);
+    }
+  } else if (value.is_array()) {
+    for (const auto& element : value) collect_keys(element, path + "[]", keys);
+  }
+}
+
+std::vector<std::string> status_keys(const std::string& text) {
+  std::vector<std::string> keys;
+  collect_keys(nlohmann::ordered_json::parse(text), "", keys);
+  return keys;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// What dashboards and scripts select by: written from the output of the daemon before its JSON
+// and HTTP moved onto libraries, so that no refactoring renames a metric or a key silently.
+const char kGoldenMetricShapes[] = R"(mcaprec_build_info gauge version
+mcaprec_uptime_seconds gauge
+mcaprec_writer_stalled gauge
+mcaprec_channel_messages_received_total counter channel topic
+mcaprec_channel_bytes_received_total counter channel topic
+mcaprec_channel_messages_written_total counter channel topic
+mcaprec_channel_messages_dropped_total counter channel topic reason
+mcaprec_channel_queue_bytes gauge channel topic
+mcaprec_messages_written_total counter
+mcaprec_bytes_written_total counter
+mcaprec_chunks_written_total counter
+mcaprec_chunk_uncompressed_bytes_total counter
+mcaprec_chunk_compressed_bytes_total counter
+mcaprec_chunks_stored_uncompressed_total counter
+mcaprec_files_started_total counter
+mcaprec_files_finalized_total counter
+mcaprec_write_errors_total counter
+mcaprec_files_closed_on_error_total counter
+mcaprec_syncs_total counter
+mcaprec_sync_errors_total counter
+mcaprec_sync_seconds_total counter
+mcaprec_sync_max_seconds gauge
+mcaprec_recording_paused gauge
+mcaprec_retention_files_deleted_total counter
+mcaprec_retention_bytes_deleted_total counter
+mcaprec_memory_in_use_bytes gauge
+mcaprec_memory_budget_bytes gauge
+mcaprec_in_flight_bytes gauge
+mcaprec_in_flight_chunks gauge
+mcaprec_in_flight_chunks_limit gauge
+mcaprec_in_flight_chunks_peak gauge
+mcaprec_compressor_threads gauge
+mcaprec_compressor_busy_seconds_total counter
+mcaprec_writer_busy_seconds_total counter
+mcaprec_finalizer_busy_seconds_total counter
+mcaprec_source_messages_total counter source transport
+mcaprec_source_bytes_total counter source transport
+mcaprec_source_datagrams_total counter source transport
+mcaprec_source_kernel_drops_total counter source transport
+mcaprec_source_kernel_dropped_datagrams_total counter source transport
+mcaprec_source_connections_accepted_total counter source transport
+mcaprec_source_connections_open gauge source transport
+mcaprec_source_connections_refused_total counter source transport
+mcaprec_source_errors_total counter source transport reason)";
+const char kGoldenStatusKeys[] = R"(version string
+state string
+uptime_seconds number
+config object
+config.path string
+config.crc32 string
+directory string
+current_file string
+last_finalized_file string
+files object
+files.started number
+files.finalized number
+files.closed_on_error number
+recording_paused boolean
+pause_reason string
+sync object
+sync.count number
+sync.errors number
+sync.seconds number
+sync.max_seconds number
+retention object
+retention.files_deleted number
+retention.bytes_deleted number
+rates object
+rates.messages_received_per_second number
+rates.bytes_received_per_second number
+rates.messages_written_per_second number
+rates.bytes_written_per_second number
+rates.messages_dropped_per_second number
+totals object
+totals.messages_received number
+totals.bytes_received number
+totals.messages_written number
+totals.messages_dropped number
+totals.bytes_written number
+totals.chunks_written number
+totals.write_errors number
+totals.uncompressed_bytes number
+totals.compressed_bytes number
+memory object
+memory.in_use_bytes number
+memory.budget_bytes number
+memory.in_flight_bytes number
+memory.in_flight_chunks number
+memory.in_flight_chunks_limit number
+memory.in_flight_chunks_peak number
+cpu_seconds object
+cpu_seconds.writer number
+cpu_seconds.compressors number
+cpu_seconds.finalizer number
+compressor_threads number
+writer_stalled boolean
+first_error null
+channels array
+channels[] object
+channels[].id number
+channels[].topic string
+channels[].chunk_group string
+channels[].received number
+channels[].received_bytes number
+channels[].written number
+channels[].queued_bytes number
+channels[].dropped object
+channels[].dropped.queue_full number
+channels[].dropped.memory_budget number
+channels[].dropped.too_large number
+channels[].dropped.stopped number
+channels[].dropped.write_error number
+channels[].dropped.no_space number
+sources array
+sources[] object
+sources[].name string
+sources[].transport string
+sources[].bind string
+sources[].messages number
+sources[].bytes number
+sources[].datagrams number
+sources[].kernel_drops number
+sources[].kernel_dropped_datagrams number
+sources[].errors object
+sources[].errors.too_large number
+sources[].peers array
+sources[].peers[] string
+sources[].connections_accepted number
+sources[].connections_open number
+sources[].connections_refused number)";
+
+TEST(DaemonMetricsTest, MetricNamesAndStatusKeysAreUnchanged) {
+  const DaemonSnapshot snapshot = sample_snapshot();
+  EXPECT_EQ(metric_shapes(prometheus_text(snapshot)), lines_of(kGoldenMetricShapes));
+  EXPECT_EQ(status_keys(status_json(snapshot)), lines_of(kGoldenStatusKeys));
+}
+
 TEST(DaemonMetricsTest, JsonStringsAreAlwaysValid) {
-  JsonWriter json;
-  json.begin_array()
-      .value(std::string_view("a\x01\xff\xc3\xa9\xed\xa0\x80", 8))
-      .value(1.0 / 0.0)
-      .end_array();
-  const nlohmann::json parsed = nlohmann::json::parse(json.text());
-  EXPECT_EQ(parsed[0], "a\x01\xEF\xBF\xBD\xc3\xa9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
-  EXPECT_TRUE(parsed[1].is_null());
+  DaemonSnapshot snapshot = sample_snapshot();
+  snapshot.pipeline.channels[1].topic = std::string("a\x01\xff\xc3\xa9\xed\xa0\x80", 8);
+  snapshot.uptime_seconds = 1.0 / 0.0;
+  const nlohmann::json parsed = nlohmann::json::parse(status_json(snapshot));
+  EXPECT_EQ(parsed["channels"][1]["topic"],
+            "a\x01\xEF\xBF\xBD\xc3\xa9\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");
+  EXPECT_TRUE(parsed["uptime_seconds"].is_null());
 }
 
 TEST(DaemonHttpTest, RequestLinesAreParsed) {
@@ -284,6 +478,37 @@ TEST_F(HttpServerTest, OversizedAndSlowRequestsAreCutOff) {
   EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(5));
   // The server still serves others afterwards.
   EXPECT_EQ(http_get(port, "/metrics").status, 200);
+}
+
+TEST_F(HttpServerTest, HeaderLinesMustParse) {
+  start();
+  const uint16_t port = server_->port();
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\nno colon here\r\n\r\n").status, 400);
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\nHost: a\r\nX-Y: z\r\n\r\n").status, 200);
+  // A body announced with GET is not read, and does not stop the answer.
+  EXPECT_EQ(http_exchange(port, "GET /metrics HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello").status,
+            200);
+}
+
+// A client that got its 408 and then neither sends nor closes loses its connection one timeout
+// later, so that it cannot hold a connection slot for good.
+TEST_F(HttpServerTest, ASilentClientIsDroppedAfterItsTimeout) {
+  HttpLimits limits;
+  limits.timeout = std::chrono::milliseconds(200);
+  limits.max_connections = 1;
+  start(limits);
+  const uint16_t port = server_->port();
+  const int silent = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(silent, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  const std::string partial = "GET /metrics HTTP/1.0\r\n";
+  ASSERT_EQ(::send(silent, partial.data(), partial.size(), MSG_NOSIGNAL), ssize_t(partial.size()));
+  std::this_thread::sleep_for(std::chrono::milliseconds(800));
+  EXPECT_EQ(http_get(port, "/metrics").status, 200);
+  ::close(silent);
 }
 
 TEST_F(HttpServerTest, PortInUseIsAStartError) {
