@@ -342,14 +342,14 @@ TEST_F(DaemonE2ETest, EachSourceKindIsRecordedExactly) {
       const mcap::Bytes frame = length_prefixed_frame(i, 100 + i % 300);
       frames.insert(frames.end(), frame.begin(), frame.end());
     }
-    ASSERT_TRUE(client.send_all(frames));
+    ASSERT_TRUE(client.send(frames));
     client.finish();
   }
   UdpClient mcap_datagrams(udp_mcap);
   UdpClient raw_datagrams(udp_raw);
   for (uint32_t i = 0; i < kDatagrams; ++i) {
     ASSERT_TRUE(mcap_datagrams.send(mcap_datagram("/udp/mcap", i, 300)));
-    ASSERT_TRUE(raw_datagrams.send(numbered(i, 500)));
+    ASSERT_TRUE(raw_datagrams.send(payload(i, 500)));
     // Paced, so that the kernel's receive buffer never overflows on a busy machine.
     if (i % 20 == 19) std::this_thread::sleep_for(milliseconds(2));
   }

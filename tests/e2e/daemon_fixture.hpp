@@ -17,6 +17,7 @@
 #include "daemon_process.hpp"
 #include "daemon_test_support.hpp"
 #include "producers.hpp"
+#include "scratch_dir.hpp"
 #include "tool_runner.hpp"
 
 namespace mcaprec::e2e {
@@ -33,16 +34,11 @@ constexpr milliseconds kStartBound = seconds(20);
 class DaemonFixture : public ::testing::Test {
  protected:
   void SetUp() override {
-    char pattern[] = "/tmp/mcaprecd_e2e_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
     output_ = dir_ / "recordings";
     metrics_port_ = free_port(SOCK_STREAM);
   }
-  void TearDown() override {
-    daemon_.reset();
-    fs::remove_all(dir_);
-  }
+  // The daemon stops before its directory goes.
+  void TearDown() override { daemon_.reset(); }
 
   // Starts mcaprecd with `args`, its environment plus `env` and NOTIFY_SOCKET (a new socket).
   void start(const std::vector<std::string>& args, std::map<std::string, std::string> env = {}) {
@@ -73,7 +69,8 @@ class DaemonFixture : public ::testing::Test {
     return test_support::run_tool({"verify", path}, dir_ / "verify.stderr").exit_code;
   }
 
-  fs::path dir_;
+  test_support::ScratchDir scratch_{"daemon-e2e"};
+  const fs::path dir_ = scratch_.path();
   fs::path output_;
   uint16_t metrics_port_ = 0;
   std::unique_ptr<daemon::testing::NotifySocket> notify_;

@@ -2,7 +2,7 @@
 // Test producers for the end-to-end tests, one per ingest format: an MCAP stream written by
 // mcap::Writer into a TCP socket, MCAP records in UDP datagrams, raw UDP datagrams and
 // length-prefixed TCP frames. Payloads start with the message's number so that the reader can
-// check each arrived exactly once. Loopback only.
+// check each arrived exactly once (test_support::payload). Loopback only.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -17,10 +17,12 @@
 #include "mcap/bytes.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
+#include "tcp_client.hpp"
 
 namespace mcaprec::e2e {
 
-using ingest::testing::loopback;
+using test_support::loopback;
 
 // A port that was free a moment ago on 127.0.0.1 (SOCK_STREAM or SOCK_DGRAM).
 inline uint16_t free_port(int type) {
@@ -33,20 +35,8 @@ inline uint16_t free_port(int type) {
   return ntohs(address.sin_port);
 }
 
-// Payload of message `number`: the number, then filler that compresses well, or (noise) not at
-// all, for tests that need files to grow.
-inline mcap::Bytes numbered(uint32_t number, size_t size, bool noise = false) {
-  mcap::Bytes payload(std::max<size_t>(size, 4), uint8_t('a' + number % 26));
-  if (noise) {
-    uint32_t state = number * 2654435761u + 1;
-    for (uint8_t& byte : payload) {
-      state = state * 1664525u + 1013904223u;
-      byte = uint8_t(state >> 24);
-    }
-  }
-  mcap::store_le(payload.data(), number);
-  return payload;
-}
+using test_support::Filler;
+using test_support::payload;
 
 inline uint64_t now_ns() {
   return uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -54,45 +44,14 @@ inline uint64_t now_ns() {
                       .count());
 }
 
-class TcpClient {
- public:
-  explicit TcpClient(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in address = loopback(port);
-    connected_ = ::connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
-  }
-  ~TcpClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  bool send_all(mcap::ByteView bytes) {
-    size_t sent = 0;
-    while (sent < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      sent += size_t(n);
-    }
-    return true;
-  }
-  // Half-closes and waits for the daemon to close its side (it has read everything).
-  void finish() {
-    ::shutdown(fd_, SHUT_WR);
-    char buffer[256];
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    while (::recv(fd_, buffer, sizeof(buffer), 0) > 0) {
-    }
-  }
-
- private:
-  int fd_ = -1;
-  bool connected_ = false;
-};
+using test_support::TcpClient;
 
 // mcap::Writer's bytes, straight into a TCP connection.
 class SocketSink : public mcap::ByteSink {
  public:
   explicit SocketSink(TcpClient& client) : client_(client) {}
   mcap::Status write(mcap::ByteView data) override {
-    if (!client_.send_all(data)) return mcap::Error{0, "send failed"};
+    if (!client_.send(data)) return mcap::Error{0, "send failed"};
     return {};
   }
 
@@ -119,9 +78,9 @@ inline bool send_mcap_stream(uint16_t port, const std::string& topic, uint32_t f
   if (!(*writer)->add_schema(schema)) return false;
   if (!(*writer)->add_channel(mcap::Channel{1, 1, topic, "json", {}})) return false;
   for (uint32_t i = first; i < first + count; ++i) {
-    const mcap::Bytes payload = numbered(i, payload_size, noise);
+    const mcap::Bytes data = payload(i, payload_size, noise ? Filler::kNoise : Filler::kRuns);
     const uint64_t time = now_ns();
-    if (!(*writer)->write_message(mcap::Message{1, i, time, time, payload})) return false;
+    if (!(*writer)->write_message(mcap::Message{1, i, time, time, data})) return false;
   }
   if (!(*writer)->close()) return false;
   client.finish();
@@ -149,18 +108,18 @@ class UdpClient {
 inline mcap::Bytes mcap_datagram(const std::string& topic, uint32_t number, size_t payload_size) {
   mcap::Bytes out;
   mcap::append_record(out, mcap::Channel{7, 0, topic, "raw", {}});
-  const mcap::Bytes payload = numbered(number, payload_size);
+  const mcap::Bytes data = payload(number, payload_size);
   const uint64_t time = now_ns();
-  mcap::append_record(out, mcap::Message{7, number, time, time, payload});
+  mcap::append_record(out, mcap::Message{7, number, time, time, data});
   return out;
 }
 
 // A `length_prefixed` frame: u32 little-endian length, then the payload.
 inline mcap::Bytes length_prefixed_frame(uint32_t number, size_t payload_size) {
-  const mcap::Bytes payload = numbered(number, payload_size);
+  const mcap::Bytes data = payload(number, payload_size);
   mcap::Bytes out;
-  mcap::put_le(out, uint32_t(payload.size()));
-  out.insert(out.end(), payload.begin(), payload.end());
+  mcap::put_le(out, uint32_t(data.size()));
+  out.insert(out.end(), data.begin(), data.end());
   return out;
 }
 

@@ -12,6 +12,7 @@ import lz4 from "lz4js";
 
 import { makeTempDir, removeDir, run, toolPath } from "./lib/env.mjs";
 import {
+  addPlannedMessage,
   byTimeTopicSequence,
   checkEveryCrc,
   mapToObject,
@@ -105,13 +106,7 @@ async function writeWithOfficialWriter(path, { noAttachmentsOrMetadata, ...optio
   }
   for (let i = 0; i < kPlan.length; i++) {
     const m = kPlan[i];
-    await writer.addMessage({
-      channelId: channelIds[m.channel],
-      sequence: m.sequence,
-      logTime: m.logTime,
-      publishTime: m.publishTime,
-      data: m.data,
-    });
+    await addPlannedMessage(writer, channelIds, m);
     if (extras && i === 500) await writer.addAttachment(kAttachments[0]);
     if (extras && i === 700) await writer.addMetadata(kMetadata[0]);
     if (extras && i === 1000) await writer.addAttachment(kAttachments[1]);

@@ -3,20 +3,20 @@
 // the official indexed reader with every CRC checked and hold exactly what each sender says it
 // sent, topic by topic.
 import assert from "node:assert/strict";
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import {
+  daemonScratch,
   freeTcpPort,
-  killIfRunning,
   freeUdpPort,
   sleep,
-  startDaemon,
   waitForExit,
   waitUntilListening,
+  writeDaemonConfig,
 } from "./lib/daemon.mjs";
-import { makeTempDir, removeDir, run, toolPath } from "./lib/env.mjs";
+import { run, toolPath } from "./lib/env.mjs";
 import { readIndexed } from "./lib/official.mjs";
 
 // Runs `mcaprec send … --json` and returns its per-topic message counts.
@@ -28,17 +28,7 @@ function send(args) {
   return new Map(report.topics.map((t) => [t.topic, t.messages]));
 }
 
-let dir;
-let daemon;
-
-before(async () => {
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await killIfRunning(daemon);
-  await removeDir(dir);
-});
+const scratch = daemonScratch();
 
 test("each source kind is recorded exactly, as the official reader sees it", {
   timeout: 60000,
@@ -49,47 +39,39 @@ test("each source kind is recorded exactly, as the official reader sees it", {
     datagrams: await freeUdpPort(),
     raw: await freeUdpPort(),
   };
-  const output = join(dir, "recordings");
-  const config = join(dir, "mcaprecd.yaml");
-  await writeFile(
-    config,
-    [
-      "output:",
-      `  directory: ${output}`,
-      "  prefix: kinds",
-      "  min_free_bytes: 0",
-      "mcap:",
-      "  chunk_size: 256KiB",
-      "  chunk_max_age: 100ms",
-      "pipeline:",
-      "  compressor_threads: 1",
-      "  memory_budget: 128MiB",
-      "sources:",
-      "  - name: stream",
-      "    transport: tcp",
-      `    bind: 127.0.0.1:${ports.stream}`,
-      "    format: mcap",
-      "  - name: frames",
-      "    transport: tcp",
-      `    bind: 127.0.0.1:${ports.frames}`,
-      "    format: length_prefixed",
-      "    topic: /kinds/frames",
-      "  - name: datagrams",
-      "    transport: udp",
-      `    bind: 127.0.0.1:${ports.datagrams}`,
-      "    format: mcap",
-      "  - name: raw",
-      "    transport: udp",
-      `    bind: 127.0.0.1:${ports.raw}`,
-      "    format: raw",
-      "    topic: /kinds/raw",
-      "logging:",
-      "  level: warn",
-      "",
-    ].join("\n"),
-  );
+  const { config, output } = await writeDaemonConfig(scratch.dir, [
+    "  prefix: kinds",
+    "  min_free_bytes: 0",
+    "mcap:",
+    "  chunk_size: 256KiB",
+    "  chunk_max_age: 100ms",
+    "pipeline:",
+    "  compressor_threads: 1",
+    "  memory_budget: 128MiB",
+    "sources:",
+    "  - name: stream",
+    "    transport: tcp",
+    `    bind: 127.0.0.1:${ports.stream}`,
+    "    format: mcap",
+    "  - name: frames",
+    "    transport: tcp",
+    `    bind: 127.0.0.1:${ports.frames}`,
+    "    format: length_prefixed",
+    "    topic: /kinds/frames",
+    "  - name: datagrams",
+    "    transport: udp",
+    `    bind: 127.0.0.1:${ports.datagrams}`,
+    "    format: mcap",
+    "  - name: raw",
+    "    transport: udp",
+    `    bind: 127.0.0.1:${ports.raw}`,
+    "    format: raw",
+    "    topic: /kinds/raw",
+    "logging:",
+    "  level: warn",
+  ]);
 
-  daemon = startDaemon(config);
+  const daemon = scratch.start(config);
   await waitUntilListening(ports.stream, daemon, 10000);
   await waitUntilListening(ports.frames, daemon, 10000);
 

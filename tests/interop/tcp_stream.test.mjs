@@ -3,23 +3,22 @@
 // every CRC checked, and hold each message exactly once with the topic, times, sequence and
 // bytes the writer sent.
 import assert from "node:assert/strict";
-import { readdir, writeFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import net from "node:net";
 import { join } from "node:path";
-import { after, before, test } from "node:test";
+import { test } from "node:test";
 
 import { McapWriter } from "@mcap/core";
 
 import {
+  daemonScratch,
   freeTcpPort,
-  killIfRunning,
   sleep,
-  startDaemon,
   waitForExit,
   waitUntilListening,
+  writeDaemonConfig,
 } from "./lib/daemon.mjs";
-import { makeTempDir, removeDir } from "./lib/env.mjs";
-import { readIndexed } from "./lib/official.mjs";
+import { addPlannedMessage, readIndexed } from "./lib/official.mjs";
 import { makePayload } from "./lib/payload.mjs";
 
 const kDeadlineMs = 25000;
@@ -90,52 +89,34 @@ function messagePlan() {
   return plan;
 }
 
-let dir;
-let daemon;
-
-before(async () => {
-  dir = await makeTempDir();
-});
-
-after(async () => {
-  await killIfRunning(daemon);
-  await removeDir(dir);
-});
+const scratch = daemonScratch();
 
 test("McapWriter streams to the TCP source; the recording holds every message once", {
   timeout: kDeadlineMs + 5000,
 }, async () => {
   const started = Date.now();
   const port = await freeTcpPort();
-  const output = join(dir, "recordings");
-  const config = join(dir, "mcaprecd.yaml");
-  await writeFile(
-    config,
-    [
-      "output:",
-      `  directory: ${output}`,
-      "  prefix: stream",
-      "  min_free_bytes: 0",
-      "mcap:",
-      "  chunk_size: 64KiB",
-      "  chunk_max_age: 100ms",
-      "pipeline:",
-      "  compressor_threads: 1",
-      "  memory_budget: 64MiB",
-      "  queue_bytes: 4MiB",
-      "  shutdown_timeout: 8s",
-      "sources:",
-      "  - name: official",
-      "    transport: tcp",
-      `    bind: 127.0.0.1:${port}`,
-      "    format: mcap",
-      "logging:",
-      "  level: warn",
-      "",
-    ].join("\n"),
-  );
+  const { config, output } = await writeDaemonConfig(scratch.dir, [
+    "  prefix: stream",
+    "  min_free_bytes: 0",
+    "mcap:",
+    "  chunk_size: 64KiB",
+    "  chunk_max_age: 100ms",
+    "pipeline:",
+    "  compressor_threads: 1",
+    "  memory_budget: 64MiB",
+    "  queue_bytes: 4MiB",
+    "  shutdown_timeout: 8s",
+    "sources:",
+    "  - name: official",
+    "    transport: tcp",
+    `    bind: 127.0.0.1:${port}`,
+    "    format: mcap",
+    "logging:",
+    "  level: warn",
+  ]);
 
-  daemon = startDaemon(config);
+  const daemon = scratch.start(config);
   await waitUntilListening(port, daemon, 10000);
 
   const plan = messagePlan();
@@ -161,13 +142,7 @@ test("McapWriter streams to the TCP source; the recording holds every message on
     );
   }
   for (const m of plan) {
-    await writer.addMessage({
-      channelId: channelIds[m.channel],
-      sequence: m.sequence,
-      logTime: m.logTime,
-      publishTime: m.publishTime,
-      data: m.data,
-    });
+    await addPlannedMessage(writer, channelIds, m);
   }
   await writer.end();
   // End our side and wait until the daemon closes its side: it has read the whole stream.

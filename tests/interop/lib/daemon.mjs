@@ -2,9 +2,13 @@
 // waiting for it to listen and to exit.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
+import { writeFile } from "node:fs/promises";
 import dgram from "node:dgram";
 import net from "node:net";
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
+import { after, before } from "node:test";
+
+import { makeTempDir, removeDir } from "./env.mjs";
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,4 +96,35 @@ export async function killIfRunning(child) {
     child.kill("SIGKILL");
     await waitForExit(child, 5000).catch(() => {});
   }
+}
+
+// The scratch directory and the daemon of a file's tests: the directory is made before them;
+// start() starts the daemon; after the tests the daemon, if it still runs, is killed and the
+// directory removed.
+export function daemonScratch() {
+  const scratch = {
+    dir: undefined,
+    daemon: undefined,
+    start(configPath) {
+      scratch.daemon = startDaemon(configPath);
+      return scratch.daemon;
+    },
+  };
+  before(async () => {
+    scratch.dir = await makeTempDir();
+  });
+  after(async () => {
+    await killIfRunning(scratch.daemon);
+    await removeDir(scratch.dir);
+  });
+  return scratch;
+}
+
+// Writes <dir>/mcaprecd.yaml, recording into <dir>/recordings: `lines` follow that directory in
+// the output section. Returns both paths.
+export async function writeDaemonConfig(dir, lines) {
+  const output = join(dir, "recordings");
+  const config = join(dir, "mcaprecd.yaml");
+  await writeFile(config, ["output:", `  directory: ${output}`, ...lines, ""].join("\n"));
+  return { config, output };
 }

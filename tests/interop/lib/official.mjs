@@ -1,5 +1,6 @@
 // Reading MCAP files with the official TypeScript readers, every CRC checked, and the few CRC
-// checks those readers leave out (data section CRC; "is every CRC field filled in") done here.
+// checks those readers leave out (data section CRC; "is every CRC field filled in") done here;
+// and handing a test's planned messages to the official writer.
 import assert from "node:assert/strict";
 import { open, readFile } from "node:fs/promises";
 import { crc32 } from "node:zlib";
@@ -121,4 +122,16 @@ export function mapToObject(map) {
 
 export function sortedObject(object) {
   return mapToObject(new Map(Object.entries(object)));
+}
+
+// Adds `message` of a test's plan ({ channel, sequence, logTime, publishTime, data }) to an
+// official McapWriter, on the writer's channel id for message.channel.
+export function addPlannedMessage(writer, channelIds, message) {
+  return writer.addMessage({
+    channelId: channelIds[message.channel],
+    sequence: message.sequence,
+    logTime: message.logTime,
+    publishTime: message.publishTime,
+    data: message.data,
+  });
 }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "mcap/bytes.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 
@@ -20,11 +21,8 @@ namespace {
 using testing::FileContents;
 using testing::read_file;
 
-mcap::Bytes payload(uint32_t counter) {
-  mcap::Bytes out(64, static_cast<uint8_t>(counter));
-  mcap::store_le(out.data(), counter);
-  return out;
-}
+using test_support::payload;
+constexpr size_t kPayloadBytes = 64;
 
 // Tiny messages, each alone long enough to be sealed by age into a chunk of its own; chunks
 // far below chunk_size, so that the byte bound never closes the gate.
@@ -44,7 +42,7 @@ std::vector<std::pair<uint16_t, uint32_t>> read_all(const std::vector<std::strin
     const FileContents contents = read_file(file);
     EXPECT_EQ(contents.error, "") << file;
     for (const testing::ReadMessage& m : contents.messages) {
-      EXPECT_EQ(m.data, payload(m.sequence));
+      EXPECT_EQ(m.data, payload(m.sequence, kPayloadBytes));
       out.emplace_back(m.channel_id, m.sequence);
     }
   }
@@ -64,7 +62,7 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
   ASSERT_GT(limit, 0u);
   const uint32_t messages = uint32_t(3 * limit);
   for (uint32_t i = 0; i < messages; ++i) {
-    ASSERT_TRUE(pipeline.push(channel, i + 1, i + 1, i, payload(i)).ok());
+    ASSERT_TRUE(pipeline.push(channel, i + 1, i + 1, i, payload(i, kPayloadBytes)).ok());
     // Long enough for the message to come of age alone.
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
@@ -117,13 +115,13 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
   uint32_t sequence = 0;
   std::map<uint16_t, std::vector<uint32_t>> sent;
   for (uint64_t i = 0; i < 2 * limit; ++i) {
-    ASSERT_TRUE(pipeline.push(channels[0], 1, 1, sequence, payload(sequence)).ok());
+    ASSERT_TRUE(pipeline.push(channels[0], 1, 1, sequence, payload(sequence, kPayloadBytes)).ok());
     sent[record_id(channels[0].id())].push_back(sequence++);
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
   ASSERT_TRUE(testing::eventually([&] { return pipeline.stats().in_flight_chunks == limit; }));
   for (const ChannelHandle& channel : channels) {
-    ASSERT_TRUE(pipeline.push(channel, 2, 2, sequence, payload(sequence)).ok());
+    ASSERT_TRUE(pipeline.push(channel, 2, 2, sequence, payload(sequence, kPayloadBytes)).ok());
     sent[record_id(channel.id())].push_back(sequence++);
   }
   pipeline.request_rotation();

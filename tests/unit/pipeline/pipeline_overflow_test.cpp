@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "mcap/bytes.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 
@@ -25,11 +26,8 @@ using testing::ScratchDir;
 
 constexpr uint32_t kMessages = 2000;
 
-mcap::Bytes payload(uint32_t counter) {
-  mcap::Bytes out(100, static_cast<uint8_t>(counter));
-  mcap::store_le(out.data(), counter);
-  return out;
-}
+using test_support::payload;
+constexpr size_t kPayloadBytes = 100;
 
 // The disk stalls from the first write, so that queues fill deterministically.
 struct StalledRun : testing::SensorRun {
@@ -62,7 +60,7 @@ TEST(PipelineOverflowTest, DropNewestRefusesNewMessagesAndCountsThem) {
   std::set<uint32_t> accepted;
   uint64_t refused = 0;
   for (uint32_t i = 0; i < kMessages; ++i) {
-    const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i));
+    const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i, kPayloadBytes));
     if (result.ok()) {
       accepted.insert(i);
     } else {
@@ -90,7 +88,7 @@ TEST(PipelineOverflowTest, DropNewestRefusesNewMessagesAndCountsThem) {
 TEST(PipelineOverflowTest, DropOldestKeepsTheNewestMessages) {
   StalledRun run(OverflowPolicy::kDropOldest, 8192);
   for (uint32_t i = 0; i < kMessages; ++i) {
-    ASSERT_TRUE(run.pipeline->push(run.channel, i, i, i, payload(i)).ok()) << i;
+    ASSERT_TRUE(run.pipeline->push(run.channel, i, i, i, payload(i, kPayloadBytes)).ok()) << i;
   }
   const FileContents contents = run.finish();
   ASSERT_EQ(contents.error, "");
@@ -115,7 +113,7 @@ TEST(PipelineOverflowTest, BlockWaitsForTheDiskAndLosesNothing) {
   std::atomic<uint32_t> refused{0};
   std::thread producer([&] {
     for (uint32_t i = 0; i < kMessages; ++i) {
-      if (!run.pipeline->push(run.channel, i, i, i, payload(i)).ok()) ++refused;
+      if (!run.pipeline->push(run.channel, i, i, i, payload(i, kPayloadBytes)).ok()) ++refused;
       ++pushed;
     }
   });
@@ -146,7 +144,7 @@ TEST(PipelineOverflowTest, StopReleasesABlockedProducer) {
   std::atomic<uint32_t> accepted{0};
   std::thread producer([&] {
     for (uint32_t i = 0; i < kMessages; ++i) {
-      const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i));
+      const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i, kPayloadBytes));
       if (!result.ok()) {
         EXPECT_EQ(result.reason(), DropReason::kStopped);
         stopped_push = true;
@@ -190,7 +188,7 @@ TEST(PipelineOverflowTest, MemoryBudgetBoundsAllQueuesTogether) {
   uint64_t memory_drops = 0;
   uint64_t peak = 0;
   for (uint32_t i = 0; i < kMessages; ++i) {
-    const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i));
+    const PushResult result = run.pipeline->push(run.channel, i, i, i, payload(i, kPayloadBytes));
     if (!result.ok()) {
       EXPECT_EQ(result.reason(), DropReason::kMemoryBudget);
       ++memory_drops;
@@ -213,7 +211,7 @@ TEST(PipelineOverflowTest, DropOldestUnderMemoryPressureStillKeepsTheNewest) {
   StalledRun run(OverflowPolicy::kDropOldest, 16 << 20, 64 << 10);
   uint64_t refused = 0;
   for (uint32_t i = 0; i < kMessages; ++i) {
-    if (!run.pipeline->push(run.channel, i, i, i, payload(i)).ok()) ++refused;
+    if (!run.pipeline->push(run.channel, i, i, i, payload(i, kPayloadBytes)).ok()) ++refused;
   }
   EXPECT_EQ(refused, 0u) << "old messages make room for new ones";
   const FileContents contents = run.finish();
@@ -251,14 +249,14 @@ TEST(PipelineOverflowTest, MemoryHeldByAnotherGroupIsFreedForABlockedProducer) {
   const uint64_t segment_cost = 4096 + 64 * sizeof(mcap::MessageIndexEntry);
   uint32_t i = 0;
   while (pipeline.stats().memory_in_use + segment_cost <= options.memory_budget) {
-    ASSERT_TRUE(pipeline.push(hog, i, i, i, payload(i)).ok());
+    ASSERT_TRUE(pipeline.push(hog, i, i, i, payload(i, kPayloadBytes)).ok());
     ++i;
   }
   ASSERT_EQ(pipeline.stats().chunks_written, 0u);
   // Another group's producer needs a segment: the hog's group is sealed to make room.
   std::atomic<bool> done{false};
   std::thread producer([&] {
-    EXPECT_TRUE(pipeline.push(waiting, 1, 1, 1, payload(1)).ok());
+    EXPECT_TRUE(pipeline.push(waiting, 1, 1, 1, payload(1, kPayloadBytes)).ok());
     done = true;
   });
   const bool freed = testing::eventually([&] { return done.load(); }, std::chrono::seconds(5));
@@ -277,7 +275,7 @@ TEST(PipelineOverflowTest, AMessageLargerThanItsQueueIsDroppedAsTooLarge) {
   const PushResult result = run.pipeline->push(run.channel, 1, 1, 1, big);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.reason(), DropReason::kTooLarge);
-  EXPECT_TRUE(run.pipeline->push(run.channel, 2, 2, 2, payload(2)).ok());
+  EXPECT_TRUE(run.pipeline->push(run.channel, 2, 2, 2, payload(2, kPayloadBytes)).ok());
   const FileContents contents = run.finish();
   ASSERT_EQ(contents.error, "");
   EXPECT_EQ(contents.messages.size(), 1u);
@@ -288,7 +286,7 @@ TEST(PipelineOverflowTest, PushAfterStopIsCountedAsStopped) {
   StalledRun run(OverflowPolicy::kDropNewest, 8192);
   run.gate.open();
   ASSERT_TRUE(run.pipeline->stop().ok());
-  const PushResult result = run.pipeline->push(run.channel, 1, 1, 1, payload(1));
+  const PushResult result = run.pipeline->push(run.channel, 1, 1, 1, payload(1, kPayloadBytes));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.reason(), DropReason::kStopped);
   EXPECT_EQ(run.channel_stats().dropped_for(DropReason::kStopped), 1u);

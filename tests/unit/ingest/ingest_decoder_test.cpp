@@ -20,6 +20,7 @@
 #include "mcap/serialize.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
 
 namespace mcaprec::ingest {
 namespace {
@@ -131,13 +132,8 @@ Bytes message_record(uint16_t channel, uint32_t sequence, const Bytes& payload) 
   return record(mcap::Message{channel, sequence, 1000 + sequence, 2000 + sequence, payload});
 }
 
-// Payload bytes of a given size: compressible text-like runs, so that codecs shrink chunks.
-Bytes make_payload(uint32_t seed, size_t size) {
-  Bytes out(size);
-  std::mt19937 rng(seed);
-  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>('a' + (i / 16 + rng() % 3) % 26);
-  return out;
-}
+// Payloads of runs that compress, so that codecs shrink chunks.
+using test_support::payload;
 
 // A recording made by our file writer, and the events a decoder must report for it.
 struct Recording {
@@ -158,7 +154,7 @@ Recording make_recording(mcap::WriterOptions options) {
   r.expected.push_back("header x-test ingest-test");
 
   const mcap::Schema imu{1, "pkg/Imu", "jsonschema", text(R"({"type":"object"})")};
-  const mcap::Schema image{7, "pkg/Image", "ros2msg", make_payload(7, 3000)};
+  const mcap::Schema image{7, "pkg/Image", "ros2msg", payload(7, 3000)};
   const mcap::Channel imu_channel{3, 1, "/imu", "json", {{"rate", "100"}, {"frame", "base"}}};
   const mcap::Channel camera{0, 7, "/camera", "cdr", {}};
   const mcap::Channel raw{9, 0, "/raw", "", {}};
@@ -179,7 +175,7 @@ Recording make_recording(mcap::WriterOptions options) {
   for (uint32_t i = 0; i < 60; ++i) {
     // Sizes from empty to larger than a chunk, so some messages get a chunk of their own.
     const size_t size = i % 10 == 9 ? 9000 : (i * 37) % 700;
-    payloads.push_back(make_payload(i, size));
+    payloads.push_back(payload(i, size));
     const uint16_t channel = i % 3 == 0 ? 3 : i % 3 == 1 ? 0 : 9;
     const mcap::Message m{channel, i, 1'000'000 + i * 10, 1'000'000 + i * 10 + 1, payloads.back()};
     EXPECT_TRUE(w.write_message(m).ok());
@@ -190,7 +186,7 @@ Recording make_recording(mcap::WriterOptions options) {
       r.expected.push_back("metadata calibration {" + describe_map(md.metadata) + "}");
     }
     if (i == 40) {
-      const Bytes data = make_payload(99, 2500);
+      const Bytes data = payload(99, 2500);
       mcap::Attachment a{5, 6, "map.png", "image/png", data, 0};
       EXPECT_TRUE(w.write_attachment(a).ok());
       r.expected.push_back(describe_attachment(a));
@@ -347,7 +343,7 @@ TEST(McapStreamDecoder, ChunksEncodedByThePipelineChunkEncoderUnpackForEachCodec
         describe_channel(1, "/points", "json", kChannel.metadata, &kSchema)};
     std::vector<Bytes> payloads;
     for (uint32_t i = 0; i < 200; ++i) {
-      payloads.push_back(make_payload(i, 100 + i));
+      payloads.push_back(payload(i, 100 + i));
       const mcap::Message m{1, i, i, i, payloads.back()};
       builder.add_message(m);
       expected.push_back(describe_message(m));
@@ -407,7 +403,7 @@ TEST(McapStreamDecoder, UnknownAndIndexRecordsAreSkippedWithoutBeingBuffered) {
   DecoderLimits limits;
   limits.max_message_size = 100;
   // A private record and a Message Index far larger than a message may be, then a message.
-  const Bytes big = make_payload(1, 5000);
+  const Bytes big = payload(1, 5000);
   const Bytes stream =
       concat({definitions(), record(mcap::UnknownRecord{0x80, big}),
               record(mcap::MessageIndex{1, {{1, 2}, {3, 4}}}),
@@ -435,8 +431,8 @@ TEST(McapStreamDecoder, EndingBetweenRecordsIsCleanWithOrWithoutFooter) {
 TEST(McapStreamDecoder, OversizedMessageIsRefusedFromItsPrefixAlone) {
   DecoderLimits limits;
   limits.max_message_size = 1000;
-  const Bytes ok_message = message_record(1, 1, make_payload(1, 1000));
-  const Bytes big_message = message_record(1, 2, make_payload(2, 1001));
+  const Bytes ok_message = message_record(1, 1, payload(1, 1000));
+  const Bytes big_message = message_record(1, 2, payload(2, 1001));
   const Bytes stream = concat({magic(), definitions(), ok_message, big_message});
   const uint64_t at = stream.size() - big_message.size();
 
@@ -466,7 +462,7 @@ TEST(McapStreamDecoder, OversizedKeptRecordsAndChunksAreRefused) {
   limits.max_message_size = 1000;
   limits.max_chunk_bytes = 20000;
   {
-    const mcap::Schema huge{2, "big", "x", make_payload(1, 1000 + kRecordOverhead + 1)};
+    const mcap::Schema huge{2, "big", "x", payload(1, 1000 + kRecordOverhead + 1)};
     const DecodeError e = stream_error(concat({definitions(), record(huge)}), limits);
     EXPECT_EQ(reason_of(e), "oversized");
     EXPECT_EQ(e.offset, definitions().size());
@@ -476,7 +472,7 @@ TEST(McapStreamDecoder, OversizedKeptRecordsAndChunksAreRefused) {
     mcap::ChunkBuilder builder;
     builder.add_record(kSchema);
     builder.add_record(kChannel);
-    for (uint32_t i = 0; i < 30; ++i) builder.add_message({1, i, i, i, make_payload(0, 900)});
+    for (uint32_t i = 0; i < 30; ++i) builder.add_message({1, i, i, i, payload(0, 900)});
     mcap::Compressor compressor;
     mcap::EncodedChunk encoded;
     ASSERT_TRUE(mcap::encode_chunk(builder, {}, compressor, encoded).ok());
@@ -495,7 +491,7 @@ TEST(McapStreamDecoder, OversizedKeptRecordsAndChunksAreRefused) {
 }
 
 TEST(McapStreamDecoder, TruncatedStreamsSayWhereTheRecordStarted) {
-  const Bytes message = message_record(1, 1, make_payload(1, 50));
+  const Bytes message = message_record(1, 1, payload(1, 50));
   const Bytes whole = concat({magic(), definitions(), message});
   const uint64_t at = whole.size() - message.size();
   for (size_t cut : {size_t{1}, size_t{5}, size_t{9}, size_t{40}}) {
@@ -560,7 +556,7 @@ TEST(McapStreamDecoder, DefinitionProblemsHaveTheirOwnReasons) {
   {
     DecoderLimits limits;
     limits.max_definition_bytes = 100;
-    const mcap::Schema big{2, "big", "x", make_payload(1, 90)};
+    const mcap::Schema big{2, "big", "x", payload(1, 90)};
     const DecodeError e = stream_error(concat({definitions(), record(big)}), limits);
     EXPECT_EQ(reason_of(e), "oversized");
     EXPECT_NE(e.message.find("over the limit of 100"), std::string::npos) << e.message;
@@ -632,7 +628,7 @@ TEST(McapStreamDecoder, MalformedRecords) {
   }
   {
     // An attachment whose CRC does not match its bytes.
-    const Bytes data = make_payload(1, 100);
+    const Bytes data = payload(1, 100);
     mcap::Attachment a{1, 2, "a.bin", "application/octet-stream", data, 0};
     a.crc = 0x12345678;
     const DecodeError e = stream_error(concat({definitions(), record(a)}));
@@ -645,7 +641,7 @@ Bytes encoded_chunk(mcap::Compression codec, const std::vector<mcap::Record>& ex
   mcap::ChunkBuilder builder;
   builder.add_record(kSchema);
   builder.add_record(kChannel);
-  for (uint32_t i = 0; i < 50; ++i) builder.add_message({1, i, i, i, make_payload(i, 200)});
+  for (uint32_t i = 0; i < 50; ++i) builder.add_message({1, i, i, i, payload(i, 200)});
   for (const mcap::Record& r : extra) builder.add_record(r);
   mcap::Compressor compressor;
   mcap::EncodedChunk encoded;
@@ -797,8 +793,8 @@ TEST(McapDatagramDecoder, LimitsApplyPerDatagram) {
   McapDatagramDecoder decoder(limits);
   SenderChannels registry(limits);
   RecordingEvents events;
-  DecodeStatus st = decoder.decode(
-      concat({definitions(), message_record(1, 1, make_payload(1, 101))}), registry, events);
+  DecodeStatus st = decoder.decode(concat({definitions(), message_record(1, 1, payload(1, 101))}),
+                                   registry, events);
   ASSERT_FALSE(st.ok());
   EXPECT_EQ(reason_of(st.error()), "oversized");
   st = decoder.decode(concat({definitions(), record(mcap::Channel{2, 0, "/b", "", {}})}), registry,
@@ -824,8 +820,8 @@ Bytes frame(const Bytes& payload) {
 }
 
 TEST(LengthPrefixedDecoder, FramesArriveWithEverySplit) {
-  std::vector<Bytes> payloads = {text("first"), Bytes{}, make_payload(1, 5000), text("x"),
-                                 make_payload(2, 4096)};
+  std::vector<Bytes> payloads = {text("first"), Bytes{}, payload(1, 5000), text("x"),
+                                 payload(2, 4096)};
   Bytes stream;
   for (const Bytes& p : payloads) {
     const Bytes f = frame(p);
@@ -842,7 +838,7 @@ TEST(LengthPrefixedDecoder, FramesArriveWithEverySplit) {
 TEST(LengthPrefixedDecoder, OversizedFrameIsRefusedFromItsLengthAlone) {
   RecordingFrames events;
   LengthPrefixedDecoder decoder(events, 100);
-  const Bytes stream = concat({frame(make_payload(1, 100)), frame(make_payload(2, 101))});
+  const Bytes stream = concat({frame(payload(1, 100)), frame(payload(2, 101))});
   // Only the length of the second frame is fed.
   const DecodeStatus st = decoder.feed(ByteView(stream).first(104 + 4));
   ASSERT_FALSE(st.ok());

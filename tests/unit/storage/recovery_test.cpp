@@ -21,6 +21,7 @@
 #include "mcap/sink.hpp"
 #include "mcap/verify.hpp"
 #include "mcap/writer.hpp"
+#include "scratch_dir.hpp"
 
 using namespace mcaprec;
 using mcap::Bytes;
@@ -107,14 +108,9 @@ std::string verify_problems(ByteView bytes) {
 // A scratch directory in memory when /dev/shm exists, removed afterwards.
 class RecoveryTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    const fs::path base = fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path();
-    dir_ = base / ("mcaprec_recovery_test_" + std::to_string(::getpid()) + "_" +
-                   ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  test_support::ScratchDir scratch_{
+      "recovery", fs::exists("/dev/shm") ? fs::path("/dev/shm") : fs::temp_directory_path()};
+  const fs::path dir_ = scratch_.path();
 
   storage::RecoverOptions fast() const {
     storage::RecoverOptions options;
@@ -122,8 +118,6 @@ class RecoveryTest : public ::testing::Test {
     options.threads = 1;
     return options;
   }
-
-  fs::path dir_;
 };
 
 // Index of the first chunk that is not complete within `length` bytes (= chunks kept).

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "mcap/bytes.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 
@@ -22,11 +23,7 @@ using testing::FileContents;
 
 constexpr uint32_t kMessages = 2000;
 
-mcap::Bytes payload(uint32_t counter, size_t size = 100) {
-  mcap::Bytes out(size, static_cast<uint8_t>(counter * 7));
-  mcap::store_le(out.data(), counter);
-  return out;
-}
+using test_support::payload;
 
 // Only size and room seal chunks here: their age limit is a minute away.
 struct RecordingRun : testing::SensorRun {

@@ -19,17 +19,14 @@
 #include "mcap/reader.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
 
 namespace mcaprec::mcap {
 namespace {
 
 constexpr int kMessages = 300;
 
-Bytes payload(size_t size, uint32_t seed) {
-  Bytes out(size);
-  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>((seed * 7 + i / 5) % 23);
-  return out;
-}
+using test_support::payload;
 
 // Three channels (one without schema), messages of varying size with log times slightly out
 // of order, one attachment and two metadata records.
@@ -46,12 +43,12 @@ Bytes write_sample(WriterOptions options) {
   EXPECT_TRUE(w.add_channel(Channel{3, 0, "/log", "json", {}}).ok());
   EXPECT_TRUE(w.write_metadata(Metadata{"vehicle", {{"id", "7"}}}).ok());
   for (int i = 0; i < kMessages; ++i) {
-    const Bytes data = payload(40 + (i * 37) % 400, static_cast<uint32_t>(i));
+    const Bytes data = payload(static_cast<uint32_t>(i), 40 + (i * 37) % 400);
     const uint16_t channel = static_cast<uint16_t>(1 + i % 3);
     const Timestamp time = 1'000'000 + static_cast<Timestamp>(i) * 1000 + (i % 4 == 1 ? 1500 : 0);
     EXPECT_TRUE(w.write_message(Message{channel, static_cast<uint32_t>(i), time, time, data}).ok());
     if (i == kMessages / 2) {
-      const Bytes blob = payload(3000, 99);
+      const Bytes blob = payload(99, 3000);
       EXPECT_TRUE(
           w.write_attachment(Attachment{5, 6, "calib.bin", "application/octet-stream", blob, 0})
               .ok());

@@ -6,12 +6,11 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cerrno>
-#include <cstring>
 #include <string>
 #include <thread>
 #include <vector>
 
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 #include "storage/syncer.hpp"
@@ -20,6 +19,8 @@ namespace mcaprec::pipeline {
 namespace {
 
 using namespace std::chrono_literals;
+using test_support::DiskFaults;
+using test_support::FailingSyncHandle;
 using testing::eventually;
 using testing::FileContents;
 using testing::read_file;
@@ -27,29 +28,14 @@ using testing::ScratchDir;
 
 // --- the syncer alone ---
 
-class CountingHandle : public mcap::SyncHandle {
- public:
-  explicit CountingHandle(int fail_on = 0) : fail_on_(fail_on) {}
-  mcap::Status sync() override {
-    const int n = ++calls_;
-    if (n == fail_on_) return mcap::Error{0, std::string("sync: ") + std::strerror(EIO)};
-    return {};
-  }
-  int calls() const { return calls_.load(); }
-
- private:
-  const int fail_on_;
-  std::atomic<int> calls_{0};
-};
-
 TEST(PipelineSyncerTest, SyncsAtLeastEveryIntervalWhileWrittenAndNotWhenIdle) {
   std::atomic<int> failures{0};
   storage::Syncer syncer(10ms, [&] { ++failures; });
-  auto handle = std::make_shared<CountingHandle>();
-  syncer.track(handle, 1);
-  ASSERT_TRUE(eventually([&] { return handle->calls() >= 1; }, 2s));
+  DiskFaults synced;
+  syncer.track(std::make_shared<FailingSyncHandle>(nullptr, synced), 1);
+  ASSERT_TRUE(eventually([&] { return synced.syncs.load() >= 1; }, 2s));
   std::this_thread::sleep_for(60ms);
-  EXPECT_EQ(handle->calls(), 1) << "nothing new was written: no sync";
+  EXPECT_EQ(synced.syncs.load(), 1) << "nothing new was written: no sync";
   const auto start = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - start < 300ms) {
     syncer.note_written();
@@ -57,9 +43,9 @@ TEST(PipelineSyncerTest, SyncsAtLeastEveryIntervalWhileWrittenAndNotWhenIdle) {
   }
   syncer.stop();
   // 30 intervals; the bound leaves room for a loaded machine (and TSan).
-  EXPECT_GE(handle->calls(), 8);
-  EXPECT_LE(handle->calls(), 32);
-  EXPECT_EQ(syncer.stats().syncs, uint64_t(handle->calls()));
+  EXPECT_GE(synced.syncs.load(), 8);
+  EXPECT_LE(synced.syncs.load(), 32);
+  EXPECT_EQ(syncer.stats().syncs, uint64_t(synced.syncs.load()));
   EXPECT_GT(syncer.stats().sync_time.count(), 0);
   EXPECT_EQ(failures.load(), 0);
 }
@@ -67,8 +53,9 @@ TEST(PipelineSyncerTest, SyncsAtLeastEveryIntervalWhileWrittenAndNotWhenIdle) {
 TEST(PipelineSyncerTest, AFailedSyncIsReportedOnceAndThatFileIsNeverSyncedAgain) {
   std::atomic<int> failures{0};
   storage::Syncer syncer(5ms, [&] { ++failures; });
-  auto failing = std::make_shared<CountingHandle>(1);
-  syncer.track(failing, 7);
+  DiskFaults failing;
+  failing.failing_sync = 1;
+  syncer.track(std::make_shared<FailingSyncHandle>(nullptr, failing), 7);
   ASSERT_TRUE(eventually([&] { return failures.load() == 1; }, 2s));
   const std::optional<storage::SyncFailure> failure = syncer.take_failure();
   ASSERT_TRUE(failure.has_value());
@@ -79,10 +66,10 @@ TEST(PipelineSyncerTest, AFailedSyncIsReportedOnceAndThatFileIsNeverSyncedAgain)
     syncer.note_written();
     std::this_thread::sleep_for(2ms);
   }
-  EXPECT_EQ(failing->calls(), 1) << "not retried";
-  auto next = std::make_shared<CountingHandle>();
-  syncer.track(next, 8);
-  EXPECT_TRUE(eventually([&] { return next->calls() >= 1; }, 2s));
+  EXPECT_EQ(failing.syncs.load(), 1) << "not retried";
+  DiskFaults next;
+  syncer.track(std::make_shared<FailingSyncHandle>(nullptr, next), 8);
+  EXPECT_TRUE(eventually([&] { return next.syncs.load() >= 1; }, 2s));
   syncer.stop();
   EXPECT_EQ(syncer.stats().sync_errors, 1u);
   EXPECT_EQ(failures.load(), 1);
@@ -90,92 +77,8 @@ TEST(PipelineSyncerTest, AFailedSyncIsReportedOnceAndThatFileIsNeverSyncedAgain)
 
 // --- the pipeline over a file layer that fails on demand ---
 
-struct Faults {
-  uint64_t capacity = UINT64_MAX;  // the file cannot grow past this many bytes
-  bool once = false;               // after the first refusal, the space is there again
-  bool can_reserve = false;        // reserve() checks the capacity (else does nothing)
-  int fail_sync = 0;               // this periodic sync (1-based) fails with EIO; 0 = none
-  std::atomic<int> syncs{0};
-  std::atomic<uint64_t> refused_at{0};  // where the write that failed stopped
-};
-
-class FaultyHandle : public mcap::SyncHandle {
- public:
-  FaultyHandle(std::shared_ptr<mcap::SyncHandle> inner, Faults& faults)
-      : inner_(std::move(inner)), faults_(faults) {}
-  mcap::Status sync() override {
-    if (++faults_.syncs == faults_.fail_sync) {
-      return mcap::Error{0, std::string("cannot sync: ") + std::strerror(EIO)};
-    }
-    return inner_ ? inner_->sync() : mcap::Status{};
-  }
-
- private:
-  std::shared_ptr<mcap::SyncHandle> inner_;
-  Faults& faults_;
-};
-
-// A real file that behaves like a disk of `capacity` bytes: the write that does not fit writes
-// what fits, then fails with ENOSPC.
-class FaultySink : public mcap::ByteSink {
- public:
-  FaultySink(std::unique_ptr<mcap::ByteSink> inner, Faults& faults)
-      : inner_(std::move(inner)), faults_(faults) {}
-  mcap::Status write(mcap::ByteView data) override {
-    if (!(faults_.once && tripped_) && size_ + data.size() > faults_.capacity) {
-      tripped_ = true;
-      const uint64_t fits = faults_.capacity - size_;
-      if (mcap::Status s = inner_->write(data.first(fits)); !s) return s;
-      size_ += fits;
-      faults_.refused_at = size_;
-      return mcap::Error{size_, std::string("cannot write: ") + std::strerror(ENOSPC)};
-    }
-    size_ += data.size();
-    return inner_->write(data);
-  }
-  mcap::Status flush() override { return inner_->flush(); }
-  mcap::Status sync() override { return inner_->sync(); }
-  mcap::Status truncate(uint64_t size) override {
-    if (mcap::Status s = inner_->truncate(size); !s) return s;
-    size_ = size;
-    return {};
-  }
-  mcap::Status reserve(uint64_t bytes) override {
-    if (!faults_.can_reserve) return {};
-    if (size_ + bytes > faults_.capacity) {
-      return mcap::Error{size_, std::string("cannot reserve: ") + std::strerror(ENOSPC)};
-    }
-    return inner_->reserve(bytes);
-  }
-  mcap::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle() override {
-    auto inner = inner_->sync_handle();
-    if (!inner) return inner.error();
-    return std::shared_ptr<mcap::SyncHandle>(std::make_shared<FaultyHandle>(*inner, faults_));
-  }
-
- private:
-  std::unique_ptr<mcap::ByteSink> inner_;
-  Faults& faults_;
-  uint64_t size_ = 0;
-  bool tripped_ = false;
-};
-
-// The first file goes through `faults`, the others are healthy.
-storage::SinkFactory first_file_faulty(Faults& faults, std::atomic<int>& opened) {
-  return
-      [&faults, &opened](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
-        auto inner = storage::file_sink_factory()(path);
-        if (!inner) return inner.error();
-        if (opened++ > 0) return std::move(*inner);
-        return std::unique_ptr<mcap::ByteSink>(new FaultySink(std::move(*inner), faults));
-      };
-}
-
-mcap::Bytes payload(uint32_t counter) {
-  mcap::Bytes out(100, static_cast<uint8_t>(counter * 13));
-  out[0] = static_cast<uint8_t>(counter);
-  return out;
-}
+using test_support::payload;
+constexpr size_t kPayloadBytes = 100;
 
 constexpr uint64_t kChunkSize = 4096;
 
@@ -194,11 +97,11 @@ constexpr uint32_t kDiskFullMessages = 600;
 
 // Records kDiskFullMessages numbered messages into `directory`, the first file through `faults`
 // (the next ones are healthy), and stops.
-testing::NumberedRun record_onto_a_faulty_first_file(const std::string& directory, Faults& faults) {
-  std::atomic<int> opened{0};
+testing::NumberedRun record_onto_a_faulty_first_file(const std::string& directory,
+                                                     DiskFaults& faults) {
   PipelineOptions options = options_for(directory);
-  options.open_sink = first_file_faulty(faults, opened);
-  return testing::push_numbered_and_stop(options, kDiskFullMessages, payload);
+  options.open_sink = testing::first_file_failing(faults);
+  return testing::push_numbered_and_stop(options, kDiskFullMessages, kPayloadBytes);
 }
 
 // Declares the channel "/t", the one these tests record on.
@@ -214,7 +117,7 @@ uint32_t push_numbered(Pipeline& pipeline, ChannelHandle channel, uint32_t& push
                        uint32_t count) {
   uint32_t accepted = 0;
   for (uint32_t k = 0; k < count; ++k, ++pushed) {
-    accepted += pipeline.push(channel, pushed, pushed, pushed, payload(pushed)).ok();
+    accepted += pipeline.push(channel, pushed, pushed, pushed, payload(pushed, kPayloadBytes)).ok();
   }
   return accepted;
 }
@@ -234,8 +137,9 @@ bool contiguous(const std::vector<uint32_t>& values, uint32_t first) {
 
 TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChunkBefore) {
   ScratchDir dir;
-  Faults faults;
+  DiskFaults faults;
   faults.capacity = 20000;
+  faults.write_what_fits = true;
   faults.once = true;  // then space is freed, as when another file is deleted
   const testing::NumberedRun run = record_onto_a_faulty_first_file(dir.path(), faults);
   const mcap::Status& stopped = run.stopped;
@@ -282,9 +186,10 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
 
 TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndNothingIsLost) {
   ScratchDir dir;
-  Faults faults;
+  DiskFaults faults;
   faults.capacity = 60000;
-  faults.can_reserve = true;
+  faults.write_what_fits = true;
+  faults.reserve_checks_capacity = true;
   const testing::NumberedRun run = record_onto_a_faulty_first_file(dir.path(), faults);
   const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "the full disk is reported";
@@ -326,7 +231,7 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
   const auto start = std::chrono::steady_clock::now();
   uint32_t i = 0;
   while (std::chrono::steady_clock::now() - start < 400ms) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i, kPayloadBytes)).ok());
     ++i;
     std::this_thread::sleep_for(1ms);
   }
@@ -344,7 +249,8 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
   auto quiet = Pipeline::start(options);
   ASSERT_TRUE(quiet.ok());
   const ChannelHandle other = declare_channel_t(**quiet);
-  for (uint32_t k = 0; k < 50; ++k) ASSERT_TRUE((*quiet)->push(other, k, k, k, payload(k)).ok());
+  for (uint32_t k = 0; k < 50; ++k)
+    ASSERT_TRUE((*quiet)->push(other, k, k, k, payload(k, kPayloadBytes)).ok());
   std::this_thread::sleep_for(50ms);
   ASSERT_TRUE((*quiet)->stop().ok());
   EXPECT_EQ((*quiet)->stats().syncs, 0u) << "sync_interval 0: only finalization syncs";
@@ -352,11 +258,10 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
 
 TEST(PipelineDurabilityTest, AFailedSyncEndsTheFileAndRecordingGoesOnInANewOne) {
   ScratchDir dir;
-  Faults faults;
-  faults.fail_sync = 2;
-  std::atomic<int> opened{0};
+  DiskFaults faults;
+  faults.failing_sync = 2;
   PipelineOptions options = options_for(dir.path());
-  options.open_sink = first_file_faulty(faults, opened);
+  options.open_sink = testing::first_file_failing(faults);
   options.sync_interval = 5ms;
   options.chunk_max_age = 2ms;
   auto pipeline = Pipeline::start(options);
@@ -477,7 +382,7 @@ TEST(PipelineDurabilityTest, StopWhilePausedDoesNotHangAndCountsWhatWasHeld) {
   std::atomic<uint32_t> pushed{0};
   std::thread pusher([&] {
     for (uint32_t i = 0; i < 20000; ++i) {
-      const PushResult result = (*pipeline)->push(channel, i, i, i, payload(i));
+      const PushResult result = (*pipeline)->push(channel, i, i, i, payload(i, kPayloadBytes));
       pushed = i + 1;
       if (!result.ok() && result.reason() == DropReason::kStopped) break;
     }

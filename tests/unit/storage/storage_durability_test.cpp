@@ -24,6 +24,8 @@ namespace {
 namespace fs = std::filesystem;
 using pipeline::testing::read_file;
 using pipeline::testing::ScratchDir;
+using test_support::DiskFaults;
+using test_support::FailingSink;
 
 mcap::Bytes file_bytes(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -98,33 +100,6 @@ TEST(FileSinkTest, ASyncHandleOutlivesItsSinkAndNeverTouchesItsDescriptor) {
   EXPECT_TRUE((*handle)->sync().ok());
 }
 
-// A memory sink that can fail the write that would pass `fail_at` bytes (once), writing what
-// fits first as a disk would, and cut back on request.
-class FailOnceSink : public mcap::ByteSink {
- public:
-  explicit FailOnceSink(uint64_t fail_at) : fail_at_(fail_at) {}
-  mcap::Status write(mcap::ByteView data) override {
-    if (!failed_ && bytes_.size() + data.size() > fail_at_) {
-      failed_ = true;
-      bytes_.insert(bytes_.end(), data.begin(), data.begin() + (fail_at_ - bytes_.size()));
-      return mcap::Error{bytes_.size(), std::string("write: ") + std::strerror(ENOSPC)};
-    }
-    bytes_.insert(bytes_.end(), data.begin(), data.end());
-    return {};
-  }
-  mcap::Status truncate(uint64_t size) override {
-    if (size > bytes_.size()) return mcap::Error{size, "too long"};
-    bytes_.resize(size);
-    return {};
-  }
-  const mcap::Bytes& bytes() const { return bytes_; }
-
- private:
-  uint64_t fail_at_;
-  bool failed_ = false;
-  mcap::Bytes bytes_;
-};
-
 mcap::EncodedChunk chunk_of(uint16_t channel, uint32_t first, uint32_t count) {
   mcap::ChunkBuilder builder;
   const mcap::Bytes payload(300, uint8_t(first));
@@ -140,8 +115,13 @@ mcap::EncodedChunk chunk_of(uint16_t channel, uint32_t first, uint32_t count) {
 }
 
 TEST(WriterRewindTest, AFailedChunkIsCutOffAndTheFileClosesValidWithTheChunksBefore) {
-  auto owned = std::make_unique<FailOnceSink>(8000);
-  FailOnceSink* sink = owned.get();
+  // In memory; the write that would pass 8000 bytes writes what fits and fails, once.
+  DiskFaults faults;
+  faults.capacity = 8000;
+  faults.write_what_fits = true;
+  faults.once = true;
+  auto owned = std::make_unique<FailingSink>(faults);
+  FailingSink* sink = owned.get();
   mcap::WriterOptions options;
   options.use_chunks = false;
   auto writer = mcap::Writer::open(std::move(owned), options);
@@ -176,16 +156,14 @@ TEST(WriterRewindTest, AFailedChunkIsCutOffAndTheFileClosesValidWithTheChunksBef
 }
 
 TEST(WriterRewindTest, ASinkThatCannotCutBackLeavesTheWriterFailed) {
-  struct NoCutSink : mcap::ByteSink {
-    int writes = 0;
-    mcap::Status write(mcap::ByteView) override {
-      if (++writes > 2) return mcap::Error{0, "Input/output error"};
-      return {};
-    }
-  };
+  // Every write from the third on fails with EIO, and the sink cannot cut back.
+  DiskFaults faults;
+  faults.failing_write = 3;
+  faults.error_number = EIO;
+  faults.can_truncate = false;
   mcap::WriterOptions options;
   options.use_chunks = false;
-  auto writer = mcap::Writer::open(std::make_unique<NoCutSink>(), options);
+  auto writer = mcap::Writer::open(std::make_unique<FailingSink>(faults), options);
   ASSERT_TRUE(writer.ok());
   EXPECT_FALSE((*writer)->add_channel(mcap::Channel{1, 0, "/t", "raw", {}}).ok());
   const mcap::Status rewound = (*writer)->rewind_after_failure();
@@ -198,30 +176,10 @@ TEST(WriterRewindTest, ASinkThatCannotCutBackLeavesTheWriterFailed) {
 TEST(OutputFileTest, FinalizeOfAFileWhoseWriteFailedLeavesAValidFileWithTheChunksBefore) {
   ScratchDir dir;
   const std::string final_path = dir.path() + "/cut.mcap";
-  SinkFactory failing =
-      [](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
-    // A real file that reports the disk full once 6000 bytes went through.
-    struct FullAt : mcap::ByteSink {
-      std::unique_ptr<mcap::ByteSink> inner;
-      uint64_t written = 0;
-      mcap::Status write(mcap::ByteView data) override {
-        if (written + data.size() > 6000) return mcap::Error{written, "No space left on device"};
-        written += data.size();
-        return inner->write(data);
-      }
-      mcap::Status flush() override { return inner->flush(); }
-      mcap::Status sync() override { return inner->sync(); }
-      mcap::Status truncate(uint64_t size) override {
-        written = size;
-        return inner->truncate(size);
-      }
-    };
-    auto inner = file_sink_factory()(path);
-    if (!inner) return inner.error();
-    auto sink = std::make_unique<FullAt>();
-    sink->inner = std::move(*inner);
-    return std::unique_ptr<mcap::ByteSink>(std::move(sink));
-  };
+  // A real file that reports the disk full once 6000 bytes went through.
+  DiskFaults faults;
+  faults.capacity = 6000;
+  const SinkFactory failing = pipeline::testing::first_file_failing(faults);
   mcap::WriterOptions options;
   options.use_chunks = false;
   auto file = OutputFile::create(final_path, options, failing);

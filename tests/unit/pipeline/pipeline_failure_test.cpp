@@ -3,12 +3,12 @@
 // file; metadata and attachments handed to the pipeline reach the file.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "mcap/reader.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 
@@ -19,30 +19,8 @@ using testing::FileContents;
 using testing::read_file;
 using testing::ScratchDir;
 
-mcap::Bytes payload(uint32_t counter) {
-  mcap::Bytes out(100, static_cast<uint8_t>(counter * 13));
-  out[0] = static_cast<uint8_t>(counter);
-  return out;
-}
-
-// Fails every write once `limit` bytes went through, like a full disk.
-class FailingSink : public mcap::ByteSink {
- public:
-  FailingSink(std::unique_ptr<mcap::ByteSink> inner, uint64_t limit)
-      : inner_(std::move(inner)), limit_(limit) {}
-  mcap::Status write(mcap::ByteView data) override {
-    if (written_ + data.size() > limit_) return mcap::Error{written_, "No space left on device"};
-    written_ += data.size();
-    return inner_->write(data);
-  }
-  mcap::Status flush() override { return inner_->flush(); }
-  mcap::Status sync() override { return inner_->sync(); }
-
- private:
-  std::unique_ptr<mcap::ByteSink> inner_;
-  uint64_t limit_;
-  uint64_t written_ = 0;
-};
+using test_support::payload;
+constexpr size_t kPayloadBytes = 100;
 
 PipelineOptions options_for(const std::string& directory) {
   PipelineOptions options;
@@ -58,16 +36,15 @@ TEST(PipelineFailureTest, AWriteErrorLeavesTheFileForRecoveryAndRecordingGoesOn)
   ScratchDir dir;
   PipelineOptions options = options_for(dir.path());
   options.compression = mcap::Compression::kNone;
-  std::atomic<int> files_opened{0};
-  options.open_sink =
-      [&](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
-    auto inner = storage::file_sink_factory()(path);
-    if (!inner) return inner.error();
-    if (files_opened++ > 0) return std::move(*inner);
-    return std::unique_ptr<mcap::ByteSink>(new FailingSink(std::move(*inner), 20 << 10));
-  };
+  // Every write fails once 20 KiB went through, like a full disk, and the file cannot be cut
+  // back.
+  test_support::DiskFaults faults;
+  faults.capacity = 20 << 10;
+  faults.can_truncate = false;
+  options.open_sink = testing::first_file_failing(faults);
   constexpr uint32_t kMessages = 600;
-  const testing::NumberedRun run = testing::push_numbered_and_stop(options, kMessages, payload);
+  const testing::NumberedRun run =
+      testing::push_numbered_and_stop(options, kMessages, kPayloadBytes);
   const mcap::Status& stopped = run.stopped;
   ASSERT_FALSE(stopped.ok()) << "stop() reports the write failure";
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos)
@@ -113,7 +90,7 @@ TEST(PipelineFailureTest, CutDrainEndsWithACompleteFileAndCountsWhatWasLeft) {
   gate.close();
   // More than the chunks in flight can hold: the rest waits in the queue.
   for (uint32_t i = 0; i < 1000; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i)).ok());
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i, kPayloadBytes)).ok());
   }
   (*pipeline)->cut_drain();
   std::thread stopper([&] { EXPECT_TRUE((*pipeline)->stop().ok()); });
@@ -144,7 +121,7 @@ TEST(PipelineFailureTest, MetadataAndAttachmentsHandedOverReachTheFile) {
   ChannelSpec spec;
   spec.topic = "/t";
   const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
-  ASSERT_TRUE((*pipeline)->push(channel, 1, 1, 1, payload(1)).ok());
+  ASSERT_TRUE((*pipeline)->push(channel, 1, 1, 1, payload(1, kPayloadBytes)).ok());
   (*pipeline)->write_metadata(mcap::Metadata{"vehicle", {{"id", "7"}}});
   const mcap::Bytes blob(5000, 0x5a);
   (*pipeline)->write_attachment(mcap::Attachment{3, 4, "calib.yaml", "text/yaml", blob, 0});

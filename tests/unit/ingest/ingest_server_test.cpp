@@ -5,7 +5,6 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,8 +26,10 @@
 #include "mcap/serialize.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
+#include "tcp_client.hpp"
 
 namespace mcaprec::ingest {
 namespace {
@@ -56,51 +57,12 @@ config::Source tcp_source(const std::string& name, config::SourceFormat format) 
   return source;
 }
 
-class TcpClient {
- public:
-  explicit TcpClient(uint16_t port, int send_buffer = 0) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    if (send_buffer > 0) setsockopt(fd_, SOL_SOCKET, SO_SNDBUF, &send_buffer, sizeof(send_buffer));
-    const sockaddr_in to = testing::loopback(port);
-    connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&to), sizeof(to)) == 0;
-  }
-  ~TcpClient() { ::close(fd_); }
-  bool connected() const { return connected_; }
-  // Writes everything (blocking); false when the peer closed.
-  bool send(const mcap::Bytes& bytes, std::atomic<uint64_t>* progress = nullptr) {
-    size_t done = 0;
-    while (done < bytes.size()) {
-      const ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-      if (n <= 0) return false;
-      done += size_t(n);
-      if (progress != nullptr) progress->store(done);
-    }
-    return true;
-  }
-  void close_write() { ::shutdown(fd_, SHUT_WR); }
-  // True when the server closed the connection within `timeout`.
-  bool closed_by_peer(std::chrono::milliseconds timeout = 5s) {
-    pollfd p{fd_, POLLIN, 0};
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (std::chrono::steady_clock::now() < deadline) {
-      if (::poll(&p, 1, 50) > 0) {
-        char byte;
-        const ssize_t n = ::recv(fd_, &byte, 1, MSG_DONTWAIT);
-        if (n == 0 || (n < 0 && errno == ECONNRESET)) return true;
-      }
-    }
-    return false;
-  }
+using test_support::TcpClient;
 
- private:
-  int fd_;
-  bool connected_ = false;
-};
+using test_support::payload;
 
-mcap::Bytes payload_for(uint32_t index, size_t size = 32) {
-  mcap::Bytes out(size, uint8_t(index * 7));
-  mcap::store_le(out.data(), index);
-  return out;
-}
+// The payload size of the messages whose size does not matter.
+constexpr size_t kPayloadBytes = 32;
 
 mcap::Bytes frame(const mcap::Bytes& payload) {
   mcap::Bytes out(4);
@@ -113,7 +75,7 @@ mcap::Bytes frame(const mcap::Bytes& payload) {
 mcap::Bytes framed_payloads(uint32_t count, size_t payload_size) {
   mcap::Bytes stream;
   for (uint32_t i = 0; i < count; ++i) {
-    const mcap::Bytes f = frame(payload_for(i, payload_size));
+    const mcap::Bytes f = frame(payload(i, payload_size));
     stream.insert(stream.end(), f.begin(), f.end());
   }
   return stream;
@@ -158,7 +120,7 @@ mcap::Bytes mcap_stream(const std::string& topic, uint32_t count, bool chunked,
   EXPECT_TRUE((*writer)->add_schema(test_schema(1)).ok());
   EXPECT_TRUE((*writer)->add_channel(test_channel(1, 1, topic)).ok());
   for (uint32_t i = first; i < first + count; ++i) {
-    const mcap::Bytes data = payload_for(i);
+    const mcap::Bytes data = payload(i, kPayloadBytes);
     EXPECT_TRUE((*writer)->write_message(test_message(1, i, data)).ok());
   }
   EXPECT_TRUE((*writer)->close().ok());
@@ -210,7 +172,7 @@ TEST_P(IngestRawUdp, EveryDatagramIsOneMessageWithTheKernelReceiveTime) {
   const uint64_t before = now_ns();
   UdpSender sender(recording.port(0));
   constexpr uint32_t kCount = 300;
-  for (uint32_t i = 0; i < kCount; ++i) sender.send(payload_for(i, 100 + i));
+  for (uint32_t i = 0; i < kCount; ++i) sender.send(payload(i, 100 + i));
   ASSERT_TRUE(eventually([&] { return recording.source(0).datagrams == kCount; }));
   const uint64_t after = now_ns();
   const SourceStats stats = recording.source(0);
@@ -224,7 +186,7 @@ TEST_P(IngestRawUdp, EveryDatagramIsOneMessageWithTheKernelReceiveTime) {
   ASSERT_EQ(contents.channels.size(), 1u);
   EXPECT_EQ(contents.channels.begin()->second.topic, "/lidar");
   std::multiset<mcap::Bytes> expected;
-  for (uint32_t i = 0; i < kCount; ++i) expected.insert(payload_for(i, 100 + i));
+  for (uint32_t i = 0; i < kCount; ++i) expected.insert(payload(i, 100 + i));
   EXPECT_EQ(by_topic(contents)["/lidar"], expected);
   for (const auto& message : contents.messages) {
     EXPECT_GE(message.log_time, before);
@@ -246,7 +208,7 @@ TEST(IngestRawUdpIpv6, DatagramsToTheIpv6LoopbackAreRecorded) {
   to.sin6_family = AF_INET6;
   to.sin6_port = htons(port_of(stats));
   to.sin6_addr = in6addr_loopback;
-  const mcap::Bytes payload = payload_for(6);
+  const mcap::Bytes payload = test_support::payload(6, kPayloadBytes);
   ASSERT_EQ(
       ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to)),
       static_cast<ssize_t>(payload.size()));
@@ -273,8 +235,8 @@ TEST(IngestUdpMcap, SendersWithOverlappingIdsKeepTheirOwnChannels) {
   b.send(definitions_b);
   constexpr uint32_t kCount = 50;
   for (uint32_t i = 0; i < kCount; ++i) {
-    a.send(record(test_message(1, i, payload_for(i))));
-    b.send(record(test_message(1, i, payload_for(1000 + i))));
+    a.send(record(test_message(1, i, payload(i, kPayloadBytes))));
+    b.send(record(test_message(1, i, payload(1000 + i, kPayloadBytes))));
   }
   ASSERT_TRUE(eventually([&] { return recording.source(0).datagrams == 2 + 2 * kCount; }));
   EXPECT_EQ(recording.source(0).messages, 2 * kCount);
@@ -284,8 +246,8 @@ TEST(IngestUdpMcap, SendersWithOverlappingIdsKeepTheirOwnChannels) {
   ASSERT_EQ(topics.size(), 2u);
   std::multiset<mcap::Bytes> expected_a, expected_b;
   for (uint32_t i = 0; i < kCount; ++i) {
-    expected_a.insert(payload_for(i));
-    expected_b.insert(payload_for(1000 + i));
+    expected_a.insert(payload(i, kPayloadBytes));
+    expected_b.insert(payload(1000 + i, kPayloadBytes));
   }
   EXPECT_EQ(topics["/a"], expected_a);
   EXPECT_EQ(topics["/b"], expected_b);
@@ -301,7 +263,7 @@ TEST(IngestUdpMcap, TimestampReceiveReplacesTheSendersLogTime) {
   UdpSender sender(recording.port(0));
   const uint64_t before = now_ns();
   sender.send(concat_records(
-      {record(test_channel(1, 0, "/t")), record(test_message(1, 5, payload_for(5)))}));
+      {record(test_channel(1, 0, "/t")), record(test_message(1, 5, payload(5, kPayloadBytes)))}));
   ASSERT_TRUE(eventually([&] { return recording.source(0).messages == 1; }));
   const FileContents contents = recording.finish();
   ASSERT_EQ(contents.messages.size(), 1u);
@@ -312,7 +274,7 @@ TEST(IngestUdpMcap, TimestampReceiveReplacesTheSendersLogTime) {
 TEST(IngestUdpMcap, SendersBeyondTheCapAreRefusedAndCounted) {
   Recording recording({udp_source("bus", config::SourceFormat::kMcap)});
   const mcap::Bytes datagram = concat_records(
-      {record(test_channel(1, 0, "/t")), record(test_message(1, 0, payload_for(0)))});
+      {record(test_channel(1, 0, "/t")), record(test_message(1, 0, payload(0, kPayloadBytes)))});
   constexpr size_t kSenders = 260;  // UdpListener::kMaxSenders is 256
   std::vector<std::unique_ptr<UdpSender>> senders;
   for (size_t i = 0; i < kSenders; ++i) {
@@ -341,7 +303,7 @@ TEST(IngestUdpMulticast, JoinsTheGroupOnTheNamedInterface) {
   to.sin_family = AF_INET;
   to.sin_port = htons(recording.port(0));
   inet_pton(AF_INET, "239.255.71.3", &to.sin_addr);
-  const mcap::Bytes payload = payload_for(1);
+  const mcap::Bytes payload = test_support::payload(1, kPayloadBytes);
   ::sendto(fd, payload.data(), payload.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
   ::close(fd);
   if (!eventually([&] { return recording.source(0).messages == 1; }, 2s)) {
@@ -398,7 +360,7 @@ TEST_P(IngestTcpMcap, AStreamFromAnMcapWriterIsRecordedExactly) {
   const FileContents contents = recording.finish();
   ASSERT_EQ(contents.messages.size(), kCount);
   for (uint32_t i = 0; i < kCount; ++i) {
-    EXPECT_EQ(contents.messages[i].data, payload_for(i));
+    EXPECT_EQ(contents.messages[i].data, payload(i, kPayloadBytes));
     EXPECT_EQ(contents.messages[i].log_time, 1000 + i);
     EXPECT_EQ(contents.messages[i].publish_time, 2000 + i);
   }
@@ -443,7 +405,7 @@ TEST(IngestTcpMcap, ConnectionsSharingATopicShareOneFileChannel) {
   EXPECT_EQ(contents.channels.size(), 1u);
   EXPECT_EQ(contents.schemas.size(), 1u);
   std::multiset<mcap::Bytes> expected;
-  for (uint32_t i = 0; i < 3 * kPerConnection; ++i) expected.insert(payload_for(i));
+  for (uint32_t i = 0; i < 3 * kPerConnection; ++i) expected.insert(payload(i, kPayloadBytes));
   EXPECT_EQ(by_topic(contents)["/shared"], expected);
 }
 
@@ -452,7 +414,7 @@ TEST(IngestTcpLengthPrefixed, FramesBecomeMessagesOnTheSourceTopic) {
   constexpr uint32_t kCount = 1000;
   mcap::Bytes stream;
   for (uint32_t i = 0; i < kCount; ++i) {
-    const mcap::Bytes f = frame(payload_for(i, i % 50 + 4));
+    const mcap::Bytes f = frame(payload(i, i % 50 + 4));
     stream.insert(stream.end(), f.begin(), f.end());
   }
   stream.insert(stream.end(), {0, 0, 0, 0});  // an empty payload is a message too
@@ -466,7 +428,7 @@ TEST(IngestTcpLengthPrefixed, FramesBecomeMessagesOnTheSourceTopic) {
   const FileContents contents = recording.finish();
   ASSERT_EQ(contents.messages.size(), kCount + 1);
   for (uint32_t i = 0; i < kCount; ++i) {
-    EXPECT_EQ(contents.messages[i].data, payload_for(i, i % 50 + 4));
+    EXPECT_EQ(contents.messages[i].data, payload(i, i % 50 + 4));
     EXPECT_EQ(contents.messages[i].sequence, i);
   }
   EXPECT_TRUE(contents.messages.back().data.empty());
@@ -591,7 +553,7 @@ TEST(IngestAccounting, EveryUdpDatagramIsRecordedOrCountedAsDropped) {
   Recording recording({source}, {settings}, {}, /*stall=*/true);
   UdpSender sender(recording.port(0));
   uint64_t sent = 0;
-  for (uint32_t i = 0; i < 5000; ++i, ++sent) sender.send(payload_for(i, 512));
+  for (uint32_t i = 0; i < 5000; ++i, ++sent) sender.send(payload(i, 512));
   // Once the burst is read, one datagram at a time carries the kernel's final drop count.
   auto settled = [&] {
     const SourceStats stats = recording.source(0);
@@ -601,7 +563,7 @@ TEST(IngestAccounting, EveryUdpDatagramIsRecordedOrCountedAsDropped) {
   while (!settled() && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(20ms);
     const uint64_t seen = recording.source(0).datagrams;
-    sender.send(payload_for(uint32_t(sent), 512));
+    sender.send(payload(uint32_t(sent), 512));
     ++sent;
     eventually([&] { return recording.source(0).datagrams > seen; }, 1s);
   }
@@ -652,7 +614,7 @@ mcap::Bytes concat(std::initializer_list<mcap::Bytes> parts) {
 
 TEST(IngestBadInput, TruncatedRecordClosesTheConnection) {
   Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
-  mcap::Bytes message = record(test_message(1, 0, payload_for(0)));
+  mcap::Bytes message = record(test_message(1, 0, payload(0, kPayloadBytes)));
   message.resize(message.size() / 2);
   expect_refused_then_good(
       recording, concat({record(test_schema(1)), record(test_channel(1, 1, "/x")), message}),
@@ -665,13 +627,14 @@ TEST(IngestBadInput, OversizedMessageClosesTheConnection) {
   Recording recording({source});
   expect_refused_then_good(recording,
                            concat({record(test_schema(1)), record(test_channel(1, 1, "/x")),
-                                   record(test_message(1, 0, payload_for(0, 5000)))}),
+                                   record(test_message(1, 0, payload(0, 5000)))}),
                            "oversized");
 }
 
 TEST(IngestBadInput, MessageOnAnUnknownChannelClosesTheConnection) {
   Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
-  expect_refused_then_good(recording, concat({record(test_message(7, 0, payload_for(0)))}),
+  expect_refused_then_good(recording,
+                           concat({record(test_message(7, 0, payload(0, kPayloadBytes)))}),
                            "unknown_channel");
 }
 
@@ -732,8 +695,8 @@ TEST(IngestBadInput, UdpSendersOutsideTheAllowlistAreDropped) {
   Recording recording({source, udp_source("open", config::SourceFormat::kRaw)});
   UdpSender refused(recording.port(0));
   UdpSender good(recording.port(1));
-  for (uint32_t i = 0; i < 5; ++i) refused.send(payload_for(i));
-  for (uint32_t i = 0; i < 5; ++i) good.send(payload_for(i));
+  for (uint32_t i = 0; i < 5; ++i) refused.send(payload(i, kPayloadBytes));
+  for (uint32_t i = 0; i < 5; ++i) good.send(payload(i, kPayloadBytes));
   ASSERT_TRUE(eventually([&] { return recording.error_count(0, "not_allowed") == 5; }));
   ASSERT_TRUE(eventually([&] { return recording.source(1).messages == 5; }));
   EXPECT_EQ(recording.source(0).messages, 0u);
@@ -747,14 +710,14 @@ TEST(IngestBadInput, BadUdpDatagramsAreDroppedAndCounted) {
   Recording recording({udp_source("in", config::SourceFormat::kMcap)});
   UdpSender sender(recording.port(0));
   const std::string junk = "hello";
-  sender.send(mcap::Bytes(junk.begin(), junk.end()));       // garbage
-  sender.send(record(test_message(3, 0, payload_for(0))));  // unknown channel
+  sender.send(mcap::Bytes(junk.begin(), junk.end()));                  // garbage
+  sender.send(record(test_message(3, 0, payload(0, kPayloadBytes))));  // unknown channel
   mcap::Bytes cut = record(test_schema(1));
   cut.resize(cut.size() - 1);
   sender.send(cut);  // truncated
   mcap::Bytes good = record(test_schema(1));
   for (const mcap::Bytes& r :
-       {record(test_channel(1, 1, "/ok")), record(test_message(1, 0, payload_for(0)))}) {
+       {record(test_channel(1, 1, "/ok")), record(test_message(1, 0, payload(0, kPayloadBytes)))}) {
     good.insert(good.end(), r.begin(), r.end());
   }
   sender.send(good);

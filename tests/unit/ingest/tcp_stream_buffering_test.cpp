@@ -3,11 +3,7 @@
 // split of the reads, frames larger than the buffer grow it, lengths over the limit are refused
 // before anything is allocated, and pause() keeps the reported views valid. Then the same
 // through a real loopback socket into a recording.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -30,8 +26,10 @@
 #include "mcap/serialize.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
+#include "tcp_client.hpp"
 
 namespace mcaprec::ingest {
 namespace {
@@ -40,11 +38,10 @@ using mcap::Bytes;
 using mcap::ByteView;
 using namespace std::chrono_literals;
 
-Bytes payload_for(uint32_t index, size_t size) {
-  Bytes out(size);
-  for (size_t i = 0; i < size; ++i) out[i] = uint8_t(index * 31 + i * 7 + (i >> 8));
-  return out;
-}
+// Payloads of noise, which differs at every position, so that a misplaced piece of a frame
+// shows.
+using test_support::Filler;
+using test_support::payload;
 
 Bytes frame(const Bytes& payload) {
   Bytes out(4);
@@ -112,9 +109,9 @@ std::vector<Bytes> awkward_payloads() {
   for (size_t size : {size_t{0}, size_t{1}, size_t{3}, size_t{65536}, size_t{65536}, size_t{65537},
                       size_t{100}, kDefaultReadBytes - 4, kDefaultReadBytes, size_t{5},
                       kDefaultReadBytes + 1, 3 * kDefaultReadBytes + 17, size_t{65536}}) {
-    out.push_back(payload_for(i++, size));
+    out.push_back(payload(i++, size, Filler::kNoise));
   }
-  for (; i < 60; ++i) out.push_back(payload_for(i, 65536));  // the bench's frames
+  for (; i < 60; ++i) out.push_back(payload(i, 65536, Filler::kNoise));  // the bench's frames
   return out;
 }
 
@@ -151,7 +148,7 @@ TEST(TcpStreamBuffering, FramesArriveWholeAndInPlaceWhateverTheReads) {
 TEST(TcpStreamBuffering, EveryByteBoundaryWithASmallBuffer) {
   // A 64-byte buffer: most frames are larger, so growing and moving happen all the time.
   std::vector<Bytes> payloads;
-  for (uint32_t i = 0; i < 40; ++i) payloads.push_back(payload_for(i, (i * 37) % 300));
+  for (uint32_t i = 0; i < 40; ++i) payloads.push_back(payload(i, (i * 37) % 300, Filler::kNoise));
   const Bytes stream = frames_of(payloads);
   for (size_t piece : {size_t{1}, size_t{2}, size_t{3}, size_t{5}, size_t{63}, size_t{64},
                        size_t{65}, size_t{1000}}) {
@@ -184,7 +181,7 @@ TEST(TcpStreamBuffering, EveryByteBoundaryWithASmallBuffer) {
 TEST(TcpStreamBuffering, OversizedLengthIsRefusedBeforeTheBufferGrows) {
   Frames events;
   LengthPrefixedDecoder decoder(events, 1000, 4096);
-  Bytes stream = frame(payload_for(1, 1000));
+  Bytes stream = frame(payload(1, 1000, Filler::kNoise));
   const Bytes hostile = {0xFF, 0xFF, 0xFF, 0xFF, 1, 2, 3};  // a 4 GiB frame
   stream.insert(stream.end(), hostile.begin(), hostile.end());
   const DecodeStatus st = read_stream(decoder, stream, [] { return size_t{1}; });
@@ -197,7 +194,8 @@ TEST(TcpStreamBuffering, OversizedLengthIsRefusedBeforeTheBufferGrows) {
 }
 
 TEST(TcpStreamBuffering, TruncationIsReportedWhereTheFrameStarted) {
-  const Bytes stream = frames_of({payload_for(1, 70000), payload_for(2, 200000)});
+  const Bytes stream =
+      frames_of({payload(1, 70000, Filler::kNoise), payload(2, 200000, Filler::kNoise)});
   for (size_t cut : {size_t{1}, size_t{150000}, size_t{199999}, size_t{200001}, size_t{200002}}) {
     Frames events;
     LengthPrefixedDecoder decoder(events, 1 << 20, 4096);
@@ -232,7 +230,7 @@ class HoldingFrames : public FrameEvents {
 
 TEST(TcpStreamBuffering, PausedDecoderKeepsTheHeldViewsValid) {
   std::vector<Bytes> payloads;
-  for (uint32_t i = 0; i < 30; ++i) payloads.push_back(payload_for(i, 1000 + i * 100));
+  for (uint32_t i = 0; i < 30; ++i) payloads.push_back(payload(i, 1000 + i * 100, Filler::kNoise));
   const Bytes stream = frames_of(payloads);
   LengthPrefixedDecoder* pointer = nullptr;
   HoldingFrames events(pointer);
@@ -301,7 +299,7 @@ Recording mcap_recording(bool chunked, uint32_t count, size_t big_every) {
   Recording rec;
   for (uint32_t i = 0; i < count; ++i) {
     const size_t size = i % big_every == big_every - 1 ? 1500000 + i : 100 + i * 13;
-    rec.payloads.push_back(payload_for(i, size));
+    rec.payloads.push_back(payload(i, size, Filler::kNoise));
     EXPECT_TRUE((*writer)->write_message(mcap::Message{1, i, i, i, rec.payloads.back()}).ok());
   }
   EXPECT_TRUE((*writer)->close().ok());
@@ -449,23 +447,14 @@ std::vector<Bytes> record_over_loopback(config::SourceFormat format, const Bytes
   const uint16_t port = uint16_t(std::stoi(bind.substr(bind.rfind(':') + 1)));
 
   std::thread sender([&] {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_port = htons(port);
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to)), 0);
+    test_support::TcpClient client(port);
+    ASSERT_TRUE(client.connected());
     std::mt19937 rng(3);
     for (size_t pos = 0; pos < bytes.size();) {
       const size_t n = std::min<size_t>(1 + rng() % 300000, bytes.size() - pos);
-      for (size_t done = 0; done < n;) {
-        const ssize_t sent = ::send(fd, bytes.data() + pos + done, n - done, MSG_NOSIGNAL);
-        ASSERT_GT(sent, 0);
-        done += size_t(sent);
-      }
+      ASSERT_TRUE(client.send(mcap::ByteView(bytes).subspan(pos, n)));
       pos += n;
     }
-    ::close(fd);
   });
   std::this_thread::sleep_for(300ms);  // let the queue fill while the disk is stalled
   gate.open();

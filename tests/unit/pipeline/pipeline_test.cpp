@@ -14,6 +14,7 @@
 
 #include "mcap/bytes.hpp"
 #include "mcap/serialize.hpp"
+#include "payload.hpp"
 #include "pipeline/channel_queue.hpp"
 #include "pipeline/compression_choice.hpp"
 #include "pipeline_test_support.hpp"
@@ -25,24 +26,12 @@ using testing::FileContents;
 using testing::read_file;
 using testing::ScratchDir;
 
-// Payload of message `counter` from `producer`: both numbers, then filler that is either
-// random-looking (incompressible) or repetitive, and that the reader can check.
-mcap::Bytes numbered_payload(uint32_t producer, uint32_t counter, size_t filler,
-                             bool compressible) {
-  mcap::Bytes out;
-  mcap::put_le(out, producer);
-  mcap::put_le(out, counter);
-  uint32_t state = producer * 2654435761u + counter * 40503u + 1;
-  for (size_t i = 0; i < filler; ++i) {
-    state = state * 1664525u + 1013904223u;
-    out.push_back(compressible ? static_cast<uint8_t>('a' + i % 7)
-                               : static_cast<uint8_t>(state >> 24));
-  }
-  return out;
-}
+using test_support::Filler;
+using test_support::payload;
 
-std::pair<uint32_t, uint32_t> decode_numbers(const mcap::Bytes& data) {
-  return {mcap::load_le<uint32_t>(data.data()), mcap::load_le<uint32_t>(data.data() + 4)};
+// Runs that compress, or noise that does not.
+Filler filler(bool compressible) {
+  return compressible ? Filler::kRuns : Filler::kNoise;
 }
 
 ChannelSpec topic_spec(const std::string& topic) {
@@ -101,7 +90,8 @@ TEST(PipelineTest, ProducersAcrossRotationsWriteEachMessageOnceInCompleteFiles) 
     producers.emplace_back([&, p] {
       for (uint32_t k = 0; k < kPerProducer; ++k) {
         const size_t channel = (p + k) % channels.size();
-        const mcap::Bytes payload = numbered_payload(p, k, 120, channel == 2);
+        const mcap::Bytes payload =
+            test_support::payload(p * kPerProducer + k, 128, filler(channel == 2));
         const mcap::Timestamp time = uint64_t{p} * 1'000'000'000 + k;
         if (!pipeline.push(channels[channel], time, time + 1, k, payload).ok()) ++refused;
       }
@@ -140,7 +130,9 @@ TEST(PipelineTest, ProducersAcrossRotationsWriteEachMessageOnceInCompleteFiles) 
     EXPECT_LT(std::filesystem::file_size(files[f]), options.max_bytes + 16 * 1024);
     for (const testing::ReadMessage& m : contents.messages) {
       ASSERT_GE(m.data.size(), 8u);
-      const auto [p, k] = decode_numbers(m.data);
+      const uint32_t number = mcap::load_le<uint32_t>(m.data.data());
+      const uint32_t p = number / kPerProducer;
+      const uint32_t k = number % kPerProducer;
       ASSERT_LT(p, kProducers);
       ASSERT_LT(k, kPerProducer);
       const size_t channel = (p + k) % channels.size();
@@ -148,7 +140,7 @@ TEST(PipelineTest, ProducersAcrossRotationsWriteEachMessageOnceInCompleteFiles) 
       EXPECT_EQ(m.sequence, k);
       EXPECT_EQ(m.log_time, uint64_t{p} * 1'000'000'000 + k);
       EXPECT_EQ(m.publish_time, m.log_time + 1);
-      EXPECT_EQ(m.data, numbered_payload(p, k, 120, channel == 2));
+      EXPECT_EQ(m.data, payload(p * kPerProducer + k, 128, filler(channel == 2)));
       EXPECT_TRUE(seen.emplace(p, k).second) << "duplicate message " << p << "/" << k;
     }
   }
@@ -174,7 +166,7 @@ TEST(PipelineTest, RecorderMetadataOpensAndStatsCloseEachFile) {
   spec.queue_bytes = 1 << 20;
   ChannelHandle imu = *(*pipeline)->declare_channel(spec);
   for (uint32_t i = 0; i < 100; ++i) {
-    ASSERT_TRUE((*pipeline)->push(imu, i, i, i, numbered_payload(0, i, 20, true)).ok());
+    ASSERT_TRUE((*pipeline)->push(imu, i, i, i, payload(i, 28)).ok());
   }
   ASSERT_TRUE((*pipeline)->stop().ok());
 
@@ -208,7 +200,7 @@ TEST(PipelineTest, SlowChannelIsWrittenWhenItsChunkComesOfAge) {
   auto pipeline = Pipeline::start(options);
   ASSERT_TRUE(pipeline.ok());
   ChannelHandle slow = *(*pipeline)->declare_channel(topic_spec("/slow"));
-  ASSERT_TRUE((*pipeline)->push(slow, 1, 1, 0, numbered_payload(0, 0, 10, true)).ok());
+  ASSERT_TRUE((*pipeline)->push(slow, 1, 1, 0, payload(0, 18)).ok());
   // Far from chunk_size: only its age can seal it, well before stop().
   EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().chunks_written == 1; }));
   EXPECT_EQ((*pipeline)->stats().channels[0].written, 1u);
@@ -223,7 +215,7 @@ TEST(PipelineTest, WithoutAgeSealingASmallChunkWaitsForStop) {
   auto pipeline = Pipeline::start(options);
   ASSERT_TRUE(pipeline.ok());
   ChannelHandle slow = *(*pipeline)->declare_channel(topic_spec("/slow"));
-  ASSERT_TRUE((*pipeline)->push(slow, 1, 1, 0, numbered_payload(0, 0, 10, true)).ok());
+  ASSERT_TRUE((*pipeline)->push(slow, 1, 1, 0, payload(0, 18)).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_EQ((*pipeline)->stats().chunks_written, 0u);
   ASSERT_TRUE((*pipeline)->stop().ok());
@@ -252,7 +244,7 @@ TEST(PipelineTest, ChunkGroupsGetChunksOfTheirOwnChannels) {
   }
   for (uint32_t i = 0; i < 2000; ++i) {
     ASSERT_TRUE(
-        (*pipeline)->push(handles[i % 4], i, i, i, numbered_payload(0, i, 60, i % 2 == 0)).ok());
+        (*pipeline)->push(handles[i % 4], i, i, i, payload(i, 68, filler(i % 2 == 0))).ok());
   }
   ASSERT_TRUE((*pipeline)->stop().ok());
 
@@ -289,8 +281,8 @@ TEST(PipelineTest, IncompressibleChunksAreStoredRawAndTheirGroupStopsTrying) {
   ChannelHandle camera = *(*pipeline)->declare_channel(camera_spec);
   ChannelHandle log = *(*pipeline)->declare_channel(topic_spec("/log"));
   for (uint32_t i = 0; i < 300; ++i) {
-    ASSERT_TRUE((*pipeline)->push(camera, i, i, i, numbered_payload(1, i, 1000, false)).ok());
-    ASSERT_TRUE((*pipeline)->push(log, i, i, i, numbered_payload(2, i, 200, true)).ok());
+    ASSERT_TRUE((*pipeline)->push(camera, i, i, i, payload(i, 1008, Filler::kNoise)).ok());
+    ASSERT_TRUE((*pipeline)->push(log, i, i, i, payload(i, 208)).ok());
   }
   ASSERT_TRUE((*pipeline)->stop().ok());
 
@@ -325,11 +317,11 @@ TEST(PipelineTest, RequestedRotationSplitsAtTheRequest) {
   ASSERT_TRUE(pipeline.ok());
   ChannelHandle channel = *(*pipeline)->declare_channel(topic_spec("/t"));
   for (uint32_t i = 0; i < 10; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, numbered_payload(0, i, 16, true)).ok());
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i, 24)).ok());
   }
   (*pipeline)->request_rotation();
   for (uint32_t i = 10; i < 25; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, numbered_payload(0, i, 16, true)).ok());
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i, 24)).ok());
   }
   ASSERT_TRUE((*pipeline)->stop().ok());
 
@@ -374,9 +366,7 @@ TEST(PipelineTest, DurationRotationStartsNewFiles) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(600);
   uint32_t pushed = 0;
   while (std::chrono::steady_clock::now() < until) {
-    ASSERT_TRUE((*pipeline)
-                    ->push(channel, pushed, pushed, pushed, numbered_payload(0, pushed, 8, true))
-                    .ok());
+    ASSERT_TRUE((*pipeline)->push(channel, pushed, pushed, pushed, payload(pushed, 16)).ok());
     ++pushed;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -405,7 +395,7 @@ TEST(PipelineTest, SingleOutputPathWritesOneFileAndNeverRotates) {
   ASSERT_TRUE(pipeline.ok()) << pipeline.error().to_string();
   ChannelHandle channel = *(*pipeline)->declare_channel(topic_spec("/t"));
   for (uint32_t i = 0; i < 500; ++i) {
-    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, numbered_payload(0, i, 50, false)).ok());
+    ASSERT_TRUE((*pipeline)->push(channel, i, i, i, payload(i, 58, Filler::kNoise)).ok());
   }
   (*pipeline)->request_rotation();
   ASSERT_TRUE((*pipeline)->stop().ok());
@@ -432,7 +422,7 @@ TEST(PipelineTest, IdenticalDeclarationsShareAChannelAndSchemasAreShared) {
   EXPECT_EQ(a.id(), b.id());
   EXPECT_NE(a.id(), c.id());
   for (ChannelHandle h : {a, c}) {
-    ASSERT_TRUE((*pipeline)->push(h, 1, 1, 1, numbered_payload(0, 0, 4, true)).ok());
+    ASSERT_TRUE((*pipeline)->push(h, 1, 1, 1, payload(0, 12)).ok());
   }
   ASSERT_TRUE((*pipeline)->stop().ok());
   const FileContents contents = read_file(dir.files(".mcap").at(0));

@@ -22,6 +22,7 @@
 #include "daemon/notifier.hpp"
 #include "ingest/ingest_server.hpp"
 #include "mcap/bytes.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace mcaprec::daemon::testing {
@@ -201,9 +202,8 @@ class FakeIngest : public ingest::IngestServer {
 
  private:
   void produce() {
-    mcap::Bytes payload(plan_.payload_bytes, 'x');
     for (uint32_t sequence = 0; sequence < plan_.total && !stopping_.load(); ++sequence) {
-      mcap::store_le(payload.data(), sequence);
+      const mcap::Bytes payload = test_support::payload(sequence, plan_.payload_bytes);
       const uint64_t now = uint64_t(std::chrono::duration_cast<std::chrono::nanoseconds>(
                                         std::chrono::system_clock::now().time_since_epoch())
                                         .count());

@@ -25,6 +25,7 @@
 #include "ingest_test_support.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/serialize.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 
@@ -56,13 +57,7 @@ class Listening : public testing::IngestRecording {
   }
 };
 
-// A payload of `size` bytes that no other index shares.
-mcap::Bytes numbered(uint32_t index, size_t size) {
-  mcap::Bytes out(size);
-  for (size_t i = 0; i < size; ++i) out[i] = uint8_t(index * 31 + i * 7);
-  if (size >= 4) mcap::store_le(out.data(), index);
-  return out;
-}
+using test_support::payload;
 
 std::vector<mcap::Bytes> payloads_in_file_order(const FileContents& contents) {
   std::vector<mcap::Bytes> out;
@@ -95,13 +90,13 @@ TEST_P(UdpReceive, EveryDatagramOfABatchingSenderIsItsOwnMessageInOrder) {
   std::vector<mcap::Bytes> sent;
   for (uint32_t batch = 0; batch < 3; ++batch) {
     std::vector<mcap::Bytes> datagrams;
-    for (uint32_t i = 0; i < 20; ++i) datagrams.push_back(numbered(batch * 100 + i, 1200));
-    datagrams.push_back(numbered(batch * 100 + 20, 500));  // a shorter last one
+    for (uint32_t i = 0; i < 20; ++i) datagrams.push_back(payload(batch * 100 + i, 1200));
+    datagrams.push_back(payload(batch * 100 + 20, 500));  // a shorter last one
     sender.send_batch(datagrams);
     sent.insert(sent.end(), datagrams.begin(), datagrams.end());
   }
-  sender.send(numbered(999, 1200));  // and one on its own
-  sent.push_back(numbered(999, 1200));
+  sender.send(payload(999, 1200));  // and one on its own
+  sent.push_back(payload(999, 1200));
   ASSERT_TRUE(listening.received(sent.size()));
   const SourceStats stats = listening.source(0);
   EXPECT_EQ(stats.messages, sent.size());
@@ -125,7 +120,7 @@ TEST_P(UdpReceive, DatagramsTheKernelDroppedAreCountedOneByOne) {
   Listening listening(source, receive_mode(GetParam()));
   UdpSender sender(listening.port(0));
   constexpr uint64_t kBurst = 16;
-  const std::vector<mcap::Bytes> burst(kBurst, numbered(7, 1000));
+  const std::vector<mcap::Bytes> burst(kBurst, payload(7, 1000));
   uint64_t sent = 0;
   for (int i = 0; i < 300; ++i, sent += kBurst) sender.send_batch(burst);
   // Once the flood is read, a burst sent to an idle listener carries the kernel's final count;
@@ -159,8 +154,8 @@ TEST_P(UdpReceive, TheLargestAndTheEmptyDatagramArriveWhole) {
   Listening listening(in_mode(udp_source(config::SourceFormat::kRaw), GetParam()),
                       receive_mode(GetParam()));
   UdpSender sender(listening.port(0));
-  const std::vector<mcap::Bytes> sent = {numbered(1, kLargestIpv4Payload), mcap::Bytes{},
-                                         numbered(2, 1), numbered(3, kLargestIpv4Payload)};
+  const std::vector<mcap::Bytes> sent = {payload(1, kLargestIpv4Payload), mcap::Bytes{},
+                                         payload(2, 1), payload(3, kLargestIpv4Payload)};
   for (const mcap::Bytes& d : sent) sender.send(d);
   ASSERT_TRUE(listening.received(sent.size()));
   EXPECT_EQ(listening.source(0).messages, sent.size());
@@ -173,14 +168,14 @@ TEST_P(UdpReceive, OversizedDatagramsOfABatchAreEachCountedAndDropped) {
   Listening listening(in_mode(source, GetParam()), receive_mode(GetParam()));
   UdpSender sender(listening.port(0));
   std::vector<mcap::Bytes> big;
-  for (uint32_t i = 0; i < 10; ++i) big.push_back(numbered(i, 1200));
+  for (uint32_t i = 0; i < 10; ++i) big.push_back(payload(i, 1200));
   sender.send_batch(big);
-  sender.send(numbered(77, 1000));  // at the limit: kept
+  sender.send(payload(77, 1000));  // at the limit: kept
   ASSERT_TRUE(listening.received(11));
   EXPECT_EQ(listening.error_count(0, "oversized"), 10u);
   EXPECT_EQ(listening.source(0).messages, 1u);
   EXPECT_EQ(payloads_in_file_order(listening.finish()),
-            std::vector<mcap::Bytes>{numbered(77, 1000)});
+            std::vector<mcap::Bytes>{payload(77, 1000)});
 }
 
 TEST_P(UdpReceive, RefusedSendersAreCountedPerDatagramOfABatch) {
@@ -189,7 +184,7 @@ TEST_P(UdpReceive, RefusedSendersAreCountedPerDatagramOfABatch) {
   Listening listening(in_mode(source, GetParam()), receive_mode(GetParam()));
   UdpSender sender(listening.port(0));
   std::vector<mcap::Bytes> batch;
-  for (uint32_t i = 0; i < 12; ++i) batch.push_back(numbered(i, 800));
+  for (uint32_t i = 0; i < 12; ++i) batch.push_back(payload(i, 800));
   sender.send_batch(batch);
   ASSERT_TRUE(listening.received(12));
   EXPECT_EQ(listening.error_count(0, "not_allowed"), 12u);
@@ -208,7 +203,7 @@ TEST_P(UdpReceive, McapDatagramsOfABatchAreDecodedOneByOne) {
   std::vector<mcap::Bytes> datagrams;
   std::vector<mcap::Bytes> payloads;
   for (uint32_t i = 0; i < 16; ++i) {
-    payloads.push_back(numbered(i, 300));
+    payloads.push_back(payload(i, 300));
     datagrams.push_back(record(mcap::Message{1, i, 1000 + i, 2000 + i, payloads.back()}));
   }
   sender.send_batch(datagrams);
@@ -245,13 +240,13 @@ TEST(UdpBusySource, ReadsManyDatagramsPerWakeUp) {
   source.receive_buffer = 64 * config::kMiB;  // room for the longest pause
   Listening listening(source, IngestOptions{});
   UdpSender sender(listening.port(0));
-  sender.send(numbered(0, 200));  // the ingest thread is up (and named) once this arrived
+  sender.send(payload(0, 200));  // the ingest thread is up (and named) once this arrived
   ASSERT_TRUE(listening.received(1));
   const uint64_t sleeps_before = ingest_thread_sleeps();
   // One datagram per call, as fast as this thread can: a wake-up per arrival would be one per
   // few datagrams.
   constexpr uint32_t kCount = 40000;
-  for (uint32_t i = 1; i < kCount; ++i) sender.send(numbered(i, 200));
+  for (uint32_t i = 1; i < kCount; ++i) sender.send(payload(i, 200));
   ASSERT_TRUE(listening.received(kCount));
   const uint64_t sleeps = ingest_thread_sleeps() - sleeps_before;
   EXPECT_LT(sleeps, kCount / 20) << "the ingest thread slept " << sleeps << " times";
@@ -266,7 +261,7 @@ TEST(UdpBusySource, ABacklogLongerThanOneWakeUpIsReadWithoutFurtherTraffic) {
   Listening listening(source, one_per_call);
   UdpSender sender(listening.port(0));
   constexpr uint32_t kCount = 5000;
-  for (uint32_t i = 0; i < kCount; ++i) sender.send(numbered(i, 64));
+  for (uint32_t i = 0; i < kCount; ++i) sender.send(payload(i, 64));
   // Nothing more is sent: the listener must come back for the rest on its own.
   EXPECT_TRUE(listening.received(kCount)) << listening.source(0).datagrams << " of " << kCount;
 }
@@ -274,11 +269,11 @@ TEST(UdpBusySource, ABacklogLongerThanOneWakeUpIsReadWithoutFurtherTraffic) {
 TEST(UdpBusySource, ALoneDatagramAfterABurstArrivesPromptly) {
   Listening listening(udp_source(config::SourceFormat::kRaw), IngestOptions{});
   UdpSender sender(listening.port(0));
-  for (uint32_t i = 0; i < 2000; ++i) sender.send(numbered(i, 100));
+  for (uint32_t i = 0; i < 2000; ++i) sender.send(payload(i, 100));
   ASSERT_TRUE(listening.received(2000));
   std::this_thread::sleep_for(20ms);  // the source went quiet: watched again
   const auto sent_at = std::chrono::steady_clock::now();
-  sender.send(numbered(2000, 100));
+  sender.send(payload(2000, 100));
   ASSERT_TRUE(listening.received(2001));
   EXPECT_LT(std::chrono::steady_clock::now() - sent_at, 200ms);
 }
@@ -291,7 +286,7 @@ TEST(UdpBusySource, StoppingWhileDatagramsFlowClosesTheSocket) {
   std::atomic<bool> sending{true};
   std::thread flow([&] {
     UdpSender sender(port);
-    for (uint32_t i = 0; sending.load(); ++i) sender.send(numbered(i, 100));
+    for (uint32_t i = 0; sending.load(); ++i) sender.send(payload(i, 100));
   });
   ASSERT_TRUE(eventually([&] { return listening->source(0).datagrams > 10000; }));
   listening.reset();  // stops the listener, most likely within a pause

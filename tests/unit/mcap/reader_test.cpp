@@ -15,6 +15,8 @@
 #include "mcap/serialize.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
+#include "scratch_dir.hpp"
 
 using namespace mcaprec::mcap;
 
@@ -34,13 +36,6 @@ struct TestFile {
   std::vector<Written> messages;
 };
 
-// Compressible payloads, so that lz4 and zstd chunks really are compressed.
-Bytes payload_for(uint32_t i, size_t size) {
-  Bytes data(size);
-  for (size_t k = 0; k < size; ++k) data[k] = static_cast<uint8_t>((i + k / 16) & 0xff);
-  return data;
-}
-
 TestFile write_file(WriterOptions options, uint32_t message_count = 40, size_t payload = 200,
                     bool with_attachment = false) {
   TestFile file;
@@ -50,9 +45,10 @@ TestFile write_file(WriterOptions options, uint32_t message_count = 40, size_t p
   EXPECT_TRUE(w.add_schema(Schema{1, "pkg/Imu", "jsonschema", Bytes{'{', '}'}}).ok());
   EXPECT_TRUE(w.add_channel(Channel{1, 1, "/imu", "json", {{"k", "v"}}}).ok());
   EXPECT_TRUE(w.add_channel(Channel{2, 0, "/raw", "", {}}).ok());
+  // Payloads of runs, so that lz4 and zstd chunks really are compressed.
   for (uint32_t i = 0; i < message_count; ++i) {
     Written m{static_cast<uint16_t>(1 + i % 2), i, 1000 + 10 * Timestamp{i},
-              1001 + 10 * Timestamp{i}, payload_for(i, payload + i)};
+              1001 + 10 * Timestamp{i}, mcaprec::test_support::payload(i, payload + i)};
     EXPECT_TRUE(
         w.write_message(Message{m.channel_id, m.sequence, m.log_time, m.publish_time, m.data})
             .ok());
@@ -707,8 +703,8 @@ TEST(Scan, NotAnMcapFile) {
 // ---- MappedFile ----
 
 TEST(MappedFile, MapsAFileAndNamesThePathOnError) {
-  const std::string dir = ::testing::TempDir();
-  const std::string path = dir + "/reader_test_" + std::to_string(::getpid()) + ".mcap";
+  const mcaprec::test_support::ScratchDir dir("reader");
+  const std::string path = (dir / "mapped.mcap").string();
   const TestFile file = write_file(small_chunks(), 5);
   {
     std::ofstream out(path, std::ios::binary);
@@ -733,8 +729,6 @@ TEST(MappedFile, MapsAFileAndNamesThePathOnError) {
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error().message.find(path + ".missing"), std::string::npos);
   EXPECT_NE(missing.error().message.find("No such file or directory"), std::string::npos);
-  std::filesystem::remove(path);
-  std::filesystem::remove(empty_path);
 }
 
 // ---- a few files of the conformance corpus (the full corpus has its own test) ----

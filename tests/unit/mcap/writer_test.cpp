@@ -12,9 +12,12 @@
 #include <string>
 #include <vector>
 
+#include "failing_sink.hpp"
 #include "mcap/bytes.hpp"
 #include "mcap/crc32.hpp"
 #include "mcap/serialize.hpp"
+#include "payload.hpp"
+#include "scratch_dir.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -64,11 +67,7 @@ const Framed* record_at(const std::vector<Framed>& records, uint64_t offset) {
   return nullptr;
 }
 
-Bytes payload(size_t n, uint32_t seed) {
-  Bytes b(n);
-  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>((seed * 31 + i / 3) % 11);
-  return b;
-}
+using test_support::payload;
 
 WriterOptions small_zstd_chunks() {
   WriterOptions options;
@@ -88,7 +87,7 @@ Bytes write_sample(WriterOptions options, int messages) {
   EXPECT_TRUE(w.add_channel(Channel{1, 1, "/a", "cdr", {{"k", "v"}}}).ok());
   EXPECT_TRUE(w.add_channel(Channel{2, 1, "/b", "cdr", {}}).ok());
   for (int i = 0; i < messages; ++i) {
-    const Bytes data = payload(2000, i);
+    const Bytes data = payload(i, 2000);
     const uint16_t channel = static_cast<uint16_t>(1 + i % 2);
     EXPECT_TRUE(w.write_message(Message{channel, static_cast<uint32_t>(i),
                                         static_cast<Timestamp>(1000 + i), 0, data})
@@ -272,7 +271,7 @@ TEST(WriterTest, AttachmentsAndMetadataFlushTheChunkAndAreIndexed) {
   ASSERT_TRUE(w.add_channel(Channel{1, 0, "/raw", "json", {}}).ok());
   const Bytes data = {'{', '}'};
   ASSERT_TRUE(w.write_message(Message{1, 0, 5, 5, data}).ok());
-  const Bytes content = payload(100, 7);
+  const Bytes content = payload(7, 100);
   ASSERT_TRUE(w.write_attachment(Attachment{7, 6, "calib.yaml", "text/yaml", content, 0}).ok());
   ASSERT_TRUE(w.write_metadata(Metadata{"robot", {{"id", "r2"}}}).ok());
   ASSERT_TRUE(w.close().ok());
@@ -338,7 +337,7 @@ TEST(WriterTest, EncodedChunksAreAppendedAndIndexedAtTheirFileOffset) {
   ASSERT_TRUE(w.add_schema(Schema{1, "S", "e", {}}).ok());
   ASSERT_TRUE(w.add_channel(Channel{3, 1, "/c", "cdr", {}}).ok());
   ASSERT_TRUE(w.add_channel(Channel{4, 1, "/d", "cdr", {}}).ok());
-  const Bytes data = payload(500, 1);
+  const Bytes data = payload(1, 500);
   // A message of the writer's own, still in its open chunk when the encoded one arrives.
   ASSERT_TRUE(w.write_message(Message{3, 0, 50, 50, data}).ok());
 
@@ -440,27 +439,15 @@ TEST(WriterTest, CallsAfterCloseAreErrors) {
   EXPECT_TRUE((*writer)->close().ok());  // closing twice is harmless
 }
 
-// Accepts `budget` bytes, then fails every write.
-class FailingSink : public ByteSink {
- public:
-  explicit FailingSink(uint64_t budget) : budget_(budget) {}
-  Status write(ByteView data) override {
-    if (data.size() > budget_) {
-      budget_ = 0;
-      return Error{0, "disk full (test)"};
-    }
-    budget_ -= data.size();
-    return {};
-  }
-
- private:
-  uint64_t budget_;
-};
-
 TEST(WriterTest, FailingSinkGivesErrorsNeverACrash) {
   const uint64_t full_size = write_sample(small_zstd_chunks(), 12).size();
   for (uint64_t budget = 0; budget < full_size; budget += 1 + budget / 4) {
-    auto writer = Writer::open(std::make_unique<FailingSink>(budget), small_zstd_chunks());
+    // Accepts `budget` bytes, then fails every write.
+    test_support::DiskFaults faults;
+    faults.capacity = budget;
+    faults.can_truncate = false;
+    auto writer =
+        Writer::open(std::make_unique<test_support::FailingSink>(faults), small_zstd_chunks());
     if (!writer.ok()) {
       EXPECT_NE(writer.error().message.find("disk full"), std::string::npos);
       continue;
@@ -480,7 +467,7 @@ TEST(WriterTest, FailingSinkGivesErrorsNeverACrash) {
     track(w.add_channel(Channel{1, 1, "/a", "cdr", {{"k", "v"}}}));
     track(w.add_channel(Channel{2, 1, "/b", "cdr", {}}));
     for (int i = 0; i < 12; ++i) {
-      const Bytes data = payload(2000, i);
+      const Bytes data = payload(i, 2000);
       track(w.write_message(Message{static_cast<uint16_t>(1 + i % 2), static_cast<uint32_t>(i),
                                     static_cast<Timestamp>(1000 + i), 0, data}));
     }
@@ -492,20 +479,14 @@ TEST(WriterTest, FailingSinkGivesErrorsNeverACrash) {
   }
 }
 
-std::filesystem::path temp_dir() {
-  std::filesystem::path dir = std::filesystem::temp_directory_path() /
-                              ("mcaprec_writer_test_" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
-}
-
 Bytes read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return Bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
 }
 
 TEST(WriterTest, CreateWritesTheSameBytesToAFile) {
-  const std::filesystem::path path = temp_dir() / "sample.mcap";
+  const test_support::ScratchDir dir("writer");
+  const std::filesystem::path path = dir / "sample.mcap";
   {
     auto writer = Writer::create(path.string(), small_zstd_chunks());
     ASSERT_TRUE(writer.ok()) << writer.error().to_string();
@@ -514,7 +495,7 @@ TEST(WriterTest, CreateWritesTheSameBytesToAFile) {
     ASSERT_TRUE(w.add_channel(Channel{1, 1, "/a", "cdr", {{"k", "v"}}}).ok());
     ASSERT_TRUE(w.add_channel(Channel{2, 1, "/b", "cdr", {}}).ok());
     for (int i = 0; i < 20; ++i) {
-      const Bytes data = payload(2000, i);
+      const Bytes data = payload(i, 2000);
       ASSERT_TRUE(
           w.write_message(Message{static_cast<uint16_t>(1 + i % 2), static_cast<uint32_t>(i),
                                   static_cast<Timestamp>(1000 + i), 0, data})
@@ -528,7 +509,6 @@ TEST(WriterTest, CreateWritesTheSameBytesToAFile) {
   const mode_t umask_now = ::umask(0);
   ::umask(umask_now);
   EXPECT_EQ(st.st_mode & 0777, 0644u & ~umask_now);
-  std::filesystem::remove_all(path.parent_path());
 }
 
 // Appends to a buffer the test keeps, so the bytes outlive the writer that owns the sink.
@@ -568,7 +548,8 @@ TEST(FileSinkTest, CreateInMissingDirectoryNamesThePathAndReason) {
 }
 
 TEST(FileSinkTest, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
-  const std::filesystem::path path = temp_dir() / "sink.bin";
+  const test_support::ScratchDir dir("writer");
+  const std::filesystem::path path = dir / "sink.bin";
   auto created = FileSink::create(path.string(), 64);
   ASSERT_TRUE(created.ok());
   FileSink& sink = **created;
@@ -589,7 +570,6 @@ TEST(FileSinkTest, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
   expected.insert(expected.end(), small.begin(), small.end());
   EXPECT_EQ(read_file(path), expected);
   EXPECT_FALSE(sink.write(small).ok()) << "writing after close is an error";
-  std::filesystem::remove_all(path.parent_path());
 }
 
 TEST(FileSinkTest, WriteErrorsCarryTheReason) {

@@ -21,6 +21,7 @@
 #include "mcap/serialize.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
+#include "tcp_client.hpp"
 
 namespace mcaprec::ingest::testing {
 
@@ -41,13 +42,7 @@ inline config::Source udp_source(const std::string& name, config::SourceFormat f
   return source;
 }
 
-inline sockaddr_in loopback(uint16_t port) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(port);
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return address;
-}
+using test_support::loopback;
 
 // The port a source is bound to, from its stats' "host:port".
 inline uint16_t port_of(const SourceStats& stats) {

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "mcap/reader.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 
@@ -26,11 +28,24 @@ constexpr size_t kRecordOverhead = 31;  // Message record prefix and fixed field
 // What one segment counts against the memory budget: its bytes and its index entries.
 constexpr uint64_t kSegmentCost = kSegment + kSegment / 64 * sizeof(mcap::MessageIndexEntry);
 
-// Bytes that differ with the message and the position, so that a misplaced piece shows.
-mcap::Bytes payload(uint32_t n, size_t size) {
-  mcap::Bytes out(size);
-  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(i * 131 + n * 7 + i / 4096);
-  return out;
+// Noise differs with the message and the position, so that a misplaced piece shows.
+using test_support::Filler;
+using test_support::payload;
+
+// A started pipeline and its one channel; `pipeline` is null when it did not start.
+struct OneChannel {
+  std::unique_ptr<Pipeline> pipeline;
+  ChannelHandle channel;
+};
+
+OneChannel start_one_channel(const PipelineOptions& options, const std::string& topic) {
+  auto started = Pipeline::start(options);
+  if (!started.ok()) return {};
+  OneChannel run{std::move(*started), {}};
+  ChannelSpec spec;
+  spec.topic = topic;
+  run.channel = *run.pipeline->declare_channel(spec);
+  return run;
 }
 
 PipelineOptions chain_options(const std::string& dir) {
@@ -108,16 +123,14 @@ TEST(PipelineChainTest, SixtyFourKibMessagesTakeOneDefaultSegmentEach) {
   options.chunk_size = 1 << 20;
   options.chunk_max_age = std::chrono::hours(1);  // nothing is sealed while we look
   options.max_bytes = 0;
-  auto started = Pipeline::start(options);
-  ASSERT_TRUE(started.ok());
-  Pipeline& pipeline = **started;
-  ChannelSpec spec;
-  spec.topic = "/frames";
-  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  OneChannel run = start_one_channel(options, "/frames");
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
+  const ChannelHandle channel = run.channel;
   constexpr uint32_t kMessages = 8;  // 512 KiB of records: under chunk_size, so all stay queued
   const uint64_t before = pipeline.stats().memory_in_use;
   for (uint32_t n = 0; n < kMessages; ++n) {
-    ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, 64 << 10)).ok()) << n;
+    ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, 64 << 10, Filler::kNoise)).ok()) << n;
   }
   const uint64_t per_message = (pipeline.stats().memory_in_use - before) / kMessages;
   EXPECT_GE(per_message, uint64_t{64 << 10} + kRecordOverhead);
@@ -152,7 +165,8 @@ TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
   constexpr uint32_t kMessages = 200;
   for (uint32_t n = 0; n < kMessages; ++n) {
     const size_t size = sizes[n % std::size(sizes)];
-    ASSERT_TRUE(pipeline.push(channels[n / 3 % 2], n, n, n, payload(n, size)).ok()) << n;
+    ASSERT_TRUE(pipeline.push(channels[n / 3 % 2], n, n, n, payload(n, size, Filler::kNoise)).ok())
+        << n;
   }
   ASSERT_TRUE(pipeline.stop().ok());
 
@@ -170,7 +184,7 @@ TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
     const testing::ReadMessage& m = *by_sequence[n];
     EXPECT_EQ(m.channel_id, record_id(channels[n / 3 % 2].id())) << n;
     EXPECT_EQ(m.log_time, n);
-    EXPECT_EQ(m.data, payload(n, sizes[n % std::size(sizes)])) << "message " << n;
+    EXPECT_EQ(m.data, payload(n, sizes[n % std::size(sizes)], Filler::kNoise)) << "message " << n;
   }
   expect_indexes_point_at_messages(path);
 }
@@ -180,16 +194,14 @@ TEST(PipelineChainTest, AChunkSmallerThanAMessageHoldsItWhole) {
   PipelineOptions options = chain_options(dir.path());
   options.chunk_size = 4096;  // a 20 KB message spans 5 segments and 5 chunk sizes
   options.compression = mcap::Compression::kNone;
-  auto started = Pipeline::start(options);
-  ASSERT_TRUE(started.ok());
-  Pipeline& pipeline = **started;
-  ChannelSpec spec;
-  spec.topic = "/big";
-  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  OneChannel run = start_one_channel(options, "/big");
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
+  const ChannelHandle channel = run.channel;
   constexpr uint32_t kMessages = 60;
   auto size_of = [](uint32_t n) -> size_t { return n % 3 == 0 ? 20000 : 300; };
   for (uint32_t n = 0; n < kMessages; ++n) {
-    ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, size_of(n))).ok()) << n;
+    ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, size_of(n), Filler::kNoise)).ok()) << n;
   }
   ASSERT_TRUE(pipeline.stop().ok());
 
@@ -204,7 +216,7 @@ TEST(PipelineChainTest, AChunkSmallerThanAMessageHoldsItWhole) {
   for (uint32_t n = 0; n < kMessages; ++n) {
     const testing::ReadMessage& m = contents.messages[n];
     ASSERT_EQ(m.sequence, n);
-    EXPECT_EQ(m.data, payload(n, size_of(n))) << n;
+    EXPECT_EQ(m.data, payload(n, size_of(n), Filler::kNoise)) << n;
     // The chunk went past chunk_size to take the whole record.
     ASSERT_EQ(chunk_sizes.count(m.chunk_offset), 1u);
     EXPECT_GE(chunk_sizes[m.chunk_offset], kRecordOverhead + size_of(n)) << n;
@@ -241,7 +253,7 @@ struct StalledChannel {
   uint64_t push_frames(uint32_t count, size_t size) {
     uint64_t peak = 0;
     for (uint32_t n = 0; n < count; ++n) {
-      EXPECT_TRUE(pipeline->push(channel, n, n, n, payload(n, size)).ok()) << n;
+      EXPECT_TRUE(pipeline->push(channel, n, n, n, payload(n, size, Filler::kNoise)).ok()) << n;
       peak = std::max(peak, pipeline->stats().memory_in_use);
     }
     return peak;
@@ -259,7 +271,7 @@ struct StalledChannel {
     EXPECT_EQ(stats.written, contents.messages.size());
     EXPECT_EQ(stats.received, stats.written + stats.dropped_total());
     for (const testing::ReadMessage& m : contents.messages) {
-      EXPECT_EQ(m.data, payload(m.sequence, size)) << m.sequence;
+      EXPECT_EQ(m.data, payload(m.sequence, size, Filler::kNoise)) << m.sequence;
     }
     ASSERT_FALSE(contents.messages.empty());
     EXPECT_EQ(contents.messages.back().sequence, count - 1) << "the newest frame must survive";
@@ -304,22 +316,21 @@ TEST(PipelineChainTest, AMessageWhoseChainCannotFitTheBudgetIsTooLarge) {
   ScratchDir dir;
   PipelineOptions options = chain_options(dir.path());
   options.memory_budget = 12 * kSegmentCost;  // 12 segments at most
-  auto started = Pipeline::start(options);
-  ASSERT_TRUE(started.ok());
-  Pipeline& pipeline = **started;
-  ChannelSpec spec;
-  spec.topic = "/big";
-  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  OneChannel run = start_one_channel(options, "/big");
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
+  const ChannelHandle channel = run.channel;
   const size_t fits = 12 * kSegment - kRecordOverhead;  // exactly 12 segments
-  const PushResult too_large = pipeline.push(channel, 1, 1, 1, payload(1, fits + 1));
+  const PushResult too_large =
+      pipeline.push(channel, 1, 1, 1, payload(1, fits + 1, Filler::kNoise));
   ASSERT_FALSE(too_large.ok());
   EXPECT_EQ(too_large.reason(), DropReason::kTooLarge);
-  EXPECT_TRUE(pipeline.push(channel, 2, 2, 2, payload(2, fits)).ok());
+  EXPECT_TRUE(pipeline.push(channel, 2, 2, 2, payload(2, fits, Filler::kNoise)).ok());
   ASSERT_TRUE(pipeline.stop().ok());
   const FileContents contents = read_file(only_file(dir));
   ASSERT_EQ(contents.error, "");
   ASSERT_EQ(contents.messages.size(), 1u);
-  EXPECT_EQ(contents.messages[0].data, payload(2, fits));
+  EXPECT_EQ(contents.messages[0].data, payload(2, fits, Filler::kNoise));
   EXPECT_EQ(pipeline.stats().channels.at(0).dropped_for(DropReason::kTooLarge), 1u);
 }
 

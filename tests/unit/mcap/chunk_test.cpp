@@ -7,12 +7,12 @@
 #include <algorithm>
 #include <cstring>
 #include <map>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "mcap/crc32.hpp"
 #include "mcap/serialize.hpp"
+#include "payload.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -67,18 +67,8 @@ Message message_at(const Bytes& records, uint64_t offset) {
   return r.ok() ? std::get<Message>(*r) : Message{};
 }
 
-Bytes payload(size_t n, uint8_t seed) {
-  Bytes b(n);
-  for (size_t i = 0; i < n; ++i) b[i] = static_cast<uint8_t>(seed + i % 5);
-  return b;
-}
-
-Bytes random_payload(size_t n, uint32_t seed) {
-  Bytes b(n);
-  std::mt19937 rng(seed);
-  for (auto& x : b) x = static_cast<uint8_t>(rng());
-  return b;
-}
+using test_support::Filler;
+using test_support::payload;
 
 // Schema, channels 2 and 1, then messages with log times out of order on both channels.
 void fill(ChunkBuilder& builder, const std::vector<std::pair<uint16_t, Timestamp>>& messages) {
@@ -87,7 +77,7 @@ void fill(ChunkBuilder& builder, const std::vector<std::pair<uint16_t, Timestamp
   builder.add_record(Channel{1, 1, "/a", "cdr", {}});
   uint32_t seq = 0;
   for (const auto& [channel, time] : messages) {
-    const Bytes data = payload(200, static_cast<uint8_t>(time));
+    const Bytes data = payload(uint32_t(time), 200);
     builder.add_message(Message{channel, seq++, time, time + 1, data});
   }
 }
@@ -187,7 +177,7 @@ TEST_P(EncodeTest, PiecesEncodeAsOneStreamWithOffsetsFromTheWholeRecords) {
   ChunkBuilder first, second, third;
   fill(first, {{1, 5}, {2, 6}});
   // The second piece holds only messages, as a per-channel buffer would.
-  const Bytes data = payload(300, 1);
+  const Bytes data = payload(1, 300);
   second.add_message(Message{2, 0, 3, 3, data});
   second.add_message(Message{2, 1, 9, 9, data});
   third.add_message(Message{1, 0, 1, 1, data});
@@ -244,7 +234,7 @@ TEST_P(EncodeTest, ManyChannelsOverManyPiecesAreIndexedByChannelId) {
     for (int i = 0; i < 7; ++i) {
       const uint16_t channel = uint16_t(1 + (p * 17 + size_t(i) * 29) % kChannels);
       ++time;
-      builders[p].add_message(Message{channel, 0, time, time, payload(40, uint8_t(time))});
+      builders[p].add_message(Message{channel, 0, time, time, payload(uint32_t(time), 40)});
       want[channel].push_back(time);
     }
   }
@@ -298,7 +288,7 @@ INSTANTIATE_TEST_SUITE_P(Codecs, EncodeTest,
 TEST(EncodeChunkTest, IncompressibleChunkIsStoredUncompressed) {
   for (Compression codec : {Compression::kZstd, Compression::kLz4}) {
     ChunkBuilder builder;
-    const Bytes noise = random_payload(20000, 3);
+    const Bytes noise = payload(3, 20000, Filler::kNoise);
     builder.add_message(Message{1, 0, 1, 1, noise});
     Compressor compressor;
     ChunkEncodeOptions options;
@@ -385,8 +375,8 @@ TEST(EncodeChunkTest, CrcsMatchAFullRecomputation) {
       for (size_t p = 0; p < layout.pieces.size(); ++p) {
         if (p == 0) builders[0].add_record(Channel{1, 0, "/a", "raw", {}});
         for (size_t size : layout.pieces[p]) {
-          const Bytes data = random_data ? random_payload(size, uint32_t(time))
-                                         : payload(size, static_cast<uint8_t>(time));
+          const Bytes data =
+              payload(uint32_t(time), size, random_data ? Filler::kNoise : Filler::kRuns);
           builders[p].add_message(Message{uint16_t(1 + time % 3), 0, time, time, data});
           ++time;
         }

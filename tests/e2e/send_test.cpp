@@ -30,6 +30,8 @@
 #include "mcap/reader.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
+#include "scratch_dir.hpp"
 #include "synth/datagram_packer.hpp"
 #include "synth/pacer.hpp"
 #include "tool_runner.hpp"
@@ -53,11 +55,7 @@ std::string describe(const RunResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
 }
 
-Bytes payload(size_t size, uint32_t seed) {
-  Bytes out(size);
-  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>(seed * 7 + i * 3);
-  return out;
-}
+using test_support::payload;
 
 // One message as a receiver sees it.
 struct Received {
@@ -233,13 +231,6 @@ std::vector<Received> messages_of_stream(const Bytes& stream, int* chunks = null
 
 class SendTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/mcaprec_send_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path path(const std::string& name) const { return dir_ / name; }
 
   RunResult run(std::vector<std::string> args) const {
@@ -262,7 +253,7 @@ class SendTest : public ::testing::Test {
     EXPECT_TRUE(w.add_channel(Channel{2, 0, "/blob", "", {}}).ok());
     for (int i = 0; i < kFileMessages; ++i) {
       const size_t size = i == 7 ? kLargePayload : static_cast<size_t>(i * 37 % 400);
-      const Bytes data = payload(size, static_cast<uint32_t>(i));
+      const Bytes data = payload(static_cast<uint32_t>(i), size);
       const Timestamp time = kStart + static_cast<Timestamp>(i) * kStep;
       const uint16_t channel = static_cast<uint16_t>(1 + i % 2);
       EXPECT_TRUE(
@@ -274,7 +265,8 @@ class SendTest : public ::testing::Test {
     return expected;
   }
 
-  fs::path dir_;
+  test_support::ScratchDir scratch_{"send"};
+  const fs::path dir_ = scratch_.path();
 };
 
 json parse_json(const RunResult& r) {

@@ -4,10 +4,9 @@
 // holds.
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -17,63 +16,22 @@
 #include <thread>
 #include <vector>
 
+#include "failing_sink.hpp"
 #include "mcap/reader.hpp"
 #include "mcap/records.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/verify.hpp"
+#include "payload.hpp"
 #include "pipeline/pipeline.hpp"
+#include "scratch_dir.hpp"
 #include "storage/output_file.hpp"
 
 namespace mcaprec::pipeline::testing {
 
 namespace fs = std::filesystem;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "mcaprec-pipeline-XXXXXX").string();
-    path_ = ::mkdtemp(pattern.data());
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
-  // Files in the directory whose names end with `suffix`, in the order they were started.
-  std::vector<std::string> files(const std::string& suffix) const {
-    std::vector<std::string> out;
-    for (const auto& entry : fs::directory_iterator(path_)) {
-      const std::string name = entry.path().filename().string();
-      if (name.size() >= suffix.size() &&
-          name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
-        out.push_back(entry.path().string());
-      }
-    }
-    {
-      std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) {
-        return std::pair(file_index(a), a) < std::pair(file_index(b), b);
-      });
-    }
-    return out;
-  }
-
-  // The `<index>` of `<prefix>_<stamp>_<index>.mcap`; names without one sort last.
-  static uint64_t file_index(const std::string& path) {
-    const size_t end = path.rfind(".mcap");
-    const size_t underscore = path.rfind('_', end);
-    if (end == std::string::npos || underscore == std::string::npos) return UINT64_MAX;
-    uint64_t index = 0;
-    for (size_t i = underscore + 1; i < end; ++i) {
-      if (path[i] < '0' || path[i] > '9') return UINT64_MAX;
-      index = index * 10 + uint64_t(path[i] - '0');
-    }
-    return index;
-  }
-
- private:
-  std::string path_;
-};
+// The pipeline tests record into the shared scratch directory.
+using test_support::ScratchDir;
 
 // A gate the test opens and closes; sinks made by gated_sink_factory() wait in write() while
 // it is closed, which stalls the ordered writer like a slow disk would.
@@ -123,6 +81,20 @@ inline storage::SinkFactory gated_sink_factory(WriteGate& gate) {
     if (!inner) return inner.error();
     return std::unique_ptr<mcap::ByteSink>(new GatedSink(std::move(*inner), gate));
   };
+}
+
+// Opens files as the recorder does, the first one through a FailingSink with `faults` (which
+// must outlive the pipeline); the ones after it are healthy.
+inline storage::SinkFactory first_file_failing(test_support::DiskFaults& faults) {
+  auto opened = std::make_shared<std::atomic<int>>(0);
+  return
+      [&faults, opened](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
+        auto inner = storage::file_sink_factory()(path);
+        if (!inner) return inner.error();
+        if ((*opened)++ > 0) return std::move(*inner);
+        return std::unique_ptr<mcap::ByteSink>(
+            new test_support::FailingSink(std::move(*inner), faults));
+      };
 }
 
 // A pipeline writing into a scratch directory through a disk the test can stall (gate.close())
@@ -283,10 +255,11 @@ struct NumberedRun {
 };
 
 // Starts a pipeline with `options`, declares the channel "/t", pushes `count` messages numbered
-// from 0 (log time, publish time and sequence = the number; bytes from `payload`), every one of
-// which must be accepted, and stops it. For tests whose disk fails on the way.
+// from 0 (log time, publish time and sequence = the number; test_support::payload() of
+// `payload_bytes`), every one of which must be accepted, and stops it. For tests whose disk
+// fails on the way.
 inline NumberedRun push_numbered_and_stop(const PipelineOptions& options, uint32_t count,
-                                          const std::function<mcap::Bytes(uint32_t)>& payload) {
+                                          size_t payload_bytes) {
   auto pipeline = Pipeline::start(options);
   if (!pipeline.ok()) {
     ADD_FAILURE() << "pipeline did not start: " << pipeline.error().to_string();
@@ -296,7 +269,7 @@ inline NumberedRun push_numbered_and_stop(const PipelineOptions& options, uint32
   spec.topic = "/t";
   const ChannelHandle channel = *(*pipeline)->declare_channel(spec);
   for (uint32_t i = 0; i < count; ++i) {
-    if (!(*pipeline)->push(channel, i, i, i, payload(i)).ok()) {
+    if (!(*pipeline)->push(channel, i, i, i, test_support::payload(i, payload_bytes)).ok()) {
       ADD_FAILURE() << "push " << i << " was refused";
       break;
     }

@@ -15,6 +15,7 @@
 #include "config/suggest.hpp"
 #include "config/to_yaml.hpp"
 #include "config/units.hpp"
+#include "scratch_dir.hpp"
 
 namespace mcaprec::config {
 namespace {
@@ -51,20 +52,6 @@ Config load_ok(const std::string& yaml) {
   EXPECT_TRUE(result.ok()) << result.error_text();
   return result.ok() ? result.value() : Config{};
 }
-
-class TempDir {
- public:
-  TempDir() {
-    path_ = fs::temp_directory_path() / ("mcaprec_config_test_" + std::to_string(::getpid()));
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
 
 void write_file(const fs::path& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary);
@@ -557,9 +544,9 @@ TEST(ConfigErrors, SchemaAndEncodingsMustAgree) {
 }
 
 TEST(ConfigErrors, SchemaDataCanComeFromAFileNextToTheConfig) {
-  TempDir dir;
-  write_file(dir.path() / "imu.bin", std::string("\x0a\x03imu\x00", 6));
-  const fs::path config_path = dir.path() / "mcaprecd.yaml";
+  test_support::ScratchDir dir;
+  write_file(dir / "imu.bin", std::string("\x0a\x03imu\x00", 6));
+  const fs::path config_path = dir / "mcaprecd.yaml";
   write_file(config_path,
              "sources:\n"
              "  - name: imu\n"
@@ -580,7 +567,7 @@ TEST(ConfigErrors, SchemaDataCanComeFromAFileNextToTheConfig) {
   ASSERT_TRUE(again.ok()) << again.error_text();
   EXPECT_EQ(*again, *result);
 
-  fs::remove(dir.path() / "imu.bin");
+  fs::remove(dir / "imu.bin");
   Result<Config> missing = load_config_file(config_path.string());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.error_text().find("sources[0].schema.data_file: cannot read"),
@@ -641,14 +628,14 @@ TEST(ConfigErrors, UnreadableFileNamesThePath) {
 // --- the output directory is the daemon's business, never the loader's ---
 
 TEST(ConfigOutputDirectory, LoadingNeverCreatesOrTouchesIt) {
-  TempDir dir;
-  const fs::path output = dir.path() / "recordings" / "nested";
+  test_support::ScratchDir dir;
+  const fs::path output = dir / "recordings" / "nested";
   const std::string output_key = "output:\n  directory: " + output.string() + "\n";
   load_ok(output_key + kOneSource);
   EXPECT_FALSE(fs::exists(output));
-  EXPECT_FALSE(fs::exists(dir.path() / "recordings"));
+  EXPECT_FALSE(fs::exists(dir / "recordings"));
   EXPECT_FALSE(load_config_string(output_key + "sources: 3\n", "bad.yaml").ok());
-  EXPECT_FALSE(fs::exists(dir.path() / "recordings"));
+  EXPECT_FALSE(fs::exists(dir / "recordings"));
 
   // An existing directory is left exactly as it was, even when the file is invalid.
   fs::create_directories(output);
@@ -661,12 +648,11 @@ TEST(ConfigOutputDirectory, LoadingNeverCreatesOrTouchesIt) {
 }
 
 TEST(ConfigOutputDirectory, APathThatIsAFileIsRefused) {
-  TempDir dir;
-  write_file(dir.path() / "taken", "x");
-  EXPECT_EQ(
-      single_error("output:\n  directory: " + (dir.path() / "taken").string() + "\n" + kOneSource),
-      "test.yaml:2: output.directory: '" + (dir.path() / "taken").string() +
-          "' exists and is not a directory");
+  test_support::ScratchDir dir;
+  write_file(dir / "taken", "x");
+  EXPECT_EQ(single_error("output:\n  directory: " + (dir / "taken").string() + "\n" + kOneSource),
+            "test.yaml:2: output.directory: '" + (dir / "taken").string() +
+                "' exists and is not a directory");
 }
 
 // --- sizes and durations ---

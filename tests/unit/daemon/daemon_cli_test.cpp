@@ -12,6 +12,7 @@
 #include "config/loader.hpp"
 #include "daemon/command_line.hpp"
 #include "daemon/daemon_main.hpp"
+#include "scratch_dir.hpp"
 
 namespace mcaprec::daemon {
 namespace {
@@ -79,12 +80,8 @@ TEST(DaemonCommandLineTest, UsageMentionsEveryOption) {
 
 class CheckConfigTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/mcaprecd_cli_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
+  test_support::ScratchDir scratch_{"daemon-cli"};
+  const fs::path dir_ = scratch_.path();
 
   std::string write(const std::string& name, const std::string& text) {
     const fs::path path = dir_ / name;
@@ -111,8 +108,6 @@ class CheckConfigTest : public ::testing::Test {
     std::fclose(file);
     return text;
   }
-
-  fs::path dir_;
 };
 
 TEST_F(CheckConfigTest, ValidFilePrintsEveryDefaultAndReadsBack) {

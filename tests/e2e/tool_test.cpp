@@ -18,6 +18,8 @@
 #include "mcap/reader.hpp"
 #include "mcap/serialize.hpp"
 #include "mcap/writer.hpp"
+#include "payload.hpp"
+#include "scratch_dir.hpp"
 #include "tool_runner.hpp"
 
 namespace mcaprec::mcap {
@@ -33,13 +35,6 @@ using test_support::RunResult;
 
 class ToolTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char pattern[] = "/tmp/mcaprec_tool_test_XXXXXX";
-    ASSERT_NE(::mkdtemp(pattern), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-
   fs::path path(const std::string& name) const { return dir_ / name; }
 
   // Runs the tool with `args` (each single-quoted for the shell), stdout and stderr apart.
@@ -47,18 +42,15 @@ class ToolTest : public ::testing::Test {
     return run_tool(args, dir_ / "stderr.txt");
   }
 
-  fs::path dir_;
+  test_support::ScratchDir scratch_{"tool"};
+  const fs::path dir_ = scratch_.path();
 };
 
 std::string describe(const RunResult& r) {
   return "exit " + std::to_string(r.exit_code) + "\nstdout:\n" + r.out + "stderr:\n" + r.err;
 }
 
-Bytes payload(size_t size, uint32_t seed) {
-  Bytes out(size);
-  for (size_t i = 0; i < size; ++i) out[i] = static_cast<uint8_t>((seed * 13 + i / 7) % 31);
-  return out;
-}
+using test_support::payload;
 
 constexpr Timestamp kStart = 1'763'800'000'123'456'789ULL;  // 2025-11-22T08:26:40.123456789Z
 
@@ -74,13 +66,13 @@ void write_sample(const fs::path& file, WriterOptions options) {
   ASSERT_TRUE(w.add_channel(Channel{3, 0, "/log", "json", {}}).ok());
   ASSERT_TRUE(w.write_metadata(Metadata{"vehicle", {{"id", "7"}}}).ok());
   for (int i = 0; i < kMessages; ++i) {
-    const Bytes data = payload(100 + (i * 41) % 900, static_cast<uint32_t>(i));
+    const Bytes data = payload(static_cast<uint32_t>(i), 100 + (i * 41) % 900);
     const Timestamp time = kStart + static_cast<Timestamp>(i) * 10'000'000;
     ASSERT_TRUE(w.write_message(Message{static_cast<uint16_t>(1 + i % 3), static_cast<uint32_t>(i),
                                         time, time + 5, data})
                     .ok());
     if (i == 100) {
-      const Bytes blob = payload(2048, 5);
+      const Bytes blob = payload(5, 2048);
       ASSERT_TRUE(w.write_attachment(
                        Attachment{kStart, 1, "calib.bin", "application/octet-stream", blob, 0})
                       .ok());
