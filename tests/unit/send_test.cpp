@@ -33,6 +33,7 @@
 #include "synth/datagram_packer.hpp"
 #include "synth/pacer.hpp"
 #include "tool_runner.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -253,7 +254,7 @@ class SendTest : public ::testing::Test {
     std::vector<Received> expected;
     WriterOptions options;
     options.chunk_size = 4096;
-    auto writer = Writer::create(file.string(), options);
+    auto writer = storage::create_file_writer(file.string(), options);
     EXPECT_TRUE(writer.ok());
     if (!writer.ok()) return expected;
     Writer& w = **writer;

@@ -17,6 +17,7 @@
 #include "mcap/writer.hpp"
 #include "pipeline_test_support.hpp"
 #include "storage/output_file.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::storage {
 namespace {
@@ -43,7 +44,7 @@ uint64_t allocated_bytes(const std::string& path) {
 TEST(FileSinkTest, TruncateKeepsThePrefixWhetherBufferedOrWrittenAndWritesContinueAfterIt) {
   ScratchDir dir;
   const std::string path = dir.path() + "/f";
-  auto sink = mcap::FileSink::create(path, 8);
+  auto sink = storage::FileSink::create(path, 8);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(text("0123456789abcdef")).ok());  // past the buffer: written
   ASSERT_TRUE((*sink)->write(text("XYZ")).ok());               // buffered
@@ -57,7 +58,7 @@ TEST(FileSinkTest, TruncateKeepsThePrefixWhetherBufferedOrWrittenAndWritesContin
   ASSERT_TRUE((*sink)->close().ok());
   const mcap::Bytes bytes = file_bytes(path);
   EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "0123-tail-") << "no hole, no leftovers";
-  auto again = mcap::FileSink::create(path, 8);
+  auto again = storage::FileSink::create(path, 8);
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE((*again)->write(text("abc")).ok());
   EXPECT_FALSE((*again)->truncate(4).ok()) << "cannot keep more than was written";
@@ -66,7 +67,7 @@ TEST(FileSinkTest, TruncateKeepsThePrefixWhetherBufferedOrWrittenAndWritesContin
 TEST(FileSinkTest, ReservedRoomIsAllocatedWhileWritingAndGivenBackAtClose) {
   ScratchDir dir;
   const std::string path = dir.path() + "/f";
-  auto sink = mcap::FileSink::create(path, 64);
+  auto sink = storage::FileSink::create(path, 64);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(text("hello")).ok());
   ASSERT_TRUE((*sink)->reserve(4 << 20).ok());
@@ -80,7 +81,7 @@ TEST(FileSinkTest, ReservedRoomIsAllocatedWhileWritingAndGivenBackAtClose) {
 
 TEST(FileSinkTest, ASyncHandleOutlivesItsSinkAndNeverTouchesItsDescriptor) {
   ScratchDir dir;
-  auto sink = mcap::FileSink::create(dir.path() + "/f");
+  auto sink = storage::FileSink::create(dir.path() + "/f");
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(text("data")).ok());
   auto handle = (*sink)->sync_handle();
@@ -92,7 +93,7 @@ TEST(FileSinkTest, ASyncHandleOutlivesItsSinkAndNeverTouchesItsDescriptor) {
   ASSERT_TRUE((*sink)->close().ok());
   // The sink's descriptor number is free now and may be reused by anyone; the handle syncs
   // its own duplicate, so reusing the number changes nothing for it.
-  auto other = mcap::FileSink::create(dir.path() + "/g");
+  auto other = storage::FileSink::create(dir.path() + "/g");
   ASSERT_TRUE(other.ok());
   EXPECT_EQ((*other)->fd(), sink_fd);
   EXPECT_TRUE((*handle)->sync().ok());

@@ -15,6 +15,7 @@
 #include "mcap/bytes.hpp"
 #include "mcap/crc32.hpp"
 #include "mcap/serialize.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -507,7 +508,7 @@ Bytes read_file(const std::filesystem::path& path) {
 TEST(WriterTest, CreateWritesTheSameBytesToAFile) {
   const std::filesystem::path path = temp_dir() / "sample.mcap";
   {
-    auto writer = Writer::create(path.string(), small_zstd_chunks());
+    auto writer = storage::create_file_writer(path.string(), small_zstd_chunks());
     ASSERT_TRUE(writer.ok()) << writer.error().to_string();
     Writer& w = **writer;
     ASSERT_TRUE(w.add_schema(Schema{1, "pkg/Msg", "ros2msg", {'i', 'n', 't'}}).ok());
@@ -561,7 +562,7 @@ TEST(WriterTest, DestructorFinishesAnUnclosedFile) {
 }
 
 TEST(FileSinkTest, CreateInMissingDirectoryNamesThePathAndReason) {
-  auto sink = FileSink::create("/nonexistent-dir-for-mcaprec/x.mcap");
+  auto sink = storage::FileSink::create("/nonexistent-dir-for-mcaprec/x.mcap");
   ASSERT_FALSE(sink.ok());
   EXPECT_NE(sink.error().message.find("/nonexistent-dir-for-mcaprec/x.mcap"), std::string::npos);
   EXPECT_NE(sink.error().message.find("No such file"), std::string::npos) << sink.error().message;
@@ -569,9 +570,9 @@ TEST(FileSinkTest, CreateInMissingDirectoryNamesThePathAndReason) {
 
 TEST(FileSinkTest, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
   const std::filesystem::path path = temp_dir() / "sink.bin";
-  auto created = FileSink::create(path.string(), 64);
+  auto created = storage::FileSink::create(path.string(), 64);
   ASSERT_TRUE(created.ok());
-  FileSink& sink = **created;
+  storage::FileSink& sink = **created;
   const Bytes small(10, 'a');
   ASSERT_TRUE(sink.write(small).ok());
   EXPECT_EQ(std::filesystem::file_size(path), 0u) << "small writes wait in the buffer";
@@ -595,7 +596,7 @@ TEST(FileSinkTest, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
 TEST(FileSinkTest, WriteErrorsCarryTheReason) {
   // /dev/full accepts the open and fails every write with ENOSPC.
   if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full is not available";
-  auto created = FileSink::create("/dev/full", 16);
+  auto created = storage::FileSink::create("/dev/full", 16);
   ASSERT_TRUE(created.ok()) << created.error().to_string();
   const Bytes data(100, 'x');
   Status s = (*created)->write(data);
