@@ -9,6 +9,7 @@
 #include "declare_topics.hpp"
 #include "mcap/writer.hpp"
 #include "synth/sensor_mix.hpp"
+#include "storage/file_sink.hpp"
 
 using namespace mcaprec;
 
@@ -34,7 +35,7 @@ int main(int argc, char** argv) {
   mcap::WriterOptions options;
   options.compression = mcap::Compression::kNone;
   options.chunk_size = uint64_t{1} << 20;
-  auto opened = mcap::Writer::create(out, options);
+  auto opened = storage::create_file_writer(out, options);
   if (!opened) {
     std::fprintf(stderr, "make_mix_file: %s\n", opened.error().to_string().c_str());
     return 1;

@@ -18,6 +18,7 @@
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
 #include "synth/sensor_mix.hpp"
+#include "storage/file_sink.hpp"
 
 namespace {
 
@@ -88,7 +89,7 @@ uint64_t write_workload(const Workload& w, const mcap::WriterOptions& options, S
   } else if (sink_kind == SinkKind::kGrowingMemorySink) {
     sink = std::make_unique<mcap::MemorySink>();
   } else {
-    auto file = mcap::FileSink::create(path);
+    auto file = storage::FileSink::create(path);
     if (!file) {
       state.SkipWithError(file.error().to_string().c_str());
       return 0;

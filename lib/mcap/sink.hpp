@@ -1,6 +1,7 @@
 #pragma once
-// Where a writer's bytes go. The file sink is the only one that touches the disk; tests and
-// the storage layer substitute their own (in memory, or failing on demand).
+// Where a writer's bytes go. The format layer never touches the disk itself: the file sink lives
+// in lib/storage (storage/file_sink.hpp); tests substitute their own (in memory, or failing on
+// demand).
 #include <memory>
 #include <string>
 
@@ -57,40 +58,6 @@ class MemorySink : public ByteSink {
 
  private:
   Bytes bytes_;
-};
-
-// Writes to a file through a buffer of `buffer_bytes`; large writes bypass the buffer.
-class FileSink : public ByteSink {
- public:
-  // Creates or truncates `path`.
-  static Result<std::unique_ptr<FileSink>> create(const std::string& path,
-                                                  size_t buffer_bytes = 1 << 20);
-  ~FileSink() override;
-
-  Status write(ByteView data) override;
-  Status flush() override;
-  Status sync() override;                                      // flush + fdatasync
-  Result<std::shared_ptr<SyncHandle>> sync_handle() override;  // on a dup() of the descriptor
-  Status truncate(uint64_t size) override;                     // ftruncate, or the buffer
-  // fallocate(FALLOC_FL_KEEP_SIZE) past the end; a no-op where the filesystem cannot. The room
-  // left over is given back by close().
-  Status reserve(uint64_t bytes) override;
-  // flush, give back reserved room, close; called by the destructor if not before
-  Status close();
-  int fd() const { return fd_; }
-
- private:
-  FileSink(int fd, std::string path, size_t buffer_bytes);
-  Status write_all(ByteView data);
-  Status release_reserve();
-
-  int fd_ = -1;
-  std::string path_;
-  Bytes buffer_;
-  size_t buffer_limit_;
-  uint64_t offset_ = 0;        // bytes handed to the OS so far; the buffer holds those after them
-  uint64_t reserved_end_ = 0;  // end of the room set aside by reserve(), 0 = none
-  bool reserve_supported_ = true;  // false once the filesystem said it cannot
 };
 
 }  // namespace mcaprec::mcap

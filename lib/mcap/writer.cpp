@@ -25,12 +25,6 @@ Result<std::unique_ptr<Writer>> Writer::open(std::unique_ptr<ByteSink> sink,
   return writer;
 }
 
-Result<std::unique_ptr<Writer>> Writer::create(const std::string& path, WriterOptions options) {
-  Result<std::unique_ptr<FileSink>> sink = FileSink::create(path);
-  if (!sink) return sink.error();
-  return open(std::move(*sink), std::move(options));
-}
-
 namespace {
 
 // Chunk index room reserved when a writer opens: a 2 GiB file of 1 MiB chunks fits, so a

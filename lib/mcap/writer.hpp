@@ -45,8 +45,7 @@ class Writer {
   // Writes Magic and Header to `sink` at once.
   static Result<std::unique_ptr<Writer>> open(std::unique_ptr<ByteSink> sink,
                                               WriterOptions options);
-  // Creates (or truncates) the file at `path`.
-  static Result<std::unique_ptr<Writer>> create(const std::string& path, WriterOptions options);
+  // (A writer on a file: storage::create_file_writer.)
   ~Writer();
 
   // Writes the record now (into the open chunk when chunking). Ids are the caller's: schema ids

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "storage/file_naming.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::storage {
 
@@ -31,8 +32,8 @@ constexpr size_t kFileBufferBytes = 64 << 10;
 
 SinkFactory file_sink_factory() {
   return [](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
-    mcap::Result<std::unique_ptr<mcap::FileSink>> sink =
-        mcap::FileSink::create(path, kFileBufferBytes);
+    mcap::Result<std::unique_ptr<storage::FileSink>> sink =
+        storage::FileSink::create(path, kFileBufferBytes);
     if (!sink) return sink.error();
     return std::unique_ptr<mcap::ByteSink>(std::move(*sink));
   };

@@ -18,6 +18,7 @@
 #include "mcap/writer.hpp"
 #include "pipeline_test_support.hpp"
 #include "producers.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::e2e {
 namespace {
@@ -298,7 +299,7 @@ TEST_F(DaemonE2ETest, StartRecoversALeftoverActiveFile) {
   {
     mcap::WriterOptions options;
     options.chunk_size = 4096;
-    auto writer = mcap::Writer::create(leftover.string(), options);
+    auto writer = storage::create_file_writer(leftover.string(), options);
     ASSERT_TRUE(writer.ok());
     ASSERT_TRUE((*writer)->add_channel(mcap::Channel{1, 0, "/old", "", {}}).ok());
     const mcap::Bytes data(500, 7);

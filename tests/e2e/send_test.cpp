@@ -35,6 +35,7 @@
 #include "synth/datagram_packer.hpp"
 #include "synth/pacer.hpp"
 #include "tool_runner.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -244,7 +245,7 @@ class SendTest : public ::testing::Test {
     std::vector<Received> expected;
     WriterOptions options;
     options.chunk_size = 4096;
-    auto writer = Writer::create(file.string(), options);
+    auto writer = storage::create_file_writer(file.string(), options);
     EXPECT_TRUE(writer.ok());
     if (!writer.ok()) return expected;
     Writer& w = **writer;

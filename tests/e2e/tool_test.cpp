@@ -21,6 +21,7 @@
 #include "payload.hpp"
 #include "scratch_dir.hpp"
 #include "tool_runner.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -56,7 +57,7 @@ constexpr Timestamp kStart = 1'763'800'000'123'456'789ULL;  // 2025-11-22T08:26:
 
 // Three channels at 100 messages each over 2.99 s, one attachment, two metadata records.
 void write_sample(const fs::path& file, WriterOptions options) {
-  auto writer = Writer::create(file.string(), options);
+  auto writer = storage::create_file_writer(file.string(), options);
   ASSERT_TRUE(writer.ok()) << writer.error().to_string();
   Writer& w = **writer;
   ASSERT_TRUE(w.add_schema(Schema{1, "pkg/Imu", "ros2msg", {'f'}}).ok());
@@ -302,7 +303,7 @@ TEST_F(ToolTest, InfoJsonHoldsTheSameFacts) {
 TEST_F(ToolTest, InfoEscapesJsonStrings) {
   const fs::path file = path("odd.mcap");
   {
-    auto writer = Writer::create(file.string(), WriterOptions{});
+    auto writer = storage::create_file_writer(file.string(), WriterOptions{});
     ASSERT_TRUE(writer.ok());
     const std::string topic = "/quote\"back\\slash\nnew\ttab\x01 \xc3\xa9 bad\xff";
     ASSERT_TRUE((*writer)->add_channel(Channel{1, 0, topic, "json", {}}).ok());

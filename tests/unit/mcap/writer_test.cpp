@@ -18,6 +18,7 @@
 #include "mcap/serialize.hpp"
 #include "payload.hpp"
 #include "scratch_dir.hpp"
+#include "storage/file_sink.hpp"
 
 namespace mcaprec::mcap {
 namespace {
@@ -488,7 +489,7 @@ TEST(WriterTest, CreateWritesTheSameBytesToAFile) {
   const test_support::ScratchDir dir("writer");
   const std::filesystem::path path = dir / "sample.mcap";
   {
-    auto writer = Writer::create(path.string(), small_zstd_chunks());
+    auto writer = storage::create_file_writer(path.string(), small_zstd_chunks());
     ASSERT_TRUE(writer.ok()) << writer.error().to_string();
     Writer& w = **writer;
     ASSERT_TRUE(w.add_schema(Schema{1, "pkg/Msg", "ros2msg", {'i', 'n', 't'}}).ok());
@@ -538,50 +539,6 @@ TEST(WriterTest, DestructorFinishesAnUnclosedFile) {
   EXPECT_EQ(records.back().opcode, static_cast<uint8_t>(Opcode::kFooter));
   EXPECT_EQ(all_of<Chunk>(records).size(), 1u);
   EXPECT_EQ(all_of<Statistics>(records)[0].second.message_count, 1u);
-}
-
-TEST(FileSinkTest, CreateInMissingDirectoryNamesThePathAndReason) {
-  auto sink = FileSink::create("/nonexistent-dir-for-mcaprec/x.mcap");
-  ASSERT_FALSE(sink.ok());
-  EXPECT_NE(sink.error().message.find("/nonexistent-dir-for-mcaprec/x.mcap"), std::string::npos);
-  EXPECT_NE(sink.error().message.find("No such file"), std::string::npos) << sink.error().message;
-}
-
-TEST(FileSinkTest, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
-  const test_support::ScratchDir dir("writer");
-  const std::filesystem::path path = dir / "sink.bin";
-  auto created = FileSink::create(path.string(), 64);
-  ASSERT_TRUE(created.ok());
-  FileSink& sink = **created;
-  const Bytes small(10, 'a');
-  ASSERT_TRUE(sink.write(small).ok());
-  EXPECT_EQ(std::filesystem::file_size(path), 0u) << "small writes wait in the buffer";
-  const Bytes large(1000, 'b');
-  ASSERT_TRUE(sink.write(large).ok());
-  EXPECT_EQ(std::filesystem::file_size(path), 1010u) << "a large write flushes and bypasses";
-  ASSERT_TRUE(sink.write(small).ok());
-  ASSERT_TRUE(sink.sync().ok());
-  EXPECT_EQ(std::filesystem::file_size(path), 1020u);
-  ASSERT_TRUE(sink.write(small).ok());
-  ASSERT_TRUE(sink.close().ok());
-  Bytes expected = small;
-  expected.insert(expected.end(), large.begin(), large.end());
-  expected.insert(expected.end(), small.begin(), small.end());
-  expected.insert(expected.end(), small.begin(), small.end());
-  EXPECT_EQ(read_file(path), expected);
-  EXPECT_FALSE(sink.write(small).ok()) << "writing after close is an error";
-}
-
-TEST(FileSinkTest, WriteErrorsCarryTheReason) {
-  // /dev/full accepts the open and fails every write with ENOSPC.
-  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full is not available";
-  auto created = FileSink::create("/dev/full", 16);
-  ASSERT_TRUE(created.ok()) << created.error().to_string();
-  const Bytes data(100, 'x');
-  Status s = (*created)->write(data);
-  ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.error().message.find("/dev/full"), std::string::npos) << s.error().message;
-  EXPECT_NE(s.error().message.find("No space"), std::string::npos) << s.error().message;
 }
 
 }  // namespace

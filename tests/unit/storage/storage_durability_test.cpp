@@ -3,6 +3,7 @@
 // write failed still closing a valid file that holds exactly the chunks before the failure.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "mcap/verify.hpp"
 #include "mcap/writer.hpp"
 #include "pipeline_test_support.hpp"
+#include "storage/file_sink.hpp"
 #include "storage/output_file.hpp"
 
 namespace mcaprec::storage {
@@ -45,7 +47,7 @@ uint64_t allocated_bytes(const std::string& path) {
 TEST(FileSinkTest, TruncateKeepsThePrefixWhetherBufferedOrWrittenAndWritesContinueAfterIt) {
   ScratchDir dir;
   const std::string path = dir.path() + "/f";
-  auto sink = mcap::FileSink::create(path, 8);
+  auto sink = storage::FileSink::create(path, 8);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(text("0123456789abcdef")).ok());  // past the buffer: written
   ASSERT_TRUE((*sink)->write(text("XYZ")).ok());               // buffered
@@ -59,7 +61,7 @@ TEST(FileSinkTest, TruncateKeepsThePrefixWhetherBufferedOrWrittenAndWritesContin
   ASSERT_TRUE((*sink)->close().ok());
   const mcap::Bytes bytes = file_bytes(path);
   EXPECT_EQ(std::string(bytes.begin(), bytes.end()), "0123-tail-") << "no hole, no leftovers";
-  auto again = mcap::FileSink::create(path, 8);
+  auto again = storage::FileSink::create(path, 8);
   ASSERT_TRUE(again.ok());
   ASSERT_TRUE((*again)->write(text("abc")).ok());
   EXPECT_FALSE((*again)->truncate(4).ok()) << "cannot keep more than was written";
@@ -68,7 +70,7 @@ TEST(FileSinkTest, TruncateKeepsThePrefixWhetherBufferedOrWrittenAndWritesContin
 TEST(FileSinkTest, ReservedRoomIsAllocatedWhileWritingAndGivenBackAtClose) {
   ScratchDir dir;
   const std::string path = dir.path() + "/f";
-  auto sink = mcap::FileSink::create(path, 64);
+  auto sink = storage::FileSink::create(path, 64);
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(text("hello")).ok());
   ASSERT_TRUE((*sink)->reserve(4 << 20).ok());
@@ -82,7 +84,7 @@ TEST(FileSinkTest, ReservedRoomIsAllocatedWhileWritingAndGivenBackAtClose) {
 
 TEST(FileSinkTest, ASyncHandleOutlivesItsSinkAndNeverTouchesItsDescriptor) {
   ScratchDir dir;
-  auto sink = mcap::FileSink::create(dir.path() + "/f");
+  auto sink = storage::FileSink::create(dir.path() + "/f");
   ASSERT_TRUE(sink.ok());
   ASSERT_TRUE((*sink)->write(text("data")).ok());
   auto handle = (*sink)->sync_handle();
@@ -94,7 +96,7 @@ TEST(FileSinkTest, ASyncHandleOutlivesItsSinkAndNeverTouchesItsDescriptor) {
   ASSERT_TRUE((*sink)->close().ok());
   // The sink's descriptor number is free now and may be reused by anyone; the handle syncs
   // its own duplicate, so reusing the number changes nothing for it.
-  auto other = mcap::FileSink::create(dir.path() + "/g");
+  auto other = storage::FileSink::create(dir.path() + "/g");
   ASSERT_TRUE(other.ok());
   EXPECT_EQ((*other)->fd(), sink_fd);
   EXPECT_TRUE((*handle)->sync().ok());
@@ -112,6 +114,52 @@ mcap::EncodedChunk chunk_of(uint16_t channel, uint32_t first, uint32_t count) {
   mcap::EncodedChunk chunk;
   EXPECT_TRUE(mcap::encode_chunk(builder, options, compressor, chunk).ok());
   return chunk;
+}
+
+TEST(FileSinkTest, CreateInMissingDirectoryNamesThePathAndReason) {
+  auto sink = FileSink::create("/nonexistent-dir-for-mcaprec/x.mcap");
+  ASSERT_FALSE(sink.ok());
+  EXPECT_NE(sink.error().message.find("/nonexistent-dir-for-mcaprec/x.mcap"), std::string::npos);
+  EXPECT_NE(sink.error().message.find("No such file"), std::string::npos) << sink.error().message;
+}
+
+TEST(FileSinkTest, SmallWritesAreBufferedLargeOnesGoStraightThrough) {
+  const ScratchDir dir("file-sink");
+  const std::filesystem::path path = dir / "sink.bin";
+  auto created = FileSink::create(path.string(), 64);
+  ASSERT_TRUE(created.ok());
+  FileSink& sink = **created;
+  const mcap::Bytes small(10, 'a');
+  ASSERT_TRUE(sink.write(small).ok());
+  EXPECT_EQ(std::filesystem::file_size(path), 0u) << "small writes wait in the buffer";
+  const mcap::Bytes large(1000, 'b');
+  ASSERT_TRUE(sink.write(large).ok());
+  EXPECT_EQ(std::filesystem::file_size(path), 1010u) << "a large write flushes and bypasses";
+  ASSERT_TRUE(sink.write(small).ok());
+  ASSERT_TRUE(sink.sync().ok());
+  EXPECT_EQ(std::filesystem::file_size(path), 1020u);
+  ASSERT_TRUE(sink.write(small).ok());
+  ASSERT_TRUE(sink.close().ok());
+  mcap::Bytes expected = small;
+  expected.insert(expected.end(), large.begin(), large.end());
+  expected.insert(expected.end(), small.begin(), small.end());
+  expected.insert(expected.end(), small.begin(), small.end());
+  std::ifstream in(path, std::ios::binary);
+  const mcap::Bytes on_disk{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  EXPECT_EQ(on_disk, expected);
+  EXPECT_FALSE(sink.write(small).ok()) << "writing after close is an error";
+}
+
+TEST(FileSinkTest, WriteErrorsCarryTheReason) {
+  // /dev/full accepts the open and fails every write with ENOSPC.
+  if (::access("/dev/full", W_OK) != 0) GTEST_SKIP() << "/dev/full is not available";
+  auto created = FileSink::create("/dev/full", 16);
+  ASSERT_TRUE(created.ok()) << created.error().to_string();
+  const mcap::Bytes data(100, 'x');
+  mcap::Status s = (*created)->write(data);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.error().message.find("/dev/full"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("No space"), std::string::npos) << s.error().message;
 }
 
 TEST(WriterRewindTest, AFailedChunkIsCutOffAndTheFileClosesValidWithTheChunksBefore) {

@@ -1,4 +1,4 @@
-#include "mcap/sink.hpp"
+#include "storage/file_sink.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -7,7 +7,13 @@
 #include <cerrno>
 #include <cstring>
 
-namespace mcaprec::mcap {
+namespace mcaprec::storage {
+
+using mcap::ByteView;
+using mcap::Error;
+using mcap::Result;
+using mcap::Status;
+using mcap::SyncHandle;
 
 namespace {
 
@@ -185,4 +191,11 @@ Status FileSink::write_all(ByteView data) {
   return {};
 }
 
-}  // namespace mcaprec::mcap
+Result<std::unique_ptr<mcap::Writer>> create_file_writer(const std::string& path,
+                                                       mcap::WriterOptions options) {
+  Result<std::unique_ptr<FileSink>> sink = FileSink::create(path);
+  if (!sink) return sink.error();
+  return mcap::Writer::open(std::move(*sink), std::move(options));
+}
+
+}  // namespace mcaprec::storage

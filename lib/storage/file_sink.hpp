@@ -1,0 +1,54 @@
+#pragma once
+// The one sink that touches the disk: buffered writes, fdatasync (also from another thread through
+// a SyncHandle on a duplicate descriptor), ftruncate for cutting a file back, and fallocate for
+// reserving room. It lives in storage because it is disk I/O; the format layer only knows
+// mcap::ByteSink.
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mcap/sink.hpp"
+#include "mcap/writer.hpp"
+
+namespace mcaprec::storage {
+
+// Writes to a file through a buffer of `buffer_bytes`; large writes bypass the buffer.
+class FileSink : public mcap::ByteSink {
+ public:
+  // Creates or truncates `path`.
+  static mcap::Result<std::unique_ptr<FileSink>> create(const std::string& path,
+                                                  size_t buffer_bytes = 1 << 20);
+  ~FileSink() override;
+
+  mcap::Status write(mcap::ByteView data) override;
+  mcap::Status flush() override;
+  mcap::Status sync() override;                                      // flush + fdatasync
+  mcap::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle() override;  // on a dup() of the descriptor
+  mcap::Status truncate(uint64_t size) override;                     // ftruncate, or the buffer
+  // fallocate(FALLOC_FL_KEEP_SIZE) past the end; a no-op where the filesystem cannot. The room
+  // left over is given back by close().
+  mcap::Status reserve(uint64_t bytes) override;
+  // flush, give back reserved room, close; called by the destructor if not before
+  mcap::Status close();
+  int fd() const { return fd_; }
+
+ private:
+  FileSink(int fd, std::string path, size_t buffer_bytes);
+  mcap::Status write_all(mcap::ByteView data);
+  mcap::Status release_reserve();
+
+  int fd_ = -1;
+  std::string path_;
+  mcap::Bytes buffer_;
+  size_t buffer_limit_;
+  uint64_t offset_ = 0;        // bytes handed to the OS so far; the buffer holds those after them
+  uint64_t reserved_end_ = 0;  // end of the room set aside by reserve(), 0 = none
+  bool reserve_supported_ = true;  // false once the filesystem said it cannot
+};
+
+// A writer on a new (or truncated) file at `path`: mcap::Writer::open over a FileSink.
+mcap::Result<std::unique_ptr<mcap::Writer>> create_file_writer(const std::string& path,
+                                                               mcap::WriterOptions options);
+
+}  // namespace mcaprec::storage
