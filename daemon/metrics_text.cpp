@@ -153,71 +153,72 @@ void channel_metrics(Exposition& out, const std::vector<pipeline::ChannelStats>&
 
 void pipeline_metrics(Exposition& out, const pipeline::PipelineStats& stats) {
   out.single("mcaprec_messages_written_total", "counter", "Messages written into files.",
-             stats.messages_written);
+             stats.writer.messages_written);
   out.single("mcaprec_bytes_written_total", "counter",
-             "Chunk bytes appended to files, after compression.", stats.bytes_written);
+             "Chunk bytes appended to files, after compression.", stats.writer.bytes_written);
   out.single("mcaprec_chunks_written_total", "counter", "Chunks appended to files.",
-             stats.chunks_written);
+             stats.writer.chunks_written);
   out.single("mcaprec_chunk_uncompressed_bytes_total", "counter",
-             "Bytes of the chunks before compression.", stats.uncompressed_bytes);
+             "Bytes of the chunks before compression.", stats.compression.uncompressed_bytes);
   out.single("mcaprec_chunk_compressed_bytes_total", "counter",
-             "Bytes of the same chunks after compression.", stats.compressed_bytes);
+             "Bytes of the same chunks after compression.", stats.compression.compressed_bytes);
   out.single("mcaprec_chunks_stored_uncompressed_total", "counter",
              "Chunks stored uncompressed because compression did not make them smaller.",
-             stats.chunks_stored_raw);
+             stats.compression.chunks_stored_raw);
   out.single("mcaprec_files_started_total", "counter", "Recording files opened.",
-             stats.files_started);
+             stats.file.files_started);
   out.single("mcaprec_files_finalized_total", "counter",
              "Recording files completed (summary and footer written, synced, renamed).",
-             stats.files_finalized);
+             stats.finalizer.files_finalized);
   out.single("mcaprec_write_errors_total", "counter",
-             "Chunks that could not be encoded or written.", stats.write_errors);
+             "Chunks that could not be encoded or written.", stats.writer.write_errors);
   out.single("mcaprec_files_closed_on_error_total", "counter",
              "Files ended early, still valid, because a write or a sync failed.",
-             stats.files_closed_on_error);
+             stats.file.files_closed_on_error);
   out.single("mcaprec_syncs_total", "counter",
              "Periodic fdatasync calls of the file being written (output.sync_interval).",
-             stats.syncs);
+             stats.file.sync.syncs);
   out.single("mcaprec_sync_errors_total", "counter",
-             "Periodic fdatasync calls that failed (the file was then ended).", stats.sync_errors);
+             "Periodic fdatasync calls that failed (the file was then ended).",
+             stats.file.sync.sync_errors);
   out.single("mcaprec_sync_seconds_total", "counter", "Time spent in periodic fdatasync calls.",
-             seconds(stats.sync_time));
+             seconds(stats.file.sync.sync_time));
   out.single("mcaprec_sync_max_seconds", "gauge", "The longest periodic fdatasync call so far.",
-             seconds(stats.max_sync_time));
+             seconds(stats.file.sync.max_sync_time));
   out.single("mcaprec_recording_paused", "gauge",
              "1 while recording is paused for lack of room (retention limits or a full disk).",
-             uint64_t{stats.recording_paused ? 1u : 0u});
+             uint64_t{stats.file.paused ? 1u : 0u});
   out.single("mcaprec_retention_files_deleted_total", "counter",
              "Finished recordings deleted to keep output.max_total_bytes and min_free_bytes.",
-             stats.retention_files_deleted);
+             stats.file.retention_files_deleted);
   out.single("mcaprec_retention_bytes_deleted_total", "counter",
              "Bytes of the finished recordings deleted by retention.",
-             stats.retention_bytes_deleted);
+             stats.file.retention_bytes_deleted);
   out.single("mcaprec_memory_in_use_bytes", "gauge",
              "Memory holding messages: queues, open chunks and chunks in flight.",
-             stats.memory_in_use);
+             stats.memory.in_use);
   out.single("mcaprec_memory_budget_bytes", "gauge", "The configured pipeline.memory_budget.",
-             stats.memory_budget);
+             stats.memory.budget);
   out.single("mcaprec_in_flight_bytes", "gauge", "Sealed chunk bytes not yet written to a file.",
-             stats.in_flight_bytes);
+             stats.in_flight.bytes);
   out.single("mcaprec_in_flight_chunks", "gauge", "Sealed chunks not yet written to a file.",
-             stats.in_flight_chunks);
+             stats.in_flight.chunks);
   out.single(
       "mcaprec_in_flight_chunks_limit", "gauge",
       "Sealed chunks in flight at which groups stop sealing (messages wait in their queues).",
-      stats.in_flight_chunk_limit);
+      stats.in_flight.chunk_limit);
   out.single("mcaprec_in_flight_chunks_peak", "gauge",
              "Most sealed chunks in flight at once since start (over the limit only after a "
              "rotation request).",
-             stats.peak_in_flight_chunks);
+             stats.in_flight.peak_chunks);
   out.single("mcaprec_compressor_threads", "gauge", "Threads compressing chunks.",
-             uint64_t{stats.compressor_threads});
+             uint64_t{stats.compression.threads});
   out.single("mcaprec_compressor_busy_seconds_total", "counter",
-             "CPU time spent by the compressor threads.", seconds(stats.compressor_cpu));
+             "CPU time spent by the compressor threads.", seconds(stats.compression.cpu_time));
   out.single("mcaprec_writer_busy_seconds_total", "counter",
-             "CPU time spent by the ordered writer thread.", seconds(stats.writer_cpu));
+             "CPU time spent by the ordered writer thread.", seconds(stats.writer.cpu_time));
   out.single("mcaprec_finalizer_busy_seconds_total", "counter", "CPU time spent finalizing files.",
-             seconds(stats.finalizer_cpu));
+             seconds(stats.finalizer.cpu_time));
 }
 
 Labels source_labels(const ingest::SourceStats& source) {

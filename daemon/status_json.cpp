@@ -69,22 +69,22 @@ Json recording_json(const DaemonSnapshot& snapshot) {
       {"uptime_seconds", six_digits(snapshot.uptime_seconds)},
       {"config", {{"path", snapshot.config_path}, {"crc32", snapshot.config_crc32}}},
       {"directory", snapshot.directory},
-      {"current_file", stats.current_file},
-      {"last_finalized_file", stats.last_finalized_file},
+      {"current_file", stats.file.current_file},
+      {"last_finalized_file", stats.finalizer.last_finalized_file},
       {"files",
-       {{"started", stats.files_started},
-        {"finalized", stats.files_finalized},
-        {"closed_on_error", stats.files_closed_on_error}}},
-      {"recording_paused", stats.recording_paused},
-      {"pause_reason", stats.recording_paused ? Json(stats.pause_reason) : Json()},
+       {{"started", stats.file.files_started},
+        {"finalized", stats.finalizer.files_finalized},
+        {"closed_on_error", stats.file.files_closed_on_error}}},
+      {"recording_paused", stats.file.paused},
+      {"pause_reason", stats.file.paused ? Json(stats.file.pause_reason) : Json()},
       {"sync",
-       {{"count", stats.syncs},
-        {"errors", stats.sync_errors},
-        {"seconds", seconds(stats.sync_time)},
-        {"max_seconds", seconds(stats.max_sync_time)}}},
+       {{"count", stats.file.sync.syncs},
+        {"errors", stats.file.sync.sync_errors},
+        {"seconds", seconds(stats.file.sync.sync_time)},
+        {"max_seconds", seconds(stats.file.sync.max_sync_time)}}},
       {"retention",
-       {{"files_deleted", stats.retention_files_deleted},
-        {"bytes_deleted", stats.retention_bytes_deleted}}},
+       {{"files_deleted", stats.file.retention_files_deleted},
+        {"bytes_deleted", stats.file.retention_bytes_deleted}}},
       {"rates",
        {{"messages_received_per_second", six_digits(rates.messages_received)},
         {"bytes_received_per_second", six_digits(rates.bytes_received)},
@@ -94,13 +94,13 @@ Json recording_json(const DaemonSnapshot& snapshot) {
       {"totals",
        {{"messages_received", totals.messages_received},
         {"bytes_received", totals.bytes_received},
-        {"messages_written", stats.messages_written},
+        {"messages_written", stats.writer.messages_written},
         {"messages_dropped", totals.messages_dropped},
-        {"bytes_written", stats.bytes_written},
-        {"chunks_written", stats.chunks_written},
-        {"write_errors", stats.write_errors},
-        {"uncompressed_bytes", stats.uncompressed_bytes},
-        {"compressed_bytes", stats.compressed_bytes}}},
+        {"bytes_written", stats.writer.bytes_written},
+        {"chunks_written", stats.writer.chunks_written},
+        {"write_errors", stats.writer.write_errors},
+        {"uncompressed_bytes", stats.compression.uncompressed_bytes},
+        {"compressed_bytes", stats.compression.compressed_bytes}}},
   };
 }
 
@@ -109,18 +109,18 @@ Json recording_json(const DaemonSnapshot& snapshot) {
 std::string status_json(const DaemonSnapshot& snapshot) {
   const pipeline::PipelineStats& stats = snapshot.pipeline;
   Json json = recording_json(snapshot);
-  json["memory"] = {{"in_use_bytes", stats.memory_in_use},
-                    {"budget_bytes", stats.memory_budget},
-                    {"in_flight_bytes", stats.in_flight_bytes},
-                    {"in_flight_chunks", stats.in_flight_chunks},
-                    {"in_flight_chunks_limit", stats.in_flight_chunk_limit},
-                    {"in_flight_chunks_peak", stats.peak_in_flight_chunks}};
-  json["cpu_seconds"] = {{"writer", seconds(stats.writer_cpu)},
-                         {"compressors", seconds(stats.compressor_cpu)},
-                         {"finalizer", seconds(stats.finalizer_cpu)}};
-  json["compressor_threads"] = uint64_t{stats.compressor_threads};
+  json["memory"] = {{"in_use_bytes", stats.memory.in_use},
+                    {"budget_bytes", stats.memory.budget},
+                    {"in_flight_bytes", stats.in_flight.bytes},
+                    {"in_flight_chunks", stats.in_flight.chunks},
+                    {"in_flight_chunks_limit", stats.in_flight.chunk_limit},
+                    {"in_flight_chunks_peak", stats.in_flight.peak_chunks}};
+  json["cpu_seconds"] = {{"writer", seconds(stats.writer.cpu_time)},
+                         {"compressors", seconds(stats.compression.cpu_time)},
+                         {"finalizer", seconds(stats.finalizer.cpu_time)}};
+  json["compressor_threads"] = uint64_t{stats.compression.threads};
   json["writer_stalled"] = snapshot.writer_stalled;
-  json["first_error"] = stats.first_error ? Json(stats.first_error->to_string()) : Json();
+  json["first_error"] = stats.first_error() ? Json(stats.first_error()->to_string()) : Json();
   json["channels"] = Json::array();
   for (const pipeline::ChannelStats& channel : stats.channels) {
     json["channels"].push_back(channel_json(channel));

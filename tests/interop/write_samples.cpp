@@ -67,7 +67,7 @@ class SampleFile {
  public:
   SampleFile(const std::filesystem::path& dir, std::string name, WriterOptions options)
       : name_(std::move(name)), options_(options) {
-    auto writer = storage::create_file_writer((dir / name_).string(), options);
+    auto writer = mcaprec::storage::create_file_writer((dir / name_).string(), options);
     if (!writer.ok()) fail("create", writer.error());
     writer_ = std::move(writer.value());
     manifest_ = {{"file", name_},
