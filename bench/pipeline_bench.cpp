@@ -343,18 +343,20 @@ void BM_Pipeline(benchmark::State& state) {
           ? double(alloc_end - steady_alloc_mark) / double(messages - steady_messages_mark)
           : -1;
   state.counters["writer_share"] =
-      std::chrono::duration<double>(stats.writer_cpu).count() / cpu_seconds;
+      std::chrono::duration<double>(stats.writer.cpu_time).count() / cpu_seconds;
   state.counters["compressor_share"] =
-      std::chrono::duration<double>(stats.compressor_cpu).count() / cpu_seconds;
-  state.counters["budget_MiB"] = static_cast<double>(stats.memory_budget) / (1 << 20);
+      std::chrono::duration<double>(stats.compression.cpu_time).count() / cpu_seconds;
+  state.counters["budget_MiB"] = static_cast<double>(stats.memory.budget) / (1 << 20);
   // Chunks the pipeline stored raw without trying zstd (a run of incompressible chunks), and
   // what compression achieved: both explain CPU figures below the baseline's.
   state.counters["skipped_share"] =
-      stats.chunks_written ? double(stats.chunks_compression_skipped) / double(stats.chunks_written)
-                           : 0;
-  state.counters["zstd_ratio"] =
-      stats.uncompressed_bytes ? double(stats.compressed_bytes) / double(stats.uncompressed_bytes)
-                               : 0;
+      stats.writer.chunks_written
+          ? double(stats.compression.chunks_skipped) / double(stats.writer.chunks_written)
+          : 0;
+  state.counters["zstd_ratio"] = stats.compression.uncompressed_bytes
+                                     ? double(stats.compression.compressed_bytes) /
+                                           double(stats.compression.uncompressed_bytes)
+                                     : 0;
   state.counters["dropped"] = static_cast<double>(dropped);
   state.counters["refused"] = static_cast<double>(refused);
   std::remove(options.output_path.c_str());

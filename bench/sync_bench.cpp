@@ -109,10 +109,11 @@ bool run(const Workload& w, const std::string& directory, std::chrono::nanosecon
   out.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   const pipeline::PipelineStats stats = pipe.stats();
   out.payload_bytes = pushed;
-  out.file_bytes = stats.bytes_written;
-  out.syncs = stats.syncs;
-  out.sync_seconds = std::chrono::duration<double>(stats.sync_time).count();
-  out.max_sync_ms = std::chrono::duration<double, std::milli>(stats.max_sync_time).count();
+  out.file_bytes = stats.writer.bytes_written;
+  out.syncs = stats.file.sync.syncs;
+  out.sync_seconds = std::chrono::duration<double>(stats.file.sync.sync_time).count();
+  out.max_sync_ms =
+      std::chrono::duration<double, std::milli>(stats.file.sync.max_sync_time).count();
   for (const pipeline::ChannelStats& c : stats.channels) out.dropped += c.dropped_total();
   std::filesystem::remove_all(dir);
   return true;

@@ -3,9 +3,14 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <span>
 #include <string_view>
+#include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#include "daemon/counter_table.hpp"
 
 namespace mcaprec::daemon {
 namespace {
@@ -84,13 +89,6 @@ class Exposition {
     sample(labels, std::string(text));
   }
 
-  // A family with a single unlabelled sample.
-  template <class T>
-  void single(std::string_view name, std::string_view type, std::string_view help, T value) {
-    family(name, type, help);
-    sample({}, value);
-  }
-
   std::string take() { return std::move(out_); }
 
  private:
@@ -122,158 +120,55 @@ double seconds(std::chrono::nanoseconds duration) {
   return std::chrono::duration<double>(duration).count();
 }
 
+// The samples of one value: none when the element has no such value, one per reason for counts
+// by reason.
+void samples(Exposition& out, const Labels& labels, const CounterValue& value) {
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
+          out.sample(labels, seconds(v));
+        } else if constexpr (std::is_same_v<T, bool>) {
+          out.sample(labels, uint64_t{v ? 1u : 0u});
+        } else if constexpr (std::is_same_v<T, ByReason>) {
+          for (const auto& [reason, count] : v) {
+            Labels with_reason = labels;
+            with_reason.emplace_back("reason", reason);
+            out.sample(with_reason, count);
+          }
+        } else if constexpr (!std::is_same_v<T, std::monostate>) {
+          out.sample(labels, v);
+        }
+      },
+      value);
+}
+
+// Each row's family with one sample (or one per reason) per element.
+template <class Stats, class LabelsOf>
+void families(Exposition& out, std::span<const Counter<Stats>> rows,
+              const std::vector<Stats>& elements, LabelsOf labels_of) {
+  for (const Counter<Stats>& row : rows) {
+    if (row.metric.empty()) continue;
+    out.family(row.metric, row.type, row.help);
+    for (const Stats& element : elements) samples(out, labels_of(element), row.read(element));
+  }
+}
+
+void families(Exposition& out, std::span<const SnapshotCounter> rows,
+              const DaemonSnapshot& snapshot) {
+  for (const SnapshotCounter& row : rows) {
+    if (row.metric.empty()) continue;
+    out.family(row.metric, row.type, row.help);
+    samples(out, {}, row.read(snapshot));
+  }
+}
+
 Labels channel_labels(const pipeline::ChannelStats& channel) {
   return {{"channel", std::to_string(channel.id)}, {"topic", channel.topic}};
 }
 
-void channel_metrics(Exposition& out, const std::vector<pipeline::ChannelStats>& channels) {
-  out.family("mcaprec_channel_messages_received_total", "counter",
-             "Messages received for the channel, whether written or dropped.");
-  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.received);
-  out.family("mcaprec_channel_bytes_received_total", "counter",
-             "Payload bytes of the messages received for the channel.");
-  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.received_bytes);
-  out.family("mcaprec_channel_messages_written_total", "counter",
-             "Messages of the channel written into a file.");
-  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.written);
-  out.family("mcaprec_channel_messages_dropped_total", "counter",
-             "Messages of the channel that did not reach a file, by reason.");
-  for (const auto& channel : channels) {
-    for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
-      Labels labels = channel_labels(channel);
-      labels.emplace_back("reason",
-                          std::string(pipeline::drop_reason_name(pipeline::DropReason(r))));
-      out.sample(labels, channel.dropped[r]);
-    }
-  }
-  out.family("mcaprec_channel_queue_bytes", "gauge",
-             "Record bytes of the channel queued and not yet sealed into a chunk.");
-  for (const auto& channel : channels) out.sample(channel_labels(channel), channel.queued_bytes);
-}
-
-void pipeline_metrics(Exposition& out, const pipeline::PipelineStats& stats) {
-  out.single("mcaprec_messages_written_total", "counter", "Messages written into files.",
-             stats.messages_written);
-  out.single("mcaprec_bytes_written_total", "counter",
-             "Chunk bytes appended to files, after compression.", stats.bytes_written);
-  out.single("mcaprec_chunks_written_total", "counter", "Chunks appended to files.",
-             stats.chunks_written);
-  out.single("mcaprec_chunk_uncompressed_bytes_total", "counter",
-             "Bytes of the chunks before compression.", stats.uncompressed_bytes);
-  out.single("mcaprec_chunk_compressed_bytes_total", "counter",
-             "Bytes of the same chunks after compression.", stats.compressed_bytes);
-  out.single("mcaprec_chunks_stored_uncompressed_total", "counter",
-             "Chunks stored uncompressed because compression did not make them smaller.",
-             stats.chunks_stored_raw);
-  out.single("mcaprec_files_started_total", "counter", "Recording files opened.",
-             stats.files_started);
-  out.single("mcaprec_files_finalized_total", "counter",
-             "Recording files completed (summary and footer written, synced, renamed).",
-             stats.files_finalized);
-  out.single("mcaprec_write_errors_total", "counter",
-             "Chunks that could not be encoded or written.", stats.write_errors);
-  out.single("mcaprec_files_closed_on_error_total", "counter",
-             "Files ended early, still valid, because a write or a sync failed.",
-             stats.files_closed_on_error);
-  out.single("mcaprec_syncs_total", "counter",
-             "Periodic fdatasync calls of the file being written (output.sync_interval).",
-             stats.syncs);
-  out.single("mcaprec_sync_errors_total", "counter",
-             "Periodic fdatasync calls that failed (the file was then ended).", stats.sync_errors);
-  out.single("mcaprec_sync_seconds_total", "counter", "Time spent in periodic fdatasync calls.",
-             seconds(stats.sync_time));
-  out.single("mcaprec_sync_max_seconds", "gauge", "The longest periodic fdatasync call so far.",
-             seconds(stats.max_sync_time));
-  out.single("mcaprec_recording_paused", "gauge",
-             "1 while recording is paused for lack of room (retention limits or a full disk).",
-             uint64_t{stats.recording_paused ? 1u : 0u});
-  out.single("mcaprec_retention_files_deleted_total", "counter",
-             "Finished recordings deleted to keep output.max_total_bytes and min_free_bytes.",
-             stats.retention_files_deleted);
-  out.single("mcaprec_retention_bytes_deleted_total", "counter",
-             "Bytes of the finished recordings deleted by retention.",
-             stats.retention_bytes_deleted);
-  out.single("mcaprec_memory_in_use_bytes", "gauge",
-             "Memory holding messages: queues, open chunks and chunks in flight.",
-             stats.memory_in_use);
-  out.single("mcaprec_memory_budget_bytes", "gauge", "The configured pipeline.memory_budget.",
-             stats.memory_budget);
-  out.single("mcaprec_in_flight_bytes", "gauge", "Sealed chunk bytes not yet written to a file.",
-             stats.in_flight_bytes);
-  out.single("mcaprec_in_flight_chunks", "gauge", "Sealed chunks not yet written to a file.",
-             stats.in_flight_chunks);
-  out.single(
-      "mcaprec_in_flight_chunks_limit", "gauge",
-      "Sealed chunks in flight at which groups stop sealing (messages wait in their queues).",
-      stats.in_flight_chunk_limit);
-  out.single("mcaprec_in_flight_chunks_peak", "gauge",
-             "Most sealed chunks in flight at once since start (over the limit only after a "
-             "rotation request).",
-             stats.peak_in_flight_chunks);
-  out.single("mcaprec_compressor_threads", "gauge", "Threads compressing chunks.",
-             uint64_t{stats.compressor_threads});
-  out.single("mcaprec_compressor_busy_seconds_total", "counter",
-             "CPU time spent by the compressor threads.", seconds(stats.compressor_cpu));
-  out.single("mcaprec_writer_busy_seconds_total", "counter",
-             "CPU time spent by the ordered writer thread.", seconds(stats.writer_cpu));
-  out.single("mcaprec_finalizer_busy_seconds_total", "counter", "CPU time spent finalizing files.",
-             seconds(stats.finalizer_cpu));
-}
-
 Labels source_labels(const ingest::SourceStats& source) {
   return {{"source", source.name}, {"transport", source.transport}};
-}
-
-void source_metrics(Exposition& out, const std::vector<ingest::SourceStats>& sources) {
-  out.family("mcaprec_source_messages_total", "counter",
-             "Messages the source handed to the pipeline.");
-  for (const auto& source : sources) out.sample(source_labels(source), source.messages);
-  out.family("mcaprec_source_bytes_total", "counter",
-             "Payload bytes the source handed to the pipeline.");
-  for (const auto& source : sources) out.sample(source_labels(source), source.bytes);
-  out.family("mcaprec_source_datagrams_total", "counter", "Datagrams a UDP source received.");
-  for (const auto& source : sources) {
-    if (source.transport == "udp") out.sample(source_labels(source), source.datagrams);
-  }
-  out.family("mcaprec_source_kernel_drops_total", "counter",
-             "Datagrams the kernel dropped because a UDP source's receive buffer was full (with "
-             "coalesce, a dropped buffer of several datagrams counts once: see "
-             "mcaprec_source_kernel_dropped_datagrams_total).");
-  for (const auto& source : sources) {
-    if (source.transport == "udp") out.sample(source_labels(source), source.kernel_drops);
-  }
-  out.family("mcaprec_source_kernel_dropped_datagrams_total", "counter",
-             "Datagrams in what the kernel dropped for a UDP source: kernel_drops without "
-             "coalesce; with it, each dropped buffer counted as the datagrams of the buffer read "
-             "after it (an estimate).");
-  for (const auto& source : sources) {
-    if (source.transport == "udp") {
-      out.sample(source_labels(source), source.kernel_dropped_datagrams);
-    }
-  }
-  out.family("mcaprec_source_connections_accepted_total", "counter",
-             "Connections a TCP source accepted.");
-  for (const auto& source : sources) {
-    if (source.transport == "tcp") out.sample(source_labels(source), source.connections_accepted);
-  }
-  out.family("mcaprec_source_connections_open", "gauge", "Connections open on a TCP source.");
-  for (const auto& source : sources) {
-    if (source.transport == "tcp") out.sample(source_labels(source), source.connections_open);
-  }
-  out.family("mcaprec_source_connections_refused_total", "counter",
-             "Connections a TCP source refused (over max_connections or not allowed).");
-  for (const auto& source : sources) {
-    if (source.transport == "tcp") out.sample(source_labels(source), source.connections_refused);
-  }
-  out.family("mcaprec_source_errors_total", "counter",
-             "Bad input a source received and dropped, by reason.");
-  for (const auto& source : sources) {
-    for (const auto& [reason, count] : source.errors) {
-      Labels labels = source_labels(source);
-      labels.emplace_back("reason", reason);
-      out.sample(labels, count);
-    }
-  }
 }
 
 }  // namespace
@@ -298,16 +193,13 @@ std::string prometheus_label_value(std::string_view text) {
 
 std::string prometheus_text(const DaemonSnapshot& snapshot) {
   Exposition out;
+  // The version is a label, not a value: the one family that is not a table row.
   out.family("mcaprec_build_info", "gauge", "The daemon's version; always 1.");
   out.sample({{"version", snapshot.version}}, uint64_t{1});
-  out.single("mcaprec_uptime_seconds", "gauge", "Seconds since the daemon started.",
-             snapshot.uptime_seconds);
-  out.single("mcaprec_writer_stalled", "gauge",
-             "1 while the writer makes no progress with work pending (watchdog pings withheld).",
-             uint64_t{snapshot.writer_stalled ? 1u : 0u});
-  channel_metrics(out, snapshot.pipeline.channels);
-  pipeline_metrics(out, snapshot.pipeline);
-  source_metrics(out, snapshot.sources);
+  families(out, daemon_counters(), snapshot);
+  families(out, channel_counters(), snapshot.pipeline.channels, channel_labels);
+  families(out, recording_counters(), snapshot);
+  families(out, source_counters(), snapshot.sources, source_labels);
   return out.take();
 }
 

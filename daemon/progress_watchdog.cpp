@@ -4,14 +4,14 @@ namespace mcaprec::daemon {
 
 WriterProgress WriterProgress::from(const pipeline::PipelineStats& stats, bool count_queued) {
   WriterProgress progress;
-  progress.chunks_written = stats.chunks_written;
-  progress.bytes_written = stats.bytes_written;
-  progress.files_started = stats.files_started;
-  progress.files_finalized = stats.files_finalized;
-  progress.pending_bytes = stats.in_flight_bytes;
+  progress.chunks_written = stats.writer.chunks_written;
+  progress.bytes_written = stats.writer.bytes_written;
+  progress.files_started = stats.file.files_started;
+  progress.files_finalized = stats.finalizer.files_finalized;
+  progress.pending_bytes = stats.in_flight.bytes;
   // Recording paused for lack of room waits on purpose (retention, a full disk): a restart
   // would not make room, so it is not a stall.
-  if (stats.recording_paused) {
+  if (stats.file.paused) {
     progress.pending_bytes = 0;
     return progress;
   }

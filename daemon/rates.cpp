@@ -13,8 +13,8 @@ Totals Totals::from(const pipeline::PipelineStats& stats) {
     totals.bytes_received += channel.received_bytes;
     totals.messages_dropped += channel.dropped_total();
   }
-  totals.messages_written = stats.messages_written;
-  totals.bytes_written = stats.bytes_written;
+  totals.messages_written = stats.writer.messages_written;
+  totals.bytes_written = stats.writer.bytes_written;
   return totals;
 }
 
@@ -62,15 +62,15 @@ std::string short_size(double bytes) {
 std::string status_line(const pipeline::PipelineStats& stats, const Rates& rates) {
   uint64_t dropped = 0;
   for (const pipeline::ChannelStats& channel : stats.channels) dropped += channel.dropped_total();
-  const std::string file = stats.current_file.empty()
+  const std::string file = stats.file.current_file.empty()
                                ? std::string("(no file open)")
-                               : std::filesystem::path(stats.current_file).filename().string();
+                               : std::filesystem::path(stats.file.current_file).filename().string();
   char text[256];
   std::snprintf(text, sizeof(text),
                 ": %.0f msg/s, %s/s in, %s/s to disk, %" PRIu64 " files finished, %" PRIu64
                 " dropped",
                 rates.messages_received, short_size(rates.bytes_received).c_str(),
-                short_size(rates.bytes_written).c_str(), stats.files_finalized, dropped);
+                short_size(rates.bytes_written).c_str(), stats.finalizer.files_finalized, dropped);
   return "Recording " + file + text;
 }
 

@@ -145,9 +145,9 @@ struct Service::Impl {
   void discard_empty_recording() {
     (void)pipeline->stop();
     const pipeline::PipelineStats stats = pipeline->stats();
-    if (stats.messages_written == 0 && !stats.last_finalized_file.empty()) {
+    if (stats.writer.messages_written == 0 && !stats.finalizer.last_finalized_file.empty()) {
       std::error_code ignored;
-      std::filesystem::remove(stats.last_finalized_file, ignored);
+      std::filesystem::remove(stats.finalizer.last_finalized_file, ignored);
     }
     pipeline.reset();
   }
@@ -155,8 +155,8 @@ struct Service::Impl {
   void announce() {
     const pipeline::PipelineStats stats = pipeline->stats();
     spdlog::info("mcaprecd {} recording into {} (first file {}); configuration {} (crc32 {})",
-                 MCAPREC_VERSION, options.config.output.directory, file_name(stats.current_file),
-                 options.config_path, options.config_crc32);
+                 MCAPREC_VERSION, options.config.output.directory,
+                 file_name(stats.file.current_file), options.config_path, options.config_crc32);
     // The listeners log their own addresses as they bind.
     const size_t sources = ingest->stats().size();
     if (metrics) {
@@ -199,7 +199,7 @@ struct Service::Impl {
       return;
     }
     spdlog::info("{}: starting a new file after {}", why,
-                 file_name(pipeline->stats().current_file));
+                 file_name(pipeline->stats().file.current_file));
     pipeline->request_rotation();
   }
 
@@ -225,7 +225,7 @@ struct Service::Impl {
     const milliseconds bound = options.config.pipeline.shutdown_timeout;
     options.notifier->stopping("Stopping: draining queues and finalizing the file");
     spdlog::info("{}: stopping; draining the queues and finalizing {} (at most {})", why,
-                 which_file(pipeline->stats().current_file), seconds_text(bound));
+                 which_file(pipeline->stats().file.current_file), seconds_text(bound));
     drain_thread = std::thread([this] {
       // Listeners first, so that nothing new arrives while the queues drain.
       ingest->stop();
@@ -261,8 +261,8 @@ struct Service::Impl {
       spdlog::info(
           "stopped: {} messages received, {} written, {} dropped; files finished: {}, the last "
           "{}",
-          totals.messages_received, stats.messages_written, totals.messages_dropped,
-          stats.files_finalized, file_name(stats.last_finalized_file));
+          totals.messages_received, stats.writer.messages_written, totals.messages_dropped,
+          stats.finalizer.files_finalized, file_name(stats.finalizer.last_finalized_file));
       result.exit_code = 0;
     } else {
       spdlog::error("stopped with a write failure: {}", status.error().message);
@@ -276,7 +276,7 @@ struct Service::Impl {
         "the writer did not finish within pipeline.shutdown_timeout ({}); exiting without "
         "finalizing {} (recovered at the next start)",
         seconds_text(options.config.pipeline.shutdown_timeout),
-        which_file(pipeline->stats().current_file));
+        which_file(pipeline->stats().file.current_file));
     result = RunResult{1, true};
     finish_loop();
   }
@@ -315,9 +315,9 @@ struct Service::Impl {
       shared_rates = rates;
       writer_stalled = stalled;
     }
-    if (stats.first_error && !first_error_logged) {
+    if (stats.first_error() && !first_error_logged) {
       first_error_logged = true;
-      spdlog::error("write failure: {}", stats.first_error->message);
+      spdlog::error("write failure: {}", stats.first_error()->message);
     }
     if (now >= next_status) {
       next_status = now + options.status_interval;

@@ -3,7 +3,14 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "daemon/counter_table.hpp"
 
 namespace mcaprec::daemon {
 namespace {
@@ -17,110 +24,105 @@ double six_digits(double value) {
   return std::strtod(text, nullptr);
 }
 
-double seconds(std::chrono::nanoseconds duration) {
-  return six_digits(std::chrono::duration<double>(duration).count());
-}
-
-Json channel_json(const pipeline::ChannelStats& channel) {
-  Json dropped = Json::object();
-  for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
-    dropped[pipeline::drop_reason_name(pipeline::DropReason(r))] = channel.dropped[r];
-  }
-  return {{"id", uint64_t{channel.id}},
-          {"topic", channel.topic},
-          {"chunk_group", channel.chunk_group},
-          {"received", channel.received},
-          {"received_bytes", channel.received_bytes},
-          {"written", channel.written},
-          {"queued_bytes", channel.queued_bytes},
-          {"dropped", std::move(dropped)}};
-}
-
-Json source_json(const ingest::SourceStats& source) {
-  Json json = {{"name", source.name},
-               {"transport", source.transport},
-               {"bind", source.bind},
-               {"messages", source.messages},
-               {"bytes", source.bytes}};
-  if (source.transport == "udp") {
-    json["datagrams"] = source.datagrams;
-    json["kernel_drops"] = source.kernel_drops;
-    json["kernel_dropped_datagrams"] = source.kernel_dropped_datagrams;
-  } else {
-    json["connections_accepted"] = source.connections_accepted;
-    json["connections_open"] = source.connections_open;
-    json["connections_refused"] = source.connections_refused;
-  }
-  Json errors = Json::object();
-  for (const auto& [reason, count] : source.errors) errors[reason] = count;
-  json["errors"] = std::move(errors);
-  json["peers"] = source.peers;
+// `keys` in this order, each null until it is filled. /status kept the key order it had before
+// the counter table, which, where it differs from the table's (the /metrics order), these lay out.
+Json laid_out(std::initializer_list<const char*> keys) {
+  Json json = Json::object();
+  for (const char* key : keys) json[key] = nullptr;
   return json;
 }
 
-// The file, its sync and retention, rates and totals: everything before cpu_seconds.
-Json recording_json(const DaemonSnapshot& snapshot) {
-  const pipeline::PipelineStats& stats = snapshot.pipeline;
-  const Totals totals = Totals::from(stats);
-  const Rates& rates = snapshot.rates;
-  return {
-      {"version", snapshot.version},
-      {"state", snapshot.state},
-      {"uptime_seconds", six_digits(snapshot.uptime_seconds)},
-      {"config", {{"path", snapshot.config_path}, {"crc32", snapshot.config_crc32}}},
-      {"directory", snapshot.directory},
-      {"current_file", stats.current_file},
-      {"last_finalized_file", stats.last_finalized_file},
-      {"files",
-       {{"started", stats.files_started},
-        {"finalized", stats.files_finalized},
-        {"closed_on_error", stats.files_closed_on_error}}},
-      {"recording_paused", stats.recording_paused},
-      {"pause_reason", stats.recording_paused ? Json(stats.pause_reason) : Json()},
-      {"sync",
-       {{"count", stats.syncs},
-        {"errors", stats.sync_errors},
-        {"seconds", seconds(stats.sync_time)},
-        {"max_seconds", seconds(stats.max_sync_time)}}},
-      {"retention",
-       {{"files_deleted", stats.retention_files_deleted},
-        {"bytes_deleted", stats.retention_bytes_deleted}}},
-      {"rates",
-       {{"messages_received_per_second", six_digits(rates.messages_received)},
-        {"bytes_received_per_second", six_digits(rates.bytes_received)},
-        {"messages_written_per_second", six_digits(rates.messages_written)},
-        {"bytes_written_per_second", six_digits(rates.bytes_written)},
-        {"messages_dropped_per_second", six_digits(rates.messages_dropped)}}},
-      {"totals",
-       {{"messages_received", totals.messages_received},
-        {"bytes_received", totals.bytes_received},
-        {"messages_written", stats.messages_written},
-        {"messages_dropped", totals.messages_dropped},
-        {"bytes_written", stats.bytes_written},
-        {"chunks_written", stats.chunks_written},
-        {"write_errors", stats.write_errors},
-        {"uncompressed_bytes", stats.uncompressed_bytes},
-        {"compressed_bytes", stats.compressed_bytes}}},
-  };
+Json top_level_layout() {
+  Json json = laid_out({"version",
+                        "state",
+                        "uptime_seconds",
+                        "config",
+                        "directory",
+                        "current_file",
+                        "last_finalized_file",
+                        "files",
+                        "recording_paused",
+                        "pause_reason",
+                        "sync",
+                        "retention",
+                        "rates",
+                        "totals",
+                        "memory",
+                        "cpu_seconds",
+                        "compressor_threads",
+                        "writer_stalled",
+                        "first_error",
+                        "channels",
+                        "sources"});
+  json["totals"] = laid_out({"messages_received", "bytes_received", "messages_written",
+                             "messages_dropped", "bytes_written", "chunks_written", "write_errors",
+                             "uncompressed_bytes", "compressed_bytes"});
+  json["cpu_seconds"] = laid_out({"writer", "compressors", "finalizer"});
+  return json;
+}
+
+// Sets the key at `path` ("files.started") to the value, unless the element has none.
+void put(Json& json, std::string_view path, const CounterValue& value) {
+  if (path.empty() || std::holds_alternative<std::monostate>(value)) return;
+  std::string pointer = "/" + std::string(path);
+  for (char& c : pointer) c = c == '.' ? '/' : c;
+  Json& slot = json[Json::json_pointer(pointer)];
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, double>) {
+          slot = six_digits(v);
+        } else if constexpr (std::is_same_v<T, std::chrono::nanoseconds>) {
+          slot = six_digits(std::chrono::duration<double>(v).count());
+        } else if constexpr (std::is_same_v<T, ByReason>) {
+          slot = Json::object();
+          for (const auto& [reason, count] : v) slot[reason] = count;
+        } else if constexpr (!std::is_same_v<T, std::monostate>) {
+          slot = v;
+        }
+      },
+      value);
+}
+
+template <class Stats>
+void put_all(Json& json, std::span<const Counter<Stats>> rows, const Stats& stats) {
+  for (const Counter<Stats>& row : rows) put(json, row.status, row.read(stats));
+}
+
+Json channel_json(const pipeline::ChannelStats& channel) {
+  Json json = laid_out({"id", "topic", "chunk_group", "received", "received_bytes", "written",
+                        "queued_bytes", "dropped"});
+  json["id"] = uint64_t{channel.id};
+  json["topic"] = channel.topic;
+  json["chunk_group"] = channel.chunk_group;
+  put_all(json, channel_counters(), channel);
+  return json;
+}
+
+Json source_json(const ingest::SourceStats& source) {
+  Json json = {{"name", source.name}, {"transport", source.transport}, {"bind", source.bind}};
+  put_all(json, source_counters(), source);
+  json["peers"] = source.peers;
+  return json;
 }
 
 }  // namespace
 
 std::string status_json(const DaemonSnapshot& snapshot) {
   const pipeline::PipelineStats& stats = snapshot.pipeline;
-  Json json = recording_json(snapshot);
-  json["memory"] = {{"in_use_bytes", stats.memory_in_use},
-                    {"budget_bytes", stats.memory_budget},
-                    {"in_flight_bytes", stats.in_flight_bytes},
-                    {"in_flight_chunks", stats.in_flight_chunks},
-                    {"in_flight_chunks_limit", stats.in_flight_chunk_limit},
-                    {"in_flight_chunks_peak", stats.peak_in_flight_chunks}};
-  json["cpu_seconds"] = {{"writer", seconds(stats.writer_cpu)},
-                         {"compressors", seconds(stats.compressor_cpu)},
-                         {"finalizer", seconds(stats.finalizer_cpu)}};
-  json["compressor_threads"] = uint64_t{stats.compressor_threads};
-  json["writer_stalled"] = snapshot.writer_stalled;
-  json["first_error"] = stats.first_error ? Json(stats.first_error->to_string()) : Json();
+  Json json = top_level_layout();
+  // Texts and lists: what is not a number has no row.
+  json["version"] = snapshot.version;
+  json["state"] = snapshot.state;
+  json["config"] = {{"path", snapshot.config_path}, {"crc32", snapshot.config_crc32}};
+  json["directory"] = snapshot.directory;
+  json["current_file"] = stats.file.current_file;
+  json["last_finalized_file"] = stats.finalizer.last_finalized_file;
+  json["pause_reason"] = stats.file.paused ? Json(stats.file.pause_reason) : Json();
+  const std::optional<mcap::Error> first_error = stats.first_error();
+  json["first_error"] = first_error ? Json(first_error->to_string()) : Json();
+  put_all(json, daemon_counters(), snapshot);
+  put_all(json, recording_counters(), snapshot);
   json["channels"] = Json::array();
   for (const pipeline::ChannelStats& channel : stats.channels) {
     json["channels"].push_back(channel_json(channel));

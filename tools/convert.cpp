@@ -383,7 +383,7 @@ int run_convert(std::span<const std::string> args) {
       out_bytes ? fixed(static_cast<double>(in_bytes) / out_bytes, 2).c_str() : "-",
       fixed(elapsed, 3).c_str(),
       fixed(elapsed > 0 ? static_cast<double>(in_bytes) / 1e6 / elapsed : 0.0, 1).c_str(),
-      stats.compressor_threads);
+      stats.compression.threads);
   if (counts.dropped_unknown > 0) {
     std::fprintf(stderr, "mcaprec convert: dropped %llu records of unknown type\n",
                  static_cast<unsigned long long>(counts.dropped_unknown));

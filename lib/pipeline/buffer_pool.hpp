@@ -17,6 +17,7 @@
 
 #include "mcap/chunk.hpp"
 #include "pipeline/space_signal.hpp"
+#include "pipeline/stage_stats.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -85,6 +86,7 @@ class BufferPool {
   // Segments used at least once so far (their pages touched); at most the budget's worth.
   uint64_t segments_allocated() const { return allocated_.load(std::memory_order_relaxed); }
   uint64_t budget() const { return budget_; }
+  MemoryStats stats() const { return {.in_use = in_use(), .budget = budget_}; }
   size_t segment_count() const { return segment_count_; }  // as many as the budget holds
   size_t segment_bytes() const { return segment_bytes_; }
 

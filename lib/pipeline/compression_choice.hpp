@@ -25,7 +25,6 @@ class CompressionChoice {
     std::lock_guard lock(mu_);
     if (skip_left_ == 0) return configured;
     --skip_left_;
-    ++skipped_;
     return mcap::Compression::kNone;
   }
 
@@ -49,17 +48,10 @@ class CompressionChoice {
     }
   }
 
-  // Chunks stored raw without trying, so far.
-  uint64_t skipped() const {
-    std::lock_guard lock(mu_);
-    return skipped_;
-  }
-
  private:
   mutable std::mutex mu_;
   uint32_t streak_ = 0;     // guarded by mu_
   uint32_t skip_left_ = 0;  // guarded by mu_
-  uint64_t skipped_ = 0;    // guarded by mu_
 };
 
 }  // namespace mcaprec::pipeline

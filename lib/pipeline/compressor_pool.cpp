@@ -53,10 +53,17 @@ void CompressorPool::finish() {
   }
 }
 
-std::chrono::nanoseconds CompressorPool::cpu_time() const {
-  int64_t total = 0;
-  for (const std::atomic<int64_t>& ns : cpu_ns_) total += ns.load(std::memory_order_relaxed);
-  return std::chrono::nanoseconds(total);
+CompressionStats CompressorPool::stats() const {
+  CompressionStats stats;
+  stats.chunks_stored_raw = stored_raw_.load(std::memory_order_relaxed);
+  stats.chunks_skipped = skipped_.load(std::memory_order_relaxed);
+  stats.uncompressed_bytes = uncompressed_.load(std::memory_order_relaxed);
+  stats.compressed_bytes = compressed_.load(std::memory_order_relaxed);
+  stats.threads = unsigned(threads_.size());
+  int64_t cpu_ns = 0;
+  for (const std::atomic<int64_t>& ns : cpu_ns_) cpu_ns += ns.load(std::memory_order_relaxed);
+  stats.cpu_time = std::chrono::nanoseconds(cpu_ns);
+  return stats;
 }
 
 void CompressorPool::run(size_t index) {
@@ -133,6 +140,10 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   // stored raw by the encoder in the same pass.
   options.min_saving_percent = CompressionChoice::kMinSavingPercent;
   const bool tried = options.compression != mcap::Compression::kNone;
+  // The group is skipping compression for a while (its recent chunks did not compress).
+  if (!tried && settings_.compression != mcap::Compression::kNone) {
+    skipped_.fetch_add(1, std::memory_order_relaxed);
+  }
   const mcap::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
   if (!status) {
     lose(*chunk, DropReason::kWriteError,
@@ -142,7 +153,6 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
     if (out->encoded.compression.empty()) stored_raw_.fetch_add(1, std::memory_order_relaxed);
     uncompressed_.fetch_add(out->encoded.uncompressed_size, std::memory_order_relaxed);
     compressed_.fetch_add(out->encoded.compressed_size, std::memory_order_relaxed);
-    encoded_.fetch_add(1, std::memory_order_relaxed);
   }
   finish_chunk(chunk, out);
 }

@@ -20,6 +20,7 @@
 #include "pipeline/recycling_pool.hpp"
 #include "pipeline/ring.hpp"
 #include "pipeline/sealed_chunk.hpp"
+#include "pipeline/stage_stats.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -76,12 +77,7 @@ class CompressorPool {
   // Encodes everything submitted, then stops the threads. Idempotent.
   void finish();
 
-  unsigned threads() const { return unsigned(threads_.size()); }
-  std::chrono::nanoseconds cpu_time() const;  // all compressor threads, so far
-  uint64_t chunks_encoded() const { return encoded_.load(std::memory_order_relaxed); }
-  uint64_t chunks_stored_raw() const { return stored_raw_.load(std::memory_order_relaxed); }
-  uint64_t uncompressed_bytes() const { return uncompressed_.load(std::memory_order_relaxed); }
-  uint64_t compressed_bytes() const { return compressed_.load(std::memory_order_relaxed); }
+  CompressionStats stats() const;
 
  private:
   void run(size_t index);
@@ -109,8 +105,8 @@ class CompressorPool {
   bool finishing_ = false;    // guarded by mu_
 
   std::atomic<bool> skip_{false};
-  std::atomic<uint64_t> encoded_{0};
   std::atomic<uint64_t> stored_raw_{0};
+  std::atomic<uint64_t> skipped_{0};
   std::atomic<uint64_t> uncompressed_{0};
   std::atomic<uint64_t> compressed_{0};
   std::vector<std::atomic<int64_t>> cpu_ns_;  // per thread

@@ -14,6 +14,8 @@
 #include <cstdint>
 #include <mutex>
 
+#include "pipeline/stage_stats.hpp"
+
 namespace mcaprec::pipeline {
 
 class InFlightGate {
@@ -80,6 +82,12 @@ class InFlightGate {
   uint64_t chunk_limit() const { return chunk_limit_; }
   // Most chunks ever in flight at once (above chunk_limit only after a forced seal).
   uint64_t peak_chunks() const { return peak_chunks_.load(std::memory_order_relaxed); }
+  InFlightStats stats() const {
+    return {.bytes = bytes(),
+            .chunks = chunks(),
+            .chunk_limit = chunk_limit_,
+            .peak_chunks = peak_chunks()};
+  }
 
  private:
   void release_slot() { chunks_.fetch_sub(1, std::memory_order_release); }

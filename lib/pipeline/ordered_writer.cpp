@@ -106,22 +106,12 @@ void OrderedWriter::finish(uint64_t end_seq) {
 }
 
 WriterStats OrderedWriter::stats() const {
-  const storage::RecordingFileStats file = file_.stats();
   WriterStats stats;
   stats.chunks_written = chunks_written_.load(std::memory_order_relaxed);
   stats.messages_written = messages_written_.load(std::memory_order_relaxed);
   stats.bytes_written = bytes_written_.load(std::memory_order_relaxed);
-  stats.files_started = file.files_started;
   stats.write_errors = write_errors_.load(std::memory_order_relaxed);
-  stats.files_closed_on_error = file.files_closed_on_error;
-  stats.current_file = file.current_file;
-  stats.first_error = file.first_error;
   stats.cpu_time = std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
-  stats.sync = file.sync;
-  stats.paused = file.paused;
-  stats.pause_reason = file.pause_reason;
-  stats.retention_files_deleted = file.retention_files_deleted;
-  stats.retention_bytes_deleted = file.retention_bytes_deleted;
   return stats;
 }
 

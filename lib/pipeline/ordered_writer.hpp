@@ -35,6 +35,7 @@
 #include "pipeline/compressor_pool.hpp"
 #include "pipeline/in_flight_gate.hpp"
 #include "pipeline/recycling_pool.hpp"
+#include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/recording_file.hpp"
 #include "storage/syncer.hpp"
@@ -45,23 +46,6 @@ struct OutputConfig {
   storage::RecordingFileOptions file;        // where and how files are written
   uint64_t max_bytes = 0;                    // 0 = no size rotation
   std::chrono::nanoseconds max_duration{0};  // 0 = no time rotation
-};
-
-struct WriterStats {
-  uint64_t chunks_written = 0;
-  uint64_t messages_written = 0;
-  uint64_t bytes_written = 0;  // all files, as appended so far
-  uint64_t files_started = 0;
-  uint64_t write_errors = 0;
-  uint64_t files_closed_on_error = 0;  // ended early by a failed write, flush or sync
-  std::string current_file;            // the .active path, "" between files
-  std::optional<mcap::Error> first_error;
-  std::chrono::nanoseconds cpu_time{0};
-  storage::SyncerStats sync;
-  bool paused = false;  // no room to write: chunks are held
-  std::string pause_reason;
-  uint64_t retention_files_deleted = 0;
-  uint64_t retention_bytes_deleted = 0;
 };
 
 class OrderedWriter final : public CompressedChunkSink {
@@ -89,6 +73,8 @@ class OrderedWriter final : public CompressedChunkSink {
   void finish(uint64_t end_seq);
 
   WriterStats stats() const;
+  // The file's lifetime (files, sync, retention, pause) is the recording file's to count.
+  storage::RecordingFileStats file_stats() const { return file_.stats(); }
 
  private:
   // A Metadata or Attachment record waiting for the writer, with its own copy of the data.

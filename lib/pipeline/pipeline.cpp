@@ -184,7 +184,7 @@ struct Pipeline::Impl {
     compressors.finish();
     writer.finish(next_seq.load(std::memory_order_acquire));
     finalizer.finish();
-    if (std::optional<mcap::Error> error = writer.stats().first_error) {
+    if (std::optional<mcap::Error> error = writer.file_stats().first_error) {
       stop_status = *error;
     } else if (std::optional<mcap::Error> final_error = finalizer.first_error()) {
       stop_status = *final_error;
@@ -325,44 +325,12 @@ PipelineStats Pipeline::stats() const {
     channel.queued_bytes = entry->queue->unsealed_bytes();
     stats.channels.push_back(std::move(channel));
   }
-  const WriterStats writer = impl_->writer.stats();
-  stats.chunks_written = writer.chunks_written;
-  stats.messages_written = writer.messages_written;
-  stats.bytes_written = writer.bytes_written;
-  stats.files_started = writer.files_started;
-  stats.write_errors = writer.write_errors;
-  stats.files_closed_on_error = writer.files_closed_on_error;
-  stats.syncs = writer.sync.syncs;
-  stats.sync_errors = writer.sync.sync_errors;
-  stats.sync_time = writer.sync.sync_time;
-  stats.max_sync_time = writer.sync.max_sync_time;
-  stats.recording_paused = writer.paused;
-  stats.pause_reason = writer.pause_reason;
-  stats.retention_files_deleted = writer.retention_files_deleted;
-  stats.retention_bytes_deleted = writer.retention_bytes_deleted;
-  stats.current_file = writer.current_file;
-  stats.writer_cpu = writer.cpu_time;
-  stats.first_error = writer.first_error;
-  stats.files_finalized = impl_->finalizer.finalized_count();
-  stats.last_finalized_file = impl_->finalizer.last_finalized_path();
-  stats.finalizer_cpu = impl_->finalizer.cpu_time();
-  if (!stats.first_error) stats.first_error = impl_->finalizer.first_error();
-  stats.chunks_stored_raw = impl_->compressors.chunks_stored_raw();
-  stats.uncompressed_bytes = impl_->compressors.uncompressed_bytes();
-  stats.compressed_bytes = impl_->compressors.compressed_bytes();
-  stats.compressor_cpu = impl_->compressors.cpu_time();
-  stats.compressor_threads = impl_->compressors.threads();
-  std::vector<ChunkAssembler*> groups;
-  impl_->registry.groups(groups);
-  for (ChunkAssembler* group : groups) {
-    stats.chunks_compression_skipped += group->compression().skipped();
-  }
-  stats.memory_in_use = impl_->buffers.in_use();
-  stats.memory_budget = impl_->buffers.budget();
-  stats.in_flight_bytes = impl_->gate.bytes();
-  stats.in_flight_chunks = impl_->gate.chunks();
-  stats.in_flight_chunk_limit = impl_->gate.chunk_limit();
-  stats.peak_in_flight_chunks = impl_->gate.peak_chunks();
+  stats.writer = impl_->writer.stats();
+  stats.file = impl_->writer.file_stats();
+  stats.finalizer = impl_->finalizer.stats();
+  stats.compression = impl_->compressors.stats();
+  stats.memory = impl_->buffers.stats();
+  stats.in_flight = impl_->gate.stats();
   stats.scheduler_cpu =
       std::chrono::nanoseconds(impl_->scheduler_cpu.load(std::memory_order_relaxed));
   return stats;

@@ -31,7 +31,10 @@
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
 #include "pipeline/push_result.hpp"
+#include "pipeline/stage_stats.hpp"
+#include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
+#include "storage/recording_file.hpp"
 #include "storage/retention.hpp"
 
 namespace mcaprec::pipeline {
@@ -113,45 +116,21 @@ struct ChannelStats {
   uint64_t dropped_for(DropReason reason) const { return dropped[size_t(reason)]; }
 };
 
+// Each stage's counts, as the stage that owns them returns them.
 struct PipelineStats {
   std::vector<ChannelStats> channels;  // by id
-  uint64_t chunks_written = 0;
-  uint64_t messages_written = 0;
-  uint64_t bytes_written = 0;  // chunk bytes appended, all files
-  uint64_t files_started = 0;
-  uint64_t files_finalized = 0;
-  uint64_t write_errors = 0;                // chunks that could not be encoded or written
-  uint64_t chunks_stored_raw = 0;           // compression did not pay, or was skipped
-  uint64_t chunks_compression_skipped = 0;  // stored raw without trying (incompressible group)
-  uint64_t uncompressed_bytes = 0;          // chunk records encoded so far
-  uint64_t compressed_bytes = 0;            // ... and what they became
-  uint64_t memory_in_use = 0;               // against memory_budget
-  uint64_t memory_budget = 0;
-  uint64_t in_flight_bytes = 0;        // sealed, not yet written
-  uint64_t in_flight_chunks = 0;       // sealed, not yet written
-  uint64_t in_flight_chunk_limit = 0;  // seals wait while this many are in flight
-  // Most chunks in flight at once so far (over the limit only after a rotation request or stop,
-  // which seal everything pending).
-  uint64_t peak_in_flight_chunks = 0;
-  unsigned compressor_threads = 0;
-  uint64_t files_closed_on_error = 0;  // ended early by a failed write or sync (still valid)
-  uint64_t syncs = 0;                  // periodic fdatasync calls of the file being written
-  uint64_t sync_errors = 0;
-  std::chrono::nanoseconds sync_time{0};      // spent in those calls
-  std::chrono::nanoseconds max_sync_time{0};  // the longest one
-  bool recording_paused = false;  // no room (retention, disk full): chunks are held, not written
-  std::string pause_reason;
-  uint64_t retention_files_deleted = 0;
-  uint64_t retention_bytes_deleted = 0;
-  std::string current_file;         // the `.active` file being written, if any
-  std::string last_finalized_file;  // the last file finalized
-  // CPU time of each stage's threads so far. The ordered writer's share of the total is the
-  // pipeline's serial fraction.
-  std::chrono::nanoseconds writer_cpu{0};
-  std::chrono::nanoseconds compressor_cpu{0};
-  std::chrono::nanoseconds finalizer_cpu{0};
-  std::chrono::nanoseconds scheduler_cpu{0};
-  std::optional<mcap::Error> first_error;  // the first write or finalization failure
+  WriterStats writer;                  // the ordered writer: chunks and messages written
+  storage::RecordingFileStats file;    // files started, closed on error, sync, retention, pause
+  storage::FinalizerStats finalizer;   // files finalized
+  CompressionStats compression;        // the compressor pool
+  MemoryStats memory;                  // the buffer pool, against memory_budget
+  InFlightStats in_flight;             // sealed chunks not yet written
+  std::chrono::nanoseconds scheduler_cpu{0};  // the pipeline's chunk-age scheduler thread
+
+  // The first write or finalization failure.
+  std::optional<mcap::Error> first_error() const {
+    return file.first_error ? file.first_error : finalizer.first_error;
+  }
 };
 
 class Pipeline {

@@ -43,9 +43,15 @@ std::optional<mcap::Error> Finalizer::first_error() const {
   return first_error_;
 }
 
-std::string Finalizer::last_finalized_path() const {
+FinalizerStats Finalizer::stats() const {
+  FinalizerStats stats;
+  stats.files_finalized = finalized_.load(std::memory_order_relaxed);
+  stats.files_failed = failed_.load(std::memory_order_relaxed);
+  stats.cpu_time = std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
   std::lock_guard lock(mu_);
-  return last_path_;
+  stats.last_finalized_file = last_path_;
+  stats.first_error = first_error_;
+  return stats;
 }
 
 void Finalizer::run() {

@@ -17,6 +17,14 @@
 
 namespace mcaprec::storage {
 
+struct FinalizerStats {
+  uint64_t files_finalized = 0;  // summary and footer written, synced, renamed
+  uint64_t files_failed = 0;
+  std::string last_finalized_file;
+  std::optional<mcap::Error> first_error;  // the first failure
+  std::chrono::nanoseconds cpu_time{0};    // the finalizer thread's
+};
+
 class Finalizer {
  public:
   Finalizer();
@@ -28,15 +36,9 @@ class Finalizer {
   // Finalizes everything submitted so far, then stops the thread. Idempotent.
   void finish();
 
-  uint64_t finalized_count() const { return finalized_.load(std::memory_order_relaxed); }
-  uint64_t failed_count() const { return failed_.load(std::memory_order_relaxed); }
   // The first failure, if any.
   std::optional<mcap::Error> first_error() const;
-  std::string last_finalized_path() const;
-  // CPU time of the finalizer thread so far.
-  std::chrono::nanoseconds cpu_time() const {
-    return std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
-  }
+  FinalizerStats stats() const;
 
  private:
   void run();

@@ -43,14 +43,14 @@ output:
 
 TEST(DaemonRecordingOptionsTest, APausedRecordingIsNotAStalledWriter) {
   pipeline::PipelineStats stats;
-  stats.in_flight_bytes = 1 << 20;
-  stats.recording_paused = true;
+  stats.in_flight.bytes = 1 << 20;
+  stats.file.paused = true;
   const auto t0 = std::chrono::steady_clock::now();
   ProgressWatchdog watchdog(10s, t0);
   EXPECT_TRUE(watchdog.observe(WriterProgress::from(stats, true), t0).ping);
   EXPECT_TRUE(watchdog.observe(WriterProgress::from(stats, true), t0 + 60s).ping);
   EXPECT_FALSE(watchdog.stalled());
-  stats.recording_paused = false;
+  stats.file.paused = false;
   EXPECT_TRUE(watchdog.observe(WriterProgress::from(stats, true), t0 + 61s).ping);
   EXPECT_FALSE(watchdog.observe(WriterProgress::from(stats, true), t0 + 72s).ping)
       << "once resumed, work that does not move is a stall again";

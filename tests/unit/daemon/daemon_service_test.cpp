@@ -144,7 +144,7 @@ class DaemonServiceTest : public ::testing::Test {
     ASSERT_TRUE(eventually([&] { return stuck->ingest().pushed() > pushed; }));
     gate.close();
     ASSERT_TRUE(
-        eventually([&] { return stuck->service().snapshot().pipeline.in_flight_bytes > 0; }));
+        eventually([&] { return stuck->service().snapshot().pipeline.in_flight.bytes > 0; }));
   }
 
   ScratchDir dir;
@@ -219,8 +219,8 @@ TEST_F(DaemonServiceTest, MetricsAndStatusAnswerWhileRecording) {
   const uint16_t port = running.service().metrics_port();
   ASSERT_NE(port, 0);
   ASSERT_TRUE(eventually([&] { return running.ingest().pushed() == 200; }));
-  ASSERT_TRUE(
-      eventually([&] { return running.service().snapshot().pipeline.messages_written == 200; }));
+  ASSERT_TRUE(eventually(
+      [&] { return running.service().snapshot().pipeline.writer.messages_written == 200; }));
 
   const testing::HttpReply metrics = testing::http_get(port, "/metrics");
   EXPECT_EQ(metrics.status, 200);

@@ -55,8 +55,8 @@ TEST(DaemonWatchdogTest, PendingWorkWithoutProgressStopsThePingsAfterTheBound) {
 
 TEST(DaemonWatchdogTest, ProgressComesFromTheWriterCounters) {
   pipeline::PipelineStats stats;
-  stats.chunks_written = 2;
-  stats.in_flight_bytes = 100;
+  stats.writer.chunks_written = 2;
+  stats.in_flight.bytes = 100;
   stats.channels.resize(2);
   stats.channels[0].queued_bytes = 10;
   stats.channels[1].queued_bytes = 5;
@@ -86,8 +86,8 @@ TEST(DaemonRatesTest, RatesCoverTheWindow) {
 
 TEST(DaemonRatesTest, StatusLineSaysWhatIsRecorded) {
   pipeline::PipelineStats stats;
-  stats.current_file = "/var/lib/mcaprec/recordings/rec_2026-01-01T00-00-00Z_3.mcap.active";
-  stats.files_finalized = 3;
+  stats.file.current_file = "/var/lib/mcaprec/recordings/rec_2026-01-01T00-00-00Z_3.mcap.active";
+  stats.finalizer.files_finalized = 3;
   stats.channels.resize(1);
   stats.channels[0].dropped[size_t(pipeline::DropReason::kQueueFull)] = 7;
   Rates rates;

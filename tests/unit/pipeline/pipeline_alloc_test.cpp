@@ -175,7 +175,7 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
     for (std::thread& t : producers) t.join();
     // Every sealed chunk written: the compressors and the writer are counted too.
     NotCounted polling;
-    EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().in_flight_bytes == 0; }));
+    EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().in_flight.bytes == 0; }));
     g_trace = false;
     return g_allocations.load() - before;
   };
@@ -189,7 +189,7 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   gate.open();
   const uint64_t budget_drops = [&] {
     NotCounted polling;
-    EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().in_flight_bytes == 0; }));
+    EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().in_flight.bytes == 0; }));
     return (*pipeline)->stats().channels[kBurst].dropped_for(DropReason::kMemoryBudget);
   }();
   EXPECT_GT(budget_drops, 0u) << "the burst never reached the memory budget";
@@ -203,7 +203,7 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   }
   const uint64_t chunks_before_rotation = [&] {
     NotCounted reading;
-    return (*pipeline)->stats().chunks_written;
+    return (*pipeline)->stats().writer.chunks_written;
   }();
   // A file's chunk index has room for 2,048 chunks and grows (per file, not per message) past
   // that: the measured passes go to a new file, opened (and every channel declared in it) by one
@@ -213,7 +213,8 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   first += kPass;
   {
     NotCounted polling;  // the first file is finalized on a thread of its own
-    EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().files_finalized == 1; }));
+    EXPECT_TRUE(
+        testing::eventually([&] { return (*pipeline)->stats().finalizer.files_finalized == 1; }));
   }
 
   // A pass can still meet more chunks sealed and not yet encoded at once than ever before (a
@@ -244,8 +245,8 @@ TEST(PipelineAllocationTest, SteadyStatePushesDoNotAllocate) {
   EXPECT_EQ(received, (kWarmUpPasses + 1 + allocations.size()) * 2u * kPass +
                           stats.channels[kBurst].received);
   EXPECT_EQ(accounted, received);
-  EXPECT_EQ(stats.files_started, 2u);
-  const uint64_t chunks_in_last_file = stats.chunks_written - chunks_before_rotation;
+  EXPECT_EQ(stats.file.files_started, 2u);
+  const uint64_t chunks_in_last_file = stats.writer.chunks_written - chunks_before_rotation;
   EXPECT_LT(chunks_in_last_file, 2048u) << "the writer's chunk index grew: fewer messages";
 
   for (size_t pass = 0; pass < allocations.size(); ++pass) {

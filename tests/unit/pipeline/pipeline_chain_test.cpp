@@ -128,11 +128,11 @@ TEST(PipelineChainTest, SixtyFourKibMessagesTakeOneDefaultSegmentEach) {
   Pipeline& pipeline = *run.pipeline;
   const ChannelHandle channel = run.channel;
   constexpr uint32_t kMessages = 8;  // 512 KiB of records: under chunk_size, so all stay queued
-  const uint64_t before = pipeline.stats().memory_in_use;
+  const uint64_t before = pipeline.stats().memory.in_use;
   for (uint32_t n = 0; n < kMessages; ++n) {
     ASSERT_TRUE(pipeline.push(channel, n, n, n, payload(n, 64 << 10, Filler::kNoise)).ok()) << n;
   }
-  const uint64_t per_message = (pipeline.stats().memory_in_use - before) / kMessages;
+  const uint64_t per_message = (pipeline.stats().memory.in_use - before) / kMessages;
   EXPECT_GE(per_message, uint64_t{64 << 10} + kRecordOverhead);
   EXPECT_LT(per_message, uint64_t{96} << 10) << "each message took a chain of segments";
   ASSERT_TRUE(pipeline.stop().ok());
@@ -254,7 +254,7 @@ struct StalledChannel {
     uint64_t peak = 0;
     for (uint32_t n = 0; n < count; ++n) {
       EXPECT_TRUE(pipeline->push(channel, n, n, n, payload(n, size, Filler::kNoise)).ok()) << n;
-      peak = std::max(peak, pipeline->stats().memory_in_use);
+      peak = std::max(peak, pipeline->stats().memory.in_use);
     }
     return peak;
   }

@@ -147,10 +147,10 @@ TEST(PipelineDurabilityTest, DiskFullInTheMiddleOfAChunkEndsTheFileValidAtTheChu
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
 
   const PipelineStats& stats = run.stats;
-  EXPECT_EQ(stats.write_errors, 1u);
-  EXPECT_EQ(stats.files_closed_on_error, 1u);
-  EXPECT_EQ(stats.files_started, 2u);
-  EXPECT_EQ(stats.files_finalized, 2u);
+  EXPECT_EQ(stats.writer.write_errors, 1u);
+  EXPECT_EQ(stats.file.files_closed_on_error, 1u);
+  EXPECT_EQ(stats.file.files_started, 2u);
+  EXPECT_EQ(stats.finalizer.files_finalized, 2u);
   const ChannelStats& counts = stats.channels.at(0);
   EXPECT_EQ(counts.received, kDiskFullMessages);
   EXPECT_EQ(counts.received, counts.written + counts.dropped_total());
@@ -196,8 +196,8 @@ TEST(PipelineDurabilityTest, DiskFullIsFoundBeforeTheChunkSoTheFileEndsValidAndN
   EXPECT_NE(stopped.error().message.find("No space left"), std::string::npos);
 
   const PipelineStats& stats = run.stats;
-  EXPECT_EQ(stats.write_errors, 0u);
-  EXPECT_FALSE(stats.recording_paused);
+  EXPECT_EQ(stats.writer.write_errors, 0u);
+  EXPECT_FALSE(stats.file.paused);
   const ChannelStats& counts = stats.channels.at(0);
   EXPECT_EQ(counts.written, kDiskFullMessages)
       << "the chunk that did not fit went to the next file";
@@ -238,11 +238,11 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
   const PipelineStats during = (*pipeline)->stats();
   ASSERT_TRUE((*pipeline)->stop().ok());
   // 20 intervals; a loaded machine (or TSan) gets fewer in.
-  EXPECT_GE(during.syncs, 5u);
-  EXPECT_LE(during.syncs, 21u);
-  EXPECT_EQ(during.sync_errors, 0u);
-  EXPECT_GT(during.sync_time.count(), 0);
-  EXPECT_GE(during.sync_time, during.max_sync_time);
+  EXPECT_GE(during.file.sync.syncs, 5u);
+  EXPECT_LE(during.file.sync.syncs, 21u);
+  EXPECT_EQ(during.file.sync.sync_errors, 0u);
+  EXPECT_GT(during.file.sync.sync_time.count(), 0);
+  EXPECT_GE(during.file.sync.sync_time, during.file.sync.max_sync_time);
 
   options.sync_interval = 0ns;
   options.directory = dir.path() + "/off";
@@ -253,7 +253,7 @@ TEST(PipelineDurabilityTest, TheFileBeingWrittenIsSyncedPeriodically) {
     ASSERT_TRUE((*quiet)->push(other, k, k, k, payload(k, kPayloadBytes)).ok());
   std::this_thread::sleep_for(50ms);
   ASSERT_TRUE((*quiet)->stop().ok());
-  EXPECT_EQ((*quiet)->stats().syncs, 0u) << "sync_interval 0: only finalization syncs";
+  EXPECT_EQ((*quiet)->stats().file.sync.syncs, 0u) << "sync_interval 0: only finalization syncs";
 }
 
 TEST(PipelineDurabilityTest, AFailedSyncEndsTheFileAndRecordingGoesOnInANewOne) {
@@ -269,7 +269,7 @@ TEST(PipelineDurabilityTest, AFailedSyncEndsTheFileAndRecordingGoesOnInANewOne) 
   const ChannelHandle channel = declare_channel_t(**pipeline);
   uint32_t pushed = 0;
   const auto give_up = std::chrono::steady_clock::now() + 10s;
-  while ((*pipeline)->stats().files_closed_on_error == 0 &&
+  while ((*pipeline)->stats().file.files_closed_on_error == 0 &&
          std::chrono::steady_clock::now() < give_up) {
     EXPECT_EQ(push_numbered(**pipeline, channel, pushed, 10), 10u);
     std::this_thread::sleep_for(3ms);
@@ -280,9 +280,9 @@ TEST(PipelineDurabilityTest, AFailedSyncEndsTheFileAndRecordingGoesOnInANewOne) 
   EXPECT_NE(stopped.error().message.find("Input/output error"), std::string::npos);
 
   const PipelineStats stats = (*pipeline)->stats();
-  EXPECT_EQ(stats.sync_errors, 1u);
-  EXPECT_EQ(stats.files_closed_on_error, 1u);
-  EXPECT_GE(stats.syncs, 1u);
+  EXPECT_EQ(stats.file.sync.sync_errors, 1u);
+  EXPECT_EQ(stats.file.files_closed_on_error, 1u);
+  EXPECT_GE(stats.file.sync.syncs, 1u);
   const ChannelStats& counts = stats.channels.at(0);
   EXPECT_EQ(counts.written, pushed) << "a failed sync drops nothing that was written";
   EXPECT_TRUE(dir.files(".active").empty());
@@ -324,29 +324,29 @@ TEST(PipelineDurabilityTest, RetentionRefusalPausesRecordingAndItResumesInANewFi
   // Pushes `n` more; a full queue may refuse some.
   auto push_some = [&](uint32_t n) { push_numbered(**pipeline, channel, pushed, n); };
   push_some(100);
-  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().chunks_written > 0; }));
+  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().writer.chunks_written > 0; }));
   disk.free = 0;
   ASSERT_TRUE(eventually(
       [&] {
         push_some(20);
         std::this_thread::sleep_for(2ms);
-        return (*pipeline)->stats().recording_paused;
+        return (*pipeline)->stats().file.paused;
       },
       10s));
   PipelineStats paused = (*pipeline)->stats();
-  EXPECT_NE(paused.pause_reason, "");
-  EXPECT_EQ(paused.current_file, "") << "the file was ended when recording paused";
-  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().files_finalized == 1; }));
+  EXPECT_NE(paused.file.pause_reason, "");
+  EXPECT_EQ(paused.file.current_file, "") << "the file was ended when recording paused";
+  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().finalizer.files_finalized == 1; }));
   push_some(3000);  // held chunks close the gate: the queue fills and drops
   paused = (*pipeline)->stats();
-  EXPECT_TRUE(paused.recording_paused);
+  EXPECT_TRUE(paused.file.paused);
   EXPECT_GT(paused.channels.at(0).dropped_total(), 0u);
   disk.free = uint64_t{10} << 30;
   ASSERT_TRUE(eventually(
       [&] {
         push_some(5);
         std::this_thread::sleep_for(2ms);
-        return !(*pipeline)->stats().recording_paused;
+        return !(*pipeline)->stats().file.paused;
       },
       10s));
   push_some(100);
@@ -357,11 +357,11 @@ TEST(PipelineDurabilityTest, RetentionRefusalPausesRecordingAndItResumesInANewFi
   EXPECT_EQ(counts.received, pushed);
   EXPECT_EQ(counts.received, counts.written + counts.dropped_total());
   EXPECT_EQ(counts.dropped_for(DropReason::kNoSpace), 0u);
-  EXPECT_EQ(stats.write_errors, 0u);
+  EXPECT_EQ(stats.writer.write_errors, 0u);
   EXPECT_TRUE(dir.files(".active").empty());
   // While paused, retention may delete the first file (the oldest) to make room.
   const std::vector<std::string> files = dir.files(".mcap");
-  ASSERT_EQ(files.size() + stats.retention_files_deleted, 2u);
+  ASSERT_EQ(files.size() + stats.file.retention_files_deleted, 2u);
   for (const std::string& file : files) EXPECT_EQ(read_file(file).error, "") << file;
   EXPECT_EQ(read_file(files.back()).find_metadata("mcaprec")->metadata.at("start_reason"),
             "resume");
@@ -387,7 +387,7 @@ TEST(PipelineDurabilityTest, StopWhilePausedDoesNotHangAndCountsWhatWasHeld) {
       if (!result.ok() && result.reason() == DropReason::kStopped) break;
     }
   });
-  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().recording_paused; }));
+  ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().file.paused; }));
   std::this_thread::sleep_for(50ms);
   const auto before = std::chrono::steady_clock::now();
   EXPECT_TRUE((*pipeline)->stop().ok());

@@ -51,7 +51,7 @@ TEST(PipelineFailureTest, AWriteErrorLeavesTheFileForRecoveryAndRecordingGoesOn)
       << stopped.error().message;
 
   const PipelineStats& stats = run.stats;
-  EXPECT_EQ(stats.write_errors, 1u);
+  EXPECT_EQ(stats.writer.write_errors, 1u);
   const ChannelStats& counts = stats.channels.at(0);
   EXPECT_GT(counts.dropped_for(DropReason::kWriteError), 0u);
   EXPECT_EQ(counts.received, counts.written + counts.dropped_total());

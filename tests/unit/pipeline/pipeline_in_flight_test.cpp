@@ -58,7 +58,7 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
   const ChannelHandle channel = *pipeline.declare_channel(spec);
   run.gate.close();  // the writer stalls at its first chunk
 
-  const uint64_t limit = pipeline.stats().in_flight_chunk_limit;
+  const uint64_t limit = pipeline.stats().in_flight.chunk_limit;
   ASSERT_GT(limit, 0u);
   const uint32_t messages = uint32_t(3 * limit);
   for (uint32_t i = 0; i < messages; ++i) {
@@ -66,13 +66,13 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
     // Long enough for the message to come of age alone.
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
-  EXPECT_TRUE(testing::eventually([&] { return pipeline.stats().in_flight_chunks == limit; }))
-      << pipeline.stats().in_flight_chunks << " of " << limit;
+  EXPECT_TRUE(testing::eventually([&] { return pipeline.stats().in_flight.chunks == limit; }))
+      << pipeline.stats().in_flight.chunks << " of " << limit;
   std::this_thread::sleep_for(std::chrono::milliseconds(30));  // more would have sealed by now
   PipelineStats stalled = pipeline.stats();
-  EXPECT_EQ(stalled.in_flight_chunks, limit);
-  EXPECT_EQ(stalled.peak_in_flight_chunks, limit);
-  EXPECT_EQ(stalled.chunks_written, 0u);
+  EXPECT_EQ(stalled.in_flight.chunks, limit);
+  EXPECT_EQ(stalled.in_flight.peak_chunks, limit);
+  EXPECT_EQ(stalled.writer.chunks_written, 0u);
   // What could not be sealed waits, unsealed, in the channel's queue.
   EXPECT_GT(stalled.channels.at(0).queued_bytes, 0u);
 
@@ -81,9 +81,9 @@ TEST(PipelineInFlightTest, TinyChunksSealedByAgeStopAtTheChunkLimitWhileTheDiskS
   // (The peak is not checked past this point: stop() seals what is left past the bound, and
   // may do so before the writer has drained what was in flight.)
   const PipelineStats stats = pipeline.stats();
-  EXPECT_EQ(stats.in_flight_chunks, 0u);
+  EXPECT_EQ(stats.in_flight.chunks, 0u);
   EXPECT_EQ(stats.channels.at(0).dropped_total(), 0u);
-  EXPECT_EQ(stats.messages_written, messages);
+  EXPECT_EQ(stats.writer.messages_written, messages);
 
   const std::vector<std::string> files = run.dir.files(".mcap");
   ASSERT_EQ(files.size(), 1u);
@@ -99,7 +99,7 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
   testing::GatedRun run(tiny_chunk_options());
   ASSERT_NE(run.pipeline, nullptr);
   Pipeline& pipeline = *run.pipeline;
-  const uint64_t limit = pipeline.stats().in_flight_chunk_limit;
+  const uint64_t limit = pipeline.stats().in_flight.chunk_limit;
   // A group per channel: a rotation request seals at least a chunk per group.
   const size_t channel_count = size_t(2 * limit);
   std::vector<ChannelHandle> channels;
@@ -119,19 +119,19 @@ TEST(PipelineInFlightTest, RotationSealsPastTheChunkLimitAndLosesNothing) {
     sent[record_id(channels[0].id())].push_back(sequence++);
     std::this_thread::sleep_for(std::chrono::milliseconds(3));
   }
-  ASSERT_TRUE(testing::eventually([&] { return pipeline.stats().in_flight_chunks == limit; }));
+  ASSERT_TRUE(testing::eventually([&] { return pipeline.stats().in_flight.chunks == limit; }));
   for (const ChannelHandle& channel : channels) {
     ASSERT_TRUE(pipeline.push(channel, 2, 2, sequence, payload(sequence, kPayloadBytes)).ok());
     sent[record_id(channel.id())].push_back(sequence++);
   }
   pipeline.request_rotation();
-  EXPECT_GT(pipeline.stats().peak_in_flight_chunks, limit);
+  EXPECT_GT(pipeline.stats().in_flight.peak_chunks, limit);
 
   run.gate.open();
   ASSERT_TRUE(pipeline.stop().ok());
   const PipelineStats stats = pipeline.stats();
-  EXPECT_EQ(stats.in_flight_chunks, 0u);
-  EXPECT_EQ(stats.messages_written, sequence);
+  EXPECT_EQ(stats.in_flight.chunks, 0u);
+  EXPECT_EQ(stats.writer.messages_written, sequence);
 
   // Everything pushed before the request is in the first file, each message once, in order per
   // channel.

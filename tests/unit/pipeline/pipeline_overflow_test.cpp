@@ -193,7 +193,7 @@ TEST(PipelineOverflowTest, MemoryBudgetBoundsAllQueuesTogether) {
       EXPECT_EQ(result.reason(), DropReason::kMemoryBudget);
       ++memory_drops;
     }
-    peak = std::max(peak, run.pipeline->stats().memory_in_use);
+    peak = std::max(peak, run.pipeline->stats().memory.in_use);
   }
   EXPECT_LE(peak, kBudget + kEncodedWaiting);
   EXPECT_GT(memory_drops, kMessages / 2);
@@ -248,11 +248,11 @@ TEST(PipelineOverflowTest, MemoryHeldByAnotherGroupIsFreedForABlockedProducer) {
   // The hog's unsealed messages take the budget up to the last segment.
   const uint64_t segment_cost = 4096 + 64 * sizeof(mcap::MessageIndexEntry);
   uint32_t i = 0;
-  while (pipeline.stats().memory_in_use + segment_cost <= options.memory_budget) {
+  while (pipeline.stats().memory.in_use + segment_cost <= options.memory_budget) {
     ASSERT_TRUE(pipeline.push(hog, i, i, i, payload(i, kPayloadBytes)).ok());
     ++i;
   }
-  ASSERT_EQ(pipeline.stats().chunks_written, 0u);
+  ASSERT_EQ(pipeline.stats().writer.chunks_written, 0u);
   // Another group's producer needs a segment: the hog's group is sealed to make room.
   std::atomic<bool> done{false};
   std::thread producer([&] {

@@ -147,8 +147,8 @@ TEST(PipelineTest, ProducersAcrossRotationsWriteEachMessageOnceInCompleteFiles) 
   EXPECT_EQ(seen.size(), size_t{kProducers} * kPerProducer);
 
   const PipelineStats stats = pipeline.stats();
-  EXPECT_EQ(stats.files_finalized, files.size());
-  EXPECT_EQ(stats.messages_written, size_t{kProducers} * kPerProducer);
+  EXPECT_EQ(stats.finalizer.files_finalized, files.size());
+  EXPECT_EQ(stats.writer.messages_written, size_t{kProducers} * kPerProducer);
   for (const ChannelStats& channel : stats.channels) {
     EXPECT_EQ(channel.received, channel.written) << channel.topic;
     EXPECT_EQ(channel.dropped_total(), 0u) << channel.topic;
@@ -202,7 +202,7 @@ TEST(PipelineTest, SlowChannelIsWrittenWhenItsChunkComesOfAge) {
   ChannelHandle slow = *(*pipeline)->declare_channel(topic_spec("/slow"));
   ASSERT_TRUE((*pipeline)->push(slow, 1, 1, 0, payload(0, 18)).ok());
   // Far from chunk_size: only its age can seal it, well before stop().
-  EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().chunks_written == 1; }));
+  EXPECT_TRUE(testing::eventually([&] { return (*pipeline)->stats().writer.chunks_written == 1; }));
   EXPECT_EQ((*pipeline)->stats().channels[0].written, 1u);
   ASSERT_TRUE((*pipeline)->stop().ok());
 }
@@ -217,9 +217,9 @@ TEST(PipelineTest, WithoutAgeSealingASmallChunkWaitsForStop) {
   ChannelHandle slow = *(*pipeline)->declare_channel(topic_spec("/slow"));
   ASSERT_TRUE((*pipeline)->push(slow, 1, 1, 0, payload(0, 18)).ok());
   std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  EXPECT_EQ((*pipeline)->stats().chunks_written, 0u);
+  EXPECT_EQ((*pipeline)->stats().writer.chunks_written, 0u);
   ASSERT_TRUE((*pipeline)->stop().ok());
-  EXPECT_EQ((*pipeline)->stats().chunks_written, 1u);
+  EXPECT_EQ((*pipeline)->stats().writer.chunks_written, 1u);
 }
 
 TEST(PipelineTest, ChunkGroupsGetChunksOfTheirOwnChannels) {
@@ -307,8 +307,8 @@ TEST(PipelineTest, IncompressibleChunksAreStoredRawAndTheirGroupStopsTrying) {
   EXPECT_GE(log_chunks, 5u);
   const PipelineStats stats = (*pipeline)->stats();
   // After three chunks that did not compress, the camera group stops trying for a while.
-  EXPECT_GE(stats.chunks_compression_skipped, camera_chunks - 2 * CompressionChoice::kStreakToSkip);
-  EXPECT_EQ(stats.chunks_stored_raw, camera_chunks);
+  EXPECT_GE(stats.compression.chunks_skipped, camera_chunks - 2 * CompressionChoice::kStreakToSkip);
+  EXPECT_EQ(stats.compression.chunks_stored_raw, camera_chunks);
 }
 
 TEST(PipelineTest, RequestedRotationSplitsAtTheRequest) {

@@ -84,10 +84,10 @@ TEST(FinalizerTest, FinalizesEverySubmittedFileBeforeFinishing) {
     finalizer.submit(std::move(*file));
   }
   finalizer.finish();
-  EXPECT_EQ(finalizer.finalized_count(), 3u);
-  EXPECT_EQ(finalizer.failed_count(), 0u);
+  EXPECT_EQ(finalizer.stats().files_finalized, 3u);
+  EXPECT_EQ(finalizer.stats().files_failed, 0u);
   EXPECT_FALSE(finalizer.first_error().has_value());
-  EXPECT_EQ(finalizer.last_finalized_path(), dir.path() + "/f2.mcap");
+  EXPECT_EQ(finalizer.stats().last_finalized_file, dir.path() + "/f2.mcap");
   EXPECT_EQ(dir.files(".mcap").size(), 3u);
   EXPECT_TRUE(dir.files(".active").empty());
 }

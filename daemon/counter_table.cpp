@@ -1,0 +1,224 @@
+#include "daemon/counter_table.hpp"
+
+#include "daemon/rates.hpp"
+
+namespace mcaprec::daemon {
+namespace {
+
+using ingest::SourceStats;
+using pipeline::ChannelStats;
+
+ByReason dropped_by_reason(const ChannelStats& channel) {
+  ByReason counts;
+  for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
+    counts.emplace_back(pipeline::drop_reason_name(pipeline::DropReason(r)), channel.dropped[r]);
+  }
+  return counts;
+}
+
+// A value only sources of `transport` have.
+CounterValue on(const SourceStats& source, std::string_view transport, uint64_t value) {
+  if (source.transport != transport) return std::monostate{};
+  return value;
+}
+
+const SnapshotCounter kDaemon[] = {
+    {"mcaprec_uptime_seconds", "gauge", "Seconds since the daemon started.", "uptime_seconds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.uptime_seconds; }},
+    {"mcaprec_writer_stalled", "gauge",
+     "1 while the writer makes no progress with work pending (watchdog pings withheld).",
+     "writer_stalled", [](const DaemonSnapshot& s) -> CounterValue { return s.writer_stalled; }},
+};
+
+const ChannelCounter kChannel[] = {
+    {"mcaprec_channel_messages_received_total", "counter",
+     "Messages received for the channel, whether written or dropped.", "received",
+     [](const ChannelStats& c) -> CounterValue { return c.received; }},
+    {"mcaprec_channel_bytes_received_total", "counter",
+     "Payload bytes of the messages received for the channel.", "received_bytes",
+     [](const ChannelStats& c) -> CounterValue { return c.received_bytes; }},
+    {"mcaprec_channel_messages_written_total", "counter",
+     "Messages of the channel written into a file.", "written",
+     [](const ChannelStats& c) -> CounterValue { return c.written; }},
+    {"mcaprec_channel_messages_dropped_total", "counter",
+     "Messages of the channel that did not reach a file, by reason.", "dropped",
+     [](const ChannelStats& c) -> CounterValue { return dropped_by_reason(c); }},
+    {"mcaprec_channel_queue_bytes", "gauge",
+     "Record bytes of the channel queued and not yet sealed into a chunk.", "queued_bytes",
+     [](const ChannelStats& c) -> CounterValue { return c.queued_bytes; }},
+};
+
+// The recording's written, compression and file counts.
+const SnapshotCounter kRecording[] = {
+    {"mcaprec_messages_written_total", "counter", "Messages written into files.",
+     "totals.messages_written",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.messages_written; }},
+    {"mcaprec_bytes_written_total", "counter", "Chunk bytes appended to files, after compression.",
+     "totals.bytes_written",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.bytes_written; }},
+    {"mcaprec_chunks_written_total", "counter", "Chunks appended to files.",
+     "totals.chunks_written",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.chunks_written; }},
+    {"mcaprec_chunk_uncompressed_bytes_total", "counter", "Bytes of the chunks before compression.",
+     "totals.uncompressed_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.compression.uncompressed_bytes;
+     }},
+    {"mcaprec_chunk_compressed_bytes_total", "counter",
+     "Bytes of the same chunks after compression.", "totals.compressed_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.compression.compressed_bytes;
+     }},
+    {"mcaprec_chunks_stored_uncompressed_total", "counter",
+     "Chunks stored uncompressed because compression did not make them smaller.", "",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.compression.chunks_stored_raw;
+     }},
+    {"mcaprec_files_started_total", "counter", "Recording files opened.", "files.started",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.files_started; }},
+    {"mcaprec_files_finalized_total", "counter",
+     "Recording files completed (summary and footer written, synced, renamed).", "files.finalized",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.finalizer.files_finalized; }},
+    {"mcaprec_write_errors_total", "counter", "Chunks that could not be encoded or written.",
+     "totals.write_errors",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.write_errors; }},
+    {"mcaprec_files_closed_on_error_total", "counter",
+     "Files ended early, still valid, because a write or a sync failed.", "files.closed_on_error",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.files_closed_on_error; }},
+    {"mcaprec_syncs_total", "counter",
+     "Periodic fdatasync calls of the file being written (output.sync_interval).", "sync.count",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.sync.syncs; }},
+    {"mcaprec_sync_errors_total", "counter",
+     "Periodic fdatasync calls that failed (the file was then ended).", "sync.errors",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.sync.sync_errors; }},
+    {"mcaprec_sync_seconds_total", "counter", "Time spent in periodic fdatasync calls.",
+     "sync.seconds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.sync.sync_time; }},
+    {"mcaprec_sync_max_seconds", "gauge", "The longest periodic fdatasync call so far.",
+     "sync.max_seconds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.sync.max_sync_time; }},
+    {"mcaprec_recording_paused", "gauge",
+     "1 while recording is paused for lack of room (retention limits or a full disk).",
+     "recording_paused",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.paused; }},
+    {"mcaprec_retention_files_deleted_total", "counter",
+     "Finished recordings deleted to keep output.max_total_bytes and min_free_bytes.",
+     "retention.files_deleted",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.file.retention_files_deleted;
+     }},
+    {"mcaprec_retention_bytes_deleted_total", "counter",
+     "Bytes of the finished recordings deleted by retention.", "retention.bytes_deleted",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.file.retention_bytes_deleted;
+     }},
+    {"mcaprec_memory_in_use_bytes", "gauge",
+     "Memory holding messages: queues, open chunks and chunks in flight.", "memory.in_use_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.memory.in_use; }},
+    {"mcaprec_memory_budget_bytes", "gauge", "The configured pipeline.memory_budget.",
+     "memory.budget_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.memory.budget; }},
+    {"mcaprec_in_flight_bytes", "gauge", "Sealed chunk bytes not yet written to a file.",
+     "memory.in_flight_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.in_flight.bytes; }},
+    {"mcaprec_in_flight_chunks", "gauge", "Sealed chunks not yet written to a file.",
+     "memory.in_flight_chunks",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.in_flight.chunks; }},
+    {"mcaprec_in_flight_chunks_limit", "gauge",
+     "Sealed chunks in flight at which groups stop sealing (messages wait in their queues).",
+     "memory.in_flight_chunks_limit",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.in_flight.chunk_limit; }},
+    {"mcaprec_in_flight_chunks_peak", "gauge",
+     "Most sealed chunks in flight at once since start (over the limit only after a rotation "
+     "request).",
+     "memory.in_flight_chunks_peak",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.in_flight.peak_chunks; }},
+    {"mcaprec_compressor_threads", "gauge", "Threads compressing chunks.", "compressor_threads",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return uint64_t{s.pipeline.compression.threads};
+     }},
+    {"mcaprec_compressor_busy_seconds_total", "counter",
+     "CPU time spent by the compressor threads.", "cpu_seconds.compressors",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.compression.cpu_time; }},
+    {"mcaprec_writer_busy_seconds_total", "counter", "CPU time spent by the ordered writer thread.",
+     "cpu_seconds.writer",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.cpu_time; }},
+    {"mcaprec_finalizer_busy_seconds_total", "counter", "CPU time spent finalizing files.",
+     "cpu_seconds.finalizer",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.finalizer.cpu_time; }},
+    // /status only: sums over the channels and rates over a window; Prometheus derives both
+    // from the per-channel counters itself.
+    {"", "", "", "totals.messages_received",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return Totals::from(s.pipeline).messages_received;
+     }},
+    {"", "", "", "totals.bytes_received",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return Totals::from(s.pipeline).bytes_received;
+     }},
+    {"", "", "", "totals.messages_dropped",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return Totals::from(s.pipeline).messages_dropped;
+     }},
+    {"", "", "", "rates.messages_received_per_second",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.rates.messages_received; }},
+    {"", "", "", "rates.bytes_received_per_second",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.rates.bytes_received; }},
+    {"", "", "", "rates.messages_written_per_second",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.rates.messages_written; }},
+    {"", "", "", "rates.bytes_written_per_second",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.rates.bytes_written; }},
+    {"", "", "", "rates.messages_dropped_per_second",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.rates.messages_dropped; }},
+};
+
+const SourceCounter kSource[] = {
+    {"mcaprec_source_messages_total", "counter", "Messages the source handed to the pipeline.",
+     "messages", [](const SourceStats& s) -> CounterValue { return s.messages; }},
+    {"mcaprec_source_bytes_total", "counter", "Payload bytes the source handed to the pipeline.",
+     "bytes", [](const SourceStats& s) -> CounterValue { return s.bytes; }},
+    {"mcaprec_source_datagrams_total", "counter", "Datagrams a UDP source received.", "datagrams",
+     [](const SourceStats& s) { return on(s, "udp", s.datagrams); }},
+    {"mcaprec_source_kernel_drops_total", "counter",
+     "Datagrams the kernel dropped because a UDP source's receive buffer was full (with "
+     "coalesce, a dropped buffer of several datagrams counts once: see "
+     "mcaprec_source_kernel_dropped_datagrams_total).",
+     "kernel_drops", [](const SourceStats& s) { return on(s, "udp", s.kernel_drops); }},
+    {"mcaprec_source_kernel_dropped_datagrams_total", "counter",
+     "Datagrams in what the kernel dropped for a UDP source: kernel_drops without coalesce; "
+     "with it, each dropped buffer counted as the datagrams of the buffer read after it (an "
+     "estimate).",
+     "kernel_dropped_datagrams",
+     [](const SourceStats& s) { return on(s, "udp", s.kernel_dropped_datagrams); }},
+    {"mcaprec_source_connections_accepted_total", "counter", "Connections a TCP source accepted.",
+     "connections_accepted",
+     [](const SourceStats& s) { return on(s, "tcp", s.connections_accepted); }},
+    {"mcaprec_source_connections_open", "gauge", "Connections open on a TCP source.",
+     "connections_open", [](const SourceStats& s) { return on(s, "tcp", s.connections_open); }},
+    {"mcaprec_source_connections_refused_total", "counter",
+     "Connections a TCP source refused (over max_connections or not allowed).",
+     "connections_refused",
+     [](const SourceStats& s) { return on(s, "tcp", s.connections_refused); }},
+    {"mcaprec_source_errors_total", "counter",
+     "Bad input a source received and dropped, by reason.", "errors",
+     [](const SourceStats& s) -> CounterValue {
+       return ByReason(s.errors.begin(), s.errors.end());
+     }},
+};
+
+}  // namespace
+
+std::span<const SnapshotCounter> daemon_counters() {
+  return kDaemon;
+}
+std::span<const ChannelCounter> channel_counters() {
+  return kChannel;
+}
+std::span<const SnapshotCounter> recording_counters() {
+  return kRecording;
+}
+std::span<const SourceCounter> source_counters() {
+  return kSource;
+}
+
+}  // namespace mcaprec::daemon
