@@ -36,7 +36,7 @@ int run_recorder(const CommandLine& command, const IngestStarter& start_ingest) 
   config::Config config = std::move(*loaded);
   set_log_level(command.log_level.value_or(config.logging.level));
 
-  mcap::Result<std::string> crc = file_crc32_hex(command.config_path);
+  base::Result<std::string> crc = file_crc32_hex(command.config_path);
   if (!crc) {
     spdlog::error("not starting: {}", crc.error().message);
     return kExitFailure;

@@ -233,16 +233,16 @@ struct HttpServer::Impl {
   std::thread thread;
   bool stopped = false;
 };
-mcap::Result<std::unique_ptr<HttpServer>> HttpServer::listen(const config::Endpoint& endpoint,
+base::Result<std::unique_ptr<HttpServer>> HttpServer::listen(const config::Endpoint& endpoint,
                                                              HttpLimits limits) {
   auto impl = std::make_unique<Impl>(limits);
   const std::string where = endpoint.to_string();
   boost::system::error_code error;
   const asio::ip::address address = asio::ip::make_address(endpoint.address(), error);
-  if (error) return mcap::Error{0, "metrics: bad address " + where + ": " + error.message()};
+  if (error) return base::Error{0, "metrics: bad address " + where + ": " + error.message()};
   const tcp::endpoint bind_to(address, endpoint.port);
   auto fail = [&](const char* step) {
-    return mcap::Error{
+    return base::Error{
         0, "metrics: cannot " + std::string(step) + " " + where + ": " + error.message()};
   };
   if (impl->acceptor.open(bind_to.protocol(), error); error) return fail("open a socket for");

@@ -13,8 +13,8 @@
 #include <string_view>
 #include <thread>
 
+#include "base/result.hpp"
 #include "config/address.hpp"
-#include "mcap/error.hpp"
 
 namespace mcaprec::daemon {
 
@@ -47,7 +47,7 @@ class HttpServer {
  public:
   // Binds and listens on `endpoint` now (so that a port in use is a start-up error), but serves
   // only after serve().
-  static mcap::Result<std::unique_ptr<HttpServer>> listen(const config::Endpoint& endpoint,
+  static base::Result<std::unique_ptr<HttpServer>> listen(const config::Endpoint& endpoint,
                                                           HttpLimits limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

@@ -9,10 +9,10 @@
 
 namespace mcaprec::daemon {
 
-mcap::Result<std::string> file_crc32_hex(const std::string& path) {
+base::Result<std::string> file_crc32_hex(const std::string& path) {
   std::FILE* file = std::fopen(path.c_str(), "rb");
   if (file == nullptr) {
-    return mcap::Error{0, "cannot read " + path + ": " + std::strerror(errno)};
+    return base::Error{0, "cannot read " + path + ": " + std::strerror(errno)};
   }
   uint32_t crc = 0;
   std::vector<uint8_t> buffer(64 * 1024);
@@ -27,7 +27,7 @@ mcap::Result<std::string> file_crc32_hex(const std::string& path) {
   }
   const bool failed = std::ferror(file) != 0;
   std::fclose(file);
-  if (failed) return mcap::Error{offset, "cannot read " + path};
+  if (failed) return base::Error{offset, "cannot read " + path};
   char hex[9];
   std::snprintf(hex, sizeof(hex), "%08x", crc);
   return std::string(hex);

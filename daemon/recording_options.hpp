@@ -10,14 +10,14 @@
 #include <cstdint>
 #include <string>
 
+#include "base/result.hpp"
 #include "config/config.hpp"
-#include "mcap/error.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace mcaprec::daemon {
 
 // CRC-32 of the file's bytes as 8 lowercase hex digits.
-mcap::Result<std::string> file_crc32_hex(const std::string& path);
+base::Result<std::string> file_crc32_hex(const std::string& path);
 
 pipeline::PipelineOptions pipeline_options_for(const config::Config& config);
 

@@ -82,7 +82,7 @@ struct Service::Impl {
 
   // --- start ---
 
-  mcap::Status start() {
+  base::Status start() {
     const config::Config& config = options.config;
     if (options.handle_signals) {
       // Registered first, so that a SIGTERM during start-up waits for the loop instead of
@@ -103,7 +103,7 @@ struct Service::Impl {
     pipeline_options.open_sink = options.open_sink;
     auto started = pipeline::Pipeline::start(std::move(pipeline_options));
     if (!started) {
-      return mcap::Error{
+      return base::Error{
           0, "cannot record into " + config.output.directory + ": " + started.error().message};
     }
     pipeline = std::move(*started);
@@ -111,7 +111,7 @@ struct Service::Impl {
     auto listening = options.start_ingest(config, *pipeline);
     if (!listening) {
       discard_empty_recording();
-      return mcap::Error{0, listening.error().message};
+      return base::Error{0, listening.error().message};
     }
     ingest = std::move(*listening);
 
@@ -229,7 +229,7 @@ struct Service::Impl {
     drain_thread = std::thread([this] {
       // Listeners first, so that nothing new arrives while the queues drain.
       ingest->stop();
-      mcap::Status status = pipeline->stop();
+      base::Status status = pipeline->stop();
       asio::post(io, [this, status] { on_drained(status); });
     });
     soft_deadline.expires_after(bound * 3 / 4);
@@ -252,7 +252,7 @@ struct Service::Impl {
     cut_thread = std::thread([this] { (void)pipeline->stop(); });
   }
 
-  void on_drained(const mcap::Status& status) {
+  void on_drained(const base::Status& status) {
     finish_loop();
     state.store(State::kStopped);
     const pipeline::PipelineStats stats = pipeline->stats();
@@ -411,12 +411,12 @@ struct Service::Impl {
   std::thread cut_thread;
 };
 
-mcap::Result<std::unique_ptr<Service>> Service::start(ServiceOptions options) {
+base::Result<std::unique_ptr<Service>> Service::start(ServiceOptions options) {
   if (options.notifier == nullptr || !options.start_ingest) {
-    return mcap::Error{0, "service needs a notifier and an ingest starter"};
+    return base::Error{0, "service needs a notifier and an ingest starter"};
   }
   auto impl = std::make_unique<Impl>(std::move(options));
-  if (mcap::Status status = impl->start(); !status) return status.error();
+  if (base::Status status = impl->start(); !status) return status.error();
   return std::unique_ptr<Service>(new Service(std::move(impl)));
 }
 

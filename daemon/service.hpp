@@ -18,17 +18,17 @@
 #include <memory>
 #include <string>
 
+#include "base/result.hpp"
 #include "config/config.hpp"
 #include "daemon/notifier.hpp"
 #include "daemon/snapshot.hpp"
 #include "ingest/ingest_server.hpp"
-#include "mcap/error.hpp"
 #include "pipeline/pipeline.hpp"
 #include "storage/output_file.hpp"
 
 namespace mcaprec::daemon {
 
-using IngestStarter = std::function<mcap::Result<std::unique_ptr<ingest::IngestServer>>(
+using IngestStarter = std::function<base::Result<std::unique_ptr<ingest::IngestServer>>(
     const config::Config&, pipeline::Pipeline&)>;
 
 struct ServiceOptions {
@@ -52,7 +52,7 @@ struct RunResult {
 
 class Service {
  public:
-  static mcap::Result<std::unique_ptr<Service>> start(ServiceOptions options);
+  static base::Result<std::unique_ptr<Service>> start(ServiceOptions options);
   ~Service();
   Service(const Service&) = delete;
   Service& operator=(const Service&) = delete;

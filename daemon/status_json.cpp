@@ -119,7 +119,7 @@ std::string status_json(const DaemonSnapshot& snapshot) {
   json["current_file"] = stats.file.current_file;
   json["last_finalized_file"] = stats.finalizer.last_finalized_file;
   json["pause_reason"] = stats.file.paused ? Json(stats.file.pause_reason) : Json();
-  const std::optional<mcap::Error> first_error = stats.first_error();
+  const std::optional<base::Error> first_error = stats.first_error();
   json["first_error"] = first_error ? Json(first_error->to_string()) : Json();
   put_all(json, daemon_counters(), snapshot);
   put_all(json, recording_counters(), snapshot);

@@ -186,7 +186,7 @@ class ChannelMap {
     if (schema.id != 0) schemas_.try_emplace(schema.id, schema);
   }
 
-  mcap::Status add_channel(pipeline::Pipeline& pipeline, const mcap::Channel& channel) {
+  base::Status add_channel(pipeline::Pipeline& pipeline, const mcap::Channel& channel) {
     if (handles_.contains(channel.id)) return {};  // repeated in chunks or the summary
     pipeline::ChannelSpec spec;
     spec.topic = channel.topic;
@@ -202,7 +202,7 @@ class ChannelMap {
     if (channel.schema_id != 0) {
       auto schema = schemas_.find(channel.schema_id);
       if (schema == schemas_.end()) {
-        return mcap::Error{0, "channel " + std::to_string(channel.id) + " (" + channel.topic +
+        return base::Error{0, "channel " + std::to_string(channel.id) + " (" + channel.topic +
                                   ") refers to schema " + std::to_string(channel.schema_id) +
                                   ", which comes nowhere before it"};
       }
@@ -227,15 +227,15 @@ class ChannelMap {
 };
 
 // Feeds every record of `input` to `pipeline`.
-mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, uint64_t own_groups,
+base::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, uint64_t own_groups,
                   Counts& counts) {
   ChannelMap channels(own_groups);
   bool data_section = true;
   while (data_section) {
     auto item = reader.next();
-    if (!item) return mcap::Error{item.error().offset, "input: " + item.error().message};
+    if (!item) return base::Error{item.error().offset, "input: " + item.error().message};
     if (!*item) break;
-    mcap::Status status;
+    base::Status status;
     std::visit(
         [&](const auto& record) {
           using T = std::decay_t<decltype(record)>;
@@ -246,14 +246,14 @@ mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, uint
           } else if constexpr (std::is_same_v<T, mcap::Message>) {
             const pipeline::ChannelHandle* channel = channels.find(record.channel_id);
             if (channel == nullptr) {
-              status = mcap::Error{0, "message on channel " + std::to_string(record.channel_id) +
+              status = base::Error{0, "message on channel " + std::to_string(record.channel_id) +
                                           ", which is not declared before it"};
               return;
             }
             const pipeline::PushResult pushed = pipeline.push(
                 *channel, record.log_time, record.publish_time, record.sequence, record.data);
             if (!pushed.ok()) {
-              status = mcap::Error{0, "message of " + std::to_string(record.data.size()) +
+              status = base::Error{0, "message of " + std::to_string(record.data.size()) +
                                           " bytes could not be kept (" +
                                           std::string(pipeline::drop_reason_name(pushed.reason())) +
                                           ")"};
@@ -276,7 +276,7 @@ mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, uint
         },
         (*item)->record);
     if (!status) {
-      return mcap::Error{(*item)->offset, "record at input offset " +
+      return base::Error{(*item)->offset, "record at input offset " +
                                               std::to_string((*item)->offset) + ": " +
                                               status.error().message};
     }
@@ -285,11 +285,11 @@ mcap::Status feed(mcap::StreamReader& reader, pipeline::Pipeline& pipeline, uint
 }
 
 // Every message the pipeline accepted must have reached the file.
-mcap::Status check_nothing_dropped(const pipeline::PipelineStats& stats) {
+base::Status check_nothing_dropped(const pipeline::PipelineStats& stats) {
   for (const pipeline::ChannelStats& channel : stats.channels) {
     for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) {
       if (channel.dropped[r] == 0) continue;
-      return mcap::Error{0, std::to_string(channel.dropped[r]) + " messages of " + channel.topic +
+      return base::Error{0, std::to_string(channel.dropped[r]) + " messages of " + channel.topic +
                                 " were dropped (" +
                                 std::string(pipeline::drop_reason_name(pipeline::DropReason(r))) +
                                 ")"};
@@ -299,12 +299,12 @@ mcap::Status check_nothing_dropped(const pipeline::PipelineStats& stats) {
 }
 
 // Copies every record of `input` into a new file at `path` (written as `path`.active first).
-mcap::Status rewrite(mcap::ByteView input, const std::string& path,
+base::Status rewrite(mcap::ByteView input, const std::string& path,
                      pipeline::PipelineOptions options, Counts& counts,
                      pipeline::PipelineStats& stats) {
   mcap::StreamReader reader(input);
   auto first = reader.next();
-  if (!first) return mcap::Error{first.error().offset, "input: " + first.error().message};
+  if (!first) return base::Error{first.error().offset, "input: " + first.error().message};
   if (*first) {
     if (auto* header = std::get_if<mcap::Header>(&(*first)->record)) {
       options.profile = header->profile;
@@ -317,9 +317,9 @@ mcap::Status rewrite(mcap::ByteView input, const std::string& path,
   if (!started) return started.error();
   pipeline::Pipeline& pipeline = **started;
 
-  mcap::Status status = feed(reader, pipeline, own_groups, counts);
+  base::Status status = feed(reader, pipeline, own_groups, counts);
   if (!status) pipeline.cut_drain();  // the output is discarded anyway
-  mcap::Status stopped = pipeline.stop();
+  base::Status stopped = pipeline.stop();
   stats = pipeline.stats();
   if (!status) return status;
   if (!stopped) return stopped;
@@ -357,11 +357,11 @@ int run_convert(std::span<const std::string> args) {
   fit_memory_to_input(largest_message_bound(input->bytes()), options);
   Counts counts;
   pipeline::PipelineStats stats;
-  mcap::Status status = rewrite(input->bytes(), tmp_path, options, counts, stats);
+  base::Status status = rewrite(input->bytes(), tmp_path, options, counts, stats);
   std::error_code error;
   if (status) {
     fs::rename(tmp_path, out_path, error);
-    if (error) status = mcap::Error{0, "cannot rename " + tmp_path + ": " + error.message()};
+    if (error) status = base::Error{0, "cannot rename " + tmp_path + ": " + error.message()};
   }
   if (!status) {
     remove_outputs(tmp_path);

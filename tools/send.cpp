@@ -339,7 +339,7 @@ class Sender {
   void skip(size_t topic_index) { ++topics_[topic_index].skipped; }
 
   // Sends one message, or says (false) that the run is over before it.
-  mcap::Result<bool> send(mcap::Message message, size_t topic_index) {
+  base::Result<bool> send(mcap::Message message, size_t topic_index) {
     if (g_interrupted.load()) return stop(true);
     if (settings_.count && sent_ >= *settings_.count) return false;
     TopicStats& stats = topics_[topic_index];
@@ -355,7 +355,7 @@ class Sender {
       message.sequence = static_cast<uint32_t>(sent_);
       message.data = numbered_;
     }
-    if (mcap::Status s = transport_.send_message(message); !s) return s.error();
+    if (base::Status s = transport_.send_message(message); !s) return s.error();
     ++sent_;
     ++stats.messages;
     stats.bytes += message.data.size();
@@ -363,8 +363,8 @@ class Sender {
   }
 
   // Hands over what is buffered and notes the time the sending took.
-  mcap::Status end() {
-    mcap::Status status = transport_.flush();
+  base::Status end() {
+    base::Status status = transport_.flush();
     elapsed_ = Clock::now() - start_;
     return status;
   }
@@ -391,7 +391,7 @@ class Sender {
     // of them would cost one system call per message at high rates.
     if (now + kSendAhead >= due) return true;
     // Whatever is buffered goes out before a pause, so that it is not held back.
-    if (mcap::Status s = transport_.flush(); !s) {
+    if (base::Status s = transport_.flush(); !s) {
       flush_error_ = s.error();
       return true;  // the next send reports it
     }
@@ -410,7 +410,7 @@ class Sender {
   Clock::duration elapsed_{};
   uint64_t sent_ = 0;
   bool interrupted_ = false;
-  std::optional<mcap::Error> flush_error_;
+  std::optional<base::Error> flush_error_;
   mcap::Bytes numbered_;
   std::vector<TopicStats> topics_;
   std::map<std::string, size_t, std::less<>> topic_index_;
@@ -463,7 +463,7 @@ struct ReplayDefinitions {
 
 // Notes a channel of the file (the record at `offset`) and defines it, and its schema once, on
 // the transport, unless --topics leaves it out or the transport cannot carry its definitions.
-mcap::Status define_channel(const mcap::Channel& channel, uint64_t offset, const Settings& settings,
+base::Status define_channel(const mcap::Channel& channel, uint64_t offset, const Settings& settings,
                             Transport& transport, Sender& sender, ReplayDefinitions& known) {
   if (known.channels.count(channel.id) != 0) return {};
   if (settings.topics && settings.topics->count(channel.topic) == 0) {
@@ -474,7 +474,7 @@ mcap::Status define_channel(const mcap::Channel& channel, uint64_t offset, const
   if (channel.schema_id != 0) {
     auto definition = known.schemas.find(channel.schema_id);
     if (definition == known.schemas.end()) {
-      return mcap::Error{offset, *settings.file + ": channel '" + channel.topic +
+      return base::Error{offset, *settings.file + ": channel '" + channel.topic +
                                      "' refers to schema " + std::to_string(channel.schema_id) +
                                      " that was not defined before it"};
     }
@@ -485,12 +485,12 @@ mcap::Status define_channel(const mcap::Channel& channel, uint64_t offset, const
   known.channels[channel.id] = entry;
   if (!entry.sendable) return {};
   if (channel_schema != nullptr && known.schemas_sent.insert(channel_schema->id).second) {
-    if (mcap::Status s = transport.add_schema(*channel_schema); !s) return s;
+    if (base::Status s = transport.add_schema(*channel_schema); !s) return s;
   }
   return transport.add_channel(channel);
 }
 
-mcap::Status replay_file(const Settings& settings, Transport& transport, Sender& sender) {
+base::Status replay_file(const Settings& settings, Transport& transport, Sender& sender) {
   auto file = mcap::MappedFile::open(*settings.file);
   if (!file) return file.error();
   mcap::StreamReader reader(file->bytes());
@@ -498,19 +498,19 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
   while (true) {
     auto item = reader.next();
     if (!item)
-      return mcap::Error{item.error().offset, *settings.file + ": " + item.error().message};
+      return base::Error{item.error().offset, *settings.file + ": " + item.error().message};
     if (!*item) return {};
     mcap::Record& record = (*item)->record;
     if (auto* schema = std::get_if<mcap::Schema>(&record)) {
       if (schema->id != 0) known.schemas.try_emplace(schema->id, std::move(*schema));
     } else if (auto* channel = std::get_if<mcap::Channel>(&record)) {
-      mcap::Status s =
+      base::Status s =
           define_channel(*channel, (*item)->offset, settings, transport, sender, known);
       if (!s) return s;
     } else if (auto* message = std::get_if<mcap::Message>(&record)) {
       auto channel_entry = known.channels.find(message->channel_id);
       if (channel_entry == known.channels.end()) {
-        return mcap::Error{(*item)->offset, *settings.file + ": message on channel " +
+        return base::Error{(*item)->offset, *settings.file + ": message on channel " +
                                                 std::to_string(message->channel_id) +
                                                 " that was not defined before it"};
       }
@@ -528,7 +528,7 @@ mcap::Status replay_file(const Settings& settings, Transport& transport, Sender&
   }
 }
 
-mcap::Status send_sensor_mix(const Settings& settings, Transport& transport, Sender& sender) {
+base::Status send_sensor_mix(const Settings& settings, Transport& transport, Sender& sender) {
   std::vector<synth::TopicSpec> specs;
   for (synth::TopicSpec& spec : synth::default_sensor_mix()) {
     if (!settings.topics || settings.topics->count(spec.topic) != 0) specs.push_back(spec);
@@ -555,9 +555,9 @@ mcap::Status send_sensor_mix(const Settings& settings, Transport& transport, Sen
     sendable.push_back(transport.can_define(schema ? &*schema : nullptr, channel));
     if (!sendable.back()) continue;
     if (schema) {
-      if (mcap::Status s = transport.add_schema(*schema); !s) return s;
+      if (base::Status s = transport.add_schema(*schema); !s) return s;
     }
-    if (mcap::Status s = transport.add_channel(channel); !s) return s;
+    if (base::Status s = transport.add_channel(channel); !s) return s;
   }
   if (specs.empty()) return {};
   while (true) {
@@ -574,7 +574,7 @@ mcap::Status send_sensor_mix(const Settings& settings, Transport& transport, Sen
   }
 }
 
-mcap::Status send_raw(const Settings& settings, Sender& sender) {
+base::Status send_raw(const Settings& settings, Sender& sender) {
   mcap::Bytes payload(*settings.raw_size);
   uint64_t state = settings.seed;
   for (uint8_t& byte : payload) {  // splitmix64: cheap, deterministic filler
@@ -667,7 +667,7 @@ void print_json_report(const Settings& settings, const Transport& transport, con
   std::fputs(json_report(report).c_str(), stdout);
 }
 
-mcap::Result<std::unique_ptr<Transport>> open_transport(const Settings& settings) {
+base::Result<std::unique_ptr<Transport>> open_transport(const Settings& settings) {
   const bool udp = settings.target.protocol == Endpoint::Protocol::kUdp;
   if (settings.raw_size) {
     return udp ? send::open_raw_udp(settings.target, settings.gso)
@@ -706,8 +706,8 @@ synth::Pacer pacer_for(const Settings& settings) {
 }
 
 // Sends everything the settings ask for, then flushes and finishes the stream.
-mcap::Status send_all(const Settings& settings, Transport& transport, Sender& sender) {
-  mcap::Status status;
+base::Status send_all(const Settings& settings, Transport& transport, Sender& sender) {
+  base::Status status;
   if (settings.file) {
     status = replay_file(settings, transport, sender);
   } else if (settings.raw_size) {
@@ -752,7 +752,7 @@ int run_send(std::span<const std::string> args) {
     return kExitFailure;
   }
   stop_on_signals();
-  mcap::Status status;
+  base::Status status;
   std::optional<Sender> sender;
   {
     // The progress writer's last line counts everything sent: it ends before the report.

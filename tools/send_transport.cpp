@@ -22,9 +22,9 @@
 namespace mcaprec::tool::send {
 namespace {
 
-using mcap::Error;
-using mcap::Result;
-using mcap::Status;
+using base::Error;
+using base::Result;
+using base::Status;
 
 constexpr size_t kSocketBufferBytes = 256 << 10;  // user-space batching of TCP writes
 constexpr size_t kDatagramBatch = 64;             // datagrams per sendmmsg

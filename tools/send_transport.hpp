@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::tool::send {
@@ -32,15 +32,15 @@ class Transport {
   virtual bool can_define(const mcap::Schema* /*schema*/, const mcap::Channel& /*channel*/) const {
     return true;
   }
-  virtual mcap::Status add_schema(const mcap::Schema& schema) = 0;
-  virtual mcap::Status add_channel(const mcap::Channel& channel) = 0;
+  virtual base::Status add_schema(const mcap::Schema& schema) = 0;
+  virtual base::Status add_channel(const mcap::Channel& channel) = 0;
   // Largest message payload this transport can carry.
   virtual uint64_t max_payload() const = 0;
-  virtual mcap::Status send_message(const mcap::Message& message) = 0;
+  virtual base::Status send_message(const mcap::Message& message) = 0;
   // Hands everything buffered to the kernel; called before the sender sleeps.
-  virtual mcap::Status flush() = 0;
+  virtual base::Status flush() = 0;
   // Ends the stream: for TCP the closing records, then shutdown and waiting for the peer's close.
-  virtual mcap::Status finish() = 0;
+  virtual base::Status finish() = 0;
 
   // Messages whose bytes the kernel has accepted: a lower bound of what was sent, read by the
   // progress thread while the sender runs.
@@ -66,18 +66,18 @@ struct TcpOptions {
 };
 
 // An MCAP stream: magic, Header, records, Data End, Footer, magic.
-mcap::Result<std::unique_ptr<Transport>> open_mcap_tcp(const Endpoint& endpoint,
+base::Result<std::unique_ptr<Transport>> open_mcap_tcp(const Endpoint& endpoint,
                                                        const TcpOptions& options);
 // Frames of u32 little-endian length + payload (the `length_prefixed` format).
-mcap::Result<std::unique_ptr<Transport>> open_length_prefixed_tcp(const Endpoint& endpoint,
+base::Result<std::unique_ptr<Transport>> open_length_prefixed_tcp(const Endpoint& endpoint,
                                                                   const TcpOptions& options);
 // MCAP records packed into datagrams of at most `mtu` bytes (see synth/datagram_packer.hpp).
-mcap::Result<std::unique_ptr<Transport>> open_mcap_udp(const Endpoint& endpoint, size_t mtu,
+base::Result<std::unique_ptr<Transport>> open_mcap_udp(const Endpoint& endpoint, size_t mtu,
                                                        uint64_t definitions_every);
 // One datagram per message payload (the `raw` format). `segmented`: equal-size datagrams in a
 // row are handed to the kernel together with UDP generic segmentation offload (UDP_SEGMENT),
 // which still delivers them as separate datagrams but costs the sender far less per datagram.
-mcap::Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint,
+base::Result<std::unique_ptr<Transport>> open_raw_udp(const Endpoint& endpoint,
                                                       bool segmented = false);
 
 inline constexpr uint64_t kMaxUdpPayload = 65'507;

@@ -2,8 +2,8 @@
 
 namespace mcaprec::ingest {
 
-mcap::Status ChannelMapping::declare(InBandChannelId id, const ChannelDefinition& definition) {
-  mcap::Result<pipeline::ChannelHandle> handle = source_.declare(definition);
+base::Status ChannelMapping::declare(InBandChannelId id, const ChannelDefinition& definition) {
+  base::Result<pipeline::ChannelHandle> handle = source_.declare(definition);
   if (!handle) return handle.error();
   channels_[id] = *handle;
   return {};

@@ -7,10 +7,10 @@
 #include <optional>
 #include <unordered_map>
 
+#include "base/result.hpp"
 #include "ingest/channel_definition.hpp"
 #include "ingest/in_band_channel_id.hpp"
 #include "ingest/source_context.hpp"
-#include "mcap/error.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/pipeline.hpp"
 
@@ -24,7 +24,7 @@ class ChannelMapping {
   // Declares the channel to the pipeline with the queue settings the configuration gives its
   // topic, and maps `id` to it. On error `id` stays unmapped (route() skips its messages) and
   // the caller reports it: over UDP the sender goes on, over TCP the connection closes.
-  mcap::Status declare(InBandChannelId id, const ChannelDefinition& definition);
+  base::Status declare(InBandChannelId id, const ChannelDefinition& definition);
 
   // Where a message goes: its file channel, and its log time (the receive time when the
   // source records that instead of the sender's).

@@ -26,7 +26,7 @@ bool size_is_possible(const mcap::Chunk& chunk) {
 }  // namespace
 
 DecodeResult<mcap::ByteView> ChunkUnpacker::unpack(mcap::ByteView content, uint64_t offset) {
-  mcap::Result<mcap::Record> parsed =
+  base::Result<mcap::Record> parsed =
       mcap::parse_record(static_cast<uint8_t>(mcap::Opcode::kChunk), content, offset);
   if (!parsed.ok()) return bad_chunk(offset, parsed.error().message);
   const mcap::Chunk& chunk = std::get<mcap::Chunk>(*parsed);
@@ -51,7 +51,7 @@ DecodeResult<mcap::ByteView> ChunkUnpacker::unpack(mcap::ByteView content, uint6
                                    " is impossible for " + std::to_string(chunk.records.size()) +
                                    " bytes of " + chunk.compression);
     }
-    mcap::Status st =
+    base::Status st =
         decompressor_.decompress(chunk.compression, chunk.records, chunk.uncompressed_size, buffer_,
                                  limits_.max_chunk_bytes);
     if (!st.ok()) return bad_chunk(offset, st.error().message);

@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 
 namespace mcaprec::ingest {
 
@@ -40,8 +40,8 @@ struct DecodeError {
 };
 
 // Success, or a DecodeError; a value or a DecodeError.
-using DecodeStatus = mcap::BasicStatus<DecodeError>;
+using DecodeStatus = base::BasicStatus<DecodeError>;
 template <class T>
-using DecodeResult = mcap::Result<T, DecodeError>;
+using DecodeResult = base::Result<T, DecodeError>;
 
 }  // namespace mcaprec::ingest

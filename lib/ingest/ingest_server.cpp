@@ -29,7 +29,7 @@ class AsioIngestServer : public IngestServer {
       : config_(config), pipeline_(pipeline) {}
   ~AsioIngestServer() override { stop(); }
 
-  mcap::Status open(const IngestOptions& options) {
+  base::Status open(const IngestOptions& options) {
     const unsigned threads = std::max<uint32_t>(1, config_.pipeline.ingest_threads);
     for (unsigned i = 0; i < threads; ++i) {
       contexts_.push_back(std::make_unique<asio::io_context>(1));
@@ -108,15 +108,15 @@ class AsioIngestServer : public IngestServer {
 
 }  // namespace
 
-mcap::Result<std::unique_ptr<IngestServer>> IngestServer::start(const config::Config& config,
+base::Result<std::unique_ptr<IngestServer>> IngestServer::start(const config::Config& config,
                                                                 pipeline::Pipeline& pipeline) {
   return start_tuned(config, pipeline, IngestOptions{});
 }
 
-mcap::Result<std::unique_ptr<IngestServer>> IngestServer::start_tuned(
+base::Result<std::unique_ptr<IngestServer>> IngestServer::start_tuned(
     const config::Config& config, pipeline::Pipeline& pipeline, const IngestOptions& options) {
   auto server = std::make_unique<AsioIngestServer>(config, pipeline);
-  if (mcap::Status s = server->open(options); !s) return s.error();
+  if (base::Status s = server->open(options); !s) return s.error();
   return std::unique_ptr<IngestServer>(std::move(server));
 }
 

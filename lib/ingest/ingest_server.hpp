@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "config/config.hpp"
-#include "mcap/error.hpp"
 
 namespace mcaprec::pipeline {
 class Pipeline;
@@ -50,10 +50,10 @@ class IngestServer {
  public:
   // Binds every source of `config` (port in use, bad multicast group... -> an Error naming the
   // source and the address) and starts config.pipeline.ingest_threads threads.
-  static mcap::Result<std::unique_ptr<IngestServer>> start(const config::Config& config,
+  static base::Result<std::unique_ptr<IngestServer>> start(const config::Config& config,
                                                            pipeline::Pipeline& pipeline);
   // The same with tuning options (a separate name, so that &start stays unambiguous).
-  static mcap::Result<std::unique_ptr<IngestServer>> start_tuned(const config::Config& config,
+  static base::Result<std::unique_ptr<IngestServer>> start_tuned(const config::Config& config,
                                                                  pipeline::Pipeline& pipeline,
                                                                  const IngestOptions& options);
   virtual ~IngestServer() = default;

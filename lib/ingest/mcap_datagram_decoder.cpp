@@ -50,7 +50,7 @@ DecodeStatus McapDatagramDecoder::check(mcap::ByteView datagram, SenderChannels&
         "datagram starts with " + detail::opcode_label(datagram[pos]) + ", not an MCAP record"};
   }
   while (pos < datagram.size()) {
-    mcap::Result<mcap::RecordFrame> frame = mcap::read_frame(datagram, pos);
+    base::Result<mcap::RecordFrame> frame = mcap::read_frame(datagram, pos);
     if (!frame.ok()) {
       const bool zero = datagram[pos] == 0;
       return DecodeError{zero ? DecodeReason::kGarbage : DecodeReason::kTruncated, pos,

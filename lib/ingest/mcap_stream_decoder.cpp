@@ -261,7 +261,7 @@ DecodeStatus McapStreamDecoder::handle_record(uint8_t opcode, mcap::ByteView con
     }
     case Opcode::kDataEnd:
     case Opcode::kFooter: {
-      mcap::Result<mcap::Record> parsed = mcap::parse_record(opcode, content, offset);
+      base::Result<mcap::Record> parsed = mcap::parse_record(opcode, content, offset);
       if (!parsed.ok()) {
         return DecodeError{DecodeReason::kMalformed, offset, parsed.error().message};
       }
@@ -282,7 +282,7 @@ DecodeStatus McapStreamDecoder::handle_chunk(mcap::ByteView content, uint64_t of
   if (!records.ok()) return records.error();
   uint64_t pos = 0;
   while (pos < records->size()) {
-    mcap::Result<mcap::RecordFrame> frame = mcap::read_frame(*records, pos);
+    base::Result<mcap::RecordFrame> frame = mcap::read_frame(*records, pos);
     if (!frame.ok()) {
       return in_chunk(DecodeError{DecodeReason::kBadChunk, offset, frame.error().message}, offset,
                       pos);

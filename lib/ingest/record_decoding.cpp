@@ -21,7 +21,7 @@ uint64_t saturating_add(uint64_t a, uint64_t b) {
 // the record's length.
 template <class T>
 DecodeResult<T> parse_as(mcap::Opcode opcode, mcap::ByteView content, uint64_t offset) {
-  mcap::Result<mcap::Record> parsed =
+  base::Result<mcap::Record> parsed =
       mcap::parse_record(static_cast<uint8_t>(opcode), content, offset);
   if (!parsed.ok()) {
     return DecodeError{DecodeReason::kMalformed, offset, parsed.error().message};

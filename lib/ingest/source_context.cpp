@@ -48,7 +48,7 @@ bool SourceContext::receive_timestamps() const {
          source_.timestamp == config::TimestampSource::kReceive;
 }
 
-mcap::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefinition& definition) {
+base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefinition& definition) {
   pipeline::ChannelSpec spec = to_channel_spec(definition);
   const config::ChannelSettings settings = config::channel_settings_for(config_, spec.topic);
   spec.chunk_group = settings.chunk_group;

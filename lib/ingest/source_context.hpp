@@ -13,11 +13,11 @@
 #include <string_view>
 #include <vector>
 
+#include "base/result.hpp"
 #include "config/config.hpp"
 #include "ingest/channel_definition.hpp"
 #include "ingest/decoder_limits.hpp"
 #include "ingest/ingest_server.hpp"
-#include "mcap/error.hpp"
 #include "pipeline/pipeline.hpp"
 
 namespace mcaprec::ingest {
@@ -45,7 +45,7 @@ class SourceContext {
   bool receive_timestamps() const;  // log_time is the receive time
 
   // Declares `definition` with the queue settings the configuration gives its topic.
-  mcap::Result<pipeline::ChannelHandle> declare(const ChannelDefinition& definition);
+  base::Result<pipeline::ChannelHandle> declare(const ChannelDefinition& definition);
   // The one channel of a raw or length_prefixed source, from the configuration.
   ChannelDefinition configured_channel() const;
 

@@ -12,10 +12,10 @@ namespace mcaprec::ingest {
 
 namespace asio = boost::asio;
 
-mcap::Result<std::unique_ptr<TcpListener>> TcpListener::open(
+base::Result<std::unique_ptr<TcpListener>> TcpListener::open(
     asio::io_context& home, std::vector<asio::io_context*> contexts, SourceContext& source) {
   std::unique_ptr<TcpListener> listener(new TcpListener(home, std::move(contexts), source));
-  if (mcap::Status s = listener->bind(); !s) return s.error();
+  if (base::Status s = listener->bind(); !s) return s.error();
   return listener;
 }
 
@@ -23,15 +23,15 @@ TcpListener::TcpListener(asio::io_context& home, std::vector<asio::io_context*> 
                          SourceContext& source)
     : acceptor_(home), retry_timer_(home), contexts_(std::move(contexts)), source_(source) {}
 
-mcap::Status TcpListener::bind() {
+base::Status TcpListener::bind() {
   const config::Source& config = source_.source();
   const std::string where = "source " + config.name + ": tcp " + config.bind.to_string();
   boost::system::error_code error;
   const asio::ip::address address = asio::ip::make_address(config.bind.address(), error);
-  if (error) return mcap::Error{0, where + ": bad address: " + error.message()};
+  if (error) return base::Error{0, where + ": bad address: " + error.message()};
   const asio::ip::tcp::endpoint endpoint(address, config.bind.port);
   acceptor_.open(endpoint.protocol(), error);
-  if (error) return mcap::Error{0, where + ": cannot open a socket: " + error.message()};
+  if (error) return base::Error{0, where + ": cannot open a socket: " + error.message()};
   // A restarted daemon must not wait for the old connections' TIME_WAIT to end.
   acceptor_.set_option(asio::socket_base::reuse_address(true), error);
   if (config.receive_buffer != 0) {
@@ -41,16 +41,16 @@ mcap::Status TcpListener::bind() {
                          error);
   }
   acceptor_.bind(endpoint, error);
-  if (error) return mcap::Error{0, where + ": cannot bind: " + error.message()};
+  if (error) return base::Error{0, where + ": cannot bind: " + error.message()};
   acceptor_.listen(asio::socket_base::max_listen_connections, error);
-  if (error) return mcap::Error{0, where + ": cannot listen: " + error.message()};
+  if (error) return base::Error{0, where + ": cannot listen: " + error.message()};
   const asio::ip::tcp::endpoint bound = acceptor_.local_endpoint(error);
   source_.set_bind(config::Endpoint{config.bind.host, bound.port()}.to_string());
 
   if (config.format == config::SourceFormat::kLengthPrefixed) {
-    mcap::Result<pipeline::ChannelHandle> handle = source_.declare(source_.configured_channel());
+    base::Result<pipeline::ChannelHandle> handle = source_.declare(source_.configured_channel());
     if (!handle) {
-      return mcap::Error{
+      return base::Error{
           0, where + ": cannot declare " + config.topic + ": " + handle.error().message};
     }
     fixed_channel_ = *handle;

@@ -11,16 +11,16 @@
 #include <mutex>
 #include <vector>
 
+#include "base/result.hpp"
 #include "ingest/source_context.hpp"
 #include "ingest/tcp_session.hpp"
-#include "mcap/error.hpp"
 
 namespace mcaprec::ingest {
 
 class TcpListener {
  public:
   // Binds and listens; `contexts` are where sessions run (they must outlive the listener).
-  static mcap::Result<std::unique_ptr<TcpListener>> open(
+  static base::Result<std::unique_ptr<TcpListener>> open(
       boost::asio::io_context& home, std::vector<boost::asio::io_context*> contexts,
       SourceContext& source);
 
@@ -31,7 +31,7 @@ class TcpListener {
  private:
   TcpListener(boost::asio::io_context& home, std::vector<boost::asio::io_context*> contexts,
               SourceContext& source);
-  mcap::Status bind();
+  base::Status bind();
   void accept();
   void on_accept(boost::asio::ip::tcp::socket socket);
 

@@ -181,7 +181,7 @@ void TcpSession::fail(std::string_view reason, const std::string& what) {
 
 void TcpSession::on_channel(InBandChannelId id, const ChannelDefinition& definition) {
   if (failed_) return;
-  if (mcap::Status declared = channels_.declare(id, definition); !declared) {
+  if (base::Status declared = channels_.declare(id, definition); !declared) {
     failed_ = true;
     source_.report_error(kDeclareFailed, peer_, declared.error().message + "; connection closed");
   }

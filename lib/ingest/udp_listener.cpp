@@ -58,11 +58,11 @@ int socket_buffer(int fd) {
 
 }  // namespace
 
-mcap::Result<std::unique_ptr<UdpListener>> UdpListener::open(asio::io_context& io,
+base::Result<std::unique_ptr<UdpListener>> UdpListener::open(asio::io_context& io,
                                                              SourceContext& source,
                                                              const IngestOptions& options) {
   std::unique_ptr<UdpListener> listener(new UdpListener(io, source, options));
-  if (mcap::Status s = listener->configure(source.source()); !s) return s.error();
+  if (base::Status s = listener->configure(source.source()); !s) return s.error();
   return listener;
 }
 
@@ -97,15 +97,15 @@ UdpListener::~UdpListener() {
   close();
 }
 
-mcap::Status UdpListener::configure(const config::Source& config) {
+base::Status UdpListener::configure(const config::Source& config) {
   const std::string where = "source " + config.name + ": udp " + config.bind.to_string();
   boost::system::error_code error;
   const asio::ip::address address = asio::ip::make_address(config.bind.address(), error);
-  if (error) return mcap::Error{0, where + ": bad address: " + error.message()};
+  if (error) return base::Error{0, where + ": bad address: " + error.message()};
   const asio::ip::udp::endpoint endpoint(address, config.bind.port);
   socket_.open(endpoint.protocol(), error);
   protocol_ = endpoint.protocol();
-  if (error) return mcap::Error{0, where + ": cannot open a socket: " + error.message()};
+  if (error) return base::Error{0, where + ": cannot open a socket: " + error.message()};
   const int fd = socket_.native_handle();
 
   // Several receivers of one multicast group on a host is the normal case.
@@ -137,12 +137,12 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   }
 
   socket_.bind(endpoint, error);
-  if (error) return mcap::Error{0, where + ": cannot bind: " + error.message()};
+  if (error) return base::Error{0, where + ": cannot bind: " + error.message()};
   if (config.multicast) {
-    if (mcap::Status s = join_multicast(config); !s) return s;
+    if (base::Status s = join_multicast(config); !s) return s;
   }
   socket_.non_blocking(true, error);
-  if (error) return mcap::Error{0, where + ": cannot make the socket non-blocking"};
+  if (error) return base::Error{0, where + ": cannot make the socket non-blocking"};
   fd_ = fd;
 
   const asio::ip::udp::endpoint bound = socket_.local_endpoint(error);
@@ -160,9 +160,9 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   }
 
   if (raw_) {
-    mcap::Result<pipeline::ChannelHandle> handle = source_.declare(source_.configured_channel());
+    base::Result<pipeline::ChannelHandle> handle = source_.declare(source_.configured_channel());
     if (!handle) {
-      return mcap::Error{
+      return base::Error{
           0, where + ": cannot declare " + config.topic + ": " + handle.error().message};
     }
     raw_channel_ = *handle;
@@ -170,14 +170,14 @@ mcap::Status UdpListener::configure(const config::Source& config) {
   return {};
 }
 
-mcap::Status UdpListener::join_multicast(const config::Source& config) {
+base::Status UdpListener::join_multicast(const config::Source& config) {
   const std::string where =
       "source " + config.name + ": multicast group " + config.multicast->group;
   const std::string& interface = config.multicast->interface;
   const int fd = socket_.native_handle();
   boost::system::error_code error;
   const asio::ip::address group = asio::ip::make_address(config.multicast->group, error);
-  if (error) return mcap::Error{0, where + ": bad address"};
+  if (error) return base::Error{0, where + ": bad address"};
   // The interface is an address or a name; a name is looked up, an address used as given.
   boost::system::error_code not_address;
   const asio::ip::address interface_address =
@@ -185,7 +185,7 @@ mcap::Status UdpListener::join_multicast(const config::Source& config) {
   unsigned index = 0;
   if (!interface.empty() && not_address) {
     index = if_nametoindex(interface.c_str());
-    if (index == 0) return mcap::Error{0, where + ": no interface named " + interface};
+    if (index == 0) return base::Error{0, where + ": no interface named " + interface};
   }
   if (group.is_v4()) {
     ip_mreqn request{};
@@ -197,7 +197,7 @@ mcap::Status UdpListener::join_multicast(const config::Source& config) {
     }
     request.imr_ifindex = static_cast<int>(index);
     if (setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &request, sizeof(request)) != 0) {
-      return mcap::Error{0, where + ": cannot join: " + errno_text(errno)};
+      return base::Error{0, where + ": cannot join: " + errno_text(errno)};
     }
   } else {
     ipv6_mreq request{};
@@ -205,7 +205,7 @@ mcap::Status UdpListener::join_multicast(const config::Source& config) {
     std::memcpy(&request.ipv6mr_multiaddr, bytes.data(), 16);
     request.ipv6mr_interface = index;
     if (setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &request, sizeof(request)) != 0) {
-      return mcap::Error{0, where + ": cannot join: " + errno_text(errno)};
+      return base::Error{0, where + ": cannot join: " + errno_text(errno)};
     }
   }
   spdlog::info("{}: joined{}", where, interface.empty() ? "" : " on " + interface);
@@ -455,7 +455,7 @@ void UdpListener::handle_mcap(const uint8_t* data, size_t size, const PeerKey& p
 }
 
 void UdpListener::Events::on_channel(InBandChannelId id, const ChannelDefinition& definition) {
-  if (mcap::Status declared = sender->channels.declare(id, definition); !declared) {
+  if (base::Status declared = sender->channels.declare(id, definition); !declared) {
     // Its messages are skipped by route() below.
     listener_.source_.report_error(kDeclareFailed, peer_text(*peer), declared.error().message);
   }

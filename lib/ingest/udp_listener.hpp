@@ -30,6 +30,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "base/result.hpp"
 #include "ingest/channel_mapping.hpp"
 #include "ingest/decoder_events.hpp"
 #include "ingest/ingest_server.hpp"
@@ -37,7 +38,6 @@
 #include "ingest/peer_address.hpp"
 #include "ingest/sender_channels.hpp"
 #include "ingest/source_context.hpp"
-#include "mcap/error.hpp"
 
 namespace mcaprec::ingest {
 
@@ -49,7 +49,7 @@ class UdpListener {
 
   // Opens, configures and binds the socket (and joins the multicast group): an error names the
   // source and the address.
-  static mcap::Result<std::unique_ptr<UdpListener>> open(boost::asio::io_context& io,
+  static base::Result<std::unique_ptr<UdpListener>> open(boost::asio::io_context& io,
                                                          SourceContext& source,
                                                          const IngestOptions& options);
   ~UdpListener();
@@ -79,8 +79,8 @@ class UdpListener {
   };
 
   UdpListener(boost::asio::io_context& io, SourceContext& source, const IngestOptions& options);
-  mcap::Status configure(const config::Source& config);
-  mcap::Status join_multicast(const config::Source& config);
+  base::Status configure(const config::Source& config);
+  base::Status join_multicast(const config::Source& config);
   void arm();
   void on_readable();
   void pause();  // reads again after pause_

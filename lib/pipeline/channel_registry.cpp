@@ -16,8 +16,8 @@ ChannelRegistry::ChannelRegistry(ChannelDefaults defaults, BufferPool& pool, Spa
 
 ChannelRegistry::~ChannelRegistry() = default;
 
-mcap::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
-  if (spec.topic.empty()) return mcap::Error{0, "channel declared without a topic"};
+base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
+  if (spec.topic.empty()) return base::Error{0, "channel declared without a topic"};
   const bool has_schema = spec.schema.has_value();
   ChannelKey key{spec.topic,
                  spec.message_encoding,
@@ -30,7 +30,7 @@ mcap::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
   std::lock_guard lock(mu_);
   if (auto found = by_key_.find(key); found != by_key_.end()) return found->second;
   if (channels_.size() >= std::numeric_limits<uint16_t>::max()) {
-    return mcap::Error{0,
+    return base::Error{0,
                        "too many channels: a file holds at most 65535 (topic " + spec.topic + ")"};
   }
 
@@ -45,7 +45,7 @@ mcap::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
     if (added) {
       if (schema_ids_.size() > std::numeric_limits<uint16_t>::max()) {
         schema_ids_.erase(it);
-        return mcap::Error{0, "too many schemas: a file holds at most 65535"};
+        return base::Error{0, "too many schemas: a file holds at most 65535"};
       }
       it->second = static_cast<uint16_t>(schema_ids_.size());
     }

@@ -13,7 +13,7 @@
 #include <tuple>
 #include <vector>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/channel_counters.hpp"
@@ -48,7 +48,7 @@ class ChannelRegistry {
                   WrittenCounts& written);
   ~ChannelRegistry();
 
-  mcap::Result<ChannelEntry*> declare(const ChannelSpec& spec);
+  base::Result<ChannelEntry*> declare(const ChannelSpec& spec);
   // nullptr for an id never handed out.
   ChannelEntry* find(uint16_t id) const;
   // Snapshots, into caller-owned vectors (their capacity is reused).

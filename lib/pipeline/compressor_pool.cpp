@@ -144,7 +144,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   if (!tried && settings_.compression != mcap::Compression::kNone) {
     skipped_.fetch_add(1, std::memory_order_relaxed);
   }
-  const mcap::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
+  const base::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
   if (!status) {
     lose(*chunk, DropReason::kWriteError,
          "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message, *out);

@@ -47,7 +47,7 @@ OrderedWriter::~OrderedWriter() {
   }
 }
 
-mcap::Status OrderedWriter::start() {
+base::Status OrderedWriter::start() {
   if (!file_.open()) return *file_.stats().first_error;
   thread_ = std::thread([this] { run(); });
   return {};
@@ -301,7 +301,7 @@ void OrderedWriter::count_lost(const CompressedChunk& chunk) {
   if (reason == DropReason::kWriteError) {
     write_errors_.fetch_add(1, std::memory_order_relaxed);
     // Why a chunk the file refused was lost is noted there already.
-    if (chunk.failed) file_.note_error(mcap::Error{0, chunk.error});
+    if (chunk.failed) file_.note_error(base::Error{0, chunk.error});
   }
   count_drops(chunk, reason);
 }

@@ -28,7 +28,7 @@
 #include <thread>
 #include <vector>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/channel_counters.hpp"
@@ -60,7 +60,7 @@ class OrderedWriter final : public CompressedChunkSink {
   OrderedWriter& operator=(const OrderedWriter&) = delete;
 
   // Opens the first file (so that a bad directory is reported at once), then starts the thread.
-  mcap::Status start();
+  base::Status start();
   // From compressor threads, in any order.
   void submit(CompressedChunk* chunk) override;
   // Rotates once every chunk numbered below `before_seq` is written, if the file has any.

@@ -55,24 +55,24 @@ uint64_t in_flight_chunk_limit(unsigned compressors) {
   return 4 * uint64_t{compressors} + 8;
 }
 
-mcap::Status validate(const PipelineOptions& options) {
+base::Status validate(const PipelineOptions& options) {
   if (options.output_path.empty() && options.directory.empty()) {
-    return mcap::Error{0, "pipeline needs an output directory or an output path"};
+    return base::Error{0, "pipeline needs an output directory or an output path"};
   }
-  if (options.chunk_size == 0) return mcap::Error{0, "chunk_size must be greater than 0"};
-  if (options.memory_budget == 0) return mcap::Error{0, "memory_budget must be greater than 0"};
+  if (options.chunk_size == 0) return base::Error{0, "chunk_size must be greater than 0"};
+  if (options.memory_budget == 0) return base::Error{0, "memory_budget must be greater than 0"};
   if (options.default_queue_bytes == 0) {
-    return mcap::Error{0, "default queue bytes must be greater than 0"};
+    return base::Error{0, "default queue bytes must be greater than 0"};
   }
   if (options.chunk_max_age.count() < 0 || options.max_duration.count() < 0 ||
       options.sync_interval.count() < 0) {
-    return mcap::Error{0, "durations must not be negative"};
+    return base::Error{0, "durations must not be negative"};
   }
   return {};
 }
 
-mcap::Error prefixed(const std::string& what, const mcap::Error& error) {
-  return mcap::Error{error.offset, what + ": " + error.message};
+base::Error prefixed(const std::string& what, const base::Error& error) {
+  return base::Error{error.offset, what + ": " + error.message};
 }
 
 }  // namespace
@@ -165,7 +165,7 @@ struct Pipeline::Impl {
     }
   }
 
-  mcap::Status stop() {
+  base::Status stop() {
     std::lock_guard lock(control);
     if (stopped) return stop_status;
     stopped = true;
@@ -184,9 +184,9 @@ struct Pipeline::Impl {
     compressors.finish();
     writer.finish(next_seq.load(std::memory_order_acquire));
     finalizer.finish();
-    if (std::optional<mcap::Error> error = writer.file_stats().first_error) {
+    if (std::optional<base::Error> error = writer.file_stats().first_error) {
       stop_status = *error;
-    } else if (std::optional<mcap::Error> final_error = finalizer.first_error()) {
+    } else if (std::optional<base::Error> final_error = finalizer.first_error()) {
       stop_status = *final_error;
     }
     return stop_status;
@@ -228,20 +228,20 @@ struct Pipeline::Impl {
 
   std::mutex control;  // serializes stop() and request_rotation()
   bool stopped = false;
-  mcap::Status stop_status;
+  base::Status stop_status;
 };
 
-mcap::Result<std::unique_ptr<Pipeline>> Pipeline::start(PipelineOptions options) {
-  if (mcap::Status s = validate(options); !s)
+base::Result<std::unique_ptr<Pipeline>> Pipeline::start(PipelineOptions options) {
+  if (base::Status s = validate(options); !s)
     return prefixed("invalid pipeline options", s.error());
   const std::string directory = options.output_path.empty()
                                     ? options.directory
                                     : storage::parent_directory(options.output_path);
-  if (mcap::Status s = storage::ensure_directory(directory); !s) return s.error();
+  if (base::Status s = storage::ensure_directory(directory); !s) return s.error();
   auto impl = std::make_unique<Impl>(std::move(options));
-  mcap::Status started = impl->buffers.ok()
+  base::Status started = impl->buffers.ok()
                              ? impl->writer.start()
-                             : mcap::Status(mcap::Error{
+                             : base::Status(base::Error{
                                    0, "cannot reserve address space for a memory_budget of " +
                                           std::to_string(impl->options.memory_budget) + " bytes"});
   if (!started) {
@@ -258,11 +258,11 @@ Pipeline::Pipeline(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Pipeline::~Pipeline() = default;
 
-mcap::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
+base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   if (!impl_->accepting.load(std::memory_order_acquire)) {
-    return mcap::Error{0, "pipeline is stopped: cannot declare " + spec.topic};
+    return base::Error{0, "pipeline is stopped: cannot declare " + spec.topic};
   }
-  mcap::Result<ChannelEntry*> entry = impl_->registry.declare(spec);
+  base::Result<ChannelEntry*> entry = impl_->registry.declare(spec);
   if (!entry) return entry.error();
   return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id);
 }
@@ -302,7 +302,7 @@ void Pipeline::cut_drain() {
   impl_->compressors.skip_remaining();
 }
 
-mcap::Status Pipeline::stop() {
+base::Status Pipeline::stop() {
   return impl_->stop();
 }
 

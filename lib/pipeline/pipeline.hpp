@@ -7,7 +7,7 @@
 //   (*pipeline)->push(imu, log_time, publish_time, sequence, payload);   // any thread
 //   (*pipeline)->stop();                                      // drain, finalize, report
 //
-// Inside (DESIGN.md section 2): push() serializes the Message record once into its channel's
+// Inside (docs/ARCHITECTURE.md §2-§3): push() serializes the Message record once into its channel's
 // queue (pooled segments); each chunk group's assembler seals the group's oldest messages into
 // a chunk at chunk_size or chunk_max_age; K compressor threads encode chunks completely; the
 // ordered writer appends them in seal order, rotating files at chunk boundaries; a finalizer
@@ -22,8 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "mcap/compression.hpp"
-#include "mcap/error.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/drop_reason.hpp"
@@ -128,7 +128,7 @@ struct PipelineStats {
   std::chrono::nanoseconds scheduler_cpu{0};  // the pipeline's chunk-age scheduler thread
 
   // The first write or finalization failure.
-  std::optional<mcap::Error> first_error() const {
+  std::optional<base::Error> first_error() const {
     return file.first_error ? file.first_error : finalizer.first_error;
   }
 };
@@ -136,13 +136,13 @@ struct PipelineStats {
 class Pipeline {
  public:
   // Validates the options, creates the directory, opens the first file and starts the threads.
-  static mcap::Result<std::unique_ptr<Pipeline>> start(PipelineOptions options);
+  static base::Result<std::unique_ptr<Pipeline>> start(PipelineOptions options);
   ~Pipeline();  // stop() if not done
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 
   // Any thread, any time before stop(). An identical declaration returns the same channel.
-  mcap::Result<ChannelHandle> declare_channel(const ChannelSpec& spec);
+  base::Result<ChannelHandle> declare_channel(const ChannelSpec& spec);
 
   // Any thread; several threads may push to one channel. Copies the payload once.
   PushResult push(ChannelHandle channel, mcap::Timestamp log_time, mcap::Timestamp publish_time,
@@ -172,7 +172,7 @@ class Pipeline {
   // Refuses further pushes (blocked pushers return kStopped), seals and writes everything
   // queued, writes `mcaprec.stats`, finalizes the file and stops the threads. Returns the first
   // write or finalization error. Idempotent.
-  mcap::Status stop();
+  base::Status stop();
 
   // Makes a stop() in progress (or the next one) finish quickly, e.g. on a second SIGTERM or
   // when a shutdown bound expires: messages not yet compressed are dropped (counted as

@@ -9,10 +9,10 @@
 
 namespace mcaprec::storage {
 
+using base::Error;
+using base::Result;
+using base::Status;
 using mcap::ByteView;
-using mcap::Error;
-using mcap::Result;
-using mcap::Status;
 using mcap::SyncHandle;
 
 namespace {
@@ -192,7 +192,7 @@ Status FileSink::write_all(ByteView data) {
 }
 
 Result<std::unique_ptr<mcap::Writer>> create_file_writer(const std::string& path,
-                                                       mcap::WriterOptions options) {
+                                                         mcap::WriterOptions options) {
   Result<std::unique_ptr<FileSink>> sink = FileSink::create(path);
   if (!sink) return sink.error();
   return mcap::Writer::open(std::move(*sink), std::move(options));

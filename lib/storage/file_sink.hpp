@@ -17,26 +17,27 @@ namespace mcaprec::storage {
 class FileSink : public mcap::ByteSink {
  public:
   // Creates or truncates `path`.
-  static mcap::Result<std::unique_ptr<FileSink>> create(const std::string& path,
-                                                  size_t buffer_bytes = 1 << 20);
+  static base::Result<std::unique_ptr<FileSink>> create(const std::string& path,
+                                                        size_t buffer_bytes = 1 << 20);
   ~FileSink() override;
 
-  mcap::Status write(mcap::ByteView data) override;
-  mcap::Status flush() override;
-  mcap::Status sync() override;                                      // flush + fdatasync
-  mcap::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle() override;  // on a dup() of the descriptor
-  mcap::Status truncate(uint64_t size) override;                     // ftruncate, or the buffer
+  base::Status write(mcap::ByteView data) override;
+  base::Status flush() override;
+  base::Status sync() override;  // flush + fdatasync
+  base::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle()
+      override;                                   // on a dup() of the descriptor
+  base::Status truncate(uint64_t size) override;  // ftruncate, or the buffer
   // fallocate(FALLOC_FL_KEEP_SIZE) past the end; a no-op where the filesystem cannot. The room
   // left over is given back by close().
-  mcap::Status reserve(uint64_t bytes) override;
+  base::Status reserve(uint64_t bytes) override;
   // flush, give back reserved room, close; called by the destructor if not before
-  mcap::Status close();
+  base::Status close();
   int fd() const { return fd_; }
 
  private:
   FileSink(int fd, std::string path, size_t buffer_bytes);
-  mcap::Status write_all(mcap::ByteView data);
-  mcap::Status release_reserve();
+  base::Status write_all(mcap::ByteView data);
+  base::Status release_reserve();
 
   int fd_ = -1;
   std::string path_;
@@ -48,7 +49,7 @@ class FileSink : public mcap::ByteSink {
 };
 
 // A writer on a new (or truncated) file at `path`: mcap::Writer::open over a FileSink.
-mcap::Result<std::unique_ptr<mcap::Writer>> create_file_writer(const std::string& path,
+base::Result<std::unique_ptr<mcap::Writer>> create_file_writer(const std::string& path,
                                                                mcap::WriterOptions options);
 
 }  // namespace mcaprec::storage

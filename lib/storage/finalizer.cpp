@@ -38,7 +38,7 @@ void Finalizer::finish() {
   if (thread_.joinable()) thread_.join();
 }
 
-std::optional<mcap::Error> Finalizer::first_error() const {
+std::optional<base::Error> Finalizer::first_error() const {
   std::lock_guard lock(mu_);
   return first_error_;
 }
@@ -63,7 +63,7 @@ void Finalizer::run() {
     std::unique_ptr<OutputFile> file = std::move(pending_.front());
     pending_.pop_front();
     lock.unlock();
-    const mcap::Status status = file->finalize();
+    const base::Status status = file->finalize();
     const std::string path = file->final_path();
     file.reset();
     cpu_ns_.store(thread_cpu_ns(), std::memory_order_relaxed);

@@ -12,7 +12,7 @@
 #include <string>
 #include <thread>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 #include "storage/output_file.hpp"
 
 namespace mcaprec::storage {
@@ -21,7 +21,7 @@ struct FinalizerStats {
   uint64_t files_finalized = 0;  // summary and footer written, synced, renamed
   uint64_t files_failed = 0;
   std::string last_finalized_file;
-  std::optional<mcap::Error> first_error;  // the first failure
+  std::optional<base::Error> first_error;  // the first failure
   std::chrono::nanoseconds cpu_time{0};    // the finalizer thread's
 };
 
@@ -37,7 +37,7 @@ class Finalizer {
   void finish();
 
   // The first failure, if any.
-  std::optional<mcap::Error> first_error() const;
+  std::optional<base::Error> first_error() const;
   FinalizerStats stats() const;
 
  private:
@@ -47,7 +47,7 @@ class Finalizer {
   std::condition_variable wake_;
   std::deque<std::unique_ptr<OutputFile>> pending_;  // guarded by mu_
   bool finishing_ = false;                           // guarded by mu_
-  std::optional<mcap::Error> first_error_;           // guarded by mu_
+  std::optional<base::Error> first_error_;           // guarded by mu_
   std::string last_path_;                            // guarded by mu_
   std::atomic<uint64_t> finalized_{0};
   std::atomic<uint64_t> failed_{0};

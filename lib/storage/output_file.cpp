@@ -15,8 +15,8 @@ namespace mcaprec::storage {
 
 namespace {
 
-mcap::Error os_error(const std::string& what, const std::string& path, int err) {
-  return mcap::Error{0, what + " " + path + ": " + std::strerror(err)};
+base::Error os_error(const std::string& what, const std::string& path, int err) {
+  return base::Error{0, what + " " + path + ": " + std::strerror(err)};
 }
 
 }  // namespace
@@ -31,25 +31,25 @@ constexpr size_t kFileBufferBytes = 64 << 10;
 }  // namespace
 
 SinkFactory file_sink_factory() {
-  return [](const std::string& path) -> mcap::Result<std::unique_ptr<mcap::ByteSink>> {
-    mcap::Result<std::unique_ptr<storage::FileSink>> sink =
+  return [](const std::string& path) -> base::Result<std::unique_ptr<mcap::ByteSink>> {
+    base::Result<std::unique_ptr<storage::FileSink>> sink =
         storage::FileSink::create(path, kFileBufferBytes);
     if (!sink) return sink.error();
     return std::unique_ptr<mcap::ByteSink>(std::move(*sink));
   };
 }
 
-mcap::Result<std::unique_ptr<OutputFile>> OutputFile::create(std::string final_path,
+base::Result<std::unique_ptr<OutputFile>> OutputFile::create(std::string final_path,
                                                              mcap::WriterOptions options,
                                                              const SinkFactory& open_sink) {
   const std::string active_path = final_path + std::string(kActiveSuffix);
-  mcap::Result<std::unique_ptr<mcap::ByteSink>> sink =
+  base::Result<std::unique_ptr<mcap::ByteSink>> sink =
       open_sink ? open_sink(active_path) : file_sink_factory()(active_path);
   if (!sink) return sink.error();
-  mcap::Result<std::unique_ptr<mcap::Writer>> writer =
+  base::Result<std::unique_ptr<mcap::Writer>> writer =
       mcap::Writer::open(std::move(*sink), std::move(options));
   if (!writer) {
-    return mcap::Error{writer.error().offset,
+    return base::Error{writer.error().offset,
                        "cannot start " + active_path + ": " + writer.error().message};
   }
   return std::unique_ptr<OutputFile>(new OutputFile(std::move(final_path), std::move(*writer)));
@@ -60,23 +60,23 @@ OutputFile::OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> wri
       active_path_(final_path_ + std::string(kActiveSuffix)),
       writer_(std::move(writer)) {}
 
-mcap::Result<std::shared_ptr<mcap::SyncHandle>> OutputFile::sync_handle() {
+base::Result<std::shared_ptr<mcap::SyncHandle>> OutputFile::sync_handle() {
   return writer_->sink().sync_handle();
 }
 
-mcap::Status OutputFile::finalize() {
+base::Status OutputFile::finalize() {
   if (writer_->failed()) {
-    if (mcap::Status s = writer_->rewind_after_failure(); !s) {
-      return mcap::Error{s.error().offset,
+    if (base::Status s = writer_->rewind_after_failure(); !s) {
+      return base::Error{s.error().offset,
                          "cannot finalize " + active_path_ + ": " + s.error().message};
     }
   }
-  if (mcap::Status s = writer_->close(); !s) {
-    return mcap::Error{s.error().offset,
+  if (base::Status s = writer_->close(); !s) {
+    return base::Error{s.error().offset,
                        "cannot finalize " + active_path_ + ": " + s.error().message};
   }
-  if (mcap::Status s = writer_->sink().sync(); !s) {
-    return mcap::Error{s.error().offset, "cannot sync " + active_path_ + ": " + s.error().message};
+  if (base::Status s = writer_->sink().sync(); !s) {
+    return base::Error{s.error().offset, "cannot sync " + active_path_ + ": " + s.error().message};
   }
   writer_.reset();  // closes the descriptor before the name changes
   if (std::rename(active_path_.c_str(), final_path_.c_str()) != 0) {
@@ -90,7 +90,7 @@ void OutputFile::discard() {
   ::unlink(active_path_.c_str());
 }
 
-mcap::Status ensure_directory(const std::string& directory) {
+base::Status ensure_directory(const std::string& directory) {
   if (directory.empty()) return {};
   std::string partial;
   size_t pos = 0;
@@ -107,12 +107,12 @@ mcap::Status ensure_directory(const std::string& directory) {
     return os_error("cannot use directory", directory, errno);
   }
   if (!S_ISDIR(st.st_mode)) {
-    return mcap::Error{0, "cannot use directory " + directory + ": not a directory"};
+    return base::Error{0, "cannot use directory " + directory + ": not a directory"};
   }
   return {};
 }
 
-mcap::Status sync_directory(const std::string& directory) {
+base::Status sync_directory(const std::string& directory) {
   int fd = -1;
   do {
     fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
 
@@ -16,13 +16,13 @@ namespace mcaprec::storage {
 // Opens the sink a file is written through. The default writes to a FileSink; tests substitute
 // sinks that stall or fail on demand.
 using SinkFactory =
-    std::function<mcap::Result<std::unique_ptr<mcap::ByteSink>>(const std::string& path)>;
+    std::function<base::Result<std::unique_ptr<mcap::ByteSink>>(const std::string& path)>;
 SinkFactory file_sink_factory();
 
 class OutputFile {
  public:
   // Creates `<final_path>.active` and writes the MCAP magic and header into it.
-  static mcap::Result<std::unique_ptr<OutputFile>> create(std::string final_path,
+  static base::Result<std::unique_ptr<OutputFile>> create(std::string final_path,
                                                           mcap::WriterOptions options,
                                                           const SinkFactory& open_sink);
 
@@ -34,16 +34,16 @@ class OutputFile {
   // writer failed is first cut back to its last whole record (so a write that failed for lack
   // of space or an I/O error still leaves a valid file with everything before it). Stops at
   // the first failure and leaves the `.active` file for recovery. Call once.
-  mcap::Status finalize();
+  base::Status finalize();
 
   // Sets disk space aside for `bytes` more bytes (see mcap::ByteSink::reserve).
-  mcap::Status reserve(uint64_t bytes) { return writer_->sink().reserve(bytes); }
+  base::Status reserve(uint64_t bytes) { return writer_->sink().reserve(bytes); }
   // Gives up a file that is not wanted (nothing recorded in it yet): closes and deletes it.
   void discard();
 
   // For the syncer: makes this file's bytes durable from another thread, even after the file
   // was handed on (see mcap::SyncHandle). Null when the sink has nothing to sync.
-  mcap::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle();
+  base::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle();
 
  private:
   OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer);
@@ -54,9 +54,9 @@ class OutputFile {
 };
 
 // Creates `directory` and its missing parents (mode 0755).
-mcap::Status ensure_directory(const std::string& directory);
+base::Status ensure_directory(const std::string& directory);
 // fsync of a directory, so that entries created or renamed in it are durable.
-mcap::Status sync_directory(const std::string& directory);
+base::Status sync_directory(const std::string& directory);
 // The directory part of `path` ("." when there is none).
 std::string parent_directory(const std::string& path);
 

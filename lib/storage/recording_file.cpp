@@ -60,7 +60,7 @@ RecordingFile::RecordingFile(RecordingFileOptions options, const RecordingSource
 // ---- Opening
 
 bool RecordingFile::open() {
-  mcap::Result<std::unique_ptr<OutputFile>> created = create_file();
+  base::Result<std::unique_ptr<OutputFile>> created = create_file();
   if (!created) {
     // Once per pause, not at every retry.
     if (!pause_.paused()) {
@@ -73,7 +73,7 @@ bool RecordingFile::open() {
   file_chunks_ = 0;
   summary_.start_file();
   refresh_stats_estimate();
-  if (mcap::Status s = start_file(*file_, recorder_metadata(file_index_)); !s) {
+  if (base::Status s = start_file(*file_, recorder_metadata(file_index_)); !s) {
     if (!pause_.paused()) {
       spdlog::error("cannot start {}: {}", file_->active_path(), s.error().message);
     }
@@ -90,7 +90,7 @@ bool RecordingFile::open() {
   return true;
 }
 
-mcap::Result<std::unique_ptr<OutputFile>> RecordingFile::create_file() {
+base::Result<std::unique_ptr<OutputFile>> RecordingFile::create_file() {
   const std::string path =
       rotating() ? namer_.next(std::chrono::system_clock::now()) : options_.single_path;
   mcap::WriterOptions writer_options = options_.writer_options;
@@ -99,8 +99,8 @@ mcap::Result<std::unique_ptr<OutputFile>> RecordingFile::create_file() {
 }
 
 // Room for the `mcaprec` record and the summary, the record itself, and the first checkpoint.
-mcap::Status RecordingFile::start_file(OutputFile& file, const mcap::Metadata& info) {
-  mcap::Status status =
+base::Status RecordingFile::start_file(OutputFile& file, const mcap::Metadata& info) {
+  base::Status status =
       file.reserve(SummaryEstimate::kIndexEntry * (1 + info.metadata.size()) + summary_.reserve());
   if (status && options_.recorder_metadata) {
     status = file.writer().write_metadata(info);
@@ -112,7 +112,7 @@ mcap::Status RecordingFile::start_file(OutputFile& file, const mcap::Metadata& i
 }
 
 void RecordingFile::track_sync() {
-  mcap::Result<std::shared_ptr<mcap::SyncHandle>> handle = file_->sync_handle();
+  base::Result<std::shared_ptr<mcap::SyncHandle>> handle = file_->sync_handle();
   if (!handle) {
     // Without it the file is still synced when finalized; say that the policy is not kept.
     spdlog::error("{}: periodic sync unavailable: {}", file_->active_path(),
@@ -139,7 +139,7 @@ mcap::Metadata RecordingFile::recorder_metadata(uint64_t file_index) const {
 RecordingFile::Appended RecordingFile::append(const mcap::EncodedChunk& chunk) {
   // The incoming bytes are counted again once a file is open: its summary starts afresh.
   if (!make_room(incoming_bytes(chunk))) return Appended::kHeld;
-  if (!file_ && !rotating()) return lose(mcap::Error{0, "no output file"});
+  if (!file_ && !rotating()) return lose(base::Error{0, "no output file"});
   if (!file_ && !open()) {
     pause("cannot start a new file");
     return Appended::kHeld;
@@ -149,16 +149,16 @@ RecordingFile::Appended RecordingFile::append(const mcap::EncodedChunk& chunk) {
 
 RecordingFile::Appended RecordingFile::append_to_open_file(const mcap::EncodedChunk& chunk,
                                                            uint64_t incoming) {
-  if (mcap::Status s = file_->reserve(incoming); !s) return handle_no_room(chunk, s.error());
-  if (mcap::Status s = declare_channels(chunk); !s) {
-    const Appended lost = lose(mcap::Error{0, "cannot declare channels: " + s.error().message});
+  if (base::Status s = file_->reserve(incoming); !s) return handle_no_room(chunk, s.error());
+  if (base::Status s = declare_channels(chunk); !s) {
+    const Appended lost = lose(base::Error{0, "cannot declare channels: " + s.error().message});
     if (file_->writer().failed()) fail(s.error());
     return lost;
   }
-  mcap::Status status = file_->writer().write_encoded_chunk(chunk);
+  base::Status status = file_->writer().write_encoded_chunk(chunk);
   if (status) status = file_->writer().flush();
   if (!status) {
-    const Appended lost = lose(mcap::Error{0, status.error().message});
+    const Appended lost = lose(base::Error{0, status.error().message});
     fail(status.error());
     return lost;
   }
@@ -172,7 +172,7 @@ RecordingFile::Appended RecordingFile::append_to_open_file(const mcap::EncodedCh
 // Out of space before anything of the chunk was written: the file ends here, valid (its
 // summary fits in the room reserved with the previous chunk).
 RecordingFile::Appended RecordingFile::handle_no_room(const mcap::EncodedChunk& chunk,
-                                                      const mcap::Error& error) {
+                                                      const base::Error& error) {
   if (!pause_.paused()) {
     spdlog::error("no room for the next chunk in {}: {}", file_->active_path(), error.message);
   }
@@ -180,7 +180,7 @@ RecordingFile::Appended RecordingFile::handle_no_room(const mcap::EncodedChunk& 
   if (!rotating()) {
     // The one output file ends here; what follows has nowhere to go.
     close();
-    return lose(mcap::Error{0, error.message});
+    return lose(base::Error{0, error.message});
   }
   if (file_chunks_ > 0) {
     // One try in a new file at once (it holds no chunk, so this does not recurse again).
@@ -193,24 +193,24 @@ RecordingFile::Appended RecordingFile::handle_no_room(const mcap::EncodedChunk& 
   return Appended::kHeld;
 }
 
-RecordingFile::Appended RecordingFile::lose(const mcap::Error& error) {
+RecordingFile::Appended RecordingFile::lose(const base::Error& error) {
   note_error(error);
   return Appended::kLost;
 }
 
-mcap::Status RecordingFile::declare_channels(const mcap::EncodedChunk& chunk) {
+base::Status RecordingFile::declare_channels(const mcap::EncodedChunk& chunk) {
   mcap::Writer& writer = file_->writer();
   for (const auto& [channel_id, count] : chunk.message_counts) {
     if (writer.has_channel(channel_id)) continue;
     const RecordingSource::Declaration declared = source_.declaration(channel_id);
     if (declared.channel == nullptr) {
-      return mcap::Error{0, "chunk holds unknown channel " + std::to_string(channel_id)};
+      return base::Error{0, "chunk holds unknown channel " + std::to_string(channel_id)};
     }
     if (declared.schema != nullptr && !writer.has_schema(declared.schema->id)) {
-      if (mcap::Status s = writer.add_schema(*declared.schema); !s) return s;
+      if (base::Status s = writer.add_schema(*declared.schema); !s) return s;
       summary_.add_schema(*declared.schema);
     }
-    if (mcap::Status s = writer.add_channel(*declared.channel); !s) return s;
+    if (base::Status s = writer.add_channel(*declared.channel); !s) return s;
     summary_.add_channel(*declared.channel);
     stats_estimate_stale_ = true;
   }
@@ -262,26 +262,26 @@ void RecordingFile::write_attachment(const mcap::Attachment& attachment) {
 
 void RecordingFile::write_record(const std::string& what, uint64_t record_bytes,
                                  uint64_t name_bytes,
-                                 const std::function<mcap::Status(mcap::Writer&)>& write) {
+                                 const std::function<base::Status(mcap::Writer&)>& write) {
   if (pause_.holding()) {
-    note_error(mcap::Error{0, "recording is paused: " + what + " was not written"});
+    note_error(base::Error{0, "recording is paused: " + what + " was not written"});
     return;
   }
   if (!file_ && (!rotating() || !open())) {
-    note_error(mcap::Error{0, "no output file for " + what});
+    note_error(base::Error{0, "no output file for " + what});
     return;
   }
   summary_.add_index_entry(name_bytes);
-  if (mcap::Status s = file_->reserve(record_bytes + summary_.reserve()); !s) {
-    note_error(mcap::Error{0, what + " not written: " + s.error().message});
+  if (base::Status s = file_->reserve(record_bytes + summary_.reserve()); !s) {
+    note_error(base::Error{0, what + " not written: " + s.error().message});
     return;
   }
-  if (mcap::Status s = write(file_->writer()); !s) fail(s.error());
+  if (base::Status s = write(file_->writer()); !s) fail(s.error());
 }
 
 void RecordingFile::flush() {
   if (!file_ || file_->writer().bytes_written() == checkpointed_bytes_) return;
-  if (mcap::Status s = file_->writer().flush(); !s) {
+  if (base::Status s = file_->writer().flush(); !s) {
     fail(s.error());
     return;
   }
@@ -333,14 +333,14 @@ void RecordingFile::rotate(StartReason next_reason) {
 void RecordingFile::close() {
   if (!file_) return;
   if (options_.recorder_metadata) {
-    if (mcap::Status s = file_->writer().write_metadata(source_.session_stats()); !s) {
+    if (base::Status s = file_->writer().write_metadata(source_.session_stats()); !s) {
       note_error(s.error());
     }
   }
   end_file(Ending::kComplete);
 }
 
-void RecordingFile::fail(const mcap::Error& error) {
+void RecordingFile::fail(const base::Error& error) {
   if (!file_) return;
   spdlog::error(
       "write to {} failed: {}; ending the file at its last complete chunk and going on "
@@ -350,7 +350,7 @@ void RecordingFile::fail(const mcap::Error& error) {
   files_closed_on_error_.fetch_add(1, std::memory_order_relaxed);
   // Cut back now, so that the stats metadata can still go in; if this fails, the finalizer
   // tries again and, failing too, leaves the `.active` file for recovery.
-  if (mcap::Status s = file_->writer().rewind_after_failure(); !s) {
+  if (base::Status s = file_->writer().rewind_after_failure(); !s) {
     spdlog::error("{}: {}", file_->active_path(), s.error().message);
   }
   if (file_->writer().failed()) {
@@ -401,7 +401,7 @@ void RecordingFile::end_file(Ending ending) {
 
 // ---- Reporting
 
-void RecordingFile::note_error(const mcap::Error& error) {
+void RecordingFile::note_error(const base::Error& error) {
   std::lock_guard lock(stats_mu_);
   if (!first_error_) first_error_ = error;
 }

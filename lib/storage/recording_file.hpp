@@ -30,8 +30,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "mcap/chunk.hpp"
-#include "mcap/error.hpp"
 #include "mcap/records.hpp"
 #include "mcap/writer.hpp"
 #include "storage/file_naming.hpp"
@@ -87,7 +87,7 @@ struct RecordingFileStats {
   uint64_t files_started = 0;
   uint64_t files_closed_on_error = 0;  // ended early by a failed write, flush or sync
   std::string current_file;            // the .active path, "" between files
-  std::optional<mcap::Error> first_error;
+  std::optional<base::Error> first_error;
   SyncerStats sync;
   bool paused = false;  // no room to write: chunks are held
   std::string pause_reason;
@@ -138,26 +138,26 @@ class RecordingFile {
   void stop_holding() { pause_.stop_holding(); }
 
   // Keeps the first error of the session, for stats and stop().
-  void note_error(const mcap::Error& error);
+  void note_error(const base::Error& error);
   RecordingFileStats stats() const;
 
  private:
   enum class Ending { kComplete, kFailed, kDeleted };
 
-  mcap::Result<std::unique_ptr<OutputFile>> create_file();
-  mcap::Status start_file(OutputFile& file, const mcap::Metadata& info);
+  base::Result<std::unique_ptr<OutputFile>> create_file();
+  base::Status start_file(OutputFile& file, const mcap::Metadata& info);
   void track_sync();
   Appended append_to_open_file(const mcap::EncodedChunk& chunk, uint64_t incoming);
-  Appended handle_no_room(const mcap::EncodedChunk& chunk, const mcap::Error& error);
-  Appended lose(const mcap::Error& error);
-  mcap::Status declare_channels(const mcap::EncodedChunk& chunk);
+  Appended handle_no_room(const mcap::EncodedChunk& chunk, const base::Error& error);
+  Appended lose(const base::Error& error);
+  base::Status declare_channels(const mcap::EncodedChunk& chunk);
   uint64_t declaration_bytes(const mcap::EncodedChunk& chunk) const;
   uint64_t incoming_bytes(const mcap::EncodedChunk& chunk) const;
   bool make_room(uint64_t incoming_bytes);
   void write_record(const std::string& what, uint64_t record_bytes, uint64_t name_bytes,
-                    const std::function<mcap::Status(mcap::Writer&)>& write);
+                    const std::function<base::Status(mcap::Writer&)>& write);
   void checkpoint();
-  void fail(const mcap::Error& error);
+  void fail(const base::Error& error);
   void end_file(Ending ending);
   void pause(const std::string& reason);
   void refresh_stats_estimate();
@@ -184,7 +184,7 @@ class RecordingFile {
   // Read by stats().
   mutable std::mutex stats_mu_;
   std::string current_path_;                // guarded by stats_mu_
-  std::optional<mcap::Error> first_error_;  // guarded by stats_mu_
+  std::optional<base::Error> first_error_;  // guarded by stats_mu_
   std::atomic<uint64_t> files_started_{0};
   std::atomic<uint64_t> files_closed_on_error_{0};
   std::atomic<uint64_t> retention_files_deleted_{0};

@@ -24,8 +24,8 @@ namespace mcaprec::storage {
 
 namespace {
 
-mcap::Error os_error(uint64_t offset, const std::string& what, const std::string& path, int err) {
-  return mcap::Error{offset, what + " " + path + ": " + std::strerror(err)};
+base::Error os_error(uint64_t offset, const std::string& what, const std::string& path, int err) {
+  return base::Error{offset, what + " " + path + ": " + std::strerror(err)};
 }
 
 // Closes the descriptor on every path out of recover_file.
@@ -53,7 +53,7 @@ class FileDescriptor {
 // since touching mapped pages past the new end would fault.
 class ReadOnlyMapping {
  public:
-  static mcap::Result<ReadOnlyMapping> map(int fd, uint64_t size, const std::string& path) {
+  static base::Result<ReadOnlyMapping> map(int fd, uint64_t size, const std::string& path) {
     ReadOnlyMapping mapping;
     if (size == 0) return mapping;
     void* data = ::mmap(nullptr, size, PROT_READ, MAP_SHARED, fd, 0);
@@ -98,7 +98,7 @@ std::string utc_now_iso() {
   return text;
 }
 
-mcap::Status write_all(int fd, mcap::ByteView bytes, uint64_t offset, const std::string& path) {
+base::Status write_all(int fd, mcap::ByteView bytes, uint64_t offset, const std::string& path) {
   uint64_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n =
@@ -112,7 +112,7 @@ mcap::Status write_all(int fd, mcap::ByteView bytes, uint64_t offset, const std:
   return {};
 }
 
-mcap::Status sync_data(int fd, const std::string& path) {
+base::Status sync_data(int fd, const std::string& path) {
   int rc = 0;
   do {
     rc = ::fdatasync(fd);
@@ -122,7 +122,7 @@ mcap::Status sync_data(int fd, const std::string& path) {
 }
 
 // Renames without ever replacing an existing file.
-mcap::Status rename_no_replace(const std::string& from, const std::string& to) {
+base::Status rename_no_replace(const std::string& from, const std::string& to) {
   if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return {};
   int err = errno;
   if (err == EINVAL || err == ENOSYS) {
@@ -134,7 +134,7 @@ mcap::Status rename_no_replace(const std::string& from, const std::string& to) {
     err = errno;
   }
   if (err == EEXIST) {
-    return mcap::Error{
+    return base::Error{
         0, "cannot rename " + from + " to " + to + ": that file exists and is not overwritten"};
   }
   return os_error(0, "cannot rename " + from + " to", to, err);
@@ -166,20 +166,20 @@ void describe_contents(const mcap::ScanReport& scan, RecoveryReport& report) {
 }
 
 // Durability and the final name, once the content is complete.
-mcap::Status finish(FileDescriptor& fd, const RecoverOptions& options, RecoveryReport& report) {
+base::Status finish(FileDescriptor& fd, const RecoverOptions& options, RecoveryReport& report) {
   if (options.sync) {
-    if (mcap::Status s = sync_data(fd.get(), report.path); !s) return s;
+    if (base::Status s = sync_data(fd.get(), report.path); !s) return s;
   }
   if (fd.close() != 0) return os_error(0, "cannot close", report.path, errno);
   if (report.final_path == report.path) return {};
-  if (mcap::Status s = rename_no_replace(report.path, report.final_path); !s) return s;
+  if (base::Status s = rename_no_replace(report.path, report.final_path); !s) return s;
   report.renamed = true;
   if (options.sync) return sync_directory(parent_directory(report.final_path));
   return {};
 }
 
 // Scans through a mapping that is gone before anything changes the file.
-mcap::Result<mcap::ScanReport> scan_file(int fd, uint64_t size, const std::string& path,
+base::Result<mcap::ScanReport> scan_file(int fd, uint64_t size, const std::string& path,
                                          const RecoverOptions& options) {
   auto mapping = ReadOnlyMapping::map(fd, size, path);
   if (!mapping) return mapping.error();
@@ -192,7 +192,7 @@ mcap::Result<mcap::ScanReport> scan_file(int fd, uint64_t size, const std::strin
 }
 
 // A file whose content is complete keeps it; only its size and name may change.
-mcap::Status keep_complete_file(FileDescriptor& fd, const mcap::ScanReport& scan,
+base::Status keep_complete_file(FileDescriptor& fd, const mcap::ScanReport& scan,
                                 const RecoverOptions& options, RecoveryReport& report) {
   report.already_complete = true;
   report.kept_bytes = report.original_size;
@@ -211,7 +211,7 @@ mcap::Status keep_complete_file(FileDescriptor& fd, const mcap::ScanReport& scan
 }
 
 // Cuts the file after its last valid record and appends what completes it.
-mcap::Status cut_and_complete(FileDescriptor& fd, mcap::ScanReport& scan,
+base::Status cut_and_complete(FileDescriptor& fd, mcap::ScanReport& scan,
                               const RecoverOptions& options, RecoveryReport& report) {
   report.kept_bytes = scan.valid_end;
   report.cut_bytes = report.original_size - scan.valid_end;
@@ -230,7 +230,7 @@ mcap::Status cut_and_complete(FileDescriptor& fd, mcap::ScanReport& scan,
   if (::ftruncate(fd.get(), static_cast<off_t>(scan.valid_end)) != 0) {
     return os_error(scan.valid_end, "cannot truncate", report.path, errno);
   }
-  if (mcap::Status s = write_all(fd.get(), tail, scan.valid_end, report.path); !s) return s;
+  if (base::Status s = write_all(fd.get(), tail, scan.valid_end, report.path); !s) return s;
   return finish(fd, options, report);
 }
 
@@ -263,7 +263,7 @@ std::string describe(const RecoveryReport& report) {
   return text;
 }
 
-mcap::Result<RecoveryReport> recover_file(const std::string& path, const RecoverOptions& options) {
+base::Result<RecoveryReport> recover_file(const std::string& path, const RecoverOptions& options) {
   int raw_fd = -1;
   do {
     raw_fd = ::open(path.c_str(), (options.dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
@@ -272,7 +272,7 @@ mcap::Result<RecoveryReport> recover_file(const std::string& path, const Recover
   FileDescriptor fd(raw_fd);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return os_error(0, "cannot stat", path, errno);
-  if (!S_ISREG(st.st_mode)) return mcap::Error{0, "cannot recover " + path + ": not a file"};
+  if (!S_ISREG(st.st_mode)) return base::Error{0, "cannot recover " + path + ": not a file"};
 
   RecoveryReport report;
   report.path = path;
@@ -285,16 +285,16 @@ mcap::Result<RecoveryReport> recover_file(const std::string& path, const Recover
   if (!scan) return scan.error();
   if (scan->valid_end <= sizeof(mcap::kMagic)) {
     const std::string why = scan->stopped ? scan->stopped->message : "no Header record";
-    return mcap::Error{scan->stopped ? scan->stopped->offset : 0,
+    return base::Error{scan->stopped ? scan->stopped->offset : 0,
                        "cannot recover " + path + ": no valid MCAP header (" + why + ")"};
   }
-  const mcap::Status done = scan->complete ? keep_complete_file(fd, *scan, options, report)
+  const base::Status done = scan->complete ? keep_complete_file(fd, *scan, options, report)
                                            : cut_and_complete(fd, *scan, options, report);
   if (!done) return done.error();
   return report;
 }
 
-mcap::Result<DirectoryRecovery> recover_directory(const std::string& directory,
+base::Result<DirectoryRecovery> recover_directory(const std::string& directory,
                                                   const RecoverOptions& options) {
   DirectoryRecovery result;
   DIR* dir = ::opendir(directory.c_str());

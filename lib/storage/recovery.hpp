@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "mcap/compression.hpp"
-#include "mcap/error.hpp"
 #include "mcap/records.hpp"
 
 namespace mcaprec::storage {
@@ -61,12 +61,12 @@ std::string describe(const RecoveryReport& report);
 // (completed in place). A complete file is left as it is (an `.active` one is still renamed).
 // Fails, leaving the file untouched, when it holds no valid MCAP header, on I/O errors, and
 // when the final name is taken (the file is then complete but keeps its `.active` name).
-mcap::Result<RecoveryReport> recover_file(const std::string& path,
+base::Result<RecoveryReport> recover_file(const std::string& path,
                                           const RecoverOptions& options = {});
 
 struct FailedRecovery {
   std::string path;
-  mcap::Error error;
+  base::Error error;
 };
 
 struct DirectoryRecovery {
@@ -76,7 +76,7 @@ struct DirectoryRecovery {
 
 // Recovers every `*.mcap.active` file in `directory`, in name order. A missing directory holds
 // nothing to recover; a failure on one file does not stop the others.
-mcap::Result<DirectoryRecovery> recover_directory(const std::string& directory,
+base::Result<DirectoryRecovery> recover_directory(const std::string& directory,
                                                   const RecoverOptions& options = {});
 
 }  // namespace mcaprec::storage

@@ -125,10 +125,10 @@ void add_sentence(std::string& reason, const std::string& sentence) {
 }  // namespace
 
 FreeSpaceProbe statvfs_free_space() {
-  return [](const std::string& directory) -> mcap::Result<uint64_t> {
+  return [](const std::string& directory) -> base::Result<uint64_t> {
     struct statvfs fs {};
     if (::statvfs(directory.c_str(), &fs) != 0) {
-      return mcap::Error{0, "statvfs " + directory + ": " + errno_text(errno)};
+      return base::Error{0, "statvfs " + directory + ": " + errno_text(errno)};
     }
     return static_cast<uint64_t>(fs.f_bavail) * static_cast<uint64_t>(fs.f_frsize);
   };
@@ -268,7 +268,7 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
 void Retention::estimate_free_space(RoomRequest& request,
                                     std::chrono::steady_clock::time_point now) {
   if (should_probe(request.incoming_bytes, now)) {
-    mcap::Result<uint64_t> measured = options_.free_space(options_.directory);
+    base::Result<uint64_t> measured = options_.free_space(options_.directory);
     probe_next_call_ = false;
     have_free_ = measured.ok();
     if (measured.ok()) {

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 
 namespace mcaprec::storage {
 
 // Free bytes on the filesystem holding `directory` (statvfs: f_bavail * f_frsize). Tests
 // substitute their own.
-using FreeSpaceProbe = std::function<mcap::Result<uint64_t>(const std::string& directory)>;
+using FreeSpaceProbe = std::function<base::Result<uint64_t>(const std::string& directory)>;
 FreeSpaceProbe statvfs_free_space();
 
 struct RetentionOptions {

@@ -67,7 +67,7 @@ void Syncer::run() {
     const std::shared_ptr<mcap::SyncHandle> handle = handle_;
     const uint64_t file_id = file_id_;
     lock.unlock();
-    const mcap::Status status = handle->sync();
+    const base::Status status = handle->sync();
     const int64_t took = std::chrono::nanoseconds(Clock::now() - start).count();
     sync_ns_.fetch_add(took, std::memory_order_relaxed);
     if (took > max_sync_ns_.load(std::memory_order_relaxed)) {

@@ -19,14 +19,14 @@
 #include <optional>
 #include <thread>
 
-#include "mcap/error.hpp"
+#include "base/result.hpp"
 #include "mcap/sink.hpp"
 
 namespace mcaprec::storage {
 
 struct SyncFailure {
   uint64_t file_id = 0;  // as given to track()
-  mcap::Error error;
+  base::Error error;
 };
 
 struct SyncerStats {
