@@ -8,8 +8,8 @@
 
 #include "declare_topics.hpp"
 #include "mcap/writer.hpp"
-#include "synth/sensor_mix.hpp"
 #include "storage/file_sink.hpp"
+#include "synth/sensor_mix.hpp"
 
 using namespace mcaprec;
 

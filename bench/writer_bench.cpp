@@ -17,8 +17,8 @@
 #include "declare_topics.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
-#include "synth/sensor_mix.hpp"
 #include "storage/file_sink.hpp"
+#include "synth/sensor_mix.hpp"
 
 namespace {
 

@@ -32,10 +32,10 @@
 #include "mcap/writer.hpp"
 #include "payload.hpp"
 #include "scratch_dir.hpp"
+#include "storage/file_sink.hpp"
 #include "synth/datagram_packer.hpp"
 #include "synth/pacer.hpp"
 #include "tool_runner.hpp"
-#include "storage/file_sink.hpp"
 
 namespace mcaprec::mcap {
 namespace {

@@ -20,8 +20,8 @@
 #include "mcap/writer.hpp"
 #include "payload.hpp"
 #include "scratch_dir.hpp"
-#include "tool_runner.hpp"
 #include "storage/file_sink.hpp"
+#include "tool_runner.hpp"
 
 namespace mcaprec::mcap {
 namespace {
