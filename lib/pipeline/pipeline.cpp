@@ -306,6 +306,19 @@ base::Status Pipeline::stop() {
   return impl_->stop();
 }
 
+// Event recording is not built yet: every request is refused with the reason.
+base::Result<EventState> Pipeline::mark_event(EventRequest) {
+  return base::Error{0, "event recording is not configured (no `events:` section)"};
+}
+
+std::optional<EventState> Pipeline::event(uint64_t) const {
+  return std::nullopt;
+}
+
+std::vector<EventState> Pipeline::events() const {
+  return {};
+}
+
 PipelineStats Pipeline::stats() const {
   PipelineStats stats;
   std::vector<ChannelEntry*> entries;

@@ -27,6 +27,7 @@
 #include "mcap/records.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/drop_reason.hpp"
+#include "pipeline/event_request.hpp"
 #include "pipeline/file_channel_id.hpp"
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
@@ -180,6 +181,13 @@ class Pipeline {
   void cut_drain();
 
   PipelineStats stats() const;
+
+  // Event recording: marks an event now and returns its state (with its id), or an error when
+  // events are not configured or the request is invalid. Any thread.
+  base::Result<EventState> mark_event(EventRequest request);
+  // One event by id (nullopt: unknown), and the recent ones, oldest first.
+  std::optional<EventState> event(uint64_t id) const;
+  std::vector<EventState> events() const;
 
  private:
   struct Impl;
