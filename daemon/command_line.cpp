@@ -112,14 +112,15 @@ std::string usage_text() {
          "Options:\n"
          "  -c, --config FILE       record with the configuration in FILE\n"
          "  --check-config FILE     check FILE, print the effective configuration (defaults\n"
-         "                          included) and exit 0, or print every problem and exit 1\n"
+         "                          included) and exit 0, or print every problem and exit 78\n"
          "  --log-level LEVEL       trace, debug, info, warn, error, critical or off;\n"
          "                          overrides logging.level\n"
          "  -V, --version           print the version\n"
          "  -h, --help              show this help\n"
          "\n"
-         "Exit status: 0 after a clean stop, 1 on a bad configuration or a failure, 2 on a bad\n"
-         "command line.\n";
+         "Exit status: 0 after a clean stop, 1 on a start-up, write or shutdown failure, 2 on a\n"
+         "bad command line, 78 (EX_CONFIG) when the configuration file is missing or invalid\n"
+         "(also for --check-config).\n";
 }
 
 }  // namespace mcaprec::daemon

@@ -13,8 +13,11 @@
 namespace mcaprec::daemon {
 
 inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // bad configuration, start-up or shutdown failure
+inline constexpr int kExitFailure = 1;  // start-up, write or shutdown failure
 inline constexpr int kExitUsage = 2;    // the command line is wrong
+// EX_CONFIG of sysexits.h: the configuration file is missing, unreadable or invalid. The unit's
+// RestartPreventExitStatus=78 keeps systemd from restarting a daemon that cannot start anyway.
+inline constexpr int kExitConfig = 78;
 
 enum class Mode { kRun, kCheckConfig, kVersion, kHelp };
 

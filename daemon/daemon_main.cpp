@@ -31,7 +31,7 @@ int run_recorder(const CommandLine& command, const IngestStarter& start_ingest) 
     spdlog::error("not starting: {} has {} problem{}", command.config_path, loaded.errors().size(),
                   loaded.errors().size() == 1 ? "" : "s");
     notifier.status("Invalid configuration " + command.config_path);
-    return kExitFailure;
+    return kExitConfig;
   }
   config::Config config = std::move(*loaded);
   set_log_level(command.log_level.value_or(config.logging.level));
@@ -70,7 +70,7 @@ int check_config(const std::string& path, std::FILE* out, std::FILE* err) {
   config::Result<config::Config> loaded = config::load_config_file(path);
   if (!loaded) {
     std::fputs(loaded.error_text().c_str(), err);
-    return kExitFailure;
+    return kExitConfig;
   }
   std::fputs(config::to_yaml(*loaded).c_str(), out);
   return kExitOk;

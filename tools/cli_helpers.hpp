@@ -14,6 +14,9 @@ namespace mcaprec::tool {
 inline constexpr int kExitOk = 0;
 inline constexpr int kExitFailure = 1;  // the command ran and found a problem, or could not run
 inline constexpr int kExitUsage = 2;    // the command line is wrong
+// recover: the file is complete now, but bytes past its last whole chunk had to be cut (the
+// `mcap` CLI's convention, so that scripts can tell a clean recovery from a lossy one).
+inline constexpr int kExitDataCut = 3;
 
 struct OptionSpec {
   std::string_view name;  // "--level"

@@ -28,9 +28,10 @@ constexpr const char kHelp[] =
     "  --dry-run    only report what recovery would do; the file is opened read-only\n"
     "  -h, --help   show this help\n"
     "\n"
-    "Exit status: 0 when the file was recovered or was already complete, 1 when it cannot be\n"
-    "recovered (no valid MCAP header, an I/O error, or the final name is taken), 2 on a usage\n"
-    "error.\n";
+    "Exit status: 0 when nothing was lost (the file was already complete, or only its summary\n"
+    "was missing), 3 when it was recovered but bytes had to be cut (with --dry-run: would have\n"
+    "to be), 1 when it cannot be recovered (no valid MCAP header, an I/O error, or the final\n"
+    "name is taken), 2 on a usage error.\n";
 
 std::string plural(uint64_t n, const char* what) {
   return std::to_string(n) + " " + what + (n == 1 ? "" : "s");
@@ -84,7 +85,7 @@ int run_recover(std::span<const std::string> args) {
     return kExitFailure;
   }
   print_report(*report);
-  return kExitOk;
+  return report->cut_bytes > 0 ? kExitDataCut : kExitOk;
 }
 
 }  // namespace

@@ -164,7 +164,7 @@ TEST_F(DaemonE2ETest, CheckConfigPrintsTheEffectiveConfiguration) {
   EXPECT_NE(daemon_->out().find("directory: /var/lib/mcaprec/recordings"), std::string::npos);
 }
 
-TEST_F(DaemonE2ETest, BadConfigExitsOneNamingKeyAndLineAndTouchesNothing) {
+TEST_F(DaemonE2ETest, BadConfigExits78NamingKeyAndLineAndTouchesNothing) {
   const std::string config = write_config("bad.yaml",
                                           "output:\n"
                                           "  directory: " +
@@ -175,7 +175,7 @@ TEST_F(DaemonE2ETest, BadConfigExitsOneNamingKeyAndLineAndTouchesNothing) {
                                               "  - name: producers\n"
                                               "    transport: tcp\n"
                                               "    bind: 127.0.0.1:9410\n");
-  EXPECT_EQ(run_to_exit({"--config", config}), 1);
+  EXPECT_EQ(run_to_exit({"--config", config}), 78);  // EX_CONFIG: systemd does not restart it
   EXPECT_NE(daemon_->err().find(config + ":3: output.max_byte: unknown key, did you mean "
                                          "'max_bytes'?"),
             std::string::npos)
@@ -183,7 +183,8 @@ TEST_F(DaemonE2ETest, BadConfigExitsOneNamingKeyAndLineAndTouchesNothing) {
   EXPECT_FALSE(fs::exists(output_));
   EXPECT_EQ(notify_->receive(milliseconds(100)).find("READY=1"), std::string::npos);
 
-  EXPECT_EQ(run_to_exit({"--check-config", config}), 1);
+  EXPECT_EQ(run_to_exit({"--check-config", config}), 78);
+  EXPECT_EQ(run_to_exit({"--config", (dir_ / "absent.yaml").string()}), 78);
   EXPECT_NE(daemon_->err().find(config + ":3: output.max_byte"), std::string::npos);
   EXPECT_EQ(daemon_->out(), "");
 }
@@ -198,7 +199,7 @@ TEST_F(DaemonE2ETest, JournalStreamGetsPriorityPrefixesWithoutTimestamps) {
   EXPECT_EQ(
       run_to_exit({"--config", config}, {{"JOURNAL_STREAM", std::to_string(info.st_dev) + ":" +
                                                                 std::to_string(info.st_ino)}}),
-      1);
+      78);
   const std::string text = daemon_->err();
   ASSERT_FALSE(text.empty());
   std::istringstream lines(text);
@@ -208,7 +209,7 @@ TEST_F(DaemonE2ETest, JournalStreamGetsPriorityPrefixesWithoutTimestamps) {
         << line;
   }
   // Without the variable, lines carry a human timestamp instead.
-  EXPECT_EQ(run_to_exit({"--config", config}), 1);
+  EXPECT_EQ(run_to_exit({"--config", config}), 78);
   EXPECT_TRUE(daemon_->err().starts_with("20")) << daemon_->err();
   EXPECT_NE(daemon_->err().find("Z error "), std::string::npos) << daemon_->err();
 }

@@ -55,7 +55,7 @@ fi
 
 for directive in '^Type=notify$' '^WatchdogSec=' '^Restart=on-failure$' '^User=mcaprec$' \
   '^StateDirectory=mcaprec$' '^ConfigurationDirectory=mcaprec$' '^ProtectSystem=strict$' \
-  '^NoNewPrivileges=yes$' '^PrivateTmp=yes$' '^TimeoutStopSec='; do
+  '^NoNewPrivileges=yes$' '^PrivateTmp=yes$' '^TimeoutStopSec=' '^RestartPreventExitStatus=78$'; do
   grep -q "$directive" "$unit" || fail "missing $directive"
 done
 

@@ -545,13 +545,13 @@ TEST_F(ToolTest, RecoverCompletesACutRecordingAndReportsWhatItCut) {
   // --dry-run reports and changes nothing.
   const std::string before = read_text(active);
   RunResult r = run({"recover", active.string(), "--dry-run"});
-  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.exit_code, 3) << describe(r);  // data would be cut
   EXPECT_NE(r.out.find("would be recovered"), std::string::npos) << describe(r);
   EXPECT_EQ(read_text(active), before);
   EXPECT_FALSE(fs::exists(path("rec.mcap")));
 
   r = run({"recover", active.string()});
-  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_EQ(r.exit_code, 3) << describe(r);  // recovered, but data was cut
   EXPECT_NE(r.out.find("kept:     3 chunks"), std::string::npos) << describe(r);
   EXPECT_NE(r.out.find("(" + cut_bytes + " bytes) from offset " +
                        std::to_string(fourth.chunk_start_offset)),
@@ -573,6 +573,21 @@ TEST_F(ToolTest, RecoverCompletesACutRecordingAndReportsWhatItCut) {
   EXPECT_NE(r.err.find("no valid MCAP header"), std::string::npos) << describe(r);
   EXPECT_EQ(run({"recover"}).exit_code, 2);
   EXPECT_EQ(run({"recover", "a", "b"}).exit_code, 2);
+}
+
+TEST_F(ToolTest, RecoverExitsZeroWhenOnlyTheSummaryWasMissing) {
+  const fs::path original = path("sample.mcap");
+  write_sample(original, small_chunks());
+  const ChunkIndex& fourth = read_file_summary(original).chunk_indexes[3];
+  const fs::path active = path("rec.mcap.active");
+  fs::copy_file(original, active);
+  fs::resize_file(active, fourth.chunk_start_offset);  // three whole chunks and their indexes
+
+  const RunResult r = run({"recover", active.string()});
+  EXPECT_EQ(r.exit_code, 0) << describe(r);
+  EXPECT_NE(r.out.find("cut:      nothing"), std::string::npos) << describe(r);
+  EXPECT_EQ(run({"verify", path("rec.mcap").string()}).exit_code, 0);
+  EXPECT_EQ(read_file_summary(path("rec.mcap")).chunk_indexes.size(), 3u);
 }
 
 }  // namespace

@@ -148,7 +148,7 @@ TEST_F(CheckConfigTest, EveryProblemIsPrintedWithLineAndKey) {
                                      "    bind: 127.0.0.1:99999\n");
   std::string out;
   std::string err;
-  EXPECT_EQ(run(path, out, err), kExitFailure);
+  EXPECT_EQ(run(path, out, err), kExitConfig);
   EXPECT_EQ(out, "");
   EXPECT_NE(err.find(path + ":3: output.max_byte: unknown key, did you mean 'max_bytes'?"),
             std::string::npos)
@@ -160,7 +160,7 @@ TEST_F(CheckConfigTest, EveryProblemIsPrintedWithLineAndKey) {
 TEST_F(CheckConfigTest, MissingFileIsAnError) {
   std::string out;
   std::string err;
-  EXPECT_EQ(run((dir_ / "absent.yaml").string(), out, err), kExitFailure);
+  EXPECT_EQ(run((dir_ / "absent.yaml").string(), out, err), kExitConfig);
   EXPECT_NE(err.find("absent.yaml"), std::string::npos) << err;
 }
 
@@ -186,7 +186,8 @@ TEST_F(CheckConfigTest, RunWithInvalidConfigFailsBeforeTouchingTheDirectory) {
                     ingest_started = true;
                     return mcap::Error{0, "not expected"};
                   });
-  EXPECT_EQ(code, kExitFailure);
+  EXPECT_EQ(code, kExitConfig);
+  EXPECT_EQ(kExitConfig, 78);  // EX_CONFIG, which the unit's RestartPreventExitStatus names
   EXPECT_FALSE(ingest_started);
   EXPECT_FALSE(fs::exists(output));
 }
