@@ -161,7 +161,8 @@ producer raw "udp://127.0.0.1:$raw_port" --raw-size 1200 --rate "$datagram_rate"
 producer_pids+=($!)
 
 # Sum of a metric family's samples (all labels) in a /metrics text.
-family_sum() { awk -v f="$1" '$1 == f || index($1, f "{") == 1 { s += $NF } END { printf "%d", s }'; }
+# (%.0f: mawk's %d stops at 2^31 - 1.)
+family_sum() { awk -v f="$1" '$1 == f || index($1, f "{") == 1 { s += $NF } END { printf "%.0f", s }'; }
 echo "elapsed_s,rss_kib,open_fds,threads,dropped,kernel_drops,source_errors,write_errors," \
   "sync_errors,files_finalized,files_deleted,messages_written,bytes_received,files_on_disk," \
   "disk_kib" | tr -d ' ' >"$csv"

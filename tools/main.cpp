@@ -28,7 +28,7 @@ void print_usage(std::FILE* out) {
                "\n"
                "Options:\n"
                "  -h, --help     show this help, or a command's help after its name\n"
-               "  --version      print the version\n"
+               "  -V, --version  print the version\n"
                "\n"
                "Run 'mcaprec COMMAND --help' for the options of a command.\n");
 }
@@ -86,7 +86,7 @@ int run(std::span<const std::string> args) {
     print_usage(stdout);
     return kExitOk;
   }
-  if (first == "--version") {
+  if (first == "-V" || first == "--version") {
     std::printf("mcaprec %s\n", MCAPREC_VERSION);
     return kExitOk;
   }

@@ -184,9 +184,12 @@ TEST_F(DaemonE2ETest, BadConfigExits78NamingKeyAndLineAndTouchesNothing) {
   EXPECT_EQ(notify_->receive(milliseconds(100)).find("READY=1"), std::string::npos);
 
   EXPECT_EQ(run_to_exit({"--check-config", config}), 78);
-  EXPECT_EQ(run_to_exit({"--config", (dir_ / "absent.yaml").string()}), 78);
   EXPECT_NE(daemon_->err().find(config + ":3: output.max_byte"), std::string::npos);
   EXPECT_EQ(daemon_->out(), "");
+
+  // A missing file is a configuration error too: restarting would not make it appear.
+  EXPECT_EQ(run_to_exit({"--config", (dir_ / "absent.yaml").string()}), 78);
+  EXPECT_NE(daemon_->err().find("absent.yaml"), std::string::npos) << daemon_->err();
 }
 
 TEST_F(DaemonE2ETest, JournalStreamGetsPriorityPrefixesWithoutTimestamps) {

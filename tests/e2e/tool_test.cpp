@@ -184,9 +184,11 @@ TEST_F(ToolTest, HelpAndVersion) {
   RunResult r = run({"convert", "in.mcap", "-h"});
   EXPECT_EQ(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.out.find("--chunk-size"), std::string::npos);
-  r = run({"--version"});
-  EXPECT_EQ(r.exit_code, 0);
-  EXPECT_EQ(r.out, std::string("mcaprec ") + MCAPREC_VERSION + "\n");
+  for (const char* version : {"--version", "-V"}) {
+    r = run({version});
+    EXPECT_EQ(r.exit_code, 0) << version;
+    EXPECT_EQ(r.out, std::string("mcaprec ") + MCAPREC_VERSION + "\n") << version;
+  }
 }
 
 TEST_F(ToolTest, BadCommandLinesAreUsageErrors) {
