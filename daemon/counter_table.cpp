@@ -28,6 +28,24 @@ const SnapshotCounter kDaemon[] = {
     {"mcaprec_writer_stalled", "gauge",
      "1 while the writer makes no progress with work pending (watchdog pings withheld).",
      "writer_stalled", [](const DaemonSnapshot& s) -> CounterValue { return s.writer_stalled; }},
+    // The names and meanings every Prometheus client library's process collector uses, so
+    // that existing dashboards and alerts apply.
+    {"process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.",
+     "process.cpu_seconds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.process.cpu_seconds; }},
+    {"process_resident_memory_bytes", "gauge", "Resident memory size in bytes.",
+     "process.resident_memory_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.process.resident_bytes; }},
+    {"process_virtual_memory_bytes", "gauge", "Virtual memory size in bytes.",
+     "process.virtual_memory_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.process.virtual_bytes; }},
+    {"process_open_fds", "gauge", "Number of open file descriptors.", "process.open_fds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.process.open_fds; }},
+    {"process_max_fds", "gauge", "Maximum number of open file descriptors.", "process.max_fds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.process.max_fds; }},
+    {"process_start_time_seconds", "gauge",
+     "Start time of the process since unix epoch in seconds.", "process.start_time_seconds",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.process.start_time_seconds; }},
 };
 
 const ChannelCounter kChannel[] = {
@@ -111,6 +129,12 @@ const SnapshotCounter kRecording[] = {
      "Bytes of the finished recordings deleted by retention.", "retention.bytes_deleted",
      [](const DaemonSnapshot& s) -> CounterValue {
        return s.pipeline.file.retention_bytes_deleted;
+     }},
+    {"mcaprec_output_free_bytes", "gauge",
+     "Bytes still free for the daemon on the file system of output.directory.", "output_free_bytes",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       if (!s.output_free_bytes) return std::monostate{};
+       return *s.output_free_bytes;
      }},
     {"mcaprec_memory_in_use_bytes", "gauge",
      "Memory holding messages: queues, open chunks and chunks in flight.", "memory.in_use_bytes",

@@ -16,6 +16,7 @@
 
 #include "daemon/http_server.hpp"
 #include "daemon/metrics_text.hpp"
+#include "daemon/process_stats.hpp"
 #include "daemon/progress_watchdog.hpp"
 #include "daemon/rates.hpp"
 #include "daemon/recording_options.hpp"
@@ -376,6 +377,8 @@ struct Service::Impl {
     snap.config_path = options.config_path;
     snap.config_crc32 = options.config_crc32;
     snap.directory = options.config.output.directory;
+    snap.process = read_process_stats();
+    snap.output_free_bytes = free_bytes(snap.directory);
     if (pipeline) snap.pipeline = pipeline->stats();
     if (ingest) snap.sources = ingest->stats();
     std::lock_guard lock(shared_mutex);

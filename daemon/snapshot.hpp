@@ -1,9 +1,11 @@
 #pragma once
 // Everything /metrics and /status report, gathered at one moment.
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "daemon/process_stats.hpp"
 #include "daemon/rates.hpp"
 #include "ingest/ingest_server.hpp"
 #include "pipeline/pipeline.hpp"
@@ -21,6 +23,8 @@ struct DaemonSnapshot {
   pipeline::PipelineStats pipeline;
   std::vector<ingest::SourceStats> sources;
   Rates rates;
+  ProcessStats process;
+  std::optional<uint64_t> output_free_bytes;  // none while the directory cannot be asked
 };
 
 }  // namespace mcaprec::daemon

@@ -234,9 +234,23 @@ TEST_F(DaemonE2ETest, ReadyWatchdogMetricsStatusAndACleanStop) {
                               "\"tcp\"} 0\n"),
             std::string::npos)
       << metrics.body;
+  // The standard process figures, and the room left where the files go.
+  const auto gauge = [&](const std::string& name) {
+    const size_t at = metrics.body.find("\n" + name + " ");
+    return at == std::string::npos ? -1.0 : std::stod(metrics.body.substr(at + name.size() + 2));
+  };
+  EXPECT_GT(gauge("process_resident_memory_bytes"), 1e6) << metrics.body;
+  EXPECT_GE(gauge("process_open_fds"), 5) << metrics.body;  // sockets, the file, the log
+  EXPECT_GT(gauge("process_max_fds"), gauge("process_open_fds")) << metrics.body;
+  EXPECT_GE(gauge("process_cpu_seconds_total"), 0) << metrics.body;
+  const double now = static_cast<double>(::time(nullptr));
+  EXPECT_NEAR(gauge("process_start_time_seconds"), now, 60) << metrics.body;
+  EXPECT_GT(gauge("mcaprec_output_free_bytes"), 0) << metrics.body;
   const nlohmann::json s = status();
   ASSERT_TRUE(s.is_object());
   EXPECT_EQ(s["state"], "recording");
+  EXPECT_GT(s["process"]["open_fds"].get<uint64_t>(), 0u);
+  EXPECT_GT(s["output_free_bytes"].get<uint64_t>(), 0u);
   EXPECT_TRUE(s["current_file"].get<std::string>().ends_with(".mcap.active"));
   EXPECT_EQ(s["sources"][0]["bind"], "127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(http_get(metrics_port_, "/nope").status, 404);

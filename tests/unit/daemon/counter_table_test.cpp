@@ -96,6 +96,8 @@ DaemonSnapshot rich_snapshot() {
   t.peers = {"127.0.0.1:6", "127.0.0.1:7"};
   s.sources = {u, t};
   s.rates = {1.5, 2.25, 3.125, 4.0625, 5.123456789};
+  s.process = {61.5, 62, 63, 64, 65, 66};
+  s.output_free_bytes = 67;
   return s;
 }
 
@@ -169,6 +171,15 @@ TEST(CounterTableTest, EveryRowIsInBothOutputsWithItsValue) {
       expect_in_status(status["sources"][i], row, snapshot.sources[i]);
     }
   }
+}
+
+TEST(CounterTableTest, UnknownFreeSpaceIsLeftOutRatherThanReportedAsZero) {
+  DaemonSnapshot snapshot = rich_snapshot();
+  snapshot.output_free_bytes.reset();
+  const std::string metrics = prometheus_text(snapshot);
+  EXPECT_NE(metrics.find("# TYPE mcaprec_output_free_bytes gauge\n"), std::string::npos);
+  EXPECT_EQ(metrics.find("\nmcaprec_output_free_bytes "), std::string::npos) << metrics;
+  EXPECT_FALSE(Json::parse(status_json(snapshot)).contains("output_free_bytes"));
 }
 
 // Each family is declared once, and each key once in its object.

@@ -65,6 +65,13 @@ DaemonSnapshot sample_snapshot() {
   snap.pipeline.in_flight.chunks = 5;
   snap.pipeline.in_flight.chunk_limit = 16;
   snap.pipeline.in_flight.peak_chunks = 17;
+  snap.process.cpu_seconds = 3.25;
+  snap.process.resident_bytes = 41943040;
+  snap.process.virtual_bytes = 734003200;
+  snap.process.open_fds = 23;
+  snap.process.max_fds = 524288;
+  snap.process.start_time_seconds = 1796512345;
+  snap.output_free_bytes = 987654321;
   ingest::SourceStats lidar;
   lidar.name = "lidar";
   lidar.transport = "udp";
@@ -99,9 +106,10 @@ ParsedExposition parse_exposition(const std::string& text) {
   ParsedExposition parsed;
   std::istringstream lines(text);
   std::string line;
-  const std::regex help(R"(# HELP (mcaprec_[a-z0-9_]+) \S.*)");
-  const std::regex type(R"(# TYPE (mcaprec_[a-z0-9_]+) (counter|gauge))");
-  const std::regex sample(R"((mcaprec_[a-z0-9_]+)(\{.*\})? (\S+))");
+  // Our own families, and the standard process_* ones.
+  const std::regex help(R"(# HELP ((?:mcaprec|process)_[a-z0-9_]+) \S.*)");
+  const std::regex type(R"(# TYPE ((?:mcaprec|process)_[a-z0-9_]+) (counter|gauge))");
+  const std::regex sample(R"(((?:mcaprec|process)_[a-z0-9_]+)(\{.*\})? (\S+))");
   std::smatch match;
   while (std::getline(lines, line)) {
     if (std::regex_match(line, match, help)) {
@@ -173,6 +181,13 @@ TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
   EXPECT_EQ(value("mcaprec_in_flight_chunks"), "5");
   EXPECT_EQ(value("mcaprec_in_flight_chunks_limit"), "16");
   EXPECT_EQ(value("mcaprec_in_flight_chunks_peak"), "17");
+  EXPECT_EQ(value("process_cpu_seconds_total"), "3.25");
+  EXPECT_EQ(value("process_resident_memory_bytes"), "41943040");
+  EXPECT_EQ(value("process_virtual_memory_bytes"), "734003200");
+  EXPECT_EQ(value("process_open_fds"), "23");
+  EXPECT_EQ(value("process_max_fds"), "524288");
+  EXPECT_EQ(value("process_start_time_seconds"), "1796512345");
+  EXPECT_EQ(value("mcaprec_output_free_bytes"), "987654321");
   EXPECT_EQ(parsed.types.at("mcaprec_in_flight_chunks"), "gauge");
   EXPECT_EQ(parsed.types.at("mcaprec_channel_queue_bytes"), "gauge");
   EXPECT_EQ(parsed.types.at("mcaprec_bytes_written_total"), "counter");
@@ -274,6 +289,12 @@ std::vector<std::string> lines_of(const std::string& text) {
 const char kGoldenMetricShapes[] = R"(mcaprec_build_info gauge version
 mcaprec_uptime_seconds gauge
 mcaprec_writer_stalled gauge
+process_cpu_seconds_total counter
+process_resident_memory_bytes gauge
+process_virtual_memory_bytes gauge
+process_open_fds gauge
+process_max_fds gauge
+process_start_time_seconds gauge
 mcaprec_channel_messages_received_total counter channel topic
 mcaprec_channel_bytes_received_total counter channel topic
 mcaprec_channel_messages_written_total counter channel topic
@@ -296,6 +317,7 @@ mcaprec_sync_max_seconds gauge
 mcaprec_recording_paused gauge
 mcaprec_retention_files_deleted_total counter
 mcaprec_retention_bytes_deleted_total counter
+mcaprec_output_free_bytes gauge
 mcaprec_memory_in_use_bytes gauge
 mcaprec_memory_budget_bytes gauge
 mcaprec_in_flight_bytes gauge
@@ -400,7 +422,15 @@ sources[].peers array
 sources[].peers[] string
 sources[].connections_accepted number
 sources[].connections_open number
-sources[].connections_refused number)";
+sources[].connections_refused number
+process object
+process.cpu_seconds number
+process.resident_memory_bytes number
+process.virtual_memory_bytes number
+process.open_fds number
+process.max_fds number
+process.start_time_seconds number
+output_free_bytes number)";
 
 TEST(DaemonMetricsTest, MetricNamesAndStatusKeysAreUnchanged) {
   const DaemonSnapshot snapshot = sample_snapshot();
