@@ -1,9 +1,11 @@
 # Installation layout and the Debian package:
 #   cpack -G DEB           (in the build directory) -> mcaprec_<version>_<arch>.deb
 # The package holds /usr/bin/mcaprecd and /usr/bin/mcaprec, the systemd unit, the sysusers
-# snippet that creates the mcaprec user, and /etc/mcaprec/mcaprec.yaml (a conffile: local edits
-# survive upgrades). Installing does not enable or start the service:
-#   systemctl enable --now mcaprecd
+# snippet that creates the mcaprec user, /etc/mcaprec/mcaprec.yaml (a conffile: local edits
+# survive upgrades), the man pages (cmake/ManPages.cmake), the bash completion, and the
+# copyright file and changelog in /usr/share/doc/mcaprec. Installing does not enable or start
+# the service (`systemctl enable --now mcaprecd`); an upgrade restarts it if it was running
+# (cmake/debian/postinst).
 
 install(TARGETS mcaprec RUNTIME DESTINATION bin)
 if(TARGET mcaprecd)
@@ -14,6 +16,22 @@ install(FILES ${PROJECT_SOURCE_DIR}/systemd/mcaprec.sysusers.conf
         DESTINATION lib/sysusers.d RENAME mcaprec.conf)
 # Configuration lives in /etc whatever the prefix, which is where the unit looks for it.
 install(FILES ${PROJECT_SOURCE_DIR}/systemd/mcaprec.yaml DESTINATION /etc/mcaprec)
+install(FILES ${PROJECT_SOURCE_DIR}/tools/mcaprec.bash-completion
+        DESTINATION share/bash-completion/completions RENAME mcaprec)
+# Debian's documentation files: the copyright in machine-readable form (DEP-5) and, this
+# being a native package, the changelog as changelog.gz (gzip -n: no name or time inside).
+set(MCAPREC_DOC_DIR ${CMAKE_BINARY_DIR}/doc)
+add_custom_command(
+  OUTPUT ${MCAPREC_DOC_DIR}/changelog.gz
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${MCAPREC_DOC_DIR}
+  COMMAND ${CMAKE_COMMAND} -E copy ${PROJECT_SOURCE_DIR}/cmake/debian/changelog
+          ${MCAPREC_DOC_DIR}/changelog
+  COMMAND gzip -9nf ${MCAPREC_DOC_DIR}/changelog
+  DEPENDS ${PROJECT_SOURCE_DIR}/cmake/debian/changelog
+  VERBATIM)
+add_custom_target(package_docs ALL DEPENDS ${MCAPREC_DOC_DIR}/changelog.gz)
+install(FILES ${PROJECT_SOURCE_DIR}/cmake/debian/copyright ${MCAPREC_DOC_DIR}/changelog.gz
+        DESTINATION share/doc/mcaprec)
 
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME mcaprec)

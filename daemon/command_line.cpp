@@ -103,7 +103,7 @@ ParsedCommandLine parse_command_line(std::span<const std::string> args) {
 
 std::string usage_text() {
   return "Usage: mcaprecd --config FILE [--log-level LEVEL]\n"
-         "       mcaprecd --check-config FILE\n"
+         "  or:  mcaprecd --check-config FILE\n"
          "\n"
          "Records what the configured UDP and TCP sources receive into MCAP files. Runs in the\n"
          "foreground (for systemd or a terminal) until SIGTERM or SIGINT; SIGHUP starts a new\n"

@@ -8,6 +8,7 @@ packages=(
   libboost-dev libspdlog-dev libyaml-cpp-dev libzstd-dev liblz4-dev libisal-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
   systemd dpkg-dev  # systemd-analyze checks the unit; dpkg-shlibdeps gives the .deb its dependencies
+  help2man go-md2man  # the man pages: from --help, and mcaprec.yaml(5) from config/README.md
 )
 # Node.js runs the interop tests with the official MCAP reader; keep a newer one if present.
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
