@@ -196,7 +196,6 @@ TEST_F(ToolTest, BadCommandLinesAreUsageErrors) {
       {"frobnicate"},
       {"--frobnicate"},
       {"info"},
-      {"info", file, file},
       {"info", file, "--bogus"},
       {"verify"},
       {"convert", file},
