@@ -19,5 +19,7 @@ extern const Command kVerifyCommand;
 extern const Command kConvertCommand;
 extern const Command kRecoverCommand;
 extern const Command kSendCommand;
+extern const Command kFilterCommand;
+extern const Command kCatCommand;
 
 }  // namespace mcaprec::tool

@@ -3,12 +3,15 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <string>
 
 #include "cli_helpers.hpp"
 #include "commands.hpp"
+#include "info_session.hpp"
 #include "mcap/reader.hpp"
+#include "session_files.hpp"
 
 namespace mcaprec::tool {
 namespace {
@@ -16,24 +19,36 @@ namespace {
 using mcap::FileInfo;
 
 constexpr const char kHelp[] =
-    "Usage: mcaprec info FILE [--json]\n"
+    "Usage: mcaprec info FILE|DIRECTORY... [--json]\n"
     "\n"
     "Shows what an MCAP file holds: library, profile, message count, duration, start and end\n"
     "time, size, chunk compression per codec, every channel with its message count, rate and\n"
     "schema, attachments and metadata.\n"
     "\n"
+    "Given several files or a directory (its *.mcap files; .active files are left out), it\n"
+    "shows a recording session: one line per file, in order of first message time, then the\n"
+    "session: messages, first and last message time, duration, size, the gaps between\n"
+    "consecutive files (a gap longer than 1 second is listed as GAP, files overlapping in time\n"
+    "as OVERLAP), every topic with its messages, payload bytes and rate over the session, and\n"
+    "the recorder's counts from the mcaprec.stats records (received, written, dropped by\n"
+    "reason and any other counter the recorder wrote), summed over the recorder sessions.\n"
+    "\n"
     "On an indexed file only the header, the footer and the summary are read, so it is fast on\n"
-    "any size. A file without a usable summary (unfinished, or written without one) is scanned\n"
-    "from the start instead, and the output says so.\n"
+    "any size (a session's payload bytes come from the message indexes, also without\n"
+    "decompressing). A file without a usable summary (unfinished, or written without one) is\n"
+    "scanned from the start instead, and the output says so.\n"
     "\n"
     "Options:\n"
     "  --json       print the same facts as one JSON object, indented by two spaces;\n"
     "               saving_percent and rate_hz are rounded to 3 decimals and written\n"
     "               without trailing zeros (82.2, 0.0); bytes of a name that are not\n"
-    "               UTF-8 are written as U+FFFD\n"
+    "               UTF-8 are written as U+FFFD. With several files:\n"
+    "               {\"files\": [...], \"session\": {...}, \"errors\": [...]};\n"
+    "               gap_ns is negative for files that overlap in time\n"
     "  -h, --help   show this help\n"
     "\n"
-    "Exit status: 0 on success, 1 when the file cannot be read, 2 on a usage error.\n";
+    "Exit status: 0 on success, 1 when a file cannot be read (the others are still shown),\n"
+    "2 on a usage error.\n";
 
 const OptionSpec kOptions[] = {{"--json", false}};
 
@@ -201,12 +216,7 @@ void print_json(const std::string& path, const FileInfo& info) {
   std::fputs(json_report(report, 2).c_str(), stdout);
 }
 
-int run_info(std::span<const std::string> args) {
-  ParsedArgs parsed;
-  if (auto error = parse_args(args, kOptions, parsed)) return usage_error("info", *error);
-  if (parsed.positional.size() != 1) return usage_error("info", "expected exactly one FILE");
-  const std::string& path = parsed.positional[0];
-
+int info_one_file(const std::string& path, bool json) {
   auto file = mcap::MappedFile::open(path);
   if (!file) {
     std::fprintf(stderr, "mcaprec info: %s\n", file.error().message.c_str());
@@ -217,12 +227,29 @@ int run_info(std::span<const std::string> args) {
     std::fprintf(stderr, "mcaprec info: %s: %s\n", path.c_str(), info.error().to_string().c_str());
     return kExitFailure;
   }
-  if (parsed.has("--json")) {
+  if (json) {
     print_json(path, *info);
   } else {
     print_text(path, *info);
   }
   return kExitOk;
+}
+
+int run_info(std::span<const std::string> args) {
+  ParsedArgs parsed;
+  if (auto error = parse_args(args, kOptions, parsed)) return usage_error("info", *error);
+  if (parsed.positional.empty()) return usage_error("info", "expected a FILE or DIRECTORY");
+  const bool json = parsed.has("--json");
+  // One file keeps the full report of that file; anything else is a session.
+  if (parsed.positional.size() == 1 && !std::filesystem::is_directory(parsed.positional[0])) {
+    return info_one_file(parsed.positional[0], json);
+  }
+  std::vector<std::string> paths;
+  if (auto error = expand_inputs(parsed.positional, paths)) {
+    std::fprintf(stderr, "mcaprec info: %s\n", error->c_str());
+    return kExitFailure;
+  }
+  return print_session_info(open_session(paths), json);
 }
 
 }  // namespace

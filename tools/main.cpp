@@ -11,8 +11,9 @@
 namespace mcaprec::tool {
 namespace {
 
-const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand, &kConvertCommand,
-                                    &kRecoverCommand, &kSendCommand};
+const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand,  &kFilterCommand,
+                                    &kCatCommand,  &kConvertCommand, &kRecoverCommand,
+                                    &kSendCommand};
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,

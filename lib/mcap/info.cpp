@@ -85,7 +85,10 @@ void fill_indexes(FileInfo& info, const std::vector<AttachmentIndex>& attachment
   for (const AttachmentIndex& a : attachments) {
     info.attachments.push_back({a.name, a.media_type, a.data_size, a.log_time});
   }
-  for (const MetadataIndex& m : metadata) info.metadata.push_back(m.name);
+  for (const MetadataIndex& m : metadata) {
+    info.metadata.push_back(m.name);
+    info.metadata_offsets.push_back(m.offset);
+  }
 }
 
 void fill_counts(FileInfo& info, const Statistics& stats) {

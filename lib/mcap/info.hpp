@@ -55,6 +55,7 @@ struct FileInfo {
   std::vector<ChannelInfo> channels;         // by topic, then id
   std::vector<AttachmentInfo> attachments;   // in file order
   std::vector<std::string> metadata;         // names, in file order
+  std::vector<uint64_t> metadata_offsets;    // of each Metadata record, same order
 };
 
 // Fails only when the bytes are not an MCAP file at all (no valid magic and Header).
