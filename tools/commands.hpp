@@ -19,5 +19,6 @@ extern const Command kVerifyCommand;
 extern const Command kConvertCommand;
 extern const Command kRecoverCommand;
 extern const Command kSendCommand;
+extern const Command kCtlCommand;
 
 }  // namespace mcaprec::tool

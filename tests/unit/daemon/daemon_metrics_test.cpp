@@ -511,6 +511,51 @@ TEST_F(HttpServerTest, ASilentClientIsDroppedAfterItsTimeout) {
   ::close(silent);
 }
 
+// At the connection cap the oldest connection still sending its request is closed, so that
+// half-open clients cannot keep a scrape out (issue 16: 100 of them, answered within a second).
+TEST_F(HttpServerTest, HalfOpenClientsMakeRoomForAScrape) {
+  HttpLimits limits;
+  limits.max_connections = 8;
+  start(limits);
+  const uint16_t port = server_->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ::send(fd, "GET /met", 8, MSG_NOSIGNAL);
+    idle.push_back(fd);
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(http_get(port, "/metrics").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(1));
+  for (int fd : idle) ::close(fd);
+}
+
+// A server that takes bodies reads exactly Content-Length bytes, and refuses more than its limit.
+TEST(HttpServerBodyTest, BodiesAreReadUpToTheLimit) {
+  HttpLimits limits;
+  limits.max_body_bytes = 16;
+  auto server = HttpServer::listen(config::Endpoint{"127.0.0.1", 0}, limits);
+  ASSERT_TRUE(server);
+  (*server)->serve([](HttpRequest request, HttpReply reply) {
+    reply(HttpResponse{200, "text/plain", request.method + " " + request.path + " " + request.body,
+                       ""});
+  });
+  const uint16_t port = (*server)->port();
+  testing::HttpReply answer =
+      http_exchange(port, "POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body, "POST /x hello");
+  EXPECT_EQ(http_exchange(port, "POST /x HTTP/1.1\r\nContent-Length: 17\r\n\r\n").status, 413);
+  EXPECT_EQ(
+      http_exchange(port, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").status,
+      411);
+}
+
 TEST_F(HttpServerTest, PortInUseIsAStartError) {
   start();
   auto second = HttpServer::listen(config::Endpoint{"127.0.0.1", server_->port()});
