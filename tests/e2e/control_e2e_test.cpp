@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <algorithm>
 #include <atomic>
+#include <deque>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -189,7 +192,7 @@ class ControlE2ETest : public DaemonFixture {
 
   std::string socket_;
   uint16_t port_ = 0;
-  std::vector<pipeline::testing::FileContents> contents_;
+  std::deque<pipeline::testing::FileContents> contents_;  // stable: stats point into it
 };
 
 // A producer stamps messages continuously while a pause and a resume happen: exactly the
@@ -244,11 +247,16 @@ TEST_F(ControlE2ETest, PauseAndResumeAreExactByLogTime) {
 
   const mcap::Metadata* stats = nullptr;
   std::set<uint32_t> found;
-  for (const Recorded& message : recorded(&stats)["/numbers"]) {
+  const auto topics = recorded(&stats);
+  for (const Recorded& message : topics.at("/numbers")) {
     EXPECT_TRUE(message.log_time < pause_at || message.log_time >= resume_at) << message.number;
     EXPECT_TRUE(found.insert(message.number).second) << "twice: " << message.number;
   }
-  EXPECT_EQ(found, expected);
+  std::vector<uint32_t> missing;
+  std::set_difference(expected.begin(), expected.end(), found.begin(), found.end(),
+                      std::back_inserter(missing));
+  EXPECT_TRUE(missing.empty()) << missing.size() << " missing, the first " << missing.front();
+  EXPECT_EQ(found.size(), expected.size());
   ASSERT_NE(stats, nullptr);
   EXPECT_EQ(stats->metadata.at("not_recorded_paused"), std::to_string(inside));
   EXPECT_EQ(stats->metadata.at("/numbers.not_recorded_paused"), std::to_string(inside));

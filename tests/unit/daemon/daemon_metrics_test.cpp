@@ -278,6 +278,7 @@ mcaprec_channel_messages_received_total counter channel topic
 mcaprec_channel_bytes_received_total counter channel topic
 mcaprec_channel_messages_written_total counter channel topic
 mcaprec_channel_messages_dropped_total counter channel topic reason
+mcaprec_channel_messages_not_recorded_total counter channel topic reason
 mcaprec_channel_queue_bytes gauge channel topic
 mcaprec_messages_written_total counter
 mcaprec_bytes_written_total counter
@@ -294,6 +295,9 @@ mcaprec_sync_errors_total counter
 mcaprec_sync_seconds_total counter
 mcaprec_sync_max_seconds gauge
 mcaprec_recording_paused gauge
+mcaprec_paused_everything gauge
+mcaprec_paused_topics gauge
+mcaprec_paused_sources gauge
 mcaprec_retention_files_deleted_total counter
 mcaprec_retention_bytes_deleted_total counter
 mcaprec_memory_in_use_bytes gauge
@@ -354,6 +358,8 @@ totals.chunks_written number
 totals.write_errors number
 totals.uncompressed_bytes number
 totals.compressed_bytes number
+totals.messages_not_recorded object
+totals.messages_not_recorded.paused number
 memory object
 memory.in_use_bytes number
 memory.budget_bytes number
@@ -367,6 +373,12 @@ cpu_seconds.compressors number
 cpu_seconds.finalizer number
 compressor_threads number
 writer_stalled boolean
+paused_by_request object
+paused_by_request.everything boolean
+paused_by_request.since null
+paused_by_request.since_utc null
+paused_by_request.topics array
+paused_by_request.sources array
 first_error null
 channels array
 channels[] object
@@ -384,6 +396,8 @@ channels[].dropped.too_large number
 channels[].dropped.stopped number
 channels[].dropped.write_error number
 channels[].dropped.no_space number
+channels[].not_recorded object
+channels[].not_recorded.paused number
 sources array
 sources[] object
 sources[].name string
