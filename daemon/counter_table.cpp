@@ -16,6 +16,25 @@ ByReason dropped_by_reason(const ChannelStats& channel) {
   return counts;
 }
 
+ByReason not_recorded_by_reason(const ChannelStats& channel) {
+  ByReason counts;
+  for (size_t r = 0; r < pipeline::kNotRecordedReasonCount; ++r) {
+    counts.emplace_back(pipeline::not_recorded_reason_name(pipeline::NotRecordedReason(r)),
+                        channel.not_recorded[r]);
+  }
+  return counts;
+}
+
+ByReason total_not_recorded(const DaemonSnapshot& snapshot) {
+  ByReason counts;
+  for (size_t r = 0; r < pipeline::kNotRecordedReasonCount; ++r) {
+    uint64_t total = 0;
+    for (const ChannelStats& channel : snapshot.pipeline.channels) total += channel.not_recorded[r];
+    counts.emplace_back(pipeline::not_recorded_reason_name(pipeline::NotRecordedReason(r)), total);
+  }
+  return counts;
+}
+
 // A value only sources of `transport` have.
 CounterValue on(const SourceStats& source, std::string_view transport, uint64_t value) {
   if (source.transport != transport) return std::monostate{};
@@ -61,6 +80,10 @@ const ChannelCounter kChannel[] = {
     {"mcaprec_channel_messages_dropped_total", "counter",
      "Messages of the channel that did not reach a file, by reason.", "dropped",
      [](const ChannelStats& c) -> CounterValue { return dropped_by_reason(c); }},
+    {"mcaprec_channel_messages_not_recorded_total", "counter",
+     "Messages of the channel deliberately not recorded (e.g. paused), by reason; not drops.",
+     "not_recorded",
+     [](const ChannelStats& c) -> CounterValue { return not_recorded_by_reason(c); }},
     {"mcaprec_channel_queue_bytes", "gauge",
      "Record bytes of the channel queued and not yet sealed into a chunk.", "queued_bytes",
      [](const ChannelStats& c) -> CounterValue { return c.queued_bytes; }},
@@ -119,6 +142,18 @@ const SnapshotCounter kRecording[] = {
      "1 while recording is paused for lack of room (retention limits or a full disk).",
      "recording_paused",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.file.paused; }},
+    // Pauses by request: the /status side is the "paused_by_request" object (names and times).
+    {"mcaprec_paused_everything", "gauge",
+     "1 while everything is paused by request (mcaprec ctl pause, recording.start: paused).", "",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.pause.everything; }},
+    {"mcaprec_paused_topics", "gauge", "Topics paused by request.", "",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return uint64_t{s.pipeline.pause.topics.size()};
+     }},
+    {"mcaprec_paused_sources", "gauge", "Sources paused by request.", "",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return uint64_t{s.pipeline.pause.sources.size()};
+     }},
     {"mcaprec_retention_files_deleted_total", "counter",
      "Finished recordings deleted to keep output.max_total_bytes and min_free_bytes.",
      "retention.files_deleted",
@@ -176,6 +211,8 @@ const SnapshotCounter kRecording[] = {
      [](const DaemonSnapshot& s) -> CounterValue {
        return Totals::from(s.pipeline).messages_received;
      }},
+    {"", "", "", "totals.messages_not_recorded",
+     [](const DaemonSnapshot& s) -> CounterValue { return total_not_recorded(s); }},
     {"", "", "", "totals.bytes_received",
      [](const DaemonSnapshot& s) -> CounterValue {
        return Totals::from(s.pipeline).bytes_received;

@@ -1,17 +1,23 @@
 #include "daemon/http_server.hpp"
 
+#include <sys/stat.h>
+
 #include <algorithm>
 #include <array>
+#include <boost/asio/generic/stream_protocol.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/read.hpp>
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <filesystem>
+#include <list>
 #include <type_traits>
 
 namespace mcaprec::daemon {
@@ -21,6 +27,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 using asio::ip::tcp;
+using Stream = asio::generic::stream_protocol;
 
 // The request head ends after its first blank line, CRLF or bare LF (an Asio match condition).
 struct EndOfHead {
@@ -69,17 +76,6 @@ HttpResponse plain(int status, std::string body) {
   return response;
 }
 
-// The response to a complete request head: 400 for garbage, 405 for methods other than GET,
-// 404 for paths the handler does not know.
-HttpResponse respond(std::string_view head, const HttpHandler& handler) {
-  const std::optional<HttpRequestHead> request = parse_request_head(head);
-  if (!request) return plain(400, "bad request\n");
-  if (request->method != "GET") return plain(405, "only GET is supported\n");
-  std::optional<HttpResponse> answer = handler(request->path);
-  if (!answer) return plain(404, "not found; try /metrics or /status\n");
-  return std::move(*answer);
-}
-
 // HTTP/1.0 with Content-Type, Content-Length, Allow (on 405), Cache-Control and Connection.
 http::response<http::string_body> to_message(HttpResponse response) {
   http::response<http::string_body> message;
@@ -88,10 +84,22 @@ http::response<http::string_body> to_message(HttpResponse response) {
   message.set(http::field::content_type, response.content_type);
   message.body() = std::move(response.body);
   message.prepare_payload();
-  if (response.status == 405) message.set(http::field::allow, "GET");
+  if (!response.allow.empty()) message.set(http::field::allow, response.allow);
   message.set(http::field::cache_control, "no-store");
   message.set(http::field::connection, "close");
   return message;
+}
+
+HttpHandler get_only(HttpGetHandler handler) {
+  return [handler = std::move(handler)](HttpRequest request, HttpReply reply) {
+    if (request.method != "GET") {
+      HttpResponse refused = plain(405, "only GET is supported\n");
+      refused.allow = "GET";
+      return reply(std::move(refused));
+    }
+    std::optional<HttpResponse> answer = handler(request.path);
+    reply(answer ? std::move(*answer) : plain(404, "not found; try /metrics or /status\n"));
+  };
 }
 
 }  // namespace
@@ -102,7 +110,8 @@ std::optional<HttpRequestHead> parse_request_head(std::string_view head) {
   parser.header_limit(static_cast<std::uint32_t>(normalized.size()));
   beast::error_code error;
   parser.put(asio::buffer(normalized), error);
-  // A request that announces a body is complete enough once its head is: the body is not read.
+  // A request that announces a body is complete enough once its head is: the body is read
+  // separately, if at all.
   if (!parser.is_header_done() || (error && error != http::error::need_more)) return std::nullopt;
   const auto& request = parser.get();
   const std::string_view method(request.method_string().data(), request.method_string().size());
@@ -110,146 +119,297 @@ std::optional<HttpRequestHead> parse_request_head(std::string_view head) {
   if (request.version() / 10 != 1 || !is_upper_case_word(method) || !target.starts_with('/')) {
     return std::nullopt;
   }
-  return HttpRequestHead{std::string(method), std::string(target.substr(0, target.find('?')))};
+  HttpRequestHead parsed;
+  parsed.method = std::string(method);
+  parsed.path = std::string(target.substr(0, target.find('?')));
+  if (parser.content_length()) parsed.content_length = *parser.content_length();
+  parsed.chunked = parser.chunked();
+  const auto authorization = request.find(http::field::authorization);
+  if (authorization != request.end()) {
+    parsed.authorization = std::string(authorization->value());
+  }
+  return parsed;
 }
 
 struct HttpServer::Impl {
-  Impl(HttpLimits server_limits) : limits(server_limits), acceptor(io) {}
+  Impl(HttpLimits server_limits, std::string server_name)
+      : limits(server_limits), name(std::move(server_name)), acceptor(io) {}
+
+  class Session;
 
   void accept_next() {
-    acceptor.async_accept([this](boost::system::error_code error, tcp::socket socket) {
+    acceptor.async_accept([this](boost::system::error_code error, Stream::socket socket) {
       if (error == asio::error::operation_aborted || !acceptor.is_open()) return;
-      if (!error) {
-        if (open_sessions >= limits.max_connections) {
-          boost::system::error_code ignored;
-          socket.close(ignored);  // over the limit: refuse by closing at once
-        } else {
-          std::make_shared<Session>(*this, std::move(socket))->start();
-        }
-      }
+      if (!error) admit(std::move(socket));
       accept_next();
     });
   }
 
-  // One connection: read the request head into its own bounded buffer, answer, close. The
-  // request must arrive before `request_deadline_` (else 408: the stream's own expiry would close
-  // the socket with no answer); the answer and the client's close are bounded by the stream's
-  // expiry, which drops the connection.
-  class Session : public std::enable_shared_from_this<Session> {
-   public:
-    Session(Impl& server, tcp::socket socket)
-        : server_(server), stream_(std::move(socket)), request_deadline_(server.io) {
-      ++server_.open_sessions;
-    }
-    ~Session() { --server_.open_sessions; }
-
-    void start() {
-      request_deadline_.expires_after(server_.limits.timeout);
-      request_deadline_.async_wait([self = shared_from_this()](boost::system::error_code error) {
-        if (!error) self->on_request_deadline();
-      });
-      asio::async_read_until(
-          stream_, asio::dynamic_buffer(received_, server_.limits.max_request_bytes), EndOfHead{},
-          [self = shared_from_this()](boost::system::error_code error, size_t head_bytes) {
-            self->on_head(error, head_bytes);
-          });
-    }
-
-   private:
-    void on_head(boost::system::error_code error, size_t head_bytes) {
-      // The answer and the client's close must happen by the request's deadline, or, once that
-      // has passed, within one more timeout (for the 408 to get out).
-      const auto deadline = timed_out_ ? std::chrono::steady_clock::now() + server_.limits.timeout
-                                       : request_deadline_.expiry();
-      if (timed_out_ && error == asio::error::operation_aborted) {
-        answer(plain(408, "request timeout\n"), deadline);
-      } else if (error == asio::error::not_found) {  // the buffer filled up without a blank line
-        answer(plain(431, "request too large\n"), deadline);
-      } else if (error) {
-        finish();  // the client closed or went away before its request was complete
-      } else {
-        const std::string_view head(received_.data(), head_bytes);
-        answer(respond(head, server_.handler), deadline);
-      }
-    }
-
-    // Stops the read; on_head answers 408.
-    void on_request_deadline() {
-      if (answered_) return;  // the timer fired just as the answer began
-      timed_out_ = true;
-      stream_.cancel();
-    }
-
-    void answer(HttpResponse response, std::chrono::steady_clock::time_point deadline) {
-      answered_ = true;
-      request_deadline_.cancel();
-      response_ = to_message(std::move(response));
-      stream_.expires_at(deadline);
-      http::async_write(stream_, response_,
-                        [self = shared_from_this()](boost::system::error_code error, size_t) {
-                          if (error) return self->finish();
-                          self->close_after_client();
-                        });
-    }
-
-    // Closing with unread request bytes would reset the connection, which can destroy the
-    // response before the client reads it. So half-close and read until the client closes,
-    // within the stream's expiry.
-    void close_after_client() {
-      boost::system::error_code ignored;
-      stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
-      drain();
-    }
-
-    void drain() {
-      stream_.async_read_some(asio::buffer(drained_),
-                              [self = shared_from_this()](boost::system::error_code error, size_t) {
-                                if (error) return self->finish();
-                                self->drain();
-                              });
-    }
-
-    void finish() {
-      request_deadline_.cancel();
-      stream_.close();
-    }
-
-    Impl& server_;
-    beast::tcp_stream stream_;
-    asio::steady_timer request_deadline_;
-    std::string received_;  // the request, at most limits.max_request_bytes
-    std::array<char, 512> drained_{};
-    http::response<http::string_body> response_;
-    bool answered_ = false;
-    bool timed_out_ = false;  // the request deadline passed; the read is being cancelled
-  };
+  // At the cap, the oldest connection that has not sent a whole request yet makes room; only
+  // when every connection is busy answering is the new one refused.
+  void admit(Stream::socket socket);
 
   const HttpLimits limits;
+  const std::string name;
   HttpHandler handler;
-  size_t open_sessions = 0;  // only touched on the server thread (or after it ended)
+  size_t open_sessions = 0;     // only touched on the server thread (or after it ended)
+  std::list<Session*> waiting;  // sessions reading their request, oldest first
+  std::string unix_path;        // removed by stop()
   // Destroyed before the members above: pending handlers hold sessions, which refer to them.
   asio::io_context io;
-  tcp::acceptor acceptor;
+  asio::basic_socket_acceptor<Stream> acceptor;
   std::thread thread;
   bool stopped = false;
 };
+
+// One connection: read the request head (and body) into its own bounded buffer, hand it to the
+// handler, write the answer, close. The request must arrive within the timeout (else 408); the
+// answer and the client's close must happen within one more timeout, or the socket is closed.
+class HttpServer::Impl::Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(Impl& server, Stream::socket socket)
+      : server_(server), socket_(std::move(socket)), deadline_(server.io) {
+    ++server_.open_sessions;
+    waiting_at_ = server_.waiting.insert(server_.waiting.end(), this);
+  }
+  ~Session() { close(); }
+
+  void start() {
+    arm_deadline(std::chrono::steady_clock::now() + server_.limits.timeout);
+    asio::async_read_until(
+        socket_, asio::dynamic_buffer(received_, server_.limits.max_request_bytes), EndOfHead{},
+        [self = shared_from_this()](boost::system::error_code error, size_t head_bytes) {
+          self->on_head(error, head_bytes);
+        });
+  }
+
+  // Closes the connection without an answer (to make room for a newer one).
+  void evict() { close(); }
+
+ private:
+  void arm_deadline(std::chrono::steady_clock::time_point at) {
+    deadline_.expires_at(at);
+    deadline_.async_wait([self = shared_from_this()](boost::system::error_code error) {
+      if (!error) self->on_deadline();
+    });
+  }
+
+  void on_deadline() {
+    if (closed_) return;
+    if (!reading_) return close();  // the answer or the client's close took too long
+    timed_out_ = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);  // the read ends with operation_aborted: answered 408
+  }
+
+  bool read_failed(boost::system::error_code error) {
+    if (closed_) return true;
+    if (timed_out_ && error == asio::error::operation_aborted) {
+      answer(plain(408, "request timeout\n"));
+      return true;
+    }
+    if (error) {
+      close();  // the client closed or went away before its request was complete
+      return true;
+    }
+    return false;
+  }
+
+  void on_head(boost::system::error_code error, size_t head_bytes) {
+    if (error == asio::error::not_found && !closed_) {  // filled up without a blank line
+      return answer(plain(431, "request too large\n"));
+    }
+    if (read_failed(error)) return;
+    std::optional<HttpRequestHead> head =
+        parse_request_head(std::string_view(received_.data(), head_bytes));
+    if (!head) return answer(plain(400, "bad request\n"));
+    request_.method = std::move(head->method);
+    request_.path = std::move(head->path);
+    request_.authorization = std::move(head->authorization);
+    const size_t body_limit = server_.limits.max_body_bytes;
+    if (body_limit == 0) return dispatch();  // bodies are not read here
+    if (head->chunked) return answer(plain(411, "send the body with a Content-Length\n"));
+    const uint64_t length = head->content_length.value_or(0);
+    if (length > body_limit) {
+      return answer(
+          plain(413, "request body larger than " + std::to_string(body_limit) + " bytes\n"));
+    }
+    received_.erase(0, head_bytes);  // what was read past the head starts the body
+    if (received_.size() >= length) {
+      received_.resize(length);
+      return on_body();
+    }
+    asio::async_read(socket_, asio::dynamic_buffer(received_),
+                     asio::transfer_exactly(length - received_.size()),
+                     [self = shared_from_this()](boost::system::error_code read_error, size_t) {
+                       if (!self->read_failed(read_error)) self->on_body();
+                     });
+  }
+
+  void on_body() {
+    request_.body = std::move(received_);
+    dispatch();
+  }
+
+  // The request is complete: it no longer counts as waiting, and the handler answers.
+  void dispatch() {
+    leave_waiting();
+    reading_ = false;
+    deadline_.cancel();
+    HttpReply reply = [self = shared_from_this()](HttpResponse response) {
+      asio::post(self->server_.io, [self, response = std::move(response)]() mutable {
+        self->answer(std::move(response));
+      });
+    };
+    server_.handler(std::move(request_), std::move(reply));
+  }
+
+  void answer(HttpResponse response) {
+    if (closed_) return;
+    leave_waiting();
+    reading_ = false;
+    deadline_.cancel();
+    arm_deadline(std::chrono::steady_clock::now() + server_.limits.timeout);
+    response_ = to_message(std::move(response));
+    http::async_write(socket_, response_,
+                      [self = shared_from_this()](boost::system::error_code error, size_t) {
+                        if (error) return self->close();
+                        self->close_after_client();
+                      });
+  }
+
+  // Closing with unread request bytes would reset the connection, which can destroy the
+  // response before the client reads it. So half-close and read until the client closes,
+  // within the deadline.
+  void close_after_client() {
+    boost::system::error_code ignored;
+    socket_.shutdown(Stream::socket::shutdown_send, ignored);
+    drain();
+  }
+
+  void drain() {
+    socket_.async_read_some(asio::buffer(drained_),
+                            [self = shared_from_this()](boost::system::error_code error, size_t) {
+                              if (error) return self->close();
+                              self->drain();
+                            });
+  }
+
+  void leave_waiting() {
+    if (waiting_at_ == server_.waiting.end()) return;
+    server_.waiting.erase(waiting_at_);
+    waiting_at_ = server_.waiting.end();
+  }
+
+  void close() {
+    if (closed_) return;
+    closed_ = true;
+    leave_waiting();
+    --server_.open_sessions;
+    deadline_.cancel();
+    boost::system::error_code ignored;
+    socket_.close(ignored);
+  }
+
+  Impl& server_;
+  Stream::socket socket_;
+  asio::steady_timer deadline_;
+  std::list<Session*>::iterator waiting_at_;
+  std::string received_;  // the head (at most max_request_bytes), then the body
+  HttpRequest request_;
+  std::array<char, 512> drained_{};
+  http::response<http::string_body> response_;
+  bool reading_ = true;     // the request is not complete yet
+  bool timed_out_ = false;  // the request deadline passed; the read is being cancelled
+  bool closed_ = false;
+};
+
+void HttpServer::Impl::admit(Stream::socket socket) {
+  if (open_sessions >= limits.max_connections) {
+    if (waiting.empty()) {
+      boost::system::error_code ignored;
+      socket.close(ignored);  // everyone is being answered: refuse by closing at once
+      return;
+    }
+    waiting.front()->evict();
+  }
+  std::make_shared<Session>(*this, std::move(socket))->start();
+}
+
 base::Result<std::unique_ptr<HttpServer>> HttpServer::listen(const config::Endpoint& endpoint,
-                                                             HttpLimits limits) {
-  auto impl = std::make_unique<Impl>(limits);
+                                                             HttpLimits limits,
+                                                             std::string_view what) {
+  auto impl = std::make_unique<Impl>(limits, std::string(what));
   const std::string where = endpoint.to_string();
   boost::system::error_code error;
   const asio::ip::address address = asio::ip::make_address(endpoint.address(), error);
-  if (error) return base::Error{0, "metrics: bad address " + where + ": " + error.message()};
-  const tcp::endpoint bind_to(address, endpoint.port);
+  if (error) {
+    return base::Error{0, std::string(what) + ": bad address " + where + ": " + error.message()};
+  }
+  const Stream::endpoint bind_to(tcp::endpoint(address, endpoint.port));
   auto fail = [&](const char* step) {
     return base::Error{
-        0, "metrics: cannot " + std::string(step) + " " + where + ": " + error.message()};
+        0, std::string(what) + ": cannot " + step + " " + where + ": " + error.message()};
   };
   if (impl->acceptor.open(bind_to.protocol(), error); error) return fail("open a socket for");
-  if (impl->acceptor.set_option(tcp::acceptor::reuse_address(true), error); error) {
+  if (impl->acceptor.set_option(asio::socket_base::reuse_address(true), error); error) {
     return fail("set SO_REUSEADDR on");
   }
   if (impl->acceptor.bind(bind_to, error); error) return fail("listen on");
+  if (impl->acceptor.listen(asio::socket_base::max_listen_connections, error); error) {
+    return fail("listen on");
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+namespace {
+
+// True when something accepts connections at `path`.
+bool someone_listens(const std::string& path) {
+  asio::io_context io;
+  asio::local::stream_protocol::socket probe(io);
+  boost::system::error_code error;
+  probe.connect(asio::local::stream_protocol::endpoint(path), error);
+  return !error;
+}
+
+// A socket file left by a daemon that died is removed; anything else at the path is an error.
+base::Status clear_socket_path(const std::string& path, std::string_view what) {
+  std::error_code ec;
+  const auto status = std::filesystem::symlink_status(path, ec);
+  if (ec || !std::filesystem::exists(status)) return {};
+  if (!std::filesystem::is_socket(status)) {
+    return base::Error{0, std::string(what) + ": " + path + " exists and is not a socket"};
+  }
+  if (someone_listens(path)) {
+    return base::Error{0, std::string(what) + ": another process is already listening at " + path +
+                              " (is another mcaprecd running?)"};
+  }
+  std::filesystem::remove(path, ec);
+  return {};
+}
+
+}  // namespace
+
+base::Result<std::unique_ptr<HttpServer>> HttpServer::listen_unix(const std::string& path,
+                                                                  HttpLimits limits,
+                                                                  std::string_view what) {
+  if (base::Status cleared = clear_socket_path(path, what); !cleared) return cleared.error();
+  auto impl = std::make_unique<Impl>(limits, std::string(what));
+  const Stream::endpoint bind_to(asio::local::stream_protocol::endpoint{path});
+  boost::system::error_code error;
+  auto fail = [&](const char* step) {
+    return base::Error{
+        0, std::string(what) + ": cannot " + step + " " + path + ": " + error.message()};
+  };
+  if (impl->acceptor.open(bind_to.protocol(), error); error) return fail("open a socket for");
+  if (impl->acceptor.bind(bind_to, error); error) return fail("listen on");
+  impl->unix_path = path;
+  // Owner and group only (the service user's group), whatever the umask made of it.
+  if (::chmod(path.c_str(), 0660) != 0) {
+    error.assign(errno, boost::system::system_category());
+    return fail("set mode 0660 on");
+  }
   if (impl->acceptor.listen(asio::socket_base::max_listen_connections, error); error) {
     return fail("listen on");
   }
@@ -264,8 +424,14 @@ HttpServer::~HttpServer() {
 
 uint16_t HttpServer::port() const {
   boost::system::error_code error;
-  const tcp::endpoint local = impl_->acceptor.local_endpoint(error);
-  return error ? 0 : local.port();
+  const Stream::endpoint local = impl_->acceptor.local_endpoint(error);
+  if (error) return 0;
+  if (local.protocol().family() == AF_INET || local.protocol().family() == AF_INET6) {
+    // sin_port and sin6_port sit at the same offset, in network byte order.
+    const auto* address = reinterpret_cast<const sockaddr_in*>(local.data());
+    return ntohs(address->sin_port);
+  }
+  return 0;
 }
 
 void HttpServer::serve(HttpHandler handler) {
@@ -273,6 +439,10 @@ void HttpServer::serve(HttpHandler handler) {
   impl_->handler = std::move(handler);
   impl_->accept_next();
   impl_->thread = std::thread([impl = impl_.get()] { impl->io.run(); });
+}
+
+void HttpServer::serve(HttpGetHandler handler) {
+  serve(get_only(std::move(handler)));
 }
 
 void HttpServer::stop() {
@@ -286,6 +456,10 @@ void HttpServer::stop() {
   if (impl_->thread.joinable()) impl_->thread.join();
   boost::system::error_code ignored;
   impl_->acceptor.close(ignored);
+  if (!impl_->unix_path.empty()) {
+    std::error_code ec;
+    std::filesystem::remove(impl_->unix_path, ec);
+  }
 }
 
 }  // namespace mcaprec::daemon

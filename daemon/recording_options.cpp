@@ -42,6 +42,7 @@ pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   options.sync_interval = config.output.sync_interval;
   options.max_total_bytes = config.output.max_total_bytes;
   options.min_free_bytes = config.output.min_free_bytes;
+  options.start_paused = config.recording.start == config::RecordingStart::kPaused;
   options.profile = config.mcap.profile;
   options.compression = config.mcap.compression;
   options.compression_level = config.mcap.compression_level;

@@ -10,10 +10,12 @@
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
 #include <thread>
 
+#include "daemon/control_api.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/process_stats.hpp"
@@ -29,6 +31,9 @@ namespace {
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
+
+// Control requests are small JSON objects; anything larger is refused with 413.
+constexpr size_t kControlBodyBytes = 64 * 1024;
 
 enum class State { kStarting, kRecording, kStopping, kStopped };
 
@@ -74,6 +79,10 @@ struct Service::Impl {
 
   ~Impl() {
     if (metrics) metrics->stop();
+    // The servers first, so that no request reaches the API while it stops.
+    if (control_socket) control_socket->stop();
+    if (control_tcp) control_tcp->stop();
+    if (control_api) control_api->stop();
     if (drain_thread.joinable()) drain_thread.join();
     if (cut_thread.joinable()) cut_thread.join();
     if (ingest) ingest->stop();
@@ -95,6 +104,7 @@ struct Service::Impl {
       if (!server) return server.error();
       metrics = std::move(*server);
     }
+    if (base::Status bound = bind_control(config.control); !bound) return bound;
 
     recover_leftover_files(config.output.directory);
 
@@ -117,11 +127,81 @@ struct Service::Impl {
     ingest = std::move(*listening);
 
     if (metrics) {
-      metrics->serve([this](std::string_view path) { return serve_http(path); });
+      metrics->serve(HttpGetHandler([this](std::string_view path) { return serve_http(path); }));
     }
+    serve_control();
     state.store(State::kRecording);
     announce();
     return {};
+  }
+
+  // --- control endpoint ---
+
+  // Bound before anything is recorded, so that a socket in use is a start-up error. The default
+  // socket lives in the unit's RuntimeDirectory: started by hand, without /run/mcaprec, the
+  // daemon runs without it (and says so) rather than refusing to record.
+  base::Status bind_control(const config::Control& control) {
+    HttpLimits limits;
+    limits.max_body_bytes = kControlBodyBytes;
+    if (!control.socket.empty()) {
+      const std::filesystem::path parent = std::filesystem::path(control.socket).parent_path();
+      std::error_code ec;
+      if (control.socket == config::kDefaultControlSocket && !std::filesystem::exists(parent, ec)) {
+        spdlog::warn(
+            "control: {} does not exist (the systemd unit's RuntimeDirectory); no control "
+            "socket. Set control.socket to a path of your own, or \"\" to silence this",
+            parent.string());
+      } else {
+        if (!parent.empty()) std::filesystem::create_directories(parent, ec);
+        auto server = HttpServer::listen_unix(control.socket, limits, "control");
+        if (!server) return server.error();
+        control_socket = std::move(*server);
+      }
+    }
+    if (control.bind) {
+      base::Result<std::string> token = read_token(control.token_file);
+      if (!token) return token.error();
+      control_token = std::move(*token);
+      auto server = HttpServer::listen(*control.bind, limits, "control");
+      if (!server) return server.error();
+      control_tcp = std::move(*server);
+    }
+    return {};
+  }
+
+  // The first line of the file, without surrounding blanks. Never logged.
+  static base::Result<std::string> read_token(const std::string& path) {
+    std::ifstream in(path);
+    std::string token;
+    if (!in || !std::getline(in, token)) {
+      return base::Error{0, "control: cannot read the token from " + path};
+    }
+    const size_t begin = token.find_first_not_of(" \t\r");
+    const size_t end = token.find_last_not_of(" \t\r");
+    token = begin == std::string::npos ? std::string() : token.substr(begin, end - begin + 1);
+    if (token.empty()) return base::Error{0, "control: the token file " + path + " is empty"};
+    return token;
+  }
+
+  void serve_control() {
+    if (!control_socket && !control_tcp) return;
+    ControlOptions control_options;
+    for (const config::Source& source : options.config.sources) {
+      control_options.source_names.push_back(source.name);
+    }
+    control_api = std::make_unique<ControlApi>(
+        *pipeline, [this] { return snapshot(); }, std::move(control_options));
+    if (control_socket) {
+      control_socket->serve(control_api->handler());
+      spdlog::info("control: http+unix://{} (mcaprec ctl --socket {})",
+                   options.config.control.socket, options.config.control.socket);
+    }
+    if (control_tcp) {
+      control_tcp->serve(control_api->handler(control_token));
+      const config::Endpoint bound{options.config.control.bind->host, control_tcp->port()};
+      spdlog::info("control: http://{}/v1/ (bearer token from {})", bound.to_string(),
+                   options.config.control.token_file);
+    }
   }
 
   // Files a crash left `.active` are completed and renamed before anything new is recorded.
@@ -164,6 +244,9 @@ struct Service::Impl {
       const config::Endpoint& bind = *options.config.metrics.bind;
       config::Endpoint bound{bind.host, metrics->port()};
       spdlog::info("metrics: http://{}/metrics and /status", bound.to_string());
+    }
+    if (options.config.recording.start == config::RecordingStart::kPaused) {
+      spdlog::info("recording.start is paused: nothing is recorded until `mcaprec ctl resume`");
     }
     if (options.watchdog_period.count() > 0) {
       spdlog::info("watchdog: pinging every {} while the writer makes progress",
@@ -408,6 +491,10 @@ struct Service::Impl {
   bool writer_stalled = false;
 
   std::unique_ptr<HttpServer> metrics;
+  std::unique_ptr<HttpServer> control_socket;
+  std::unique_ptr<HttpServer> control_tcp;
+  std::string control_token;
+  std::unique_ptr<ControlApi> control_api;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<ingest::IngestServer> ingest;
   std::thread drain_thread;
@@ -437,6 +524,10 @@ void Service::request_stop() {
 
 void Service::request_rotation() {
   asio::post(impl_->io, [impl = impl_.get()] { impl->rotate("rotation request"); });
+}
+
+uint16_t Service::control_port() const {
+  return impl_->control_tcp ? impl_->control_tcp->port() : 0;
 }
 
 uint16_t Service::metrics_port() const {

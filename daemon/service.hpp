@@ -65,6 +65,7 @@ class Service {
   void request_rotation();
 
   uint16_t metrics_port() const;  // 0 when metrics are off
+  uint16_t control_port() const;  // the control.bind TCP port; 0 when there is none
   DaemonSnapshot snapshot() const;
 
  private:

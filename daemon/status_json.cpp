@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <ctime>
 #include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <span>
@@ -51,6 +52,7 @@ Json top_level_layout() {
                         "cpu_seconds",
                         "compressor_threads",
                         "writer_stalled",
+                        "paused_by_request",
                         "first_error",
                         "channels",
                         "sources"});
@@ -91,7 +93,7 @@ void put_all(Json& json, std::span<const Counter<Stats>> rows, const Stats& stat
 
 Json channel_json(const pipeline::ChannelStats& channel) {
   Json json = laid_out({"id", "topic", "chunk_group", "received", "received_bytes", "written",
-                        "queued_bytes", "dropped"});
+                        "queued_bytes", "dropped", "not_recorded"});
   json["id"] = uint64_t{channel.id};
   json["topic"] = channel.topic;
   json["chunk_group"] = channel.chunk_group;
@@ -106,7 +108,37 @@ Json source_json(const ingest::SourceStats& source) {
   return json;
 }
 
+Json scopes_json(const std::vector<pipeline::PausedScope>& scopes) {
+  Json list = Json::array();
+  for (const pipeline::PausedScope& scope : scopes) {
+    list.push_back(
+        {{"name", scope.name}, {"since", scope.since}, {"since_utc", utc_text(scope.since)}});
+  }
+  return list;
+}
+
 }  // namespace
+
+std::string utc_text(uint64_t nanoseconds) {
+  const std::time_t seconds = static_cast<std::time_t>(nanoseconds / 1'000'000'000);
+  std::tm utc{};
+  ::gmtime_r(&seconds, &utc);
+  char text[48];
+  const size_t length = std::strftime(text, sizeof(text), "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(text + length, sizeof(text) - length, ".%09lluZ",
+                static_cast<unsigned long long>(nanoseconds % 1'000'000'000));
+  return text;
+}
+
+nlohmann::ordered_json pause_json(const pipeline::PauseState& state) {
+  Json json;
+  json["everything"] = state.everything;
+  json["since"] = state.everything ? Json(state.everything_since) : Json();
+  json["since_utc"] = state.everything ? Json(utc_text(state.everything_since)) : Json();
+  json["topics"] = scopes_json(state.topics);
+  json["sources"] = scopes_json(state.sources);
+  return json;
+}
 
 std::string status_json(const DaemonSnapshot& snapshot) {
   const pipeline::PipelineStats& stats = snapshot.pipeline;
@@ -123,6 +155,7 @@ std::string status_json(const DaemonSnapshot& snapshot) {
   json["first_error"] = first_error ? Json(first_error->to_string()) : Json();
   put_all(json, daemon_counters(), snapshot);
   put_all(json, recording_counters(), snapshot);
+  json["paused_by_request"] = pause_json(stats.pause);
   json["channels"] = Json::array();
   for (const pipeline::ChannelStats& channel : stats.channels) {
     json["channels"].push_back(channel_json(channel));

@@ -21,5 +21,6 @@ extern const Command kRecoverCommand;
 extern const Command kSendCommand;
 extern const Command kFilterCommand;
 extern const Command kCatCommand;
+extern const Command kCtlCommand;
 
 }  // namespace mcaprec::tool

@@ -13,13 +13,14 @@ namespace {
 
 const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand,  &kFilterCommand,
                                     &kCatCommand,  &kConvertCommand, &kRecoverCommand,
-                                    &kSendCommand};
+                                    &kSendCommand, &kCtlCommand};
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,
                "Usage: mcaprec COMMAND [OPTIONS] [ARGS]\n"
                "\n"
-               "Inspect, check and rewrite MCAP recordings, and send traffic to a recorder.\n"
+               "Inspect, check and rewrite MCAP recordings, send traffic to a recorder and\n"
+               "control a running one.\n"
                "\n"
                "Commands:\n");
   for (const Command* command : kCommands) {

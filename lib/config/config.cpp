@@ -34,6 +34,10 @@ std::string_view to_string(Overflow value) {
   return "?";
 }
 
+std::string_view to_string(RecordingStart value) {
+  return value == RecordingStart::kPaused ? "paused" : "recording";
+}
+
 std::string_view to_string(LogLevel value) {
   switch (value) {
     case LogLevel::kTrace:

@@ -40,6 +40,7 @@ enum class Transport { kTcp, kUdp };
 enum class SourceFormat { kMcap, kRaw, kLengthPrefixed };
 enum class TimestampSource { kSender, kReceive };
 enum class Overflow { kDropNewest, kDropOldest, kBlock };
+enum class RecordingStart { kRecording, kPaused };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
 
 // The YAML spelling of each value: "tcp", "length_prefixed", "receive", "drop_oldest", "warn",
@@ -49,6 +50,7 @@ std::string_view to_string(SourceFormat value);
 std::string_view to_string(TimestampSource value);
 std::string_view to_string(Overflow value);
 std::string_view to_string(LogLevel value);
+std::string_view to_string(RecordingStart value);
 std::string_view compression_keyword(Compression value);
 
 struct Output {
@@ -151,6 +153,24 @@ struct Metrics {
   bool operator==(const Metrics&) const = default;
 };
 
+struct Recording {
+  // paused: nothing is recorded until `mcaprec ctl resume` (or POST /v1/resume).
+  RecordingStart start = RecordingStart::kRecording;
+
+  bool operator==(const Recording&) const = default;
+};
+
+inline constexpr std::string_view kDefaultControlSocket = "/run/mcaprec/control.sock";
+
+struct Control {
+  // HTTP/1.1 + JSON on a Unix domain socket (mode 0660); "" = no socket.
+  std::string socket = std::string(kDefaultControlSocket);
+  std::optional<Endpoint> bind;  // loopback TCP as well, with a bearer token; none = off
+  std::string token_file;        // required with bind: the token, one line
+
+  bool operator==(const Control&) const = default;
+};
+
 struct Logging {
   LogLevel level = LogLevel::kInfo;  // trace | debug | info | warn | error | critical | off
 
@@ -164,6 +184,8 @@ struct Config {
   std::vector<Source> sources;            // at least one
   std::vector<ChannelSettings> channels;  // optional
   Metrics metrics;
+  Recording recording;
+  Control control;
   Logging logging;
 
   bool operator==(const Config&) const = default;

@@ -32,6 +32,8 @@ constexpr std::array<Choice<Overflow>, 3> kOverflows = {{{"drop_newest", Overflo
                                                          {"drop_oldest", Overflow::kDropOldest},
                                                          {"block", Overflow::kBlock}}};
 constexpr std::array<Choice<bool>, 2> kBooleans = {{{"true", true}, {"false", false}}};
+constexpr std::array<Choice<RecordingStart>, 2> kRecordingStarts = {
+    {{"recording", RecordingStart::kRecording}, {"paused", RecordingStart::kPaused}}};
 constexpr std::array<Choice<LogLevel>, 7> kLogLevels = {{{"trace", LogLevel::kTrace},
                                                          {"debug", LogLevel::kDebug},
                                                          {"info", LogLevel::kInfo},
@@ -241,6 +243,19 @@ void read_channel(Diagnostics& diagnostics, const YAML::Node& node, const std::s
   require(r, diagnostics, "topic", "the topic these settings apply to");
 }
 
+// control.bind may be "" (the default: no TCP endpoint), unlike other binds.
+void read_control(Diagnostics& diagnostics, const YAML::Node& node, Config& config) {
+  MapReader r(diagnostics, node, "control");
+  assign(config.control.socket, r.text("socket"));
+  if (std::optional<std::string> bind = r.text("bind"); bind && !bind->empty()) {
+    Parsed<Endpoint> parsed = parse_endpoint(*bind);
+    if (!parsed.ok()) diagnostics.error("control.bind", parsed.error);
+    config.control.bind = parsed.value;
+  }
+  assign(config.control.token_file, r.text("token_file"));
+  r.finish();
+}
+
 void read_config(Diagnostics& diagnostics, const YAML::Node& root,
                  const std::filesystem::path& base_directory, Config& config) {
   MapReader top(diagnostics, root, "");
@@ -268,6 +283,13 @@ void read_config(Diagnostics& diagnostics, const YAML::Node& root,
     config.metrics.bind = r.endpoint("bind");
     r.finish();
   }
+  if (std::optional<YAML::Node> node = top.find("recording")) {
+    MapReader r(diagnostics, *node, "recording");
+    assign(config.recording.start, r.choice("start", choices(kRecordingStarts)));
+    r.finish();
+  }
+  if (std::optional<YAML::Node> node = top.find("control"))
+    read_control(diagnostics, *node, config);
   if (std::optional<YAML::Node> node = top.find("logging")) {
     MapReader r(diagnostics, *node, "logging");
     assign(config.logging.level, r.choice("level", choices(kLogLevels)));

@@ -197,6 +197,14 @@ std::string to_yaml(const Config& config) {
   } else {
     out << YAML::Flow << YAML::BeginMap << YAML::EndMap << YAML::Comment("disabled");
   }
+  out << YAML::Key << "recording" << YAML::Value << YAML::BeginMap;
+  word(out, "start", to_string(config.recording.start));
+  out << YAML::EndMap;
+  out << YAML::Key << "control" << YAML::Value << YAML::BeginMap;
+  text(out, "socket", config.control.socket);
+  text(out, "bind", config.control.bind ? config.control.bind->to_string() : std::string());
+  text(out, "token_file", config.control.token_file);
+  out << YAML::EndMap;
   out << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
   word(out, "level", to_string(config.logging.level));
   out << YAML::EndMap;

@@ -177,6 +177,46 @@ void check_channels(const Config& config, Diagnostics& d) {
   }
 }
 
+bool is_loopback(const Endpoint& endpoint) {
+  return endpoint.host == "localhost" || endpoint.host == "::1" ||
+         endpoint.host.starts_with("127.");
+}
+
+void check_control(const Config& config, Diagnostics& d) {
+  const Control& control = config.control;
+  // sockaddr_un holds 108 bytes with the terminating NUL.
+  constexpr size_t kMaxSocketPath = 107;
+  if (!d.has_error("control.socket") && !control.socket.empty()) {
+    std::error_code ec;
+    const auto status = std::filesystem::symlink_status(control.socket, ec);
+    if (control.socket.size() > kMaxSocketPath) {
+      d.error("control.socket", "is " + std::to_string(control.socket.size()) +
+                                    " bytes long; a Unix socket path may have at most 107");
+    } else if (!ec && std::filesystem::exists(status) && !std::filesystem::is_socket(status)) {
+      d.error("control.socket",
+              in_quotes(control.socket) +
+                  " exists and is not a socket; remove it or choose another path");
+    }
+  }
+  if (control.bind && !d.has_error("control.bind") && !is_loopback(*control.bind)) {
+    d.error("control.bind", control.bind->to_string() +
+                                " is not a loopback address: use 127.0.0.1, ::1 or localhost "
+                                "(the control endpoint is not for the network)");
+  }
+  if (control.bind && control.token_file.empty() && !d.has_error("control.token_file")) {
+    d.error(blame(d, {"control.token_file", "control.bind"}),
+            "control.bind needs control.token_file: a file holding the bearer token that "
+            "clients must send");
+  }
+  if (!control.token_file.empty() && !d.has_error("control.token_file")) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(control.token_file, ec)) {
+      d.error("control.token_file",
+              in_quotes(control.token_file) + " is not a readable file (it holds the token)");
+    }
+  }
+}
+
 }  // namespace
 
 void validate(const Config& config, Diagnostics& d) {
@@ -185,6 +225,7 @@ void validate(const Config& config, Diagnostics& d) {
   check_pipeline(config, d);
   check_sources(config, d);
   check_channels(config, d);
+  check_control(config, d);
 }
 
 }  // namespace mcaprec::config

@@ -5,9 +5,12 @@
 // - WrittenCounts, one table the pipeline owns: what the ordered writer made of sealed
 //   messages, `written` or dropped after sealing (write_error, stopped when the drain was cut,
 //   no_space). The writer publishes into it and never touches a queue, so counts flow one way.
-// Every message pushed is counted once in `received` and once more, in `written` or in one
-// `dropped` reason of either place; read_channel_counts() adds the two up. So after stop(),
-// received == written + sum(dropped); before, the difference is what is still in flight.
+// - ChannelCounters also holds what was deliberately not recorded (`not_recorded`, by
+//   NotRecordedReason: a pause), decided at push() and never a drop.
+// Every message pushed is counted once in `received` and once more, in `written`, in one
+// `not_recorded` reason or in one `dropped` reason of either place; read_channel_counts() adds
+// them up. So after stop(), received == written + sum(not_recorded) + sum(dropped); before,
+// the difference is what is still in flight.
 // Counters only ever grow; relaxed atomics suffice because nobody orders other data by them.
 #include <array>
 #include <atomic>
@@ -15,10 +18,12 @@
 #include <cstdint>
 
 #include "pipeline/drop_reason.hpp"
+#include "pipeline/not_recorded_reason.hpp"
 
 namespace mcaprec::pipeline {
 
 using DropCounts = std::array<std::atomic<uint64_t>, kDropReasonCount>;
+using NotRecordedCounts = std::array<std::atomic<uint64_t>, kNotRecordedReasonCount>;
 
 inline void count_drop(DropCounts& dropped, DropReason reason, uint64_t messages) {
   dropped[static_cast<size_t>(reason)].fetch_add(messages, std::memory_order_relaxed);
@@ -28,9 +33,16 @@ struct ChannelCounters {
   std::atomic<uint64_t> received{0};        // push() calls, accepted or not
   std::atomic<uint64_t> received_bytes{0};  // their payload bytes
   DropCounts dropped{};                     // before sealing
+  NotRecordedCounts not_recorded{};         // by request (paused), never queued
 
   void count_drop(DropReason reason, uint64_t messages = 1) {
     pipeline::count_drop(dropped, reason, messages);
+  }
+  // A push that was not recorded on purpose: received, and accounted for here.
+  void count_not_recorded(NotRecordedReason reason, uint64_t messages, uint64_t payload_bytes) {
+    received.fetch_add(messages, std::memory_order_relaxed);
+    received_bytes.fetch_add(payload_bytes, std::memory_order_relaxed);
+    not_recorded[static_cast<size_t>(reason)].fetch_add(messages, std::memory_order_relaxed);
   }
 };
 
@@ -82,6 +94,7 @@ struct ChannelCountsSnapshot {
   uint64_t received_bytes = 0;
   uint64_t written = 0;
   std::array<uint64_t, kDropReasonCount> dropped{};
+  std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
 };
 
 inline ChannelCountsSnapshot read_channel_counts(const ChannelCounters& queue,
@@ -91,6 +104,9 @@ inline ChannelCountsSnapshot read_channel_counts(const ChannelCounters& queue,
   counts.received_bytes = queue.received_bytes.load(std::memory_order_relaxed);
   for (size_t r = 0; r < kDropReasonCount; ++r) {
     counts.dropped[r] = queue.dropped[r].load(std::memory_order_relaxed);
+  }
+  for (size_t r = 0; r < kNotRecordedReasonCount; ++r) {
+    counts.not_recorded[r] = queue.not_recorded[r].load(std::memory_order_relaxed);
   }
   if (writer == nullptr) return counts;
   counts.written = writer->written.load(std::memory_order_relaxed);

@@ -84,6 +84,10 @@ class ChannelQueue {
   const ChannelQueueConfig& config() const { return config_; }
   uint64_t unsealed_bytes() const { return unsealed_.load(std::memory_order_relaxed); }
   const ChannelCounters& counters() const { return counters_; }
+  // Messages the pipeline decided not to record (a pause): counted, never queued.
+  void count_not_recorded(NotRecordedReason reason, uint64_t messages, uint64_t payload_bytes) {
+    counters_.count_not_recorded(reason, messages, payload_bytes);
+  }
 
  private:
   // The unsealed messages of one segment: [byte_begin, segment->used), entries

@@ -29,6 +29,9 @@ struct ChannelSpec {
   std::string chunk_group;                 // "" or "default": the shared group
   uint64_t queue_bytes = 0;                // 0: PipelineOptions::default_queue_bytes
   std::optional<OverflowPolicy> overflow;  // none: PipelineOptions::default_overflow
+  // The configured source declaring it (not part of the file: equal channels from several
+  // sources share one file channel). Each source's handles follow that source's pauses.
+  std::string source;
 };
 
 }  // namespace mcaprec::pipeline

@@ -71,6 +71,17 @@ base::Status validate(const PipelineOptions& options) {
   return {};
 }
 
+mcap::Timestamp log_clock_now() {
+  return static_cast<mcap::Timestamp>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count());
+}
+
+std::string without_active_suffix(const std::string& path) {
+  constexpr std::string_view kActive = ".active";
+  return path.ends_with(kActive) ? path.substr(0, path.size() - kActive.size()) : path;
+}
+
 base::Error prefixed(const std::string& what, const base::Error& error) {
   return base::Error{error.offset, what + ": " + error.message};
 }
@@ -80,6 +91,12 @@ base::Error prefixed(const std::string& what, const base::Error& error) {
 uint64_t ChannelStats::dropped_total() const {
   uint64_t total = 0;
   for (uint64_t n : dropped) total += n;
+  return total;
+}
+
+uint64_t ChannelStats::not_recorded_total() const {
+  uint64_t total = 0;
+  for (uint64_t n : not_recorded) total += n;
   return total;
 }
 
@@ -108,6 +125,7 @@ struct Pipeline::Impl {
     sealed_chunks.fill(gate.chunk_limit(), [](SealedChunk&) {});
     compressed_chunks.fill(gate.chunk_limit(),
                            [this](CompressedChunk& chunk) { compressors.prepare_output(chunk); });
+    if (options.start_paused) pauses.pause(PauseSelector{}, log_clock_now());
   }
 
   ~Impl() { (void)stop(); }
@@ -195,6 +213,10 @@ struct Pipeline::Impl {
   void request_rotation() {
     std::lock_guard lock(control);
     if (stopped || !options.output_path.empty()) return;
+    request_rotation_locked();
+  }
+
+  void request_rotation_locked() {
     std::vector<ChunkAssembler*> groups;
     registry.groups(groups);
     for (ChunkAssembler* group : groups) group->seal_all();
@@ -226,7 +248,10 @@ struct Pipeline::Impl {
   std::atomic<bool> scheduler_stop{false};
   std::atomic<int64_t> scheduler_cpu{0};
 
-  std::mutex control;  // serializes stop() and request_rotation()
+  // Its own lock; read on every push.
+  PauseTable pauses;
+
+  std::mutex control;  // serializes stop(), request_rotation() and split()
   bool stopped = false;
   base::Status stop_status;
 };
@@ -264,25 +289,58 @@ base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   }
   base::Result<ChannelEntry*> entry = impl_->registry.declare(spec);
   if (!entry) return entry.error();
-  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id);
+  const PauseWindow* topic_pause = impl_->pauses.topic(spec.topic);
+  const PauseWindow* source_pause =
+      spec.source.empty() ? nullptr : impl_->pauses.source(spec.source);
+  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause);
+}
+
+// A paused message is counted where its channel's counts are and goes no further.
+bool Pipeline::skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time,
+                              size_t payload_bytes) {
+  if (!is_paused(impl_->pauses.everything(), channel.topic_pause_, channel.source_pause_,
+                 log_time)) {
+    return false;
+  }
+  channel.queue_->count_not_recorded(NotRecordedReason::kPaused, 1, payload_bytes);
+  return true;
 }
 
 PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
                           mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
+  if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
   return channel.queue_->push(log_time, publish_time, sequence, payload);
 }
 
+// Runs of messages outside any pause go to the queue as batches; the others are counted.
 BatchPushResult Pipeline::push_batch(ChannelHandle channel,
                                      std::span<const OutgoingMessage> messages) {
   if (channel.queue_ == nullptr) return {};
-  return channel.queue_->push_batch(messages);
+  if (!impl_->pauses.ever_paused()) return channel.queue_->push_batch(messages);
+  BatchPushResult result;
+  size_t run_begin = 0;
+  auto flush_run = [&](size_t end) {
+    if (end == run_begin) return;
+    const BatchPushResult run =
+        channel.queue_->push_batch(messages.subspan(run_begin, end - run_begin));
+    result.accepted += run.accepted;
+    result.accepted_bytes += run.accepted_bytes;
+  };
+  for (size_t i = 0; i < messages.size(); ++i) {
+    if (!skip_if_paused(channel, messages[i].log_time, messages[i].payload.size())) continue;
+    flush_run(i);
+    run_begin = i + 1;
+  }
+  flush_run(messages.size());
+  return result;
 }
 
 std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timestamp log_time,
                                              mcap::Timestamp publish_time, uint32_t sequence,
                                              mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
+  if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
   return channel.queue_->try_push(log_time, publish_time, sequence, payload);
 }
 
@@ -296,6 +354,53 @@ void Pipeline::write_attachment(const mcap::Attachment& attachment) {
 
 void Pipeline::request_rotation() {
   impl_->request_rotation();
+}
+
+SplitResult Pipeline::split(std::chrono::milliseconds timeout) {
+  using Outcome = SplitResult::Outcome;
+  std::string final_path;
+  {
+    std::lock_guard lock(impl_->control);
+    if (impl_->stopped) return {Outcome::kStopped, "", "the recorder is stopping"};
+    if (!impl_->options.output_path.empty()) {
+      return {Outcome::kNothing, "", "a single output file is never split"};
+    }
+    const std::string active = impl_->writer.file_stats().current_file;
+    if (active.empty()) {
+      return {Outcome::kNothing, "", "no file is open: nothing was recorded since the last one"};
+    }
+    final_path = without_active_suffix(active);
+    impl_->request_rotation_locked();
+  }
+  // The finalizer thread names its files as it finishes them; a short poll is enough for a
+  // request that takes as long as a summary, an fdatasync and a rename.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (std::optional<storage::FinishedFile> done = impl_->finalizer.finished(final_path)) {
+      if (done->ok) return {Outcome::kFinalized, final_path, ""};
+      return {Outcome::kFailed, final_path, done->error};
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return {Outcome::kTimedOut, final_path, "the file is not finalized yet"};
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+mcap::Timestamp Pipeline::pause(const PauseSelector& selector) {
+  const mcap::Timestamp at = log_clock_now();
+  impl_->pauses.pause(selector, at);
+  return at;
+}
+
+mcap::Timestamp Pipeline::resume(const PauseSelector& selector) {
+  const mcap::Timestamp at = log_clock_now();
+  impl_->pauses.resume(selector, at);
+  return at;
+}
+
+PauseState Pipeline::pause_state() const {
+  return impl_->pauses.state();
 }
 
 void Pipeline::cut_drain() {
@@ -335,6 +440,7 @@ PipelineStats Pipeline::stats() const {
     channel.received_bytes = counts.received_bytes;
     channel.written = counts.written;
     channel.dropped = counts.dropped;
+    channel.not_recorded = counts.not_recorded;
     channel.queued_bytes = entry->queue->unsealed_bytes();
     stats.channels.push_back(std::move(channel));
   }
@@ -346,6 +452,7 @@ PipelineStats Pipeline::stats() const {
   stats.in_flight = impl_->gate.stats();
   stats.scheduler_cpu =
       std::chrono::nanoseconds(impl_->scheduler_cpu.load(std::memory_order_relaxed));
+  stats.pause = impl_->pauses.state();
   return stats;
 }
 

@@ -29,8 +29,10 @@
 #include "pipeline/drop_reason.hpp"
 #include "pipeline/event_request.hpp"
 #include "pipeline/file_channel_id.hpp"
+#include "pipeline/not_recorded_reason.hpp"
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
+#include "pipeline/pause_table.hpp"
 #include "pipeline/push_result.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
@@ -86,6 +88,9 @@ struct PipelineOptions {
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = 0;
   storage::FreeSpaceProbe free_space;  // empty = statvfs; tests substitute their own
+  // Start with everything paused (config `recording.start: paused`): nothing is recorded until
+  // resume().
+  bool start_paused = false;
 };
 
 // A declared channel. Cheap to copy; valid until the pipeline is destroyed.
@@ -97,10 +102,15 @@ class ChannelHandle {
 
  private:
   friend class Pipeline;
-  // `id` is the one the registry's mcap::Channel carries.
-  ChannelHandle(ChannelQueue* queue, uint16_t id) : queue_(queue), id_{id} {}
+  // `id` is the one the registry's mcap::Channel carries; the windows are the pauses of its
+  // topic and of the declaring source (null: none).
+  ChannelHandle(ChannelQueue* queue, uint16_t id, const PauseWindow* topic_pause,
+                const PauseWindow* source_pause)
+      : queue_(queue), id_{id}, topic_pause_(topic_pause), source_pause_(source_pause) {}
   ChannelQueue* queue_ = nullptr;
   FileChannelId id_{};
+  const PauseWindow* topic_pause_ = nullptr;
+  const PauseWindow* source_pause_ = nullptr;
 };
 
 struct ChannelStats {
@@ -111,10 +121,28 @@ struct ChannelStats {
   uint64_t received_bytes = 0;                       // their payload bytes
   uint64_t written = 0;                              // messages appended to a file
   std::array<uint64_t, kDropReasonCount> dropped{};  // by DropReason
-  uint64_t queued_bytes = 0;                         // unsealed record bytes now
+  // Not recorded on purpose, by NotRecordedReason (a pause): never a drop.
+  std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
+  uint64_t queued_bytes = 0;  // unsealed record bytes now
 
   uint64_t dropped_total() const;
   uint64_t dropped_for(DropReason reason) const { return dropped[size_t(reason)]; }
+  uint64_t not_recorded_total() const;
+  uint64_t not_recorded_for(NotRecordedReason reason) const { return not_recorded[size_t(reason)]; }
+};
+
+// What Pipeline::split() came to.
+struct SplitResult {
+  enum class Outcome {
+    kFinalized,  // `file` is the finalized file's path
+    kNothing,    // no file holds messages to split off
+    kTimedOut,   // the file did not finish within the timeout (it still will)
+    kFailed,     // finalizing the file failed; `message` says why
+    kStopped,    // the pipeline is stopping
+  };
+  Outcome outcome = Outcome::kNothing;
+  std::string file;
+  std::string message;
 };
 
 // Each stage's counts, as the stage that owns them returns them.
@@ -127,6 +155,7 @@ struct PipelineStats {
   MemoryStats memory;                  // the buffer pool, against memory_budget
   InFlightStats in_flight;             // sealed chunks not yet written
   std::chrono::nanoseconds scheduler_cpu{0};  // the pipeline's chunk-age scheduler thread
+  PauseState pause;                           // paused by request (not for lack of room)
 
   // The first write or finalization failure.
   std::optional<base::Error> first_error() const {
@@ -180,6 +209,18 @@ class Pipeline {
   // `stopped`) instead of written; what is encoded is written and the file finalized.
   void cut_drain();
 
+  // Split on request: ends the current file at the next chunk boundary (as request_rotation)
+  // and waits, at most `timeout`, for it to be finalized. Blocks: not for a latency-bound
+  // thread.
+  SplitResult split(std::chrono::milliseconds timeout);
+
+  // Pauses or resumes recording of what `selector` names (everything when it names nothing),
+  // from now on by log time (pause_table.hpp). Returns the instant, in ns since the epoch,
+  // from which it applies. Messages not recorded are counted as `paused`, never as drops.
+  mcap::Timestamp pause(const PauseSelector& selector);
+  mcap::Timestamp resume(const PauseSelector& selector);
+  PauseState pause_state() const;
+
   PipelineStats stats() const;
 
   // Event recording: marks an event now and returns its state (with its id), or an error when
@@ -192,6 +233,7 @@ class Pipeline {
  private:
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
+  bool skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes);
   std::unique_ptr<Impl> impl_;
 };
 

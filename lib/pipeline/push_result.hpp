@@ -8,19 +8,28 @@ namespace mcaprec::pipeline {
 
 // The message was accepted (it will be written unless stop() finds the disk failing), or it
 // was dropped and why. A drop_oldest push that made room by discarding older messages is
-// accepted; the discarded ones are counted as drops.
+// accepted; the discarded ones are counted as drops. A message not recorded on purpose (a
+// pause) is ok() too, not a drop, but not recorded().
 class PushResult {
  public:
-  static constexpr PushResult accepted() { return PushResult(true, DropReason::kQueueFull); }
-  static constexpr PushResult dropped(DropReason reason) { return PushResult(false, reason); }
+  static constexpr PushResult accepted() { return PushResult(true, true, DropReason::kQueueFull); }
+  static constexpr PushResult dropped(DropReason reason) {
+    return PushResult(false, false, reason);
+  }
+  static constexpr PushResult not_recorded() {
+    return PushResult(true, false, DropReason::kQueueFull);
+  }
 
   constexpr bool ok() const { return accepted_; }
+  constexpr bool recorded() const { return recorded_; }
   // Meaningful only when !ok().
   constexpr DropReason reason() const { return reason_; }
 
  private:
-  constexpr PushResult(bool accepted, DropReason reason) : accepted_(accepted), reason_(reason) {}
+  constexpr PushResult(bool accepted, bool recorded, DropReason reason)
+      : accepted_(accepted), recorded_(recorded), reason_(reason) {}
   bool accepted_;
+  bool recorded_;
   DropReason reason_;
 };
 

@@ -4,6 +4,14 @@
 
 namespace mcaprec::pipeline {
 
+namespace {
+
+std::string not_recorded_key(NotRecordedReason reason) {
+  return "not_recorded_" + std::string(not_recorded_reason_name(reason));
+}
+
+}  // namespace
+
 storage::RecordingSource::Declaration RegistryRecordingSource::declaration(
     uint16_t channel_id) const {
   const ChannelEntry* entry = registry_.find(channel_id);
@@ -38,12 +46,21 @@ mcap::Metadata RegistryRecordingSource::session_stats() const {
           std::to_string(counts.dropped[r]);
       total.dropped[r] += counts.dropped[r];
     }
+    for (size_t r = 0; r < kNotRecordedReasonCount; ++r) {
+      metadata.metadata[key + "." + not_recorded_key(NotRecordedReason(r))] =
+          std::to_string(counts.not_recorded[r]);
+      total.not_recorded[r] += counts.not_recorded[r];
+    }
   }
   metadata.metadata["received"] = std::to_string(total.received);
   metadata.metadata["written"] = std::to_string(total.written);
   for (size_t r = 0; r < kDropReasonCount; ++r) {
     metadata.metadata["dropped_" + std::string(drop_reason_name(DropReason(r)))] =
         std::to_string(total.dropped[r]);
+  }
+  for (size_t r = 0; r < kNotRecordedReasonCount; ++r) {
+    metadata.metadata[not_recorded_key(NotRecordedReason(r))] =
+        std::to_string(total.not_recorded[r]);
   }
   metadata.metadata["scope"] = "session";
   metadata.metadata["session_start"] = session_start_;

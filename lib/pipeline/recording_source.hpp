@@ -13,8 +13,9 @@ namespace mcaprec::pipeline {
 
 class RegistryRecordingSource final : public storage::RecordingSource {
  public:
-  // Keys each channel has in `mcaprec.stats`: received, written, one per drop reason.
-  static constexpr size_t kStatsKeysPerChannel = 2 + kDropReasonCount;
+  // Keys each channel has in `mcaprec.stats`: received, written, one per drop reason and one
+  // per reason for not recording (`not_recorded_paused`, ...).
+  static constexpr size_t kStatsKeysPerChannel = 2 + kDropReasonCount + kNotRecordedReasonCount;
 
   RegistryRecordingSource(const ChannelRegistry& registry, const WrittenCounts& written,
                           std::string session_start)

@@ -7,6 +7,8 @@ namespace mcaprec::storage {
 
 namespace {
 
+constexpr size_t kRecentFiles = 64;
+
 int64_t thread_cpu_ns() {
   timespec ts{};
   ::clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
@@ -54,6 +56,14 @@ FinalizerStats Finalizer::stats() const {
   return stats;
 }
 
+std::optional<FinishedFile> Finalizer::finished(const std::string& final_path) const {
+  std::lock_guard lock(mu_);
+  for (const FinishedFile& file : recent_) {
+    if (file.path == final_path) return file;
+  }
+  return std::nullopt;
+}
+
 void Finalizer::run() {
   ::pthread_setname_np(::pthread_self(), "mcaprec-final");
   std::unique_lock lock(mu_);
@@ -68,6 +78,8 @@ void Finalizer::run() {
     file.reset();
     cpu_ns_.store(thread_cpu_ns(), std::memory_order_relaxed);
     lock.lock();
+    recent_.push_back({path, bool(status), status ? std::string() : status.error().message});
+    if (recent_.size() > kRecentFiles) recent_.pop_front();
     if (status) {
       last_path_ = path;
       finalized_.fetch_add(1, std::memory_order_relaxed);

@@ -25,6 +25,13 @@ struct FinalizerStats {
   std::chrono::nanoseconds cpu_time{0};    // the finalizer thread's
 };
 
+// What became of one submitted file.
+struct FinishedFile {
+  std::string path;  // the final path
+  bool ok = false;
+  std::string error;  // when !ok
+};
+
 class Finalizer {
  public:
   Finalizer();
@@ -39,6 +46,9 @@ class Finalizer {
   // The first failure, if any.
   std::optional<base::Error> first_error() const;
   FinalizerStats stats() const;
+  // The outcome of the file with this final path, if it was among the last few finished
+  // (a split waits for its file this way).
+  std::optional<FinishedFile> finished(const std::string& final_path) const;
 
  private:
   void run();
@@ -49,6 +59,7 @@ class Finalizer {
   bool finishing_ = false;                           // guarded by mu_
   std::optional<base::Error> first_error_;           // guarded by mu_
   std::string last_path_;                            // guarded by mu_
+  std::deque<FinishedFile> recent_;                  // guarded by mu_; the last kRecent
   std::atomic<uint64_t> finalized_{0};
   std::atomic<uint64_t> failed_{0};
   std::atomic<int64_t> cpu_ns_{0};

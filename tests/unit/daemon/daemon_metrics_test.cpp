@@ -299,6 +299,7 @@ mcaprec_channel_messages_received_total counter channel topic
 mcaprec_channel_bytes_received_total counter channel topic
 mcaprec_channel_messages_written_total counter channel topic
 mcaprec_channel_messages_dropped_total counter channel topic reason
+mcaprec_channel_messages_not_recorded_total counter channel topic reason
 mcaprec_channel_queue_bytes gauge channel topic
 mcaprec_messages_written_total counter
 mcaprec_bytes_written_total counter
@@ -315,6 +316,9 @@ mcaprec_sync_errors_total counter
 mcaprec_sync_seconds_total counter
 mcaprec_sync_max_seconds gauge
 mcaprec_recording_paused gauge
+mcaprec_paused_everything gauge
+mcaprec_paused_topics gauge
+mcaprec_paused_sources gauge
 mcaprec_retention_files_deleted_total counter
 mcaprec_retention_bytes_deleted_total counter
 mcaprec_output_free_bytes gauge
@@ -376,6 +380,8 @@ totals.chunks_written number
 totals.write_errors number
 totals.uncompressed_bytes number
 totals.compressed_bytes number
+totals.messages_not_recorded object
+totals.messages_not_recorded.paused number
 memory object
 memory.in_use_bytes number
 memory.budget_bytes number
@@ -389,6 +395,12 @@ cpu_seconds.compressors number
 cpu_seconds.finalizer number
 compressor_threads number
 writer_stalled boolean
+paused_by_request object
+paused_by_request.everything boolean
+paused_by_request.since null
+paused_by_request.since_utc null
+paused_by_request.topics array
+paused_by_request.sources array
 first_error null
 channels array
 channels[] object
@@ -406,6 +418,8 @@ channels[].dropped.too_large number
 channels[].dropped.stopped number
 channels[].dropped.write_error number
 channels[].dropped.no_space number
+channels[].not_recorded object
+channels[].not_recorded.paused number
 sources array
 sources[] object
 sources[].name string
@@ -539,6 +553,51 @@ TEST_F(HttpServerTest, ASilentClientIsDroppedAfterItsTimeout) {
   std::this_thread::sleep_for(std::chrono::milliseconds(800));
   EXPECT_EQ(http_get(port, "/metrics").status, 200);
   ::close(silent);
+}
+
+// At the connection cap the oldest connection still sending its request is closed, so that
+// half-open clients cannot keep a scrape out (issue 16: 100 of them, answered within a second).
+TEST_F(HttpServerTest, HalfOpenClientsMakeRoomForAScrape) {
+  HttpLimits limits;
+  limits.max_connections = 8;
+  start(limits);
+  const uint16_t port = server_->port();
+  std::vector<int> idle;
+  for (int i = 0; i < 100; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(port);
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ::send(fd, "GET /met", 8, MSG_NOSIGNAL);
+    idle.push_back(fd);
+  }
+  const auto begin = std::chrono::steady_clock::now();
+  EXPECT_EQ(http_get(port, "/metrics").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, std::chrono::seconds(1));
+  for (int fd : idle) ::close(fd);
+}
+
+// A server that takes bodies reads exactly Content-Length bytes, and refuses more than its limit.
+TEST(HttpServerBodyTest, BodiesAreReadUpToTheLimit) {
+  HttpLimits limits;
+  limits.max_body_bytes = 16;
+  auto server = HttpServer::listen(config::Endpoint{"127.0.0.1", 0}, limits);
+  ASSERT_TRUE(server);
+  (*server)->serve([](HttpRequest request, HttpReply reply) {
+    reply(HttpResponse{200, "text/plain", request.method + " " + request.path + " " + request.body,
+                       ""});
+  });
+  const uint16_t port = (*server)->port();
+  testing::HttpReply answer =
+      http_exchange(port, "POST /x HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+  EXPECT_EQ(answer.status, 200);
+  EXPECT_EQ(answer.body, "POST /x hello");
+  EXPECT_EQ(http_exchange(port, "POST /x HTTP/1.1\r\nContent-Length: 17\r\n\r\n").status, 413);
+  EXPECT_EQ(
+      http_exchange(port, "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n").status,
+      411);
 }
 
 TEST_F(HttpServerTest, PortInUseIsAStartError) {

@@ -1,0 +1,13 @@
+#include "pipeline/not_recorded_reason.hpp"
+
+namespace mcaprec::pipeline {
+
+std::string_view not_recorded_reason_name(NotRecordedReason reason) {
+  switch (reason) {
+    case NotRecordedReason::kPaused:
+      return "paused";
+  }
+  return "unknown";
+}
+
+}  // namespace mcaprec::pipeline
