@@ -215,6 +215,9 @@ struct Service::Impl {
     for (const storage::RecoveryReport& report : result->recovered) {
       spdlog::warn("recovered {}", storage::describe(report));
     }
+    for (const std::string& removed : result->removed) {
+      spdlog::warn("removed {}: a power cut left nothing of it", file_name(removed));
+    }
     for (const storage::FailedRecovery& failed : result->failed) {
       spdlog::error("cannot recover {}: {}; left as it is", file_name(failed.path),
                     failed.error.message);

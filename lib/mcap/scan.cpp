@@ -261,6 +261,23 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
     stop(*check.error);
     return false;
   }
+  // What a torn write leaves when the sectors after a chunk's first few bytes are zeros: no
+  // records and no CRC to check (0 means "not computed"), but the times of the messages it had,
+  // or zeros past its fields. Writers put neither in an empty chunk.
+  const uint64_t field_bytes =
+      8 + 8 + 8 + 4 + 4 + chunk.compression.size() + 8 + chunk.records.size();
+  const bool claims_times = chunk.message_start_time != 0 || chunk.message_end_time != 0;
+  if (check.messages.empty() && (claims_times || frame.content.size() > field_bytes)) {
+    stop(Error{frame.offset,
+               "Chunk at offset " + std::to_string(frame.offset) +
+                   " holds no messages but claims the time range [" +
+                   std::to_string(chunk.message_start_time) + ", " +
+                   std::to_string(chunk.message_end_time) + "] or has " +
+                   std::to_string(frame.content.size() -
+                                  std::min<uint64_t>(frame.content.size(), field_bytes)) +
+                   " bytes past its fields (a torn write?)"});
+    return false;
+  }
 
   // The chunk is valid: keep it and what it declares.
   for (Schema& schema : check.schemas) {

@@ -146,6 +146,7 @@ struct Pipeline::Impl {
     file.session_start = started;
     file.stats_keys_per_channel = RegistryRecordingSource::kStatsKeysPerChannel;
     file.open_sink = options.open_sink;
+    file.file_system = options.file_system;
     file.sync_interval = options.sync_interval;
     file.max_total_bytes = options.max_total_bytes;
     file.min_free_bytes = options.min_free_bytes;

@@ -79,6 +79,9 @@ struct PipelineOptions {
   // Where file bytes go; empty = the files themselves. Tests substitute stalling or failing
   // sinks.
   storage::SinkFactory open_sink;
+  // Every call that changes the disk (files, renames, deletes, directory syncs); null = POSIX.
+  // Tests substitute one that simulates power cuts.
+  std::shared_ptr<storage::FileSystem> file_system;
   // fdatasync of the file being written at least this often, on a thread of its own; 0 = only
   // when a file is finalized.
   std::chrono::nanoseconds sync_interval = std::chrono::seconds(1);

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -21,41 +22,77 @@ Error os_error(uint64_t offset, const std::string& what, const std::string& path
   return Error{offset, what + " " + path + ": " + std::strerror(err)};
 }
 
+Status sync_data(FileSystem& fs, int fd, const std::string& path, uint64_t offset) {
+  int rc = 0;
+  do {
+    rc = fs.fdatasync(fd);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) return os_error(offset, "cannot sync", path, errno);
+  return {};
+}
+
+}  // namespace
+
+// A file created by create() is named in its directory, and that entry is only durable once the
+// directory is synced. Whoever syncs the file first syncs the directory before (a race makes it
+// twice, which is harmless).
+struct FileSink::NewName {
+  std::string directory;
+  std::atomic<bool> durable{false};
+
+  Status make_durable(FileSystem& fs) {
+    if (durable.load(std::memory_order_acquire)) return {};
+    if (Status s = sync_directory(directory, fs); !s) return s;
+    durable.store(true, std::memory_order_release);
+    return {};
+  }
+};
+
+namespace {
+
 // Syncs through its own descriptor, which refers to the same open file as the sink's.
 class FdSyncHandle : public SyncHandle {
  public:
-  FdSyncHandle(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
-  ~FdSyncHandle() override { ::close(fd_); }
+  FdSyncHandle(std::shared_ptr<FileSystem> file_system, std::shared_ptr<FileSink::NewName> name,
+               int fd, std::string path)
+      : fs_(std::move(file_system)), name_(std::move(name)), fd_(fd), path_(std::move(path)) {}
+  ~FdSyncHandle() override { fs_->close(fd_); }
   FdSyncHandle(const FdSyncHandle&) = delete;
   FdSyncHandle& operator=(const FdSyncHandle&) = delete;
 
   Status sync() override {
-    int rc = 0;
-    do {
-      rc = ::fdatasync(fd_);
-    } while (rc != 0 && errno == EINTR);
-    if (rc != 0) return os_error(0, "cannot sync", path_, errno);
-    return {};
+    if (Status s = name_->make_durable(*fs_); !s) return s;
+    return sync_data(*fs_, fd_, path_, 0);
   }
 
  private:
+  const std::shared_ptr<FileSystem> fs_;
+  const std::shared_ptr<FileSink::NewName> name_;
   const int fd_;
   const std::string path_;
 };
 
 }  // namespace
 
-Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size_t buffer_bytes) {
+Result<std::unique_ptr<FileSink>> FileSink::create(const std::string& path, size_t buffer_bytes,
+                                                   std::shared_ptr<FileSystem> file_system) {
+  std::shared_ptr<FileSystem> fs = or_posix(file_system);
   int fd = -1;
   do {
-    fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    fd = fs->open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) return os_error(0, "cannot create", path, errno);
-  return std::unique_ptr<FileSink>(new FileSink(fd, path, buffer_bytes));
+  return std::unique_ptr<FileSink>(new FileSink(std::move(fs), fd, path, buffer_bytes));
 }
 
-FileSink::FileSink(int fd, std::string path, size_t buffer_bytes)
-    : fd_(fd), path_(std::move(path)), buffer_limit_(buffer_bytes) {
+FileSink::FileSink(std::shared_ptr<FileSystem> file_system, int fd, std::string path,
+                   size_t buffer_bytes)
+    : fs_(std::move(file_system)),
+      new_name_(std::make_shared<NewName>()),
+      fd_(fd),
+      path_(std::move(path)),
+      buffer_limit_(buffer_bytes) {
+  new_name_->directory = parent_directory(path_);
   buffer_.reserve(buffer_limit_);
 }
 
@@ -88,19 +125,15 @@ Status FileSink::flush() {
 Status FileSink::sync() {
   if (Status s = flush(); !s) return s;
   if (fd_ < 0) return Error{offset_, "sync of closed file " + path_};
-  int rc = 0;
-  do {
-    rc = ::fdatasync(fd_);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) return os_error(offset_, "cannot sync", path_, errno);
-  return {};
+  if (Status s = new_name_->make_durable(*fs_); !s) return s;
+  return sync_data(*fs_, fd_, path_, offset_);
 }
 
 Result<std::shared_ptr<SyncHandle>> FileSink::sync_handle() {
   if (fd_ < 0) return Error{offset_, "sync handle of closed file " + path_};
-  const int fd = ::fcntl(fd_, F_DUPFD_CLOEXEC, 0);
+  const int fd = fs_->duplicate(fd_);
   if (fd < 0) return os_error(offset_, "cannot duplicate the descriptor of", path_, errno);
-  return std::shared_ptr<SyncHandle>(std::make_shared<FdSyncHandle>(fd, path_));
+  return std::shared_ptr<SyncHandle>(std::make_shared<FdSyncHandle>(fs_, new_name_, fd, path_));
 }
 
 Status FileSink::truncate(uint64_t size) {
@@ -117,7 +150,7 @@ Status FileSink::truncate(uint64_t size) {
   buffer_.clear();
   int rc = 0;
   do {
-    rc = ::ftruncate(fd_, static_cast<off_t>(size));
+    rc = fs_->ftruncate(fd_, size);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return os_error(size, "cannot truncate", path_, errno);
   // write(2) continues at the descriptor's position, which must follow the kept bytes.
@@ -137,8 +170,7 @@ Status FileSink::reserve(uint64_t bytes) {
   const uint64_t from = std::max(offset_, reserved_end_);
   int rc = 0;
   do {
-    rc = ::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(from),
-                     static_cast<off_t>(end - from));
+    rc = fs_->fallocate(fd_, FALLOC_FL_KEEP_SIZE, from, end - from);
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) {
     if (errno == EOPNOTSUPP || errno == ENOSYS) {
@@ -158,7 +190,7 @@ Status FileSink::reserve(uint64_t bytes) {
 Status FileSink::release_reserve() {
   if (reserved_end_ <= offset_) return {};
   reserved_end_ = 0;
-  if (::ftruncate(fd_, static_cast<off_t>(offset_)) != 0) {
+  if (fs_->ftruncate(fd_, offset_) != 0) {
     return os_error(offset_, "cannot give back reserved room in", path_, errno);
   }
   return {};
@@ -169,7 +201,7 @@ Status FileSink::close() {
   Status flushed = flush();
   if (flushed) (void)release_reserve();
   // close(2) must not be retried on EINTR: the descriptor is gone either way.
-  const int rc = ::close(fd_);
+  const int rc = fs_->close(fd_);
   const int err = errno;
   fd_ = -1;
   if (!flushed) return flushed;
@@ -179,7 +211,7 @@ Status FileSink::close() {
 
 Status FileSink::write_all(ByteView data) {
   while (!data.empty()) {
-    const ssize_t n = ::write(fd_, data.data(), data.size());
+    const ssize_t n = fs_->write(fd_, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
       return os_error(offset_, "cannot write to", path_, errno);

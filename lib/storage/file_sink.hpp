@@ -10,15 +10,20 @@
 
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "storage/file_system.hpp"
 
 namespace mcaprec::storage {
 
-// Writes to a file through a buffer of `buffer_bytes`; large writes bypass the buffer.
+// Writes to a file through a buffer of `buffer_bytes`; large writes bypass the buffer. The first
+// sync (through the sink or a SyncHandle) fsyncs the directory before the file's data: bytes made
+// durable under a name that a power cut can take away would be lost with it.
 class FileSink : public mcap::ByteSink {
  public:
-  // Creates or truncates `path`.
-  static base::Result<std::unique_ptr<FileSink>> create(const std::string& path,
-                                                        size_t buffer_bytes = 1 << 20);
+  // Creates or truncates `path`; every call that changes the file goes through `file_system`
+  // (null = POSIX).
+  static base::Result<std::unique_ptr<FileSink>> create(
+      const std::string& path, size_t buffer_bytes = 1 << 20,
+      std::shared_ptr<FileSystem> file_system = nullptr);
   ~FileSink() override;
 
   base::Status write(mcap::ByteView data) override;
@@ -34,11 +39,15 @@ class FileSink : public mcap::ByteSink {
   base::Status close();
   int fd() const { return fd_; }
 
+  struct NewName;  // whether the file's directory entry is durable yet, shared with SyncHandles
+
  private:
-  FileSink(int fd, std::string path, size_t buffer_bytes);
+  FileSink(std::shared_ptr<FileSystem> file_system, int fd, std::string path, size_t buffer_bytes);
   base::Status write_all(mcap::ByteView data);
   base::Status release_reserve();
 
+  const std::shared_ptr<FileSystem> fs_;
+  std::shared_ptr<NewName> new_name_;
   int fd_ = -1;
   std::string path_;
   mcap::Bytes buffer_;

@@ -30,21 +30,22 @@ constexpr size_t kFileBufferBytes = 64 << 10;
 
 }  // namespace
 
-SinkFactory file_sink_factory() {
-  return [](const std::string& path) -> base::Result<std::unique_ptr<mcap::ByteSink>> {
+SinkFactory file_sink_factory(std::shared_ptr<FileSystem> file_system) {
+  return [file_system = std::move(file_system)](
+             const std::string& path) -> base::Result<std::unique_ptr<mcap::ByteSink>> {
     base::Result<std::unique_ptr<storage::FileSink>> sink =
-        storage::FileSink::create(path, kFileBufferBytes);
+        storage::FileSink::create(path, kFileBufferBytes, file_system);
     if (!sink) return sink.error();
     return std::unique_ptr<mcap::ByteSink>(std::move(*sink));
   };
 }
 
-base::Result<std::unique_ptr<OutputFile>> OutputFile::create(std::string final_path,
-                                                             mcap::WriterOptions options,
-                                                             const SinkFactory& open_sink) {
+base::Result<std::unique_ptr<OutputFile>> OutputFile::create(
+    std::string final_path, mcap::WriterOptions options, const SinkFactory& open_sink,
+    std::shared_ptr<FileSystem> file_system) {
   const std::string active_path = final_path + std::string(kActiveSuffix);
   base::Result<std::unique_ptr<mcap::ByteSink>> sink =
-      open_sink ? open_sink(active_path) : file_sink_factory()(active_path);
+      open_sink ? open_sink(active_path) : file_sink_factory(file_system)(active_path);
   if (!sink) return sink.error();
   base::Result<std::unique_ptr<mcap::Writer>> writer =
       mcap::Writer::open(std::move(*sink), std::move(options));
@@ -52,11 +53,14 @@ base::Result<std::unique_ptr<OutputFile>> OutputFile::create(std::string final_p
     return base::Error{writer.error().offset,
                        "cannot start " + active_path + ": " + writer.error().message};
   }
-  return std::unique_ptr<OutputFile>(new OutputFile(std::move(final_path), std::move(*writer)));
+  return std::unique_ptr<OutputFile>(
+      new OutputFile(std::move(final_path), std::move(*writer), or_posix(file_system)));
 }
 
-OutputFile::OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer)
-    : final_path_(std::move(final_path)),
+OutputFile::OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer,
+                       std::shared_ptr<FileSystem> file_system)
+    : fs_(std::move(file_system)),
+      final_path_(std::move(final_path)),
       active_path_(final_path_ + std::string(kActiveSuffix)),
       writer_(std::move(writer)) {}
 
@@ -79,15 +83,15 @@ base::Status OutputFile::finalize() {
     return base::Error{s.error().offset, "cannot sync " + active_path_ + ": " + s.error().message};
   }
   writer_.reset();  // closes the descriptor before the name changes
-  if (std::rename(active_path_.c_str(), final_path_.c_str()) != 0) {
+  if (fs_->rename(active_path_, final_path_) != 0) {
     return os_error("cannot rename " + active_path_ + " to", final_path_, errno);
   }
-  return sync_directory(parent_directory(final_path_));
+  return sync_directory(parent_directory(final_path_), *fs_);
 }
 
 void OutputFile::discard() {
   writer_.reset();
-  ::unlink(active_path_.c_str());
+  fs_->unlink(active_path_);
 }
 
 base::Status ensure_directory(const std::string& directory) {
@@ -110,29 +114,6 @@ base::Status ensure_directory(const std::string& directory) {
     return base::Error{0, "cannot use directory " + directory + ": not a directory"};
   }
   return {};
-}
-
-base::Status sync_directory(const std::string& directory) {
-  int fd = -1;
-  do {
-    fd = ::open(directory.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  } while (fd < 0 && errno == EINTR);
-  if (fd < 0) return os_error("cannot open directory", directory, errno);
-  int rc = 0;
-  do {
-    rc = ::fsync(fd);
-  } while (rc != 0 && errno == EINTR);
-  const int err = errno;
-  ::close(fd);
-  if (rc != 0) return os_error("cannot sync directory", directory, err);
-  return {};
-}
-
-std::string parent_directory(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  if (slash == 0) return "/";
-  return path.substr(0, slash);
 }
 
 }  // namespace mcaprec::storage

@@ -10,6 +10,7 @@
 #include "base/result.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "storage/file_system.hpp"
 
 namespace mcaprec::storage {
 
@@ -17,14 +18,17 @@ namespace mcaprec::storage {
 // sinks that stall or fail on demand.
 using SinkFactory =
     std::function<base::Result<std::unique_ptr<mcap::ByteSink>>(const std::string& path)>;
-SinkFactory file_sink_factory();
+// FileSinks whose calls go through `file_system` (null = POSIX).
+SinkFactory file_sink_factory(std::shared_ptr<FileSystem> file_system = nullptr);
 
 class OutputFile {
  public:
-  // Creates `<final_path>.active` and writes the MCAP magic and header into it.
-  static base::Result<std::unique_ptr<OutputFile>> create(std::string final_path,
-                                                          mcap::WriterOptions options,
-                                                          const SinkFactory& open_sink);
+  // Creates `<final_path>.active` and writes the MCAP magic and header into it. The sink comes
+  // from `open_sink` (empty: a FileSink on `file_system`); the rename, the delete and the
+  // directory sync go through `file_system` (null = POSIX).
+  static base::Result<std::unique_ptr<OutputFile>> create(
+      std::string final_path, mcap::WriterOptions options, const SinkFactory& open_sink,
+      std::shared_ptr<FileSystem> file_system = nullptr);
 
   mcap::Writer& writer() { return *writer_; }
   const std::string& final_path() const { return final_path_; }
@@ -46,8 +50,10 @@ class OutputFile {
   base::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle();
 
  private:
-  OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer);
+  OutputFile(std::string final_path, std::unique_ptr<mcap::Writer> writer,
+             std::shared_ptr<FileSystem> file_system);
 
+  std::shared_ptr<FileSystem> fs_;
   std::string final_path_;
   std::string active_path_;
   std::unique_ptr<mcap::Writer> writer_;
@@ -55,9 +61,5 @@ class OutputFile {
 
 // Creates `directory` and its missing parents (mode 0755).
 base::Status ensure_directory(const std::string& directory);
-// fsync of a directory, so that entries created or renamed in it are durable.
-base::Status sync_directory(const std::string& directory);
-// The directory part of `path` ("." when there is none).
-std::string parent_directory(const std::string& path);
 
 }  // namespace mcaprec::storage

@@ -22,6 +22,7 @@ std::optional<Retention> make_retention(const RecordingFileOptions& options) {
   retention.max_total_bytes = options.max_total_bytes;
   retention.min_free_bytes = options.min_free_bytes;
   retention.free_space = options.free_space;
+  retention.file_system = options.file_system;
   return std::optional<Retention>(std::in_place, std::move(retention));
 }
 
@@ -95,7 +96,8 @@ base::Result<std::unique_ptr<OutputFile>> RecordingFile::create_file() {
       rotating() ? namer_.next(std::chrono::system_clock::now()) : options_.single_path;
   mcap::WriterOptions writer_options = options_.writer_options;
   writer_options.use_chunks = false;  // chunks arrive encoded
-  return OutputFile::create(path, std::move(writer_options), options_.open_sink);
+  return OutputFile::create(path, std::move(writer_options), options_.open_sink,
+                            options_.file_system);
 }
 
 // Room for the `mcaprec` record and the summary, the record itself, and the first checkpoint.

@@ -73,7 +73,9 @@ struct RecordingFileOptions {
   mcap::KeyValueMap extra_metadata;    // more keys for `mcaprec` (e.g. config digest)
   std::string session_start;           // UTC stamp of the session's start
   size_t stats_keys_per_channel = 2;   // keys per channel in `mcaprec.stats`, for the estimate
-  SinkFactory open_sink;               // empty = files
+  SinkFactory open_sink;               // empty = FileSinks on file_system
+  // Every call that changes the disk (files, renames, deletes, directory syncs); null = POSIX.
+  std::shared_ptr<FileSystem> file_system;
   std::chrono::nanoseconds sync_interval{0};  // fdatasync at least this often; 0 = never
   // Retention (rotating output only); all 0 = none.
   uint64_t max_total_bytes = 0;

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <thread>
 #include <utility>
 
@@ -28,24 +29,27 @@ base::Error os_error(uint64_t offset, const std::string& what, const std::string
   return base::Error{offset, what + " " + path + ": " + std::strerror(err)};
 }
 
-// Closes the descriptor on every path out of recover_file.
+// Closes the descriptor on every path out of recover_file. Every call that changes the file
+// goes through its file system.
 class FileDescriptor {
  public:
-  explicit FileDescriptor(int fd) : fd_(fd) {}
+  FileDescriptor(FileSystem& file_system, int fd) : fs_(file_system), fd_(fd) {}
   ~FileDescriptor() {
-    if (fd_ >= 0) ::close(fd_);
+    if (fd_ >= 0) fs_.close(fd_);
   }
   FileDescriptor(const FileDescriptor&) = delete;
   FileDescriptor& operator=(const FileDescriptor&) = delete;
   int get() const { return fd_; }
+  FileSystem& fs() const { return fs_; }
   // close(2) can report a deferred write error: it is returned, not ignored.
   int close() {
-    const int rc = ::close(fd_);
+    const int rc = fs_.close(fd_);
     fd_ = -1;
     return rc;
   }
 
  private:
+  FileSystem& fs_;
   int fd_;
 };
 
@@ -98,11 +102,12 @@ std::string utc_now_iso() {
   return text;
 }
 
-base::Status write_all(int fd, mcap::ByteView bytes, uint64_t offset, const std::string& path) {
+base::Status write_all(const FileDescriptor& fd, mcap::ByteView bytes, uint64_t offset,
+                       const std::string& path) {
   uint64_t done = 0;
   while (done < bytes.size()) {
     const ssize_t n =
-        ::pwrite(fd, bytes.data() + done, bytes.size() - done, static_cast<off_t>(offset + done));
+        fd.fs().pwrite(fd.get(), bytes.data() + done, bytes.size() - done, offset + done);
     if (n < 0) {
       if (errno == EINTR) continue;
       return os_error(offset + done, "cannot write", path, errno);
@@ -112,27 +117,20 @@ base::Status write_all(int fd, mcap::ByteView bytes, uint64_t offset, const std:
   return {};
 }
 
-base::Status sync_data(int fd, const std::string& path) {
+base::Status sync_data(const FileDescriptor& fd, const std::string& path) {
   int rc = 0;
   do {
-    rc = ::fdatasync(fd);
+    rc = fd.fs().fdatasync(fd.get());
   } while (rc != 0 && errno == EINTR);
   if (rc != 0) return os_error(0, "cannot sync", path, errno);
   return {};
 }
 
 // Renames without ever replacing an existing file.
-base::Status rename_no_replace(const std::string& from, const std::string& to) {
-  if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0) return {};
-  int err = errno;
-  if (err == EINVAL || err == ENOSYS) {
-    // A filesystem without RENAME_NOREPLACE: link(2) refuses an existing target as well.
-    if (::link(from.c_str(), to.c_str()) == 0) {
-      if (::unlink(from.c_str()) == 0) return {};
-      return os_error(0, "cannot remove", from, errno);
-    }
-    err = errno;
-  }
+base::Status rename_no_replace(FileSystem& file_system, const std::string& from,
+                               const std::string& to) {
+  if (file_system.rename_no_replace(from, to) == 0) return {};
+  const int err = errno;
   if (err == EEXIST) {
     return base::Error{
         0, "cannot rename " + from + " to " + to + ": that file exists and is not overwritten"};
@@ -168,13 +166,16 @@ void describe_contents(const mcap::ScanReport& scan, RecoveryReport& report) {
 // Durability and the final name, once the content is complete.
 base::Status finish(FileDescriptor& fd, const RecoverOptions& options, RecoveryReport& report) {
   if (options.sync) {
-    if (base::Status s = sync_data(fd.get(), report.path); !s) return s;
+    if (base::Status s = sync_data(fd, report.path); !s) return s;
   }
+  FileSystem& file_system = fd.fs();
   if (fd.close() != 0) return os_error(0, "cannot close", report.path, errno);
   if (report.final_path == report.path) return {};
-  if (base::Status s = rename_no_replace(report.path, report.final_path); !s) return s;
+  if (base::Status s = rename_no_replace(file_system, report.path, report.final_path); !s) {
+    return s;
+  }
   report.renamed = true;
-  if (options.sync) return sync_directory(parent_directory(report.final_path));
+  if (options.sync) return sync_directory(parent_directory(report.final_path), file_system);
   return {};
 }
 
@@ -203,8 +204,7 @@ base::Status keep_complete_file(FileDescriptor& fd, const mcap::ScanReport& scan
     return {};
   }
   // An unfinished name: the writer may have died before giving back its reserved room.
-  if (report.final_path != report.path &&
-      ::ftruncate(fd.get(), static_cast<off_t>(report.original_size)) != 0) {
+  if (report.final_path != report.path && fd.fs().ftruncate(fd.get(), report.original_size) != 0) {
     return os_error(report.original_size, "cannot truncate", report.path, errno);
   }
   return finish(fd, options, report);
@@ -227,11 +227,26 @@ base::Status cut_and_complete(FileDescriptor& fd, mcap::ScanReport& scan,
   }
   // Also when nothing is cut: truncating drops the room the writer reserved past the end
   // (fallocate KEEP_SIZE), which a crash never gave back.
-  if (::ftruncate(fd.get(), static_cast<off_t>(scan.valid_end)) != 0) {
+  if (fd.fs().ftruncate(fd.get(), scan.valid_end) != 0) {
     return os_error(scan.valid_end, "cannot truncate", report.path, errno);
   }
-  if (base::Status s = write_all(fd.get(), tail, scan.valid_end, report.path); !s) return s;
+  if (base::Status s = write_all(fd, tail, scan.valid_end, report.path); !s) return s;
   return finish(fd, options, report);
+}
+
+// What a power cut leaves of a file whose start was never made durable: empty, zeros where the
+// magic belongs, or (some of) the magic without a valid Header record after it. None of it holds
+// a record to recover. Anything else (not MCAP, say) is left for a person to look at.
+bool holds_nothing(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  mcap::Bytes start(64 << 10);
+  in.read(reinterpret_cast<char*>(start.data()), std::streamsize(start.size()));
+  start.resize(static_cast<size_t>(in.gcount()));
+  const size_t magic_bytes = std::min(start.size(), sizeof(mcap::kMagic));
+  const auto magic_start = start.begin() + std::ptrdiff_t(magic_bytes);
+  if (std::all_of(start.begin(), magic_start, [](uint8_t b) { return b == 0; })) return true;
+  if (!std::equal(start.begin(), magic_start, std::begin(mcap::kMagic))) return false;
+  return mcap::scan(start).valid_end <= sizeof(mcap::kMagic);
 }
 
 }  // namespace
@@ -264,12 +279,13 @@ std::string describe(const RecoveryReport& report) {
 }
 
 base::Result<RecoveryReport> recover_file(const std::string& path, const RecoverOptions& options) {
+  FileSystem& file_system = *or_posix(options.file_system);
   int raw_fd = -1;
   do {
-    raw_fd = ::open(path.c_str(), (options.dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+    raw_fd = file_system.open(path, (options.dry_run ? O_RDONLY : O_RDWR) | O_CLOEXEC, 0);
   } while (raw_fd < 0 && errno == EINTR);
   if (raw_fd < 0) return os_error(0, "cannot open", path, errno);
-  FileDescriptor fd(raw_fd);
+  FileDescriptor fd(file_system, raw_fd);
   struct stat st {};
   if (::fstat(fd.get(), &st) != 0) return os_error(0, "cannot stat", path, errno);
   if (!S_ISREG(st.st_mode)) return base::Error{0, "cannot recover " + path + ": not a file"};
@@ -318,6 +334,9 @@ base::Result<DirectoryRecovery> recover_directory(const std::string& directory,
     auto recovered = recover_file(path, options);
     if (recovered) {
       result.recovered.push_back(std::move(*recovered));
+    } else if (!options.dry_run && holds_nothing(path) &&
+               or_posix(options.file_system)->unlink(path) == 0) {
+      result.removed.push_back(path);
     } else {
       result.failed.push_back(FailedRecovery{path, recovered.error()});
     }

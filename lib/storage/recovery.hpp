@@ -15,6 +15,7 @@
 #include "base/result.hpp"
 #include "mcap/compression.hpp"
 #include "mcap/records.hpp"
+#include "storage/file_system.hpp"
 
 namespace mcaprec::storage {
 
@@ -25,6 +26,8 @@ struct RecoverOptions {
   uint64_t max_chunk_bytes = mcap::kDefaultMaxChunkBytes;  // larger chunks count as damaged
   // Threads that decompress and check chunks ahead of the scan; 0: one per CPU, at most 4.
   unsigned threads = 0;
+  // Where the opens, writes, truncations, syncs and renames go; null = POSIX.
+  std::shared_ptr<FileSystem> file_system;
 };
 
 struct RecoveryReport {
@@ -72,10 +75,14 @@ struct FailedRecovery {
 struct DirectoryRecovery {
   std::vector<RecoveryReport> recovered;  // including files that were already complete
   std::vector<FailedRecovery> failed;     // left where they are
+  std::vector<std::string> removed;       // held nothing (see recover_directory)
 };
 
 // Recovers every `*.mcap.active` file in `directory`, in name order. A missing directory holds
-// nothing to recover; a failure on one file does not stop the others.
+// nothing to recover; a failure on one file does not stop the others. An `.active` file without a
+// valid Header that is empty, starts with zeros where the MCAP magic belongs, or with the magic
+// (or part of it) is deleted: a power cut took its start before it was made durable, so it holds
+// no record to recover.
 base::Result<DirectoryRecovery> recover_directory(const std::string& directory,
                                                   const RecoverOptions& options = {});
 

@@ -326,7 +326,7 @@ bool Retention::delete_until_within_limits(RoomRequest& request) {
 void Retention::delete_oldest(RoomRequest& request) {
   auto oldest = std::ranges::find_if(files_, &KnownFile::deletable);
   const std::string path = path_of(oldest->name);
-  if (::unlink(path.c_str()) == 0) {
+  if (or_posix(options_.file_system)->unlink(path) == 0) {
     ++stats_.files_deleted;
     stats_.bytes_deleted += oldest->bytes;
     if (request.free_bytes)

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "storage/file_system.hpp"
 
 namespace mcaprec::storage {
 
@@ -21,11 +22,12 @@ using FreeSpaceProbe = std::function<base::Result<uint64_t>(const std::string& d
 FreeSpaceProbe statvfs_free_space();
 
 struct RetentionOptions {
-  std::string directory;         // the recorder's output directory
-  std::string prefix;            // only files named `<prefix>_….mcap` are ever deleted
-  uint64_t max_total_bytes = 0;  // this recorder's files in the directory; 0 = no limit
-  uint64_t min_free_bytes = 0;   // free space to keep on the disk; 0 = don't check
-  FreeSpaceProbe free_space;     // empty = statvfs_free_space()
+  std::string directory;                    // the recorder's output directory
+  std::string prefix;                       // only files named `<prefix>_….mcap` are ever deleted
+  uint64_t max_total_bytes = 0;             // this recorder's files in the directory; 0 = no limit
+  uint64_t min_free_bytes = 0;              // free space to keep on the disk; 0 = don't check
+  FreeSpaceProbe free_space;                // empty = statvfs_free_space()
+  std::shared_ptr<FileSystem> file_system;  // where deletes go; null = POSIX
   // How stale cached knowledge may get: free space is measured again at least this often, and
   // while paused the directory is listed again at most this often (to notice files removed by
   // someone else). Tests use 0 (measure on every call, list on every refusal).
