@@ -34,6 +34,10 @@ std::string_view to_string(Overflow value) {
   return "?";
 }
 
+std::string_view to_string(Record value) {
+  return value == Record::kOnEvent ? "on_event" : "always";
+}
+
 std::string_view to_string(LogLevel value) {
   switch (value) {
     case LogLevel::kTrace:

@@ -54,6 +54,7 @@ base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefini
   spec.chunk_group = settings.chunk_group;
   spec.queue_bytes = settings.queue_bytes;
   spec.overflow = to_policy(config::effective_overflow(settings, source_.transport));
+  spec.on_event = settings.record == config::Record::kOnEvent;
   return pipeline_.declare_channel(spec);
 }
 

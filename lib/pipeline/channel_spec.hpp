@@ -29,6 +29,9 @@ struct ChannelSpec {
   std::string chunk_group;                 // "" or "default": the shared group
   uint64_t queue_bytes = 0;                // 0: PipelineOptions::default_queue_bytes
   std::optional<OverflowPolicy> overflow;  // none: PipelineOptions::default_overflow
+  // Recorded only around events: kept in the look-back ring, never in the continuous files.
+  // Ignored (recorded always) when the pipeline has no event recording.
+  bool on_event = false;
 };
 
 }  // namespace mcaprec::pipeline

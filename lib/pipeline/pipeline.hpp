@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "events/event_options.hpp"
+#include "events/event_recorder.hpp"
 #include "mcap/compression.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/channel_spec.hpp"
@@ -41,6 +43,11 @@
 namespace mcaprec::pipeline {
 
 class ChannelQueue;
+}  // namespace mcaprec::pipeline
+namespace mcaprec::events {
+class RuleTrigger;
+}  // namespace mcaprec::events
+namespace mcaprec::pipeline {
 
 struct PipelineOptions {
   // Rotating output: files `<directory>/<prefix>_<UTC start>_<index>.mcap`, each written as
@@ -86,6 +93,9 @@ struct PipelineOptions {
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = 0;
   storage::FreeSpaceProbe free_space;  // empty = statvfs; tests substitute their own
+  // Event recording (rotating output only): the look-back ring, on-event channels, event files
+  // in `directory`, topic rules. Disabled by default.
+  events::EventOptions events;
 };
 
 // A declared channel. Cheap to copy; valid until the pipeline is destroyed.
@@ -97,10 +107,13 @@ class ChannelHandle {
 
  private:
   friend class Pipeline;
-  // `id` is the one the registry's mcap::Channel carries.
-  ChannelHandle(ChannelQueue* queue, uint16_t id) : queue_(queue), id_{id} {}
+  // `id` is the one the registry's mcap::Channel carries; `rule` the topic rule its messages
+  // fire, if any.
+  ChannelHandle(ChannelQueue* queue, uint16_t id, events::RuleTrigger* rule)
+      : queue_(queue), id_{id}, rule_(rule) {}
   ChannelQueue* queue_ = nullptr;
   FileChannelId id_{};
+  events::RuleTrigger* rule_ = nullptr;
 };
 
 struct ChannelStats {
@@ -127,6 +140,7 @@ struct PipelineStats {
   MemoryStats memory;                  // the buffer pool, against memory_budget
   InFlightStats in_flight;             // sealed chunks not yet written
   std::chrono::nanoseconds scheduler_cpu{0};  // the pipeline's chunk-age scheduler thread
+  std::optional<events::EventStats> events;   // the ring and event files, when configured
 
   // The first write or finalization failure.
   std::optional<base::Error> first_error() const {
@@ -188,8 +202,12 @@ class Pipeline {
   // One event by id (nullopt: unknown), and the recent ones, oldest first.
   std::optional<EventState> event(uint64_t id) const;
   std::vector<EventState> events() const;
+  // The configured event options (disabled when events are not configured), e.g. for the
+  // daemon's SIGUSR1 event name.
+  const events::EventOptions& event_options() const;
 
  private:
+  void fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time);
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
