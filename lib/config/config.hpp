@@ -165,7 +165,7 @@ struct Events {
   uint64_t memory_bytes = 256 * kMiB;                 // ring bytes in memory; beyond them the spool
   uint64_t spool_bytes = 8 * kGiB;  // spool file in output.directory; 0 = memory only
   uint64_t max_total_bytes = 0;     // event files' own retention quota; 0 = none
-  milliseconds before = std::chrono::seconds(30);  // default look-back of an event
+  milliseconds before = std::chrono::seconds(30);  // default look-back of an event: look_back
   milliseconds after = std::chrono::seconds(10);   // default look-ahead of an event
   std::string signal_event = "manual";             // the event SIGUSR1 marks
   std::vector<EventTriggerRule> triggers;

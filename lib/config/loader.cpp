@@ -263,7 +263,8 @@ void read_events(Diagnostics& diagnostics, const YAML::Node& node, Events& out) 
   assign(out.memory_bytes, r.size("memory_bytes"));
   assign(out.spool_bytes, r.size("spool_bytes"));
   assign(out.max_total_bytes, r.size("max_total_bytes"));
-  assign(out.before, r.duration("before"));
+  // Unless given, an event looks back as far as the ring holds.
+  out.before = r.duration("before").value_or(out.look_back);
   assign(out.after, r.duration("after"));
   assign(out.signal_event, r.text("signal_event"));
   // After before/after: a rule without its own takes them.

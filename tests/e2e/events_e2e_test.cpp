@@ -124,9 +124,13 @@ TEST_F(EventsE2ETest, SignalAndTopicRuleWriteEventFilesWithTheirWindowExactly) {
       eventually([&] { return files_with("_event_trig_", ".mcap").size() == 1; }, seconds(15)))
       << daemon_->err();
   stream.stop();
-  const std::string metrics = http_get(metrics_port_, "/metrics").body;
+  // The file is renamed before the finalizer counts it.
+  std::string metrics;
+  EXPECT_TRUE(eventually([&] {
+    metrics = http_get(metrics_port_, "/metrics").body;
+    return metrics.find("mcaprec_event_files_written_total 2") != std::string::npos;
+  }));
   EXPECT_NE(metrics.find("mcaprec_events_marked_total 2"), std::string::npos) << metrics;
-  EXPECT_NE(metrics.find("mcaprec_event_files_written_total 2"), std::string::npos);
   daemon_->signal(SIGTERM);
   ASSERT_EQ(daemon_->wait(seconds(20)), 0) << daemon_->err();
 
