@@ -41,6 +41,13 @@ CounterValue on(const SourceStats& source, std::string_view transport, uint64_t 
   return value;
 }
 
+// A value of event recording; nothing when it is not configured.
+template <class Read>
+CounterValue from_events(const DaemonSnapshot& s, Read read) {
+  if (!s.pipeline.events) return std::monostate{};
+  return read(*s.pipeline.events);
+}
+
 const SnapshotCounter kDaemon[] = {
     {"mcaprec_uptime_seconds", "gauge", "Seconds since the daemon started.", "uptime_seconds",
      [](const DaemonSnapshot& s) -> CounterValue { return s.uptime_seconds; }},
@@ -205,6 +212,66 @@ const SnapshotCounter kRecording[] = {
     {"mcaprec_finalizer_busy_seconds_total", "counter", "CPU time spent finalizing files.",
      "cpu_seconds.finalizer",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.finalizer.cpu_time; }},
+    // Event recording (present only with an `events:` section).
+    {"mcaprec_event_ring_memory_bytes", "gauge",
+     "Compressed chunk bytes the look-back ring holds in memory.", "events.ring_memory_bytes",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.ring.memory_bytes; });
+     }},
+    {"mcaprec_event_ring_spool_bytes", "gauge",
+     "Compressed chunk bytes the look-back ring holds in its spool file.",
+     "events.ring_spool_bytes",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.ring.spool_bytes; });
+     }},
+    {"mcaprec_event_ring_chunks", "gauge", "Chunks the look-back ring holds.", "events.ring_chunks",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.ring.chunks_held; });
+     }},
+    {"mcaprec_event_ring_chunks_evicted_total", "counter",
+     "Chunks that left the look-back ring at the end of events.look_back.",
+     "events.ring_chunks_evicted",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.ring.chunks_evicted; });
+     }},
+    {"mcaprec_event_ring_chunks_not_held_total", "counter",
+     "Chunks the look-back ring let go before events.look_back was over (memory and spool "
+     "bounds).",
+     "events.ring_chunks_not_held",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.ring.chunks_not_held; });
+     }},
+    {"mcaprec_events_marked_total", "counter",
+     "Events marked (control endpoint, SIGUSR1, topic rules).", "events.marked",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.events_marked; });
+     }},
+    {"mcaprec_event_files_written_total", "counter", "Event files finalized.",
+     "events.files_written",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.files_finalized; });
+     }},
+    {"mcaprec_event_bytes_written_total", "counter", "Chunk bytes appended to event files.",
+     "events.bytes_written",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.bytes_written; });
+     }},
+    {"mcaprec_event_chunks_missed_total", "counter",
+     "Chunks an event window asked for that could not be written to its file.",
+     "events.chunks_missed",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.chunks_missed; });
+     }},
+    {"mcaprec_event_files_deleted_total", "counter",
+     "Event files deleted to keep events.max_total_bytes.", "events.files_deleted",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.files_deleted; });
+     }},
+    {"mcaprec_event_busy_seconds_total", "counter",
+     "CPU time spent by the event thread (spool, event files).", "cpu_seconds.events",
+     [](const DaemonSnapshot& s) {
+       return from_events(s, [](const auto& e) -> CounterValue { return e.cpu_time; });
+     }},
     // /status only: sums over the channels and rates over a window; Prometheus derives both
     // from the per-channel counters itself.
     {"", "", "", "totals.messages_received",

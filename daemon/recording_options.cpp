@@ -33,6 +33,23 @@ base::Result<std::string> file_crc32_hex(const std::string& path) {
   return std::string(hex);
 }
 
+events::EventOptions event_options_for(const config::Events& events) {
+  events::EventOptions options;
+  options.enabled = true;
+  options.look_back = events.look_back;
+  options.memory_bytes = events.memory_bytes;
+  options.spool_bytes = events.spool_bytes;
+  options.max_total_bytes = events.max_total_bytes;
+  options.default_before = events.before;
+  options.default_after = events.after;
+  options.signal_event = events.signal_event;
+  for (const config::EventTriggerRule& rule : events.triggers) {
+    options.triggers.push_back(
+        events::TriggerRule{rule.topic, rule.name, rule.before, rule.after, rule.min_interval});
+  }
+  return options;
+}
+
 pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   pipeline::PipelineOptions options;
   options.directory = config.output.directory;
@@ -55,6 +72,7 @@ pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   // one must never stall a receive thread, so the default only drops.
   options.default_overflow = pipeline::OverflowPolicy::kDropNewest;
   options.recorder_metadata = true;
+  if (config.events) options.events = event_options_for(*config.events);
   return options;
 }
 

@@ -20,5 +20,7 @@ namespace mcaprec::daemon {
 base::Result<std::string> file_crc32_hex(const std::string& path);
 
 pipeline::PipelineOptions pipeline_options_for(const config::Config& config);
+// The `events:` section as the pipeline's event options (enabled).
+events::EventOptions event_options_for(const config::Events& events);
 
 }  // namespace mcaprec::daemon

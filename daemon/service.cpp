@@ -98,6 +98,7 @@ struct Service::Impl {
       // Registered first, so that a SIGTERM during start-up waits for the loop instead of
       // killing the process halfway.
       signals.emplace(io, SIGTERM, SIGINT, SIGHUP);
+      signals->add(SIGUSR1);  // marks the configured default event (events.signal_event)
     }
     if (config.metrics.bind) {
       auto server = HttpServer::listen(*config.metrics.bind);
@@ -273,6 +274,8 @@ struct Service::Impl {
       if (error) return;
       if (signal_number == SIGHUP) {
         rotate("SIGHUP");
+      } else if (signal_number == SIGUSR1) {
+        mark_signal_event();
       } else {
         on_stop_request(signal_number == SIGINT ? "SIGINT" : "SIGTERM");
       }
@@ -288,6 +291,21 @@ struct Service::Impl {
     spdlog::info("{}: starting a new file after {}", why,
                  file_name(pipeline->stats().file.current_file));
     pipeline->request_rotation();
+  }
+
+  void mark_signal_event() {
+    if (state.load() != State::kRecording) {
+      spdlog::info("SIGUSR1: ignored while stopping");
+      return;
+    }
+    pipeline::EventRequest request;
+    request.name = pipeline->event_options().signal_event;
+    request.trigger = pipeline::EventTrigger::kSignal;
+    request.trigger_detail = "SIGUSR1";
+    if (base::Result<pipeline::EventState> marked = pipeline->mark_event(std::move(request));
+        !marked) {
+      spdlog::warn("SIGUSR1: {}", marked.error().message);
+    }
   }
 
   void on_stop_request(const std::string& why) {

@@ -38,6 +38,10 @@ std::string_view to_string(RecordingStart value) {
   return value == RecordingStart::kPaused ? "paused" : "recording";
 }
 
+std::string_view to_string(Record value) {
+  return value == Record::kOnEvent ? "on_event" : "always";
+}
+
 std::string_view to_string(LogLevel value) {
   switch (value) {
     case LogLevel::kTrace:

@@ -42,6 +42,7 @@ enum class TimestampSource { kSender, kReceive };
 enum class Overflow { kDropNewest, kDropOldest, kBlock };
 enum class RecordingStart { kRecording, kPaused };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError, kCritical, kOff };
+enum class Record { kAlways, kOnEvent };
 
 // The YAML spelling of each value: "tcp", "length_prefixed", "receive", "drop_oldest", "warn",
 // and "zstd" / "lz4" / "none" for compression.
@@ -51,6 +52,7 @@ std::string_view to_string(TimestampSource value);
 std::string_view to_string(Overflow value);
 std::string_view to_string(LogLevel value);
 std::string_view to_string(RecordingStart value);
+std::string_view to_string(Record value);  // "always", "on_event"
 std::string_view compression_keyword(Compression value);
 
 struct Output {
@@ -143,8 +145,34 @@ struct ChannelSettings {
   std::string chunk_group = "default";  // channels sharing a group share one open chunk
   uint64_t queue_bytes = 0;             // default pipeline.queue_bytes (filled in by the loader)
   std::optional<Overflow> overflow;     // default: block for tcp sources, drop_newest for udp
+  Record record = Record::kAlways;      // on_event: only in event files (needs `events:`)
 
   bool operator==(const ChannelSettings&) const = default;
+};
+
+// events.triggers[]: any message on `topic` marks the event `name`.
+struct EventTriggerRule {
+  std::string topic;             // required
+  std::string name;              // required; letters, digits, '_', '-', '.'
+  milliseconds before{0};        // default events.before
+  milliseconds after{0};         // default events.after
+  milliseconds min_interval{0};  // the rule fires at most once per this
+
+  bool operator==(const EventTriggerRule&) const = default;
+};
+
+// Event recording: present when the file has an `events:` section.
+struct Events {
+  milliseconds look_back = std::chrono::seconds(30);  // the ring of compressed chunks holds this
+  uint64_t memory_bytes = 256 * kMiB;                 // ring bytes in memory; beyond them the spool
+  uint64_t spool_bytes = 8 * kGiB;  // spool file in output.directory; 0 = memory only
+  uint64_t max_total_bytes = 0;     // event files' own retention quota; 0 = none
+  milliseconds before = std::chrono::seconds(30);  // default look-back of an event: look_back
+  milliseconds after = std::chrono::seconds(10);   // default look-ahead of an event
+  std::string signal_event = "manual";             // the event SIGUSR1 marks
+  std::vector<EventTriggerRule> triggers;
+
+  bool operator==(const Events&) const = default;
 };
 
 struct Metrics {
@@ -183,6 +211,7 @@ struct Config {
   Pipeline pipeline;
   std::vector<Source> sources;            // at least one
   std::vector<ChannelSettings> channels;  // optional
+  std::optional<Events> events;           // none: no event recording
   Metrics metrics;
   Recording recording;
   Control control;

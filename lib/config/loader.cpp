@@ -31,6 +31,8 @@ constexpr std::array<Choice<TimestampSource>, 2> kTimestamps = {
 constexpr std::array<Choice<Overflow>, 3> kOverflows = {{{"drop_newest", Overflow::kDropNewest},
                                                          {"drop_oldest", Overflow::kDropOldest},
                                                          {"block", Overflow::kBlock}}};
+constexpr std::array<Choice<Record>, 2> kRecords = {
+    {{"always", Record::kAlways}, {"on_event", Record::kOnEvent}}};
 constexpr std::array<Choice<bool>, 2> kBooleans = {{{"true", true}, {"false", false}}};
 constexpr std::array<Choice<RecordingStart>, 2> kRecordingStarts = {
     {{"recording", RecordingStart::kRecording}, {"paused", RecordingStart::kPaused}}};
@@ -239,6 +241,7 @@ void read_channel(Diagnostics& diagnostics, const YAML::Node& node, const std::s
   assign(out.chunk_group, r.text("chunk_group"));
   out.queue_bytes = r.size("queue_bytes").value_or(pipeline.queue_bytes);
   assign(out.overflow, r.choice("overflow", choices(kOverflows)));
+  assign(out.record, r.choice("record", choices(kRecords)));
   r.finish();
   require(r, diagnostics, "topic", "the topic these settings apply to");
 }
@@ -253,6 +256,39 @@ void read_control(Diagnostics& diagnostics, const YAML::Node& node, Config& conf
     config.control.bind = parsed.value;
   }
   assign(config.control.token_file, r.text("token_file"));
+  r.finish();
+}
+
+void read_trigger(Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
+                  const Events& events, EventTriggerRule& out) {
+  MapReader r(diagnostics, node, path);
+  assign(out.topic, r.text("topic"));
+  assign(out.name, r.text("name"));
+  out.before = r.duration("before").value_or(events.before);
+  out.after = r.duration("after").value_or(events.after);
+  assign(out.min_interval, r.duration("min_interval"));
+  r.finish();
+  require(r, diagnostics, "topic", "any message on this topic marks the event");
+  require(r, diagnostics, "name", "the event's name (in its file name)");
+}
+
+void read_events(Diagnostics& diagnostics, const YAML::Node& node, Events& out) {
+  MapReader r(diagnostics, node, "events");
+  assign(out.look_back, r.duration("look_back"));
+  assign(out.memory_bytes, r.size("memory_bytes"));
+  assign(out.spool_bytes, r.size("spool_bytes"));
+  assign(out.max_total_bytes, r.size("max_total_bytes"));
+  // Unless given, an event looks back as far as the ring holds.
+  out.before = r.duration("before").value_or(out.look_back);
+  assign(out.after, r.duration("after"));
+  assign(out.signal_event, r.text("signal_event"));
+  // After before/after: a rule without its own takes them.
+  if (std::optional<YAML::Node> triggers = r.find("triggers")) {
+    read_list(diagnostics, *triggers, "events.triggers",
+              [&](const YAML::Node& item, const std::string& item_at) {
+                read_trigger(diagnostics, item, item_at, out, out.triggers.emplace_back());
+              });
+  }
   r.finish();
 }
 
@@ -277,6 +313,9 @@ void read_config(Diagnostics& diagnostics, const YAML::Node& root,
         diagnostics, *node, "channels", [&](const YAML::Node& item, const std::string& item_at) {
           read_channel(diagnostics, item, item_at, config.pipeline, config.channels.emplace_back());
         });
+  }
+  if (std::optional<YAML::Node> node = top.find("events")) {
+    read_events(diagnostics, *node, config.events.emplace());
   }
   if (std::optional<YAML::Node> node = top.find("metrics")) {
     MapReader r(diagnostics, *node, "metrics");

@@ -166,6 +166,35 @@ void emit_channel(YAML::Emitter& out, const ChannelSettings& channel) {
   } else {
     out << YAML::Comment("overflow: block for tcp sources, drop_newest for udp");
   }
+  word(out, "record", to_string(channel.record));
+  out << YAML::EndMap;
+}
+
+void emit_events(YAML::Emitter& out, const Events& events) {
+  out << YAML::Key << "events" << YAML::Value << YAML::BeginMap;
+  duration(out, "look_back", events.look_back);
+  size(out, "memory_bytes", events.memory_bytes);
+  size(out, "spool_bytes", events.spool_bytes);
+  size(out, "max_total_bytes", events.max_total_bytes);
+  duration(out, "before", events.before);
+  duration(out, "after", events.after);
+  text(out, "signal_event", events.signal_event);
+  out << YAML::Key << "triggers" << YAML::Value;
+  if (events.triggers.empty()) {
+    out << YAML::Flow << YAML::BeginSeq << YAML::EndSeq;
+  } else {
+    out << YAML::BeginSeq;
+    for (const EventTriggerRule& rule : events.triggers) {
+      out << YAML::BeginMap;
+      text(out, "topic", rule.topic);
+      text(out, "name", rule.name);
+      duration(out, "before", rule.before);
+      duration(out, "after", rule.after);
+      duration(out, "min_interval", rule.min_interval);
+      out << YAML::EndMap;
+    }
+    out << YAML::EndSeq;
+  }
   out << YAML::EndMap;
 }
 
@@ -189,6 +218,7 @@ std::string to_yaml(const Config& config) {
     for (const ChannelSettings& channel : config.channels) emit_channel(out, channel);
     out << YAML::EndSeq;
   }
+  if (config.events) emit_events(out, *config.events);
   out << YAML::Key << "metrics" << YAML::Value;
   if (config.metrics.bind) {
     out << YAML::BeginMap;

@@ -217,6 +217,58 @@ void check_control(const Config& config, Diagnostics& d) {
   }
 }
 
+// An event's look-back comes from the ring: it cannot ask for more than the ring keeps.
+void check_look_back(const Events& events, Diagnostics& d, const std::string& at,
+                     std::chrono::milliseconds before) {
+  if (d.has_error(at) || d.has_error("events.look_back")) return;
+  if (before > events.look_back) {
+    d.error(blame(d, {at, "events.look_back"}),
+            "before (" + format_duration(before) + ") is longer than events.look_back (" +
+                format_duration(events.look_back) +
+                "): the ring would not hold it; raise look_back or shorten before");
+  }
+}
+
+void check_events(const Config& config, Diagnostics& d) {
+  if (!config.events) {
+    for (size_t i = 0; i < config.channels.size(); ++i) {
+      if (config.channels[i].record == Record::kOnEvent) {
+        d.error(channel_path(i) + ".record",
+                "on_event needs an `events:` section (the look-back ring that keeps it)");
+      }
+    }
+    return;
+  }
+  const Events& events = *config.events;
+  if (!d.has_error("events.look_back") && events.look_back.count() <= 0) {
+    d.error("events.look_back", "must be more than 0");
+  }
+  if (!d.has_error("events.memory_bytes") && events.memory_bytes < config.mcap.chunk_size) {
+    d.error(blame(d, {"events.memory_bytes", "mcap.chunk_size"}),
+            "events.memory_bytes (" + format_size(events.memory_bytes) +
+                ") must hold at least one chunk (mcap.chunk_size " +
+                format_size(config.mcap.chunk_size) + ")");
+  }
+  if (!d.has_error("events.signal_event") && !is_plain_name(events.signal_event)) {
+    d.error("events.signal_event", in_quotes(events.signal_event) +
+                                       " cannot be an event name: use letters, digits, '_', "
+                                       "'-' or '.'");
+  }
+  check_look_back(events, d, "events.before", events.before);
+  for (size_t i = 0; i < events.triggers.size(); ++i) {
+    const EventTriggerRule& rule = events.triggers[i];
+    const std::string at = item_path("events.triggers", i);
+    if (d.has_own_error(at)) continue;
+    if (!d.has_error(at + ".topic") && rule.topic.empty())
+      d.error(at + ".topic", "must not be empty");
+    if (!d.has_error(at + ".name") && !is_plain_name(rule.name)) {
+      d.error(at + ".name", in_quotes(rule.name) +
+                                " cannot be an event name: use letters, digits, '_', '-' or '.'");
+    }
+    check_look_back(events, d, at + ".before", rule.before);
+  }
+}
+
 }  // namespace
 
 void validate(const Config& config, Diagnostics& d) {
@@ -226,6 +278,7 @@ void validate(const Config& config, Diagnostics& d) {
   check_sources(config, d);
   check_channels(config, d);
   check_control(config, d);
+  check_events(config, d);
 }
 
 }  // namespace mcaprec::config

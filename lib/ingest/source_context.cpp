@@ -55,6 +55,7 @@ base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefini
   spec.queue_bytes = settings.queue_bytes;
   spec.overflow = to_policy(config::effective_overflow(settings, source_.transport));
   spec.source = source_.name;  // so that pausing this source reaches its channels
+  spec.on_event = settings.record == config::Record::kOnEvent;
   return pipeline_.declare_channel(spec);
 }
 

@@ -54,7 +54,7 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
         mcap::Schema{it->second, spec.schema->name, spec.schema->encoding, spec.schema->data};
   }
   entry->group_name = spec.chunk_group.empty() ? std::string(kDefaultGroup) : spec.chunk_group;
-  ChunkAssembler* group = group_locked(entry->group_name);
+  ChunkAssembler* group = group_locked(entry->group_name, spec.on_event);
   written_.add(entry->channel.id);
 
   ChannelQueueConfig config;
@@ -70,11 +70,11 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
   return result;
 }
 
-ChunkAssembler* ChannelRegistry::group_locked(const std::string& name) {
+ChunkAssembler* ChannelRegistry::group_locked(const std::string& name, bool on_event) {
   for (const std::unique_ptr<ChunkAssembler>& group : groups_) {
-    if (group->name() == name) return group.get();
+    if (group->name() == name && group->on_event() == on_event) return group.get();
   }
-  groups_.push_back(std::make_unique<ChunkAssembler>(name, seal_context_));
+  groups_.push_back(std::make_unique<ChunkAssembler>(name, seal_context_, on_event));
   return groups_.back().get();
 }
 

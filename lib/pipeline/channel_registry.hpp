@@ -60,7 +60,8 @@ class ChannelRegistry {
                                 std::string, mcap::Bytes>;
   using SchemaKey = std::tuple<std::string, std::string, mcap::Bytes>;
 
-  ChunkAssembler* group_locked(const std::string& name);
+  // A group holds always or on-event channels, never both: a chunk is one or the other.
+  ChunkAssembler* group_locked(const std::string& name, bool on_event);
 
   const ChannelDefaults defaults_;
   BufferPool& pool_;

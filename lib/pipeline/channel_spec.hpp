@@ -32,6 +32,9 @@ struct ChannelSpec {
   // The configured source declaring it (not part of the file: equal channels from several
   // sources share one file channel). Each source's handles follow that source's pauses.
   std::string source;
+  // Recorded only around events: kept in the look-back ring, never in the continuous files.
+  // Ignored (recorded always) when the pipeline has no event recording.
+  bool on_event = false;
 };
 
 }  // namespace mcaprec::pipeline

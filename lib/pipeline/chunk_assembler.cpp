@@ -10,8 +10,8 @@ int64_t steady_now_ns() {
       .count();
 }
 
-ChunkAssembler::ChunkAssembler(std::string name, SealContext& context)
-    : name_(std::move(name)), context_(context) {}
+ChunkAssembler::ChunkAssembler(std::string name, SealContext& context, bool on_event)
+    : name_(std::move(name)), context_(context), on_event_(on_event) {}
 
 void ChunkAssembler::add_channel(ChannelQueue* queue) {
   std::lock_guard lock(mu_);
@@ -116,6 +116,7 @@ bool ChunkAssembler::seal_one_locked(bool ignore_gate) {
   context_.space.notify();  // the channels' queues have room again
   chunk->record_bytes = taken;
   chunk->compression = &compression_;
+  chunk->on_event = on_event_;
   chunk->seq = context_.next_seq.fetch_add(1, std::memory_order_relaxed);
   context_.gate.add(taken);
   context_.compressors.submit(chunk);

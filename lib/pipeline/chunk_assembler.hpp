@@ -36,11 +36,14 @@ struct SealContext {
 
 class ChunkAssembler {
  public:
-  ChunkAssembler(std::string name, SealContext& context);
+  // `on_event`: the group's chunks hold on-event channels only (they go to the look-back ring,
+  // not to the continuous files).
+  ChunkAssembler(std::string name, SealContext& context, bool on_event = false);
   ChunkAssembler(const ChunkAssembler&) = delete;
   ChunkAssembler& operator=(const ChunkAssembler&) = delete;
 
   const std::string& name() const { return name_; }
+  bool on_event() const { return on_event_; }
   void add_channel(ChannelQueue* queue);
 
   // From producers, outside their channel's lock.
@@ -85,6 +88,7 @@ class ChunkAssembler {
 
   const std::string name_;
   SealContext& context_;
+  const bool on_event_;
   CompressionChoice compression_;
 
   // Unsealed record bytes of the group's channels. Producers add after appending and sealing

@@ -109,6 +109,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   prepare_output(*out);
   out->seq = chunk->seq;
   out->record_bytes = chunk->record_bytes;
+  out->on_event = chunk->on_event;
   out->failed = false;
   out->lost_reason = DropReason::kWriteError;
   out->error.clear();

@@ -33,6 +33,7 @@ struct CompressedChunk {
   uint64_t seq = 0;
   uint64_t record_bytes = 0;   // released from the in-flight gate once written
   uint64_t charged_bytes = 0;  // counted against the memory budget until written
+  bool on_event = false;       // on-event channels only: the look-back ring gets it, no file
   mcap::EncodedChunk encoded;
   // When the chunk was not encoded: why, and the messages lost per channel, counted as
   // `lost_reason` (write_error when encoding failed, stopped when the drain was cut short).

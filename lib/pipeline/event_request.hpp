@@ -1,43 +1,15 @@
 #pragma once
 // What marks an event (the control endpoint, SIGUSR1, a topic rule) and what is known of one
-// afterwards. The daemon's control endpoint and signal handler speak these; event recording
-// itself (the look-back ring and the event files) answers them.
-#include <chrono>
-#include <cstdint>
-#include <optional>
-#include <string>
-
-#include "mcap/records.hpp"
+// afterwards. The daemon's control endpoint and signal handler speak these through Pipeline;
+// event recording itself (the look-back ring and the event files) is lib/events, where the
+// types are defined.
+#include "events/event_request.hpp"
 
 namespace mcaprec::pipeline {
 
-enum class EventTrigger { kControl, kSignal, kRule };
-
-struct EventRequest {
-  std::string name;  // goes into the file name: letters, digits, '_', '-', '.'
-  EventTrigger trigger = EventTrigger::kControl;
-  std::string trigger_detail;                      // e.g. the topic of the rule that fired
-  std::optional<std::chrono::nanoseconds> before;  // none: the configured default
-  std::optional<std::chrono::nanoseconds> after;   // none: the configured default
-  mcap::KeyValueMap fields;                        // free key/values for `mcaprec.event`
-};
-
-enum class EventPhase {
-  kWaiting,    // the look-ahead is not over yet
-  kWriting,    // its chunks are being written
-  kFinalized,  // its file is complete
-  kFailed,     // see EventState::error
-};
-
-struct EventState {
-  uint64_t id = 0;
-  EventRequest request;
-  mcap::Timestamp trigger_time = 0;  // ns since the epoch, the log-time clock
-  mcap::Timestamp window_start = 0;  // trigger_time - before
-  mcap::Timestamp window_end = 0;    // trigger_time + after
-  EventPhase phase = EventPhase::kWaiting;
-  std::string file;  // the event file: `.active` while open, the final name once finalized
-  std::string error;
-};
+using EventTrigger = events::EventTrigger;
+using EventRequest = events::EventRequest;
+using EventPhase = events::EventPhase;
+using EventState = events::EventState;
 
 }  // namespace mcaprec::pipeline

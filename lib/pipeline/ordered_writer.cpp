@@ -250,6 +250,12 @@ bool OrderedWriter::write_chunk(CompressedChunk* chunk) {
     release(chunk);
     return true;
   }
+  if (chunk->on_event && events_ != nullptr) {
+    events_->keep(chunk->encoded, true);
+    count_kept(chunk->encoded);
+    release(chunk);
+    return true;
+  }
   rotate_if_due(*chunk);
   switch (file_.append(chunk->encoded)) {
     case storage::RecordingFile::Appended::kHeld:
@@ -261,6 +267,8 @@ bool OrderedWriter::write_chunk(CompressedChunk* chunk) {
       count_written(chunk->encoded);
       break;
   }
+  // Offered once, whatever became of it in the continuous file: events see every chunk.
+  if (events_ != nullptr) events_->keep(chunk->encoded, false);
   release(chunk);
   return true;
 }
@@ -292,6 +300,17 @@ void OrderedWriter::count_written(const mcap::EncodedChunk& encoded) {
   chunks_written_.fetch_add(1, std::memory_order_relaxed);
   messages_written_.fetch_add(encoded.message_count, std::memory_order_relaxed);
   bytes_written_.fetch_add(encoded.bytes.size(), std::memory_order_relaxed);
+}
+
+// An on-event chunk taken into the look-back ring: its messages are recorded (an event file
+// gets them if an event asks), so they count as written; the writer's own totals are the
+// continuous files' and leave it out.
+void OrderedWriter::count_kept(const mcap::EncodedChunk& encoded) {
+  for (const auto& [channel_id, count] : encoded.message_counts) {
+    if (WrittenChannelCounts* counts = written_.find(channel_id)) {
+      counts->written.fetch_add(count, std::memory_order_relaxed);
+    }
+  }
 }
 
 // A chunk that is not written: its messages count as the compressor said (a chunk that could

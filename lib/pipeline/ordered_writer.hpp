@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "events/event_recorder.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/channel_counters.hpp"
@@ -59,6 +60,9 @@ class OrderedWriter final : public CompressedChunkSink {
   OrderedWriter(const OrderedWriter&) = delete;
   OrderedWriter& operator=(const OrderedWriter&) = delete;
 
+  // Every chunk handled from then on is also kept in the recorder's look-back ring; chunks of
+  // on-event groups go only there. Before start().
+  void keep_chunks_in(events::EventRecorder* events) { events_ = events; }
   // Opens the first file (so that a bad directory is reported at once), then starts the thread.
   base::Status start();
   // From compressor threads, in any order.
@@ -120,6 +124,7 @@ class OrderedWriter final : public CompressedChunkSink {
   bool write_chunk(CompressedChunk* chunk);
   void rotate_if_due(const CompressedChunk& chunk);
   void count_written(const mcap::EncodedChunk& encoded);
+  void count_kept(const mcap::EncodedChunk& encoded);
   void release(CompressedChunk* chunk);
   void count_lost(const CompressedChunk& chunk);
   void count_drops(const CompressedChunk& chunk, DropReason reason);
@@ -133,6 +138,7 @@ class OrderedWriter final : public CompressedChunkSink {
   InFlightGate& gate_;
   BufferPool& buffers_;
   RecyclingPool<CompressedChunk>& chunk_pool_;
+  events::EventRecorder* events_ = nullptr;
 
   // Shared with submitters.
   std::mutex mu_;

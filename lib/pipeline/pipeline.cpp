@@ -5,6 +5,7 @@
 #include <mutex>
 #include <thread>
 
+#include "events/rule_trigger.hpp"
 #include "pipeline/buffer_pool.hpp"
 #include "pipeline/channel_registry.hpp"
 #include "pipeline/chunk_assembler.hpp"
@@ -109,6 +110,7 @@ struct Pipeline::Impl {
              in_flight_chunk_limit(compressors_wanted)),
         session_start(storage::utc_stamp(std::chrono::system_clock::now())),
         recording_source(registry, written_counts, session_start),
+        event_source(registry, written_counts, session_start),
         writer(output_config(options, session_start), recording_source, written_counts, finalizer,
                gate, buffers, compressed_chunks),
         compressors(
@@ -126,6 +128,34 @@ struct Pipeline::Impl {
     compressed_chunks.fill(gate.chunk_limit(),
                            [this](CompressedChunk& chunk) { compressors.prepare_output(chunk); });
     if (options.start_paused) pauses.pause(PauseSelector{}, log_clock_now());
+    if (options.events.enabled && options.output_path.empty()) {
+      event_recorder = std::make_unique<events::EventRecorder>(
+          options.events, event_file_options(options, session_start), event_source);
+      writer.keep_chunks_in(event_recorder.get());
+      for (const events::TriggerRule& rule : options.events.triggers) {
+        rules.push_back(std::make_unique<events::RuleTrigger>(rule));
+      }
+    }
+  }
+
+  static events::EventFileOptions event_file_options(const PipelineOptions& options,
+                                                     const std::string& started) {
+    events::EventFileOptions files;
+    files.directory = options.directory;
+    files.prefix = options.prefix;
+    files.file = output_config(options, started).file;
+    files.file.extra_metadata["file_kind"] = "event";
+    // A chunk is sealed at most chunk_max_age after its oldest message, then compressed and
+    // written: give the chunks of the look-ahead's end that long, twice, and a second more.
+    files.close_delay = 2 * options.chunk_max_age + std::chrono::seconds(1);
+    return files;
+  }
+
+  events::RuleTrigger* rule_for(const std::string& topic) const {
+    for (const auto& rule : rules) {
+      if (rule->rule().topic == topic) return rule.get();
+    }
+    return nullptr;
   }
 
   ~Impl() { (void)stop(); }
@@ -202,6 +232,8 @@ struct Pipeline::Impl {
     for (ChunkAssembler* group : groups) group->seal_all();
     compressors.finish();
     writer.finish(next_seq.load(std::memory_order_acquire));
+    // Every chunk is in the ring now: the event files get what they still lack and end.
+    if (event_recorder) event_recorder->finish();
     finalizer.finish();
     if (std::optional<base::Error> error = writer.file_stats().first_error) {
       stop_status = *error;
@@ -240,10 +272,15 @@ struct Pipeline::Impl {
   WrittenCounts written_counts;
   const std::string session_start;
   RegistryRecordingSource recording_source;
+  RegistryRecordingSource event_source;  // the event thread's own (it keeps scratch space)
   OrderedWriter writer;
   CompressorPool compressors;
   SealContext seal_context;
   ChannelRegistry registry;
+
+  // Event recording, when configured; rules are fixed at start.
+  std::unique_ptr<events::EventRecorder> event_recorder;
+  std::vector<std::unique_ptr<events::RuleTrigger>> rules;
 
   std::thread scheduler;
   std::atomic<bool> scheduler_stop{false};
@@ -270,6 +307,7 @@ base::Result<std::unique_ptr<Pipeline>> Pipeline::start(PipelineOptions options)
                              : base::Status(base::Error{
                                    0, "cannot reserve address space for a memory_budget of " +
                                           std::to_string(impl->options.memory_budget) + " bytes"});
+  if (started && impl->event_recorder) started = impl->event_recorder->start();
   if (!started) {
     impl->stopped = true;
     impl->compressors.finish();
@@ -288,12 +326,20 @@ base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   if (!impl_->accepting.load(std::memory_order_acquire)) {
     return base::Error{0, "pipeline is stopped: cannot declare " + spec.topic};
   }
-  base::Result<ChannelEntry*> entry = impl_->registry.declare(spec);
+  base::Result<ChannelEntry*> entry = [&] {
+    if (spec.on_event && !impl_->event_recorder) {
+      ChannelSpec always = spec;  // without event recording every channel is recorded always
+      always.on_event = false;
+      return impl_->registry.declare(always);
+    }
+    return impl_->registry.declare(spec);
+  }();
   if (!entry) return entry.error();
   const PauseWindow* topic_pause = impl_->pauses.topic(spec.topic);
   const PauseWindow* source_pause =
       spec.source.empty() ? nullptr : impl_->pauses.source(spec.source);
-  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause);
+  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause,
+                       impl_->rule_for((*entry)->channel.topic));
 }
 
 // A paused message is counted where its channel's counts are and goes no further.
@@ -307,10 +353,25 @@ bool Pipeline::skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time,
   return true;
 }
 
+void Pipeline::fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time) {
+  if (!rule.fire()) return;
+  const events::TriggerRule& settings = rule.rule();
+  EventRequest request;
+  request.name = settings.name;
+  request.trigger = EventTrigger::kRule;
+  request.trigger_detail = settings.topic;
+  request.before = settings.before;
+  request.after = settings.after;
+  base::Result<EventState> marked = impl_->event_recorder->mark(std::move(request), log_time);
+  if (marked) impl_->writer.submit_metadata(events::EventRecorder::event_record(*marked));
+}
+
 PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
                           mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
   if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
+  if (channel.rule_ != nullptr) [[unlikely]]
+    fire_rule(*channel.rule_, log_time);
   return channel.queue_->push(log_time, publish_time, sequence, payload);
 }
 
@@ -318,6 +379,9 @@ PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
 BatchPushResult Pipeline::push_batch(ChannelHandle channel,
                                      std::span<const OutgoingMessage> messages) {
   if (channel.queue_ == nullptr) return {};
+  if (channel.rule_ != nullptr && !messages.empty()) [[unlikely]] {
+    fire_rule(*channel.rule_, messages.front().log_time);
+  }
   if (!impl_->pauses.ever_paused()) return channel.queue_->push_batch(messages);
   BatchPushResult result;
   size_t run_begin = 0;
@@ -342,7 +406,12 @@ std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timest
                                              mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
   if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
-  return channel.queue_->try_push(log_time, publish_time, sequence, payload);
+  std::optional<PushResult> result =
+      channel.queue_->try_push(log_time, publish_time, sequence, payload);
+  // Only once the message is taken: a refused one comes back and would fire twice.
+  if (result && channel.rule_ != nullptr) [[unlikely]]
+    fire_rule(*channel.rule_, log_time);
+  return result;
 }
 
 void Pipeline::write_metadata(mcap::Metadata metadata) {
@@ -412,17 +481,31 @@ base::Status Pipeline::stop() {
   return impl_->stop();
 }
 
-// Event recording is not built yet: every request is refused with the reason.
-base::Result<EventState> Pipeline::mark_event(EventRequest) {
-  return base::Error{0, "event recording is not configured (no `events:` section)"};
+base::Result<EventState> Pipeline::mark_event(EventRequest request) {
+  if (!impl_->event_recorder) {
+    return base::Error{0, "event recording is not configured (no `events:` section)"};
+  }
+  const auto now = std::chrono::duration_cast<std::chrono::nanoseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  base::Result<EventState> marked =
+      impl_->event_recorder->mark(std::move(request), static_cast<mcap::Timestamp>(now.count()));
+  // The continuous file notes the event too, where it happened.
+  if (marked) impl_->writer.submit_metadata(events::EventRecorder::event_record(*marked));
+  return marked;
 }
 
-std::optional<EventState> Pipeline::event(uint64_t) const {
-  return std::nullopt;
+std::optional<EventState> Pipeline::event(uint64_t id) const {
+  if (!impl_->event_recorder) return std::nullopt;
+  return impl_->event_recorder->event(id);
 }
 
 std::vector<EventState> Pipeline::events() const {
-  return {};
+  if (!impl_->event_recorder) return {};
+  return impl_->event_recorder->events();
+}
+
+const events::EventOptions& Pipeline::event_options() const {
+  return impl_->options.events;
 }
 
 PipelineStats Pipeline::stats() const {
@@ -454,6 +537,7 @@ PipelineStats Pipeline::stats() const {
   stats.scheduler_cpu =
       std::chrono::nanoseconds(impl_->scheduler_cpu.load(std::memory_order_relaxed));
   stats.pause = impl_->pauses.state();
+  if (impl_->event_recorder) stats.events = impl_->event_recorder->stats();
   return stats;
 }
 

@@ -23,6 +23,8 @@
 #include <vector>
 
 #include "base/result.hpp"
+#include "events/event_options.hpp"
+#include "events/event_recorder.hpp"
 #include "mcap/compression.hpp"
 #include "mcap/records.hpp"
 #include "pipeline/channel_spec.hpp"
@@ -43,6 +45,11 @@
 namespace mcaprec::pipeline {
 
 class ChannelQueue;
+}  // namespace mcaprec::pipeline
+namespace mcaprec::events {
+class RuleTrigger;
+}  // namespace mcaprec::events
+namespace mcaprec::pipeline {
 
 struct PipelineOptions {
   // Rotating output: files `<directory>/<prefix>_<UTC start>_<index>.mcap`, each written as
@@ -94,6 +101,9 @@ struct PipelineOptions {
   // Start with everything paused (config `recording.start: paused`): nothing is recorded until
   // resume().
   bool start_paused = false;
+  // Event recording (rotating output only): the look-back ring, on-event channels, event files
+  // in `directory`, topic rules. Disabled by default.
+  events::EventOptions events;
 };
 
 // A declared channel. Cheap to copy; valid until the pipeline is destroyed.
@@ -106,14 +116,20 @@ class ChannelHandle {
  private:
   friend class Pipeline;
   // `id` is the one the registry's mcap::Channel carries; the windows are the pauses of its
-  // topic and of the declaring source (null: none).
+  // topic and of the declaring source (null: none); `rule` the topic rule its messages fire, if
+  // any.
   ChannelHandle(ChannelQueue* queue, uint16_t id, const PauseWindow* topic_pause,
-                const PauseWindow* source_pause)
-      : queue_(queue), id_{id}, topic_pause_(topic_pause), source_pause_(source_pause) {}
+                const PauseWindow* source_pause, events::RuleTrigger* rule)
+      : queue_(queue),
+        id_{id},
+        topic_pause_(topic_pause),
+        source_pause_(source_pause),
+        rule_(rule) {}
   ChannelQueue* queue_ = nullptr;
   FileChannelId id_{};
   const PauseWindow* topic_pause_ = nullptr;
   const PauseWindow* source_pause_ = nullptr;
+  events::RuleTrigger* rule_ = nullptr;
 };
 
 struct ChannelStats {
@@ -159,6 +175,7 @@ struct PipelineStats {
   InFlightStats in_flight;             // sealed chunks not yet written
   std::chrono::nanoseconds scheduler_cpu{0};  // the pipeline's chunk-age scheduler thread
   PauseState pause;                           // paused by request (not for lack of room)
+  std::optional<events::EventStats> events;   // the ring and event files, when configured
 
   // The first write or finalization failure.
   std::optional<base::Error> first_error() const {
@@ -232,8 +249,12 @@ class Pipeline {
   // One event by id (nullopt: unknown), and the recent ones, oldest first.
   std::optional<EventState> event(uint64_t id) const;
   std::vector<EventState> events() const;
+  // The configured event options (disabled when events are not configured), e.g. for the
+  // daemon's SIGUSR1 event name.
+  const events::EventOptions& event_options() const;
 
  private:
+  void fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time);
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
   bool skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes);

@@ -21,6 +21,7 @@ struct SealedChunk {
   CompressionChoice* compression = nullptr;  // the group's codec choice
   std::vector<SealedPiece> pieces;           // each holds a ref on its segment
   uint64_t record_bytes = 0;                 // uncompressed size of the records
+  bool on_event = false;                     // from an on-event group: for the ring only
 };
 
 }  // namespace mcaprec::pipeline

@@ -794,3 +794,56 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
 
 }  // namespace
 }  // namespace mcaprec::config
+
+// --- event recording ---
+
+namespace mcaprec::config {
+namespace {
+
+TEST(ConfigEvents, AbsentMeansOffAndDefaultsAreTheDocumentedOnes) {
+  EXPECT_FALSE(load_ok(kOneSource).events.has_value());
+  const Config config =
+      load_ok(std::string(kOneSource) + "events:\n  triggers:\n    - {topic: /stop, name: stop}\n");
+  ASSERT_TRUE(config.events.has_value());
+  const Events& events = *config.events;
+  EXPECT_EQ(events.look_back, std::chrono::seconds(30));
+  EXPECT_EQ(events.memory_bytes, 256 * kMiB);
+  EXPECT_EQ(events.spool_bytes, 8 * kGiB);
+  EXPECT_EQ(events.max_total_bytes, 0u);
+  EXPECT_EQ(events.signal_event, "manual");
+  ASSERT_EQ(events.triggers.size(), 1u);
+  EXPECT_EQ(events.triggers[0].before, std::chrono::seconds(30));  // events.before
+  EXPECT_EQ(events.triggers[0].after, std::chrono::seconds(10));   // events.after
+  EXPECT_EQ(events.triggers[0].min_interval, milliseconds(0));
+}
+
+TEST(ConfigEvents, OnEventChannelsNeedAnEventsSection) {
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) + "channels:\n  - {topic: /camera, record: on_event}\n"),
+      "test.yaml:6: channels[0].record: on_event needs an `events:` section (the "
+      "look-back ring that keeps it)");
+  const Config config = load_ok(std::string(kOneSource) +
+                                "events: {}\nchannels:\n  - {topic: /camera, record: on_event}\n");
+  EXPECT_EQ(config.channels[0].record, Record::kOnEvent);
+}
+
+TEST(ConfigEvents, MistakesNameTheKeyAndTheFix) {
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) + "events:\n  look_back: 10s\n  triggers:\n"
+                                             "    - {topic: /stop, name: stop, before: 20s}\n"),
+      "test.yaml:8: events.triggers[0].before: before (20s) is longer than "
+      "events.look_back (10s): the ring would not hold it; raise look_back or shorten "
+      "before");
+  EXPECT_EQ(single_error(std::string(kOneSource) +
+                         "events:\n  triggers:\n    - {topic: /stop, name: 'a b'}\n"),
+            "test.yaml:7: events.triggers[0].name: 'a b' cannot be an event name: use letters, "
+            "digits, '_', '-' or '.'");
+  EXPECT_EQ(error_lines(std::string(kOneSource) + "events:\n  triggers:\n    - {name: x}\n").size(),
+            1u);
+  EXPECT_EQ(single_error(std::string(kOneSource) + "events:\n  memory_bytes: 1KiB\n"),
+            "test.yaml:6: events.memory_bytes: events.memory_bytes (1KiB) must hold at least "
+            "one chunk (mcap.chunk_size 1MiB)");
+}
+
+}  // namespace
+}  // namespace mcaprec::config

@@ -41,6 +41,18 @@ DaemonSnapshot rich_snapshot() {
     s.pipeline.channels.push_back(c);
   }
   auto& p = s.pipeline;
+  p.events.emplace();
+  p.events->ring.memory_bytes = 61;
+  p.events->ring.spool_bytes = 62;
+  p.events->ring.chunks_held = 63;
+  p.events->ring.chunks_evicted = 64;
+  p.events->ring.chunks_not_held = 65;
+  p.events->events_marked = 66;
+  p.events->files_finalized = 67;
+  p.events->bytes_written = 68;
+  p.events->chunks_missed = 69;
+  p.events->files_deleted = 70;
+  p.events->cpu_time = std::chrono::milliseconds(71);
   p.writer.chunks_written = 11;
   p.writer.messages_written = 12;
   p.writer.bytes_written = 13;

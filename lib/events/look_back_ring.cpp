@@ -1,0 +1,160 @@
+#include "events/look_back_ring.hpp"
+
+#include <spdlog/spdlog.h>
+
+namespace mcaprec::events {
+
+LookBackRing::LookBackRing(RingLimits limits, Spool* spool) : limits_(limits), spool_(spool) {}
+
+void LookBackRing::add(const mcap::EncodedChunk& chunk, bool on_event) {
+  // The copy is made outside the lock: the event thread may be collecting meanwhile.
+  auto copy = std::make_shared<const mcap::EncodedChunk>(chunk);
+  std::lock_guard lock(mu_);
+  Entry& entry = entries_.emplace_back();
+  entry.chunk.seq = front_seq_ + entries_.size() - 1;
+  entry.chunk.start = chunk.message_start_time;
+  entry.chunk.end = chunk.message_end_time;
+  entry.chunk.on_event = on_event;
+  entry.chunk.size = chunk.bytes.size();
+  entry.chunk.chunk = std::move(copy);
+  memory_bytes_ += entry.chunk.size;
+  newest_end_ = std::max(newest_end_, chunk.message_end_time);
+  added_.fetch_add(1, std::memory_order_relaxed);
+  evict_old_locked();
+  // Without a spool the memory bound is hard; with one, the event thread spills beyond it, and
+  // only if it falls behind by as much again are chunks let go here.
+  drop_memory_locked(spool_ != nullptr ? 2 * limits_.memory_bytes : limits_.memory_bytes);
+}
+
+void LookBackRing::evict_old_locked() {
+  const auto look_back = static_cast<mcap::Timestamp>(limits_.look_back.count());
+  while (!entries_.empty() && entries_.front().chunk.end + look_back < newest_end_) {
+    Entry& front = entries_.front();
+    if (front.where == Where::kMemory) memory_bytes_ -= front.chunk.size;
+    if (front.where == Where::kSpool) spool_bytes_ -= front.chunk.size;
+    if (front.where != Where::kGone) evicted_.fetch_add(1, std::memory_order_relaxed);
+    entries_.pop_front();
+    ++front_seq_;
+  }
+  first_in_memory_ = std::max(first_in_memory_, front_seq_);
+}
+
+// Lets the oldest in-memory chunks go until memory is within `bound`.
+void LookBackRing::drop_memory_locked(uint64_t bound) {
+  while (memory_bytes_ > bound) {
+    Entry* entry = find_locked(first_in_memory_);
+    if (entry == nullptr) break;
+    ++first_in_memory_;
+    if (entry->where != Where::kMemory) continue;
+    entry->where = Where::kGone;
+    entry->chunk.chunk.reset();
+    memory_bytes_ -= entry->chunk.size;
+    not_held_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+LookBackRing::Entry* LookBackRing::find_locked(uint64_t seq) {
+  if (seq < front_seq_ || seq - front_seq_ >= entries_.size()) return nullptr;
+  return &entries_[seq - front_seq_];
+}
+
+void LookBackRing::spill() {
+  if (spool_ == nullptr) return;
+  for (;;) {
+    RingChunk victim;
+    {
+      std::lock_guard lock(mu_);
+      if (memory_bytes_ <= limits_.memory_bytes) return;
+      Entry* entry = find_locked(first_in_memory_);
+      if (entry == nullptr) return;
+      if (entry->where != Where::kMemory) {
+        ++first_in_memory_;
+        continue;
+      }
+      victim = entry->chunk;
+    }
+    // The disk write happens without the lock, so the writer thread never waits for it.
+    base::Result<uint64_t> position = spool_->write(victim.chunk->bytes);
+    auto described = std::make_shared<mcap::EncodedChunk>(*victim.chunk);
+    described->bytes = mcap::Bytes();
+    std::lock_guard lock(mu_);
+    Entry* entry = find_locked(victim.seq);
+    if (!position) {
+      spdlog::warn("look-back ring: {}", position.error().message);
+      if (entry != nullptr && entry->where == Where::kMemory) {
+        drop_memory_locked(memory_bytes_ - entry->chunk.size);
+      }
+      continue;
+    }
+    forget_overwritten_locked();
+    if (entry == nullptr || entry->where != Where::kMemory) continue;  // left meanwhile
+    entry->where = Where::kSpool;
+    entry->chunk.spooled = true;
+    entry->chunk.spool_position = *position;
+    entry->chunk.chunk = std::move(described);
+    memory_bytes_ -= entry->chunk.size;
+    spool_bytes_ += entry->chunk.size;
+    first_in_memory_ = std::max(first_in_memory_, victim.seq + 1);
+    spilled_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+// Spooled chunks whose bytes the spool has overwritten are no longer held.
+void LookBackRing::forget_overwritten_locked() {
+  const uint64_t oldest = spool_->oldest_kept();
+  for (Entry& entry : entries_) {
+    // Chunks are spooled in order: the first one still on disk ends the search.
+    if (entry.where == Where::kMemory) break;
+    if (entry.where != Where::kSpool) continue;
+    if (entry.chunk.spool_position >= oldest) break;
+    entry.where = Where::kGone;
+    entry.chunk.chunk.reset();
+    spool_bytes_ -= entry.chunk.size;
+    not_held_.fetch_add(1, std::memory_order_relaxed);
+  }
+}
+
+uint64_t LookBackRing::collect(uint64_t from_seq, mcap::Timestamp start, mcap::Timestamp end,
+                               std::vector<RingChunk>& out) const {
+  std::lock_guard lock(mu_);
+  const uint64_t next = front_seq_ + entries_.size();
+  for (uint64_t seq = std::max(from_seq, front_seq_); seq < next; ++seq) {
+    const Entry& entry = entries_[seq - front_seq_];
+    if (entry.where == Where::kGone) continue;
+    if (entry.chunk.end < start || entry.chunk.start > end) continue;
+    out.push_back(entry.chunk);
+  }
+  return next;
+}
+
+base::Result<std::shared_ptr<const mcap::EncodedChunk>> LookBackRing::load(
+    const RingChunk& chunk) const {
+  if (!chunk.spooled) return chunk.chunk;
+  auto whole = std::make_shared<mcap::EncodedChunk>(*chunk.chunk);
+  if (base::Status s = spool_->read(chunk.spool_position, chunk.size, whole->bytes); !s) {
+    return s.error();
+  }
+  return std::shared_ptr<const mcap::EncodedChunk>(std::move(whole));
+}
+
+uint64_t LookBackRing::next_seq() const {
+  std::lock_guard lock(mu_);
+  return front_seq_ + entries_.size();
+}
+
+RingStats LookBackRing::stats() const {
+  RingStats stats;
+  {
+    std::lock_guard lock(mu_);
+    stats.memory_bytes = memory_bytes_;
+    stats.spool_bytes = spool_bytes_;
+    for (const Entry& entry : entries_) stats.chunks_held += entry.where != Where::kGone;
+  }
+  stats.chunks_added = added_.load(std::memory_order_relaxed);
+  stats.chunks_evicted = evicted_.load(std::memory_order_relaxed);
+  stats.chunks_not_held = not_held_.load(std::memory_order_relaxed);
+  stats.chunks_spilled = spilled_.load(std::memory_order_relaxed);
+  return stats;
+}
+
+}  // namespace mcaprec::events
