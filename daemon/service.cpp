@@ -148,10 +148,7 @@ struct Service::Impl {
       const std::filesystem::path parent = std::filesystem::path(control.socket).parent_path();
       std::error_code ec;
       if (control.socket == config::kDefaultControlSocket && !std::filesystem::exists(parent, ec)) {
-        spdlog::warn(
-            "control: {} does not exist (the systemd unit's RuntimeDirectory); no control "
-            "socket. Set control.socket to a path of your own, or \"\" to silence this",
-            parent.string());
+        skipped_control_directory = parent.string();  // said once started
       } else {
         if (!parent.empty()) std::filesystem::create_directories(parent, ec);
         auto server = HttpServer::listen_unix(control.socket, limits, "control");
@@ -248,6 +245,12 @@ struct Service::Impl {
       const config::Endpoint& bind = *options.config.metrics.bind;
       config::Endpoint bound{bind.host, metrics->port()};
       spdlog::info("metrics: http://{}/metrics and /status", bound.to_string());
+    }
+    if (!skipped_control_directory.empty()) {
+      spdlog::warn(
+          "control: {} does not exist (the systemd unit's RuntimeDirectory); no control socket. "
+          "Set control.socket to a path of your own, or \"\" to silence this",
+          skipped_control_directory);
     }
     if (options.config.recording.start == config::RecordingStart::kPaused) {
       spdlog::info("recording.start is paused: nothing is recorded until `mcaprec ctl resume`");
@@ -515,6 +518,7 @@ struct Service::Impl {
   std::unique_ptr<HttpServer> control_socket;
   std::unique_ptr<HttpServer> control_tcp;
   std::string control_token;
+  std::string skipped_control_directory;  // the default socket's, when it is missing
   std::unique_ptr<ControlApi> control_api;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<ingest::IngestServer> ingest;

@@ -792,6 +792,35 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
   EXPECT_EQ(*loaded, config) << printed;
 }
 
+TEST(ConfigTest, ControlAndRecordingStart) {
+  const Config defaults = load_ok(kOneSource);
+  EXPECT_EQ(defaults.control.socket, "/run/mcaprec/control.sock");
+  EXPECT_FALSE(defaults.control.bind);
+  EXPECT_EQ(defaults.recording.start, RecordingStart::kRecording);
+  const Config set =
+      load_ok(std::string(kOneSource) + "recording:\n  start: paused\ncontrol:\n  socket: \"\"\n");
+  EXPECT_EQ(set.recording.start, RecordingStart::kPaused);
+  EXPECT_EQ(set.control.socket, "");
+
+  EXPECT_NE(single_error(std::string(kOneSource) + "recording:\n  start: later\n")
+                .find("recording.start: 'later' is not one of recording or paused"),
+            std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) + "control:\n  bind: 127.0.0.1:9465\n")
+                .find("control.bind needs control.token_file"),
+            std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) +
+                         "control:\n  bind: 0.0.0.0:9465\n  token_file: /etc/hostname\n")
+                .find("control.bind: 0.0.0.0:9465 is not a loopback address"),
+            std::string::npos);
+  EXPECT_NE(
+      single_error(std::string(kOneSource) + "control:\n  socket: /" + std::string(120, 'a') + "\n")
+          .find("a Unix socket path may have at most 107"),
+      std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) + "control:\n  socket: /etc/hostname\n")
+                .find("exists and is not a socket"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace mcaprec::config
 
