@@ -428,23 +428,33 @@ void Pipeline::request_rotation() {
 
 SplitResult Pipeline::split(std::chrono::milliseconds timeout) {
   using Outcome = SplitResult::Outcome;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Between two files the next one opens with the next chunk, at most a chunk age away: a
+  // split that lands there (right after a rotation, under steady load) waits for that file
+  // rather than being refused.
+  const auto open_deadline =
+      std::min(deadline, std::chrono::steady_clock::now() + 2 * impl_->options.chunk_max_age +
+                             std::chrono::seconds(1));
   std::string final_path;
-  {
+  for (;;) {
     std::lock_guard lock(impl_->control);
     if (impl_->stopped) return {Outcome::kStopped, "", "the recorder is stopping"};
     if (!impl_->options.output_path.empty()) {
       return {Outcome::kNothing, "", "a single output file is never split"};
     }
     const std::string active = impl_->writer.file_stats().current_file;
-    if (active.empty()) {
+    if (!active.empty()) {
+      final_path = without_active_suffix(active);
+      impl_->request_rotation_locked();
+      break;
+    }
+    if (std::chrono::steady_clock::now() >= open_deadline) {
       return {Outcome::kNothing, "", "no file is open: nothing was recorded since the last one"};
     }
-    final_path = without_active_suffix(active);
-    impl_->request_rotation_locked();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   // The finalizer thread names its files as it finishes them; a short poll is enough for a
   // request that takes as long as a summary, an fdatasync and a rename.
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     if (std::optional<storage::FinishedFile> done = impl_->finalizer.finished(final_path)) {
       if (done->ok) return {Outcome::kFinalized, final_path, ""};

@@ -311,6 +311,32 @@ TEST(PipelineTest, IncompressibleChunksAreStoredRawAndTheirGroupStopsTrying) {
   EXPECT_EQ(stats.compression.chunks_stored_raw, camera_chunks);
 }
 
+// Right after a file ends the next one opens only with the next chunk: a split arriving in that
+// gap (under steady load, after any rotation) waits for the new file instead of being refused.
+TEST(PipelineTest, SplitBetweenFilesWaitsForTheNextFile) {
+  ScratchDir dir;
+  PipelineOptions options = small_options(dir.path());
+  options.chunk_max_age = std::chrono::milliseconds(50);
+  auto pipeline = Pipeline::start(options);
+  ASSERT_TRUE(pipeline.ok());
+  ChannelHandle channel = *(*pipeline)->declare_channel(topic_spec("/t"));
+  ASSERT_TRUE((*pipeline)->push(channel, 1, 1, 1, payload(1, 24)).ok());
+  const SplitResult first = (*pipeline)->split(std::chrono::seconds(10));
+  ASSERT_EQ(first.outcome, SplitResult::Outcome::kFinalized) << first.message;
+  ASSERT_EQ((*pipeline)->stats().file.current_file, "");  // between files now
+
+  ASSERT_TRUE((*pipeline)->push(channel, 2, 2, 2, payload(2, 24)).ok());
+  const SplitResult second = (*pipeline)->split(std::chrono::seconds(10));
+  ASSERT_EQ(second.outcome, SplitResult::Outcome::kFinalized) << second.message;
+  EXPECT_NE(second.file, first.file);
+  EXPECT_EQ(read_file(second.file).messages.size(), 1u);
+
+  // Nothing pushed: nothing to split, said after a bounded wait.
+  const SplitResult idle = (*pipeline)->split(std::chrono::seconds(10));
+  EXPECT_EQ(idle.outcome, SplitResult::Outcome::kNothing);
+  ASSERT_TRUE((*pipeline)->stop().ok());
+}
+
 TEST(PipelineTest, RequestedRotationSplitsAtTheRequest) {
   ScratchDir dir;
   auto pipeline = Pipeline::start(small_options(dir.path()));
