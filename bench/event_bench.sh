@@ -6,7 +6,9 @@
 #
 # BUILD_DIR holds tools/mcaprec and daemon/mcaprecd. OUT_DIR (default under /dev/shm, so the
 # disk is not what is measured) holds the recordings and logs. `mcaprec send` streams 64 KiB
-# length-prefixed frames over TCP as fast as it can for SECONDS (default 10) in three runs:
+# length-prefixed frames over TCP for SECONDS_PER_RUN (default 10), paced at RATE_MBPS
+# (10^6 bytes per second; default unset: as fast as it can), compressed with COMPRESSION
+# (default zstd, level 1; also lz4 or none), in three runs:
 #   always   no `events:` section: today's recorder;
 #   ring     events on, the topic `record: always` (every chunk also copied into the ring);
 #   on_event events on, the topic `record: on_event` (ring only, no continuous file);
@@ -19,6 +21,9 @@ set -euo pipefail
 build=${1:?usage: event_bench.sh BUILD_DIR [OUT_DIR]}
 out=${2:-$(mktemp -d /dev/shm/mcaprec-event-bench.XXXXXX)}
 seconds=${SECONDS_PER_RUN:-10}
+compression=${COMPRESSION:-zstd}
+pace=(--max)
+if [[ -n ${RATE_MBPS:-} ]]; then pace=(--rate $((RATE_MBPS * 1000000 / 65536))); fi
 tool="$build/tools/mcaprec"
 daemon="$build/daemon/mcaprecd"
 mkdir -p "$out"
@@ -52,7 +57,7 @@ run() {  # $1 = always | ring | on_event
   [[ $mode != on_event ]] || record=on_event
   cat >"$out/$mode.yaml" <<YAML
 output: {directory: $out/$mode, min_free_bytes: 0, max_bytes: 1GiB}
-mcap: {compression: zstd, compression_level: 1, chunk_max_age: 500ms}
+mcap: {compression: $compression, compression_level: 1, chunk_max_age: 500ms}
 pipeline: {memory_budget: 1GiB}
 $events
 sources:
@@ -65,7 +70,7 @@ YAML
   "$daemon" --config "$out/$mode.yaml" >"$out/$mode.stdout" 2>"$out/$mode.stderr" &
   daemon_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null && break; sleep 0.05; done
-  "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB --max --duration "${seconds}s" \
+  "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB "${pace[@]}" --duration "${seconds}s" \
     >"$out/$mode.send" 2>&1 &
   local sender=$!
   if [[ $mode != always ]]; then

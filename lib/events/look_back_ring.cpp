@@ -7,8 +7,21 @@ namespace mcaprec::events {
 LookBackRing::LookBackRing(RingLimits limits, Spool* spool) : limits_(limits), spool_(spool) {}
 
 void LookBackRing::add(const mcap::EncodedChunk& chunk, bool on_event) {
-  // The copy is made outside the lock: the event thread may be collecting meanwhile.
-  auto copy = std::make_shared<const mcap::EncodedChunk>(chunk);
+  // The copy is made outside the lock (the event thread may be collecting meanwhile), into a
+  // buffer of a chunk that left the ring when there is one: a fresh buffer of megabytes costs a
+  // page fault per 4 KiB, several times the copy itself.
+  mcap::Bytes buffer;
+  {
+    std::lock_guard lock(mu_);
+    if (!spare_buffers_.empty()) {
+      buffer = std::move(spare_buffers_.back());
+      spare_buffers_.pop_back();
+    }
+  }
+  auto copy = std::make_shared<mcap::EncodedChunk>(mcap::description_of(chunk));
+  buffer.assign(chunk.bytes.begin(), chunk.bytes.end());
+  copy->bytes = std::move(buffer);
+
   std::lock_guard lock(mu_);
   Entry& entry = entries_.emplace_back();
   entry.chunk.seq = front_seq_ + entries_.size() - 1;
@@ -26,11 +39,25 @@ void LookBackRing::add(const mcap::EncodedChunk& chunk, bool on_event) {
   drop_memory_locked(spool_ != nullptr ? 2 * limits_.memory_bytes : limits_.memory_bytes);
 }
 
+// Keeps the bytes buffer of an in-memory chunk leaving the ring for the next add(), unless the
+// event thread still holds the chunk. Every chunk is created mutable in add(), so taking its
+// buffer when the ring holds the only reference is sound.
+void LookBackRing::release_locked(std::shared_ptr<const mcap::EncodedChunk>& chunk) {
+  if (chunk != nullptr && chunk.use_count() == 1 && spare_buffers_.size() < kSpareBuffers) {
+    auto& bytes = const_cast<mcap::EncodedChunk&>(*chunk).bytes;
+    if (bytes.capacity() > 0) spare_buffers_.push_back(std::move(bytes));
+  }
+  chunk.reset();
+}
+
 void LookBackRing::evict_old_locked() {
   const auto look_back = static_cast<mcap::Timestamp>(limits_.look_back.count());
   while (!entries_.empty() && entries_.front().chunk.end + look_back < newest_end_) {
     Entry& front = entries_.front();
-    if (front.where == Where::kMemory) memory_bytes_ -= front.chunk.size;
+    if (front.where == Where::kMemory) {
+      memory_bytes_ -= front.chunk.size;
+      release_locked(front.chunk.chunk);
+    }
     if (front.where == Where::kSpool) spool_bytes_ -= front.chunk.size;
     if (front.where != Where::kGone) evicted_.fetch_add(1, std::memory_order_relaxed);
     entries_.pop_front();
@@ -47,7 +74,7 @@ void LookBackRing::drop_memory_locked(uint64_t bound) {
     ++first_in_memory_;
     if (entry->where != Where::kMemory) continue;
     entry->where = Where::kGone;
-    entry->chunk.chunk.reset();
+    release_locked(entry->chunk.chunk);
     memory_bytes_ -= entry->chunk.size;
     not_held_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -75,8 +102,9 @@ void LookBackRing::spill() {
     }
     // The disk write happens without the lock, so the writer thread never waits for it.
     base::Result<uint64_t> position = spool_->write(victim.chunk->bytes);
-    auto described = std::make_shared<mcap::EncodedChunk>(*victim.chunk);
-    described->bytes = mcap::Bytes();
+    auto described =
+        std::make_shared<const mcap::EncodedChunk>(mcap::description_of(*victim.chunk));
+    victim.chunk.reset();  // so that release_locked() below may reuse its buffer
     std::lock_guard lock(mu_);
     Entry* entry = find_locked(victim.seq);
     if (!position) {
@@ -91,6 +119,7 @@ void LookBackRing::spill() {
     entry->where = Where::kSpool;
     entry->chunk.spooled = true;
     entry->chunk.spool_position = *position;
+    release_locked(entry->chunk.chunk);
     entry->chunk.chunk = std::move(described);
     memory_bytes_ -= entry->chunk.size;
     spool_bytes_ += entry->chunk.size;

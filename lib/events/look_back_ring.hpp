@@ -6,8 +6,8 @@
 // cannot hold for the look-back (the spool is full or off, or the event thread fell so far
 // behind that memory reached twice its bound) is dropped from it and counted.
 //
-// Threads: add() from the writer thread (a copy and a short lock, never disk I/O); spill(),
-// collect() and load() from the event thread.
+// Threads: add() from the writer thread (a copy into a reused buffer and a short lock, never
+// disk I/O); spill(), collect() and load() from the event thread.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -81,17 +81,23 @@ class LookBackRing {
   void evict_old_locked();
   void drop_memory_locked(uint64_t bound);
   void forget_overwritten_locked();
+  void release_locked(std::shared_ptr<const mcap::EncodedChunk>& chunk);
+
+  // Buffers of chunks that left the ring, reused by add(). A few suffice: in a steady stream one
+  // chunk leaves for each that arrives. They are not counted in memory_bytes_.
+  static constexpr size_t kSpareBuffers = 4;
 
   const RingLimits limits_;
   Spool* const spool_;
 
   mutable std::mutex mu_;
-  std::deque<Entry> entries_;       // by seq, guarded by mu_
-  uint64_t front_seq_ = 0;          // seq of entries_.front()
-  uint64_t first_in_memory_ = 0;    // entries before it are spooled or gone
-  mcap::Timestamp newest_end_ = 0;  // newest message seen
-  uint64_t memory_bytes_ = 0;       // guarded by mu_
-  uint64_t spool_bytes_ = 0;        // guarded by mu_
+  std::deque<Entry> entries_;               // by seq, guarded by mu_
+  uint64_t front_seq_ = 0;                  // seq of entries_.front()
+  uint64_t first_in_memory_ = 0;            // entries before it are spooled or gone
+  mcap::Timestamp newest_end_ = 0;          // newest message seen
+  uint64_t memory_bytes_ = 0;               // guarded by mu_
+  uint64_t spool_bytes_ = 0;                // guarded by mu_
+  std::vector<mcap::Bytes> spare_buffers_;  // guarded by mu_
 
   std::atomic<uint64_t> added_{0};
   std::atomic<uint64_t> evicted_{0};

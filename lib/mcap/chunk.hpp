@@ -89,6 +89,24 @@ struct EncodedChunk {
   uint64_t message_count = 0;
 };
 
+// Every field but `bytes`: a chunk whose bytes are kept elsewhere (the look-back spool), or
+// that are about to be filled into a reused buffer. Keep in step with EncodedChunk's fields.
+inline EncodedChunk description_of(const EncodedChunk& chunk) {
+  EncodedChunk out;
+  out.chunk_record_size = chunk.chunk_record_size;
+  out.message_index_length = chunk.message_index_length;
+  out.message_index_offsets = chunk.message_index_offsets;
+  out.message_start_time = chunk.message_start_time;
+  out.message_end_time = chunk.message_end_time;
+  out.compression = chunk.compression;
+  out.compressed_size = chunk.compressed_size;
+  out.uncompressed_size = chunk.uncompressed_size;
+  out.crc = chunk.crc;
+  out.message_counts = chunk.message_counts;
+  out.message_count = chunk.message_count;
+  return out;
+}
+
 // Compresses the pieces (as one stream; stored raw when compression does not shrink them by
 // options.min_saving_percent, or at all),
 // frames the Chunk record and its Message Index records (one per channel, by channel id, entries

@@ -41,6 +41,23 @@ TEST(LookBackRingTest, KeepsChunksForTheLookBackByTheirNewestMessage) {
   EXPECT_EQ(stats.memory_bytes, 300u);
 }
 
+// add() reuses the buffers of chunks that left the ring, but never one the event thread still
+// holds: a chunk collected for an event keeps its bytes while newer chunks push it out.
+TEST(LookBackRingTest, ReusesBuffersOfChunksThatLeftButNotOfChunksStillHeld) {
+  LookBackRing ring(RingLimits{std::chrono::seconds(1), 1 << 20}, nullptr);
+  ring.add(chunk_at(1 * kSecond, 1 * kSecond, 1000, 0xA1), false);
+  std::vector<RingChunk> held = everything(ring);  // the event thread's reference
+  ASSERT_EQ(held.size(), 1u);
+  for (mcap::Timestamp s = 3; s <= 12; ++s) {
+    ring.add(chunk_at(s * kSecond, s * kSecond, 1000, static_cast<uint8_t>(s)), false);
+  }
+  EXPECT_EQ(held[0].chunk->bytes, mcap::Bytes(1000, 0xA1));
+  const std::vector<RingChunk> now = everything(ring);
+  ASSERT_EQ(now.size(), 2u);  // 11 s and 12 s
+  EXPECT_EQ(now[0].chunk->bytes, mcap::Bytes(1000, 11));
+  EXPECT_EQ(now[1].chunk->bytes, mcap::Bytes(1000, 12));
+}
+
 TEST(LookBackRingTest, CollectsOnlyChunksOverlappingTheWindowFromASequenceNumber) {
   LookBackRing ring(RingLimits{std::chrono::seconds(60), 1 << 20}, nullptr);
   for (mcap::Timestamp s = 1; s <= 5; ++s)
