@@ -125,21 +125,21 @@ pipeline::PipelineOptions run_options(std::mt19937_64& random, const std::string
   return options;
 }
 
-// Event recording: a look-back ring of 10-100 ms (sometimes spilling to its spool), a topic rule
+// Event recording: a look-back ring of 3-20 ms (sometimes spilling to its spool), a topic rule
 // whose messages mark events, a quota on event files (so that they are deleted too). Its own random
 // stream, so that a run seed names the same continuous recording as before events were added.
 events::EventOptions event_options(std::mt19937_64& random, std::string& description) {
   events::EventOptions events;
   events.enabled = true;
-  events.look_back = std::chrono::milliseconds(10 + random() % 90);
+  events.look_back = std::chrono::milliseconds(3 + random() % 17);
   events.memory_bytes = random() % 2 == 0 ? uint64_t{16} << 20 : 16384 + random() % 32768;
   events.spool_bytes = uint64_t{4} << 20;
   events.max_total_bytes = 49152 + random() % 131072;
   events::TriggerRule rule;
   rule.topic = kTriggerTopic;
   rule.name = "cut";
-  rule.before = std::chrono::milliseconds(random() % 100);
-  rule.after = std::chrono::milliseconds(random() % 40);
+  rule.before = std::chrono::milliseconds(random() % 20);
+  rule.after = std::chrono::milliseconds(random() % 10);
   events.triggers.push_back(rule);
   description += " look_back_ms=" + std::to_string(events.look_back.count() / 1000000) +
                  " ring_bytes=" + std::to_string(events.memory_bytes) +
@@ -197,7 +197,7 @@ bool record(Run& run, const std::string& directory) {
   std::vector<uint32_t> sequence(channels.size(), 0);
   const uint64_t messages = 4000 + random() % 4000;
   const uint64_t max_payload = 40 + random() % 400;
-  const uint64_t trigger_every = 300 + event_random() % 1200;  // messages, on average
+  const uint64_t trigger_every = 500 + event_random() % 1500;  // messages, on average
   for (uint64_t n = 0; n < messages; ++n) {
     size_t c = random() % channel_count;
     if (event_random() % (channel_count + 1) == 0) c = channel_count;
