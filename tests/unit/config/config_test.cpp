@@ -124,6 +124,7 @@ TEST(ConfigFiles, Ros2ExampleUsesTheRos2Profile) {
   ASSERT_TRUE(mcu.schema.has_value());
   EXPECT_EQ(mcu.schema->data, "string data\n");
   EXPECT_NE(mcu.metadata.at("offered_qos_profiles").find("reliability: 1"), std::string::npos);
+  EXPECT_TRUE(channel_settings_for(*result, "/tf_static").latch);
 }
 
 TEST(ConfigFiles, ShippedFilesRoundTripThroughToYaml) {
