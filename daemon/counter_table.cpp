@@ -91,6 +91,10 @@ const ChannelCounter kChannel[] = {
      "Messages of the channel deliberately not recorded (e.g. paused), by reason; not drops.",
      "not_recorded",
      [](const ChannelStats& c) -> CounterValue { return not_recorded_by_reason(c); }},
+    {"mcaprec_channel_messages_relatched_total", "counter",
+     "Latched messages of the channel written again at the start of a later file (not in "
+     "written).",
+     "relatched", [](const ChannelStats& c) -> CounterValue { return c.relatched; }},
     {"mcaprec_channel_queue_bytes", "gauge",
      "Record bytes of the channel queued and not yet sealed into a chunk.", "queued_bytes",
      [](const ChannelStats& c) -> CounterValue { return c.queued_bytes; }},

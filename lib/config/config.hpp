@@ -146,6 +146,7 @@ struct ChannelSettings {
   uint64_t queue_bytes = 0;             // default pipeline.queue_bytes (filled in by the loader)
   std::optional<Overflow> overflow;     // default: block for tcp sources, drop_newest for udp
   Record record = Record::kAlways;      // on_event: only in event files (needs `events:`)
+  bool latch = false;  // the last message per publisher starts every new file again
 
   bool operator==(const ChannelSettings&) const = default;
 };

@@ -242,6 +242,7 @@ void read_channel(Diagnostics& diagnostics, const YAML::Node& node, const std::s
   out.queue_bytes = r.size("queue_bytes").value_or(pipeline.queue_bytes);
   assign(out.overflow, r.choice("overflow", choices(kOverflows)));
   assign(out.record, r.choice("record", choices(kRecords)));
+  assign(out.latch, r.choice("latch", choices(kBooleans)));
   r.finish();
   require(r, diagnostics, "topic", "the topic these settings apply to");
 }

@@ -167,6 +167,7 @@ void emit_channel(YAML::Emitter& out, const ChannelSettings& channel) {
     out << YAML::Comment("overflow: block for tcp sources, drop_newest for udp");
   }
   word(out, "record", to_string(channel.record));
+  word(out, "latch", channel.latch ? "true" : "false");
   out << YAML::EndMap;
 }
 

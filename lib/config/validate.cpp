@@ -120,6 +120,21 @@ void check_pipeline(const Config& config, Diagnostics& d) {
   }
 }
 
+// The latch follows each message of the channel from its queue into a file: a queue that
+// discards older messages (drop_oldest) would lose that trail, and an on-event channel never
+// reaches the continuous files that repeat it.
+void check_latch(const ChannelSettings& channel, const std::string& at, Diagnostics& d) {
+  if (!channel.latch || d.has_error(at + ".latch")) return;
+  if (channel.overflow == Overflow::kDropOldest && !d.has_error(at + ".overflow")) {
+    d.error(blame(d, {at + ".overflow", at + ".latch"}),
+            "a latched channel cannot use drop_oldest; use drop_newest or block");
+  }
+  if (channel.record == Record::kOnEvent && !d.has_error(at + ".record")) {
+    d.error(blame(d, {at + ".record", at + ".latch"}),
+            "a latched channel is recorded always (latch repeats it in the continuous files)");
+  }
+}
+
 void check_channels(const Config& config, Diagnostics& d) {
   for (size_t i = 0; i < config.channels.size(); ++i) {
     const ChannelSettings& channel = config.channels[i];
@@ -148,6 +163,7 @@ void check_channels(const Config& config, Diagnostics& d) {
                     format_size(config.pipeline.memory_budget) + ")");
       }
     }
+    check_latch(channel, at, d);
   }
   // Channels fed by raw and length_prefixed sources are known now: their queue must hold one
   // message, and only TCP can be slowed down instead of dropping.

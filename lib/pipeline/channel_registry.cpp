@@ -61,6 +61,11 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
   config.channel_id = entry->channel.id;
   config.queue_bytes = spec.queue_bytes != 0 ? spec.queue_bytes : defaults_.queue_bytes;
   config.overflow = spec.overflow.value_or(defaults_.overflow);
+  // A latched queue must hand every accepted message to the writer (latch_table.hpp).
+  if (spec.latch && config.overflow == OverflowPolicy::kDropOldest) {
+    config.overflow = OverflowPolicy::kDropNewest;
+  }
+  entry->latch = spec.latch;
   entry->queue = std::make_unique<ChannelQueue>(config, pool_, space_, accepting_, *group);
   group->add_channel(entry->queue.get());
 

@@ -31,6 +31,7 @@ struct ChannelEntry {
   std::optional<mcap::Schema> schema;  // present when channel.schema_id != 0
   std::string group_name;
   std::unique_ptr<ChannelQueue> queue;
+  bool latch = false;  // the first declaration's ChannelSpec::latch
 };
 
 struct ChannelDefaults {

@@ -35,6 +35,12 @@ struct ChannelSpec {
   // Recorded only around events: kept in the look-back ring, never in the continuous files.
   // Ignored (recorded always) when the pipeline has no event recording.
   bool on_event = false;
+  // Latched (config `channels[].latch`): the last message written of each publisher starts
+  // every later file again (latch_table.hpp). Fixed by the channel's first declaration.
+  bool latch = false;
+  // Who pushes through the handle this declaration returns (one sender, e.g. a connection):
+  // latching keeps one message per publisher. Not part of the file; 0 for a single publisher.
+  uint64_t publisher = 0;
 };
 
 }  // namespace mcaprec::pipeline

@@ -297,6 +297,7 @@ void OrderedWriter::count_written(const mcap::EncodedChunk& encoded) {
       counts->written.fetch_add(count, std::memory_order_relaxed);
     }
   }
+  if (latches_ != nullptr) latches_->note_handled(encoded.message_counts, true);
   chunks_written_.fetch_add(1, std::memory_order_relaxed);
   messages_written_.fetch_add(encoded.message_count, std::memory_order_relaxed);
   bytes_written_.fetch_add(encoded.bytes.size(), std::memory_order_relaxed);
@@ -306,6 +307,7 @@ void OrderedWriter::count_written(const mcap::EncodedChunk& encoded) {
 // gets them if an event asks), so they count as written; the writer's own totals are the
 // continuous files' and leave it out.
 void OrderedWriter::count_kept(const mcap::EncodedChunk& encoded) {
+  if (latches_ != nullptr) latches_->note_handled(encoded.message_counts, false);
   for (const auto& [channel_id, count] : encoded.message_counts) {
     if (WrittenChannelCounts* counts = written_.find(channel_id)) {
       counts->written.fetch_add(count, std::memory_order_relaxed);
@@ -331,6 +333,9 @@ void OrderedWriter::count_drops(const CompressedChunk& chunk, DropReason reason)
       counts->count_drop(reason, messages);
     }
   };
+  if (latches_ != nullptr) {
+    latches_->note_handled(chunk.failed ? chunk.lost : chunk.encoded.message_counts, false);
+  }
   if (chunk.failed) {
     for (const auto& [channel_id, messages] : chunk.lost) count(channel_id, messages);
   } else {

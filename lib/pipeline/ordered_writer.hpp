@@ -35,6 +35,7 @@
 #include "pipeline/channel_counters.hpp"
 #include "pipeline/compressor_pool.hpp"
 #include "pipeline/in_flight_gate.hpp"
+#include "pipeline/latch_table.hpp"
 #include "pipeline/recycling_pool.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
@@ -63,6 +64,9 @@ class OrderedWriter final : public CompressedChunkSink {
   // Every chunk handled from then on is also kept in the recorder's look-back ring; chunks of
   // on-event groups go only there. Before start().
   void keep_chunks_in(events::EventRecorder* events) { events_ = events; }
+  // Tells the latch table what became of each chunk's messages (written or not), so that it
+  // latches only what a file holds. Before start().
+  void follow_latches(LatchTable* latches) { latches_ = latches; }
   // Opens the first file (so that a bad directory is reported at once), then starts the thread.
   base::Status start();
   // From compressor threads, in any order.
@@ -139,6 +143,7 @@ class OrderedWriter final : public CompressedChunkSink {
   BufferPool& buffers_;
   RecyclingPool<CompressedChunk>& chunk_pool_;
   events::EventRecorder* events_ = nullptr;
+  LatchTable* latches_ = nullptr;
 
   // Shared with submitters.
   std::mutex mu_;

@@ -109,7 +109,8 @@ struct Pipeline::Impl {
         gate(in_flight_limit(options, compressors_wanted),
              in_flight_chunk_limit(compressors_wanted)),
         session_start(storage::utc_stamp(std::chrono::system_clock::now())),
-        recording_source(registry, written_counts, session_start),
+        latches(options.compression, options.compression_level),
+        recording_source(registry, written_counts, session_start, &latches),
         event_source(registry, written_counts, session_start),
         writer(output_config(options, session_start), recording_source, written_counts, finalizer,
                gate, buffers, compressed_chunks),
@@ -127,6 +128,7 @@ struct Pipeline::Impl {
     sealed_chunks.fill(gate.chunk_limit(), [](SealedChunk&) {});
     compressed_chunks.fill(gate.chunk_limit(),
                            [this](CompressedChunk& chunk) { compressors.prepare_output(chunk); });
+    writer.follow_latches(&latches);
     if (options.start_paused) pauses.pause(PauseSelector{}, log_clock_now());
     if (options.events.enabled && options.output_path.empty()) {
       event_recorder = std::make_unique<events::EventRecorder>(
@@ -271,6 +273,7 @@ struct Pipeline::Impl {
   storage::Finalizer finalizer;
   WrittenCounts written_counts;
   const std::string session_start;
+  LatchTable latches;
   RegistryRecordingSource recording_source;
   RegistryRecordingSource event_source;  // the event thread's own (it keeps scratch space)
   OrderedWriter writer;
@@ -338,8 +341,13 @@ base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   const PauseWindow* topic_pause = impl_->pauses.topic(spec.topic);
   const PauseWindow* source_pause =
       spec.source.empty() ? nullptr : impl_->pauses.source(spec.source);
-  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause,
+  ChannelHandle handle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause,
                        impl_->rule_for((*entry)->channel.topic));
+  if ((*entry)->latch) {
+    handle.latch_ = impl_->latches.lane((*entry)->channel.id);
+    handle.publisher_ = spec.publisher;
+  }
+  return handle;
 }
 
 // A paused message is counted where its channel's counts are and goes no further.
@@ -372,7 +380,23 @@ PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
   if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
   if (channel.rule_ != nullptr) [[unlikely]]
     fire_rule(*channel.rule_, log_time);
+  if (channel.latch_ != nullptr) [[unlikely]] {
+    return *push_latched(channel, {log_time, publish_time, sequence, payload}, true);
+  }
   return channel.queue_->push(log_time, publish_time, sequence, payload);
+}
+
+std::optional<PushResult> Pipeline::push_latched(ChannelHandle channel,
+                                                 const OutgoingMessage& message, bool may_wait) {
+  std::lock_guard order(channel.latch_->order());
+  std::optional<PushResult> result =
+      may_wait ? std::optional<PushResult>(channel.queue_->push(
+                     message.log_time, message.publish_time, message.sequence, message.payload))
+               : channel.queue_->try_push(message.log_time, message.publish_time, message.sequence,
+                                          message.payload);
+  if (result && result->ok())
+    impl_->latches.note_queued(*channel.latch_, channel.publisher_, message);
+  return result;
 }
 
 // Runs of messages outside any pause go to the queue as batches; the others are counted.
@@ -381,6 +405,18 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
   if (channel.queue_ == nullptr) return {};
   if (channel.rule_ != nullptr && !messages.empty()) [[unlikely]] {
     fire_rule(*channel.rule_, messages.front().log_time);
+  }
+  if (channel.latch_ != nullptr) [[unlikely]] {
+    // Message by message, so that the latch knows which ones the queue accepted.
+    BatchPushResult result;
+    for (const OutgoingMessage& message : messages) {
+      if (skip_if_paused(channel, message.log_time, message.payload.size())) continue;
+      if (push_latched(channel, message, true)->ok()) {
+        ++result.accepted;
+        result.accepted_bytes += message.payload.size();
+      }
+    }
+    return result;
   }
   if (!impl_->pauses.ever_paused()) return channel.queue_->push_batch(messages);
   BatchPushResult result;
@@ -407,7 +443,9 @@ std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timest
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
   if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
   std::optional<PushResult> result =
-      channel.queue_->try_push(log_time, publish_time, sequence, payload);
+      channel.latch_ != nullptr
+          ? push_latched(channel, {log_time, publish_time, sequence, payload}, false)
+          : channel.queue_->try_push(log_time, publish_time, sequence, payload);
   // Only once the message is taken: a refused one comes back and would fire twice.
   if (result && channel.rule_ != nullptr) [[unlikely]]
     fire_rule(*channel.rule_, log_time);
@@ -535,6 +573,7 @@ PipelineStats Pipeline::stats() const {
     channel.written = counts.written;
     channel.dropped = counts.dropped;
     channel.not_recorded = counts.not_recorded;
+    channel.relatched = counts.relatched;
     channel.queued_bytes = entry->queue->unsealed_bytes();
     stats.channels.push_back(std::move(channel));
   }

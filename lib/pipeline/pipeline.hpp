@@ -31,6 +31,7 @@
 #include "pipeline/drop_reason.hpp"
 #include "pipeline/event_request.hpp"
 #include "pipeline/file_channel_id.hpp"
+#include "pipeline/latch_table.hpp"
 #include "pipeline/not_recorded_reason.hpp"
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
@@ -130,6 +131,9 @@ class ChannelHandle {
   const PauseWindow* topic_pause_ = nullptr;
   const PauseWindow* source_pause_ = nullptr;
   events::RuleTrigger* rule_ = nullptr;
+  // A latched channel's lane, and the publisher this handle pushes for (ChannelSpec).
+  LatchTable::Lane* latch_ = nullptr;
+  uint64_t publisher_ = 0;
 };
 
 struct ChannelStats {
@@ -143,6 +147,9 @@ struct ChannelStats {
   // Not recorded on purpose, by NotRecordedReason (a pause): never a drop.
   std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
   uint64_t queued_bytes = 0;  // unsealed record bytes now
+  // Latched messages written again at the start of later files: not in `written` (a message
+  // is received and written once; these are repeats of written ones).
+  uint64_t relatched = 0;
 
   uint64_t dropped_total() const;
   uint64_t dropped_for(DropReason reason) const { return dropped[size_t(reason)]; }
@@ -258,6 +265,9 @@ class Pipeline {
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
   bool skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes);
+  // push() or try_push() on a latched channel: the latch follows what the queue accepted.
+  std::optional<PushResult> push_latched(ChannelHandle channel, const OutgoingMessage& message,
+                                         bool may_wait);
   std::unique_ptr<Impl> impl_;
 };
 

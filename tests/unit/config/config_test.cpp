@@ -124,6 +124,7 @@ TEST(ConfigFiles, Ros2ExampleUsesTheRos2Profile) {
   ASSERT_TRUE(mcu.schema.has_value());
   EXPECT_EQ(mcu.schema->data, "string data\n");
   EXPECT_NE(mcu.metadata.at("offered_qos_profiles").find("reliability: 1"), std::string::npos);
+  EXPECT_TRUE(channel_settings_for(*result, "/tf_static").latch);
 }
 
 TEST(ConfigFiles, ShippedFilesRoundTripThroughToYaml) {
@@ -872,6 +873,39 @@ TEST(ConfigEvents, MistakesNameTheKeyAndTheFix) {
   EXPECT_EQ(single_error(std::string(kOneSource) + "events:\n  memory_bytes: 1KiB\n"),
             "test.yaml:6: events.memory_bytes: events.memory_bytes (1KiB) must hold at least "
             "one chunk (mcap.chunk_size 1MiB)");
+}
+
+}  // namespace
+}  // namespace mcaprec::config
+
+namespace mcaprec::config {
+namespace {
+
+TEST(ConfigLatch, LatchIsABooleanOffByDefaultAndPrinted) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "channels:\n  - {topic: /tf_static, latch: true}\n"
+                                "  - {topic: /imu}\n");
+  EXPECT_TRUE(config.channels[0].latch);
+  EXPECT_FALSE(config.channels[1].latch);
+  EXPECT_FALSE(channel_settings_for(config, "/other").latch);
+  EXPECT_NE(to_yaml(config).find("latch: true"), std::string::npos);
+  EXPECT_EQ(load_ok(to_yaml(config)), config);
+}
+
+TEST(ConfigLatch, MistakesNameTheKey) {
+  const std::string not_boolean =
+      single_error(std::string(kOneSource) + "channels:\n  - {topic: /tf_static, latch: yes}\n");
+  EXPECT_EQ(not_boolean.rfind("test.yaml:6: channels[0].latch: ", 0), 0u) << not_boolean;
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) +
+                   "channels:\n  - {topic: /tf_static, latch: true, overflow: drop_oldest}\n"),
+      "test.yaml:6: channels[0].overflow: a latched channel cannot use drop_oldest; use "
+      "drop_newest or block");
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) +
+                   "events: {}\nchannels:\n  - {topic: /tf, latch: true, record: on_event}\n"),
+      "test.yaml:7: channels[0].record: a latched channel is recorded always (latch "
+      "repeats it in the continuous files)");
 }
 
 }  // namespace

@@ -300,6 +300,7 @@ mcaprec_channel_bytes_received_total counter channel topic
 mcaprec_channel_messages_written_total counter channel topic
 mcaprec_channel_messages_dropped_total counter channel topic reason
 mcaprec_channel_messages_not_recorded_total counter channel topic reason
+mcaprec_channel_messages_relatched_total counter channel topic
 mcaprec_channel_queue_bytes gauge channel topic
 mcaprec_messages_written_total counter
 mcaprec_bytes_written_total counter
@@ -420,6 +421,7 @@ channels[].dropped.write_error number
 channels[].dropped.no_space number
 channels[].not_recorded object
 channels[].not_recorded.paused number
+channels[].relatched number
 sources array
 sources[] object
 sources[].name string
