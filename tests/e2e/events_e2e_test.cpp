@@ -8,7 +8,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <atomic>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -17,6 +16,7 @@
 #include <vector>
 
 #include "daemon_fixture.hpp"
+#include "periodic_thread.hpp"
 #include "pipeline_test_support.hpp"
 #include "producers.hpp"
 
@@ -34,27 +34,25 @@ constexpr auto kChunkMaxAge = milliseconds(100);
 class UdpStream {
  public:
   UdpStream(uint16_t port, std::vector<std::string> topics, std::chrono::microseconds period)
-      : thread_([this, port, topics, period] {
-          std::vector<std::unique_ptr<UdpClient>> clients;
-          for (size_t i = 0; i < topics.size(); ++i) {
-            clients.push_back(std::make_unique<UdpClient>(port));
-          }
-          for (uint32_t n = 0; !stop_.load(); ++n) {
-            for (size_t i = 0; i < topics.size(); ++i) {
-              clients[i]->send(mcap_datagram(topics[i], n, 300));
-            }
-            std::this_thread::sleep_for(period);
+      : topics_(std::move(topics)),
+        clients_(make_clients(port, topics_.size())),
+        sender_(period, [this](uint32_t n) {
+          for (size_t i = 0; i < topics_.size(); ++i) {
+            clients_[i]->send(mcap_datagram(topics_[i], n, 300));
           }
         }) {}
-  ~UdpStream() { stop(); }
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
+  void stop() { sender_.stop(); }
 
  private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  static std::vector<std::unique_ptr<UdpClient>> make_clients(uint16_t port, size_t count) {
+    std::vector<std::unique_ptr<UdpClient>> clients;
+    for (size_t i = 0; i < count; ++i) clients.push_back(std::make_unique<UdpClient>(port));
+    return clients;
+  }
+
+  const std::vector<std::string> topics_;
+  const std::vector<std::unique_ptr<UdpClient>> clients_;
+  test_support::PeriodicThread sender_;  // last: stops before the clients go
 };
 
 class EventsE2ETest : public DaemonFixture {
