@@ -332,18 +332,40 @@ TEST_F(ControlE2ETest, StartsPausedUntilResumed) {
 // is sent, a refusal by the daemon exits 1 with its reason.
 TEST_F(ControlE2ETest, CtlEventAndEventsFollowAnEventToItsFile) {
   start_recording(
-      write_config("events:\n  look_back: 5s\n  memory_bytes: 256KiB\n  spool_bytes: 16MiB\n"));
-  Producer producer(port_, {"/numbers"});
+      write_config("events:\n  look_back: 5s\n  memory_bytes: 256KiB\n  spool_bytes: 16MiB\n"
+                   "channels:\n  - {topic: /camera, record: on_event}\n"));
+  Producer producer(port_, {"/numbers", "/camera"});
   ASSERT_TRUE(producer.ok());
-  for (uint32_t i = 0; i < 50; ++i) producer.send("/numbers", i);
-  ASSERT_TRUE(wait_received(50));
+  for (uint32_t i = 0; i < 50; ++i) {
+    producer.send("/numbers", i);
+    producer.send("/camera", i);
+  }
+  ASSERT_TRUE(wait_received(100));
+  // Status keeps apart what went into the continuous files and what only into the ring.
+  Json counts;
+  ASSERT_TRUE(pipeline::testing::eventually([&] {
+    counts = status();
+    return counts["totals"]["messages_written"] == 50 && counts["totals"]["messages_kept"] == 50;
+  })) << counts.dump();
+  EXPECT_EQ(counts["channels"][0]["record"], "always");
+  EXPECT_EQ(counts["channels"][1]["record"], "on_event");
+  EXPECT_EQ(counts["channels"][1]["written"], 50);
+  const test_support::RunResult summary = ctl({"status"});
+  EXPECT_NE(summary.out.find("100 received, 50 written to continuous files, 50 kept in the ring, "
+                             "0 dropped, 0 not recorded (paused)"),
+            std::string::npos)
+      << summary.out;
+  EXPECT_NE(summary.out.find(" 50 kept "), std::string::npos) << summary.out;
 
   const test_support::RunResult marked =
       ctl({"event", "brake", "--before", "300ms", "--after", "200ms", "--field", "driver=alice",
            "--field", "note=a=b"});
   ASSERT_EQ(marked.exit_code, 0) << marked.err;
   EXPECT_NE(marked.out.find("event 1 brake: waiting, trigger "), std::string::npos) << marked.out;
-  for (uint32_t i = 50; i < 100; ++i) producer.send("/numbers", i);
+  EXPECT_NE(marked.out.find("(0.3s before, 0.2s after), fields driver=alice note=a=b"),
+            std::string::npos)
+      << marked.out;
+  for (uint32_t i = 50; i < 100; ++i) producer.send("/camera", i);
   Json event;
   EXPECT_TRUE(pipeline::testing::eventually([&] {
     event = ctl_json({"events", "1"});
