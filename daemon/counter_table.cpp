@@ -82,8 +82,9 @@ const ChannelCounter kChannel[] = {
      "Payload bytes of the messages received for the channel.", "received_bytes",
      [](const ChannelStats& c) -> CounterValue { return c.received_bytes; }},
     {"mcaprec_channel_messages_written_total", "counter",
-     "Messages of the channel written into a file.", "written",
-     [](const ChannelStats& c) -> CounterValue { return c.written; }},
+     "Messages of the channel recorded: written into a continuous file or, for an on_event "
+     "channel, kept in the look-back ring.",
+     "written", [](const ChannelStats& c) -> CounterValue { return c.written; }},
     {"mcaprec_channel_messages_dropped_total", "counter",
      "Messages of the channel that did not reach a file, by reason.", "dropped",
      [](const ChannelStats& c) -> CounterValue { return dropped_by_reason(c); }},
@@ -102,13 +103,17 @@ const ChannelCounter kChannel[] = {
 
 // The recording's written, compression and file counts.
 const SnapshotCounter kRecording[] = {
-    {"mcaprec_messages_written_total", "counter", "Messages written into files.",
+    {"mcaprec_messages_written_total", "counter", "Messages written into continuous files.",
      "totals.messages_written",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.messages_written; }},
-    {"mcaprec_bytes_written_total", "counter", "Chunk bytes appended to files, after compression.",
-     "totals.bytes_written",
+    {"mcaprec_messages_kept_total", "counter",
+     "Messages of on_event channels kept in the look-back ring (in no continuous file).",
+     "totals.messages_kept",
+     [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.messages_kept; }},
+    {"mcaprec_bytes_written_total", "counter",
+     "Chunk bytes appended to continuous files, after compression.", "totals.bytes_written",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.bytes_written; }},
-    {"mcaprec_chunks_written_total", "counter", "Chunks appended to files.",
+    {"mcaprec_chunks_written_total", "counter", "Chunks appended to continuous files.",
      "totals.chunks_written",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.chunks_written; }},
     {"mcaprec_chunk_uncompressed_bytes_total", "counter", "Bytes of the chunks before compression.",

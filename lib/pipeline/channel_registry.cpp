@@ -54,6 +54,7 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
         mcap::Schema{it->second, spec.schema->name, spec.schema->encoding, spec.schema->data};
   }
   entry->group_name = spec.chunk_group.empty() ? std::string(kDefaultGroup) : spec.chunk_group;
+  entry->on_event = spec.on_event;
   ChunkAssembler* group = group_locked(entry->group_name, spec.on_event);
   written_.add(entry->channel.id);
 

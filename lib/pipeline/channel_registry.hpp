@@ -30,6 +30,7 @@ struct ChannelEntry {
   mcap::Channel channel;               // id and schema_id are file-wide
   std::optional<mcap::Schema> schema;  // present when channel.schema_id != 0
   std::string group_name;
+  bool on_event = false;  // its chunks go to the look-back ring only
   std::unique_ptr<ChannelQueue> queue;
   bool latch = false;  // the first declaration's ChannelSpec::latch
 };

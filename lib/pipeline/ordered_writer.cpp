@@ -109,6 +109,7 @@ WriterStats OrderedWriter::stats() const {
   WriterStats stats;
   stats.chunks_written = chunks_written_.load(std::memory_order_relaxed);
   stats.messages_written = messages_written_.load(std::memory_order_relaxed);
+  stats.messages_kept = messages_kept_.load(std::memory_order_relaxed);
   stats.bytes_written = bytes_written_.load(std::memory_order_relaxed);
   stats.write_errors = write_errors_.load(std::memory_order_relaxed);
   stats.cpu_time = std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
@@ -313,6 +314,7 @@ void OrderedWriter::count_kept(const mcap::EncodedChunk& encoded) {
       counts->written.fetch_add(count, std::memory_order_relaxed);
     }
   }
+  messages_kept_.fetch_add(encoded.message_count, std::memory_order_relaxed);
 }
 
 // A chunk that is not written: its messages count as the compressor said (a chunk that could

@@ -159,6 +159,7 @@ class OrderedWriter final : public CompressedChunkSink {
   // Read by stats().
   std::atomic<uint64_t> chunks_written_{0};
   std::atomic<uint64_t> messages_written_{0};
+  std::atomic<uint64_t> messages_kept_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<int64_t> cpu_ns_{0};

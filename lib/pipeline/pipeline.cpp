@@ -568,6 +568,7 @@ PipelineStats Pipeline::stats() const {
     channel.id = entry->channel.id;
     channel.topic = entry->channel.topic;
     channel.chunk_group = entry->group_name;
+    channel.on_event = entry->on_event;
     channel.received = counts.received;
     channel.received_bytes = counts.received_bytes;
     channel.written = counts.written;

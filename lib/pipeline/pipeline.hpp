@@ -140,9 +140,12 @@ struct ChannelStats {
   uint16_t id = 0;
   std::string topic;
   std::string chunk_group;
-  uint64_t received = 0;                             // push() calls
-  uint64_t received_bytes = 0;                       // their payload bytes
-  uint64_t written = 0;                              // messages appended to a file
+  uint64_t received = 0;        // push() calls
+  uint64_t received_bytes = 0;  // their payload bytes
+  bool on_event = false;        // record: on_event (and events configured)
+  // Messages recorded: appended to a continuous file or, for an on-event channel, taken into
+  // the look-back ring (an event file gets them if an event asks).
+  uint64_t written = 0;
   std::array<uint64_t, kDropReasonCount> dropped{};  // by DropReason
   // Not recorded on purpose, by NotRecordedReason (a pause): never a drop.
   std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};

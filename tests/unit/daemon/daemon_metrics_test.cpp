@@ -303,6 +303,7 @@ mcaprec_channel_messages_not_recorded_total counter channel topic reason
 mcaprec_channel_messages_relatched_total counter channel topic
 mcaprec_channel_queue_bytes gauge channel topic
 mcaprec_messages_written_total counter
+mcaprec_messages_kept_total counter
 mcaprec_bytes_written_total counter
 mcaprec_chunks_written_total counter
 mcaprec_chunk_uncompressed_bytes_total counter
@@ -375,6 +376,7 @@ totals object
 totals.messages_received number
 totals.bytes_received number
 totals.messages_written number
+totals.messages_kept number
 totals.messages_dropped number
 totals.bytes_written number
 totals.chunks_written number
@@ -408,6 +410,7 @@ channels[] object
 channels[].id number
 channels[].topic string
 channels[].chunk_group string
+channels[].record string
 channels[].received number
 channels[].received_bytes number
 channels[].written number

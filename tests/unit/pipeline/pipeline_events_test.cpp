@@ -4,12 +4,12 @@
 // fire once per min_interval, and the event quota deletes through the recorder's FileSystem.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include "payload.hpp"
+#include "periodic_thread.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
 #include "storage/file_system.hpp"
@@ -57,27 +57,18 @@ class Producer {
  public:
   Producer(Pipeline& pipeline, std::vector<ChannelHandle> channels,
            std::chrono::microseconds period)
-      : thread_([this, &pipeline, channels, period] {
-          const mcap::Bytes data = test_support::payload(7, 200);
-          uint32_t sequence = 0;
-          while (!stop_.load()) {
-            for (ChannelHandle channel : channels) {
-              const mcap::Timestamp t = now_ns();
-              pipeline.push(channel, t, t, sequence, data);
-            }
-            ++sequence;
-            std::this_thread::sleep_for(period);
+      : channels_(std::move(channels)), sender_(period, [this, &pipeline](uint32_t sequence) {
+          for (ChannelHandle channel : channels_) {
+            const mcap::Timestamp t = now_ns();
+            pipeline.push(channel, t, t, sequence, data_);
           }
         }) {}
-  ~Producer() { stop(); }
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
+  void stop() { sender_.stop(); }
 
  private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  const std::vector<ChannelHandle> channels_;
+  const mcap::Bytes data_ = test_support::payload(7, 200);
+  test_support::PeriodicThread sender_;  // last: stops before the rest goes
 };
 
 std::vector<std::string> files_named(const std::string& directory, const std::string& part) {
