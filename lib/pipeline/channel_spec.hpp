@@ -32,6 +32,13 @@ struct ChannelSpec {
   // The configured source declaring it (not part of the file: equal channels from several
   // sources share one file channel). Each source's handles follow that source's pauses.
   std::string source;
+  // Messages above this rate (by log time) are not recorded; millihertz, 0 = no limit. Like the
+  // queue settings, the first declaration of a file channel sets it.
+  uint64_t max_rate_millihertz = 0;
+  // The declaring source does not record this topic: every push is counted not_recorded
+  // (`excluded`). The channel is declared in the pipeline (so it has counts) but, carrying no
+  // messages, never in a file.
+  bool excluded = false;
 };
 
 }  // namespace mcaprec::pipeline

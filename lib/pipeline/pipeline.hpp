@@ -34,6 +34,7 @@
 #include "pipeline/overflow_policy.hpp"
 #include "pipeline/pause_table.hpp"
 #include "pipeline/push_result.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
@@ -103,14 +104,24 @@ class ChannelHandle {
  private:
   friend class Pipeline;
   // `id` is the one the registry's mcap::Channel carries; the windows are the pauses of its
-  // topic and of the declaring source (null: none).
+  // topic and of the declaring source (null: none); `rate_limit` is the channel's (null: none);
+  // `excluded`: the declaring source does not record the topic.
   ChannelHandle(ChannelQueue* queue, uint16_t id, const PauseWindow* topic_pause,
-                const PauseWindow* source_pause)
-      : queue_(queue), id_{id}, topic_pause_(topic_pause), source_pause_(source_pause) {}
+                const PauseWindow* source_pause, RateLimiter* rate_limit, bool excluded)
+      : queue_(queue),
+        id_{id},
+        topic_pause_(topic_pause),
+        source_pause_(source_pause),
+        rate_limit_(rate_limit),
+        excluded_(excluded) {}
+  // Whether a push must be checked message by message before it is queued.
+  bool selective() const { return rate_limit_ != nullptr || excluded_; }
   ChannelQueue* queue_ = nullptr;
   FileChannelId id_{};
   const PauseWindow* topic_pause_ = nullptr;
   const PauseWindow* source_pause_ = nullptr;
+  RateLimiter* rate_limit_ = nullptr;
+  bool excluded_ = false;
 };
 
 struct ChannelStats {
@@ -121,7 +132,7 @@ struct ChannelStats {
   uint64_t received_bytes = 0;                       // their payload bytes
   uint64_t written = 0;                              // messages appended to a file
   std::array<uint64_t, kDropReasonCount> dropped{};  // by DropReason
-  // Not recorded on purpose, by NotRecordedReason (a pause): never a drop.
+  // Not recorded on purpose, by NotRecordedReason (paused, rate_limited, excluded): never a drop.
   std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
   uint64_t queued_bytes = 0;  // unsealed record bytes now
 
@@ -233,7 +244,11 @@ class Pipeline {
  private:
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
-  bool skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes);
+  // True (and counted under its reason) when the message is not to be recorded: excluded,
+  // paused or above the channel's rate, checked in that order.
+  // `slot`, if given, receives the rate limit's slot a recorded message took.
+  bool skip_unrecorded(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes,
+                       RateLimiter::Slot* slot = nullptr);
   std::unique_ptr<Impl> impl_;
 };
 
