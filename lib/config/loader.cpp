@@ -170,6 +170,22 @@ void read_metadata(Diagnostics& diagnostics, const YAML::Node& node, const std::
   }
 }
 
+// Compiles each regex now, so that a bad one is a configuration error naming its source.
+void read_topic_patterns(Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
+                         const std::string& source_name, TopicPatterns& out) {
+  read_list(diagnostics, node, path, [&](const YAML::Node& item, const std::string& item_at) {
+    if (!item.IsScalar()) {
+      diagnostics.error(item_at,
+                        "expected a topic regex such as ^/camera/, found " + describe_node(item));
+      return;
+    }
+    if (std::optional<std::string> error = out.add(item.Scalar())) {
+      diagnostics.error(item_at, "source '" + source_name + "': '" + item.Scalar() +
+                                     "' is not a valid regular expression (" + *error + ")");
+    }
+  });
+}
+
 void read_source(Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
                  const std::filesystem::path& base_directory, Source& out) {
   MapReader r(diagnostics, node, path);
@@ -220,6 +236,12 @@ void read_source(Diagnostics& diagnostics, const YAML::Node& node, const std::st
   assign(out.max_connections, r.integer("max_connections", 1, 65535));
   assign(out.max_channels_per_connection, r.integer("max_channels_per_connection", 1, 65535));
   assign(out.idle_timeout, r.duration("idle_timeout"));
+  for (auto [key, patterns] :
+       {std::pair{"topics", &out.topics}, std::pair{"exclude_topics", &out.exclude_topics}}) {
+    if (std::optional<YAML::Node> list = r.find(key)) {
+      read_topic_patterns(diagnostics, *list, r.path_of(key), out.name, *patterns);
+    }
+  }
   r.finish();
 
   require(r, diagnostics, "name", "every source needs a unique name");
@@ -242,6 +264,14 @@ void read_channel(Diagnostics& diagnostics, const YAML::Node& node, const std::s
   out.queue_bytes = r.size("queue_bytes").value_or(pipeline.queue_bytes);
   assign(out.overflow, r.choice("overflow", choices(kOverflows)));
   assign(out.record, r.choice("record", choices(kRecords)));
+  if (std::optional<std::string> rate = r.text("max_rate")) {
+    Parsed<uint64_t> parsed = parse_rate_millihertz(*rate);
+    if (parsed.ok()) {
+      out.max_rate_millihertz = *parsed.value;
+    } else {
+      diagnostics.error(r.path_of("max_rate"), parsed.error);
+    }
+  }
   r.finish();
   require(r, diagnostics, "topic", "the topic these settings apply to");
 }

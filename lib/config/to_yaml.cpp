@@ -153,6 +153,14 @@ void emit_source(YAML::Emitter& out, const Source& source) {
   if (!udp) number(out, "max_connections", source.max_connections);
   if (in_band) number(out, "max_channels_per_connection", source.max_channels_per_connection);
   if (!udp) duration(out, "idle_timeout", source.idle_timeout);
+  if (in_band) {
+    for (auto [key, patterns] : {std::pair{"topics", &source.topics},
+                                 std::pair{"exclude_topics", &source.exclude_topics}}) {
+      out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const std::string& pattern : patterns->patterns()) out << pattern;
+      out << YAML::EndSeq;
+    }
+  }
   out << YAML::EndMap;
 }
 
@@ -165,6 +173,11 @@ void emit_channel(YAML::Emitter& out, const ChannelSettings& channel) {
     word(out, "overflow", to_string(*channel.overflow));
   } else {
     out << YAML::Comment("overflow: block for tcp sources, drop_newest for udp");
+  }
+  if (channel.max_rate_millihertz != 0) {
+    text(out, "max_rate", format_rate_millihertz(channel.max_rate_millihertz));
+  } else {
+    out << YAML::Comment("max_rate: none (every message is recorded)");
   }
   word(out, "record", to_string(channel.record));
   out << YAML::EndMap;

@@ -56,6 +56,8 @@ base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefini
   spec.overflow = to_policy(config::effective_overflow(settings, source_.transport));
   spec.source = source_.name;  // so that pausing this source reaches its channels
   spec.on_event = settings.record == config::Record::kOnEvent;
+  spec.max_rate_millihertz = settings.max_rate_millihertz;
+  spec.excluded = !config::topic_selected(source_, spec.topic);
   return pipeline_.declare_channel(spec);
 }
 

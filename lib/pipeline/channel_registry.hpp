@@ -20,6 +20,7 @@
 #include "pipeline/channel_queue.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/chunk_assembler.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/space_signal.hpp"
 
 namespace mcaprec::pipeline {
@@ -31,6 +32,7 @@ struct ChannelEntry {
   std::optional<mcap::Schema> schema;  // present when channel.schema_id != 0
   std::string group_name;
   std::unique_ptr<ChannelQueue> queue;
+  std::unique_ptr<RateLimiter> rate_limit;  // null: no max_rate
 };
 
 struct ChannelDefaults {

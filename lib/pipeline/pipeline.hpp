@@ -36,6 +36,7 @@
 #include "pipeline/overflow_policy.hpp"
 #include "pipeline/pause_table.hpp"
 #include "pipeline/push_result.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
@@ -117,19 +118,27 @@ class ChannelHandle {
   friend class Pipeline;
   // `id` is the one the registry's mcap::Channel carries; the windows are the pauses of its
   // topic and of the declaring source (null: none); `rule` the topic rule its messages fire, if
-  // any.
+  // any; `rate_limit` is the channel's (null: none); `excluded`: the declaring source does not
+  // record the topic.
   ChannelHandle(ChannelQueue* queue, uint16_t id, const PauseWindow* topic_pause,
-                const PauseWindow* source_pause, events::RuleTrigger* rule)
+                const PauseWindow* source_pause, events::RuleTrigger* rule, RateLimiter* rate_limit,
+                bool excluded)
       : queue_(queue),
         id_{id},
         topic_pause_(topic_pause),
         source_pause_(source_pause),
-        rule_(rule) {}
+        rule_(rule),
+        rate_limit_(rate_limit),
+        excluded_(excluded) {}
+  // Whether a push must be checked message by message before it is queued.
+  bool selective() const { return rate_limit_ != nullptr || excluded_; }
   ChannelQueue* queue_ = nullptr;
   FileChannelId id_{};
   const PauseWindow* topic_pause_ = nullptr;
   const PauseWindow* source_pause_ = nullptr;
   events::RuleTrigger* rule_ = nullptr;
+  RateLimiter* rate_limit_ = nullptr;
+  bool excluded_ = false;
 };
 
 struct ChannelStats {
@@ -140,7 +149,7 @@ struct ChannelStats {
   uint64_t received_bytes = 0;                       // their payload bytes
   uint64_t written = 0;                              // messages appended to a file
   std::array<uint64_t, kDropReasonCount> dropped{};  // by DropReason
-  // Not recorded on purpose, by NotRecordedReason (a pause): never a drop.
+  // Not recorded on purpose, by NotRecordedReason (paused, rate_limited, excluded): never a drop.
   std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
   uint64_t queued_bytes = 0;  // unsealed record bytes now
 
@@ -257,7 +266,11 @@ class Pipeline {
   void fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time);
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
-  bool skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes);
+  // True (and counted under its reason) when the message is not to be recorded: excluded,
+  // paused or above the channel's rate, checked in that order.
+  // `slot`, if given, receives the rate limit's slot a recorded message took.
+  bool skip_unrecorded(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes,
+                       RateLimiter::Slot* slot = nullptr);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -782,7 +783,14 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
   multicast.max_message_size = 1200;
   config.sources.push_back(multicast);
   config.channels.push_back({"/frames: \"quoted\"", "frames", 4 * kMiB, Overflow::kDropOldest});
-  config.channels.push_back({"/other", "default", 16 * kMiB, std::nullopt});
+  config.channels.push_back({"/other", "default", 16 * kMiB, std::nullopt, 2'500});
+  Source selective;
+  selective.name = "selective";
+  selective.bind = {"127.0.0.1", 9411};
+  selective.max_message_size = 16 * kMiB;
+  ASSERT_FALSE(selective.topics.add("^/perception/").has_value());
+  ASSERT_FALSE(selective.exclude_topics.add("debug$").has_value());
+  config.sources.push_back(selective);
   config.metrics.bind = Endpoint{"localhost", 0};
   config.logging.level = LogLevel::kWarn;
 
@@ -872,6 +880,58 @@ TEST(ConfigEvents, MistakesNameTheKeyAndTheFix) {
   EXPECT_EQ(single_error(std::string(kOneSource) + "events:\n  memory_bytes: 1KiB\n"),
             "test.yaml:6: events.memory_bytes: events.memory_bytes (1KiB) must hold at least "
             "one chunk (mcap.chunk_size 1MiB)");
+}
+
+// --- topic selection and rate limits ---
+
+TEST(ConfigSelection, TopicPatternsAndMaxRateLoad) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "    topics: ['^/perception/', '^/vehicle/']\n"
+                                "    exclude_topics: ['/debug/']\n"
+                                "channels:\n"
+                                "  - {topic: /imu, max_rate: 100Hz}\n"
+                                "  - {topic: /map, max_rate: 0.5Hz}\n");
+  const Source& source = config.sources.at(0);
+  EXPECT_TRUE(topic_selected(source, "/perception/objects"));
+  EXPECT_TRUE(topic_selected(source, "/vehicle/speed"));
+  EXPECT_FALSE(topic_selected(source, "/perception/debug/raw"));
+  EXPECT_FALSE(topic_selected(source, "/camera/front"));
+  EXPECT_EQ(config.channels.at(0).max_rate_millihertz, 100'000u);
+  EXPECT_EQ(config.channels.at(1).max_rate_millihertz, 500u);
+  EXPECT_TRUE(topic_selected(load_ok(kOneSource).sources.at(0), "/anything"));
+}
+
+TEST(ConfigSelection, ABadRegexNamesItsSourceAndPattern) {
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) + "    exclude_topics: ['^/ok', '(/unclosed']\n"),
+      "test.yaml:5: sources[0].exclude_topics[1]: source 'producers': '(/unclosed' is not "
+      "a valid regular expression (" +
+          [] {
+            try {
+              std::regex bad("(/unclosed");
+            } catch (const std::regex_error& error) {
+              return std::string(error.what());
+            }
+            return std::string();
+          }() +
+          ")");
+}
+
+TEST(ConfigSelection, TopicSelectionIsForMcapSourcesOnly) {
+  EXPECT_EQ(single_error("sources:\n"
+                         "  - {name: raw, transport: udp, bind: '127.0.0.1:9000', format: raw,\n"
+                         "     topic: /t, topics: ['^/t']}\n"),
+            "test.yaml:3: sources[0].topics: only for mcap sources (a raw source has one topic)");
+}
+
+TEST(ConfigSelection, MaxRateNeedsAUnitAndAPositiveValue) {
+  EXPECT_EQ(single_error(std::string(kOneSource) + "channels:\n  - {topic: /imu, max_rate: 10}\n"),
+            "test.yaml:6: channels[0].max_rate: '10' needs the unit Hz or kHz (for example 10Hz)");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "channels:\n  - {topic: /imu, max_rate: 0Hz}\n"),
+            "test.yaml:6: channels[0].max_rate: '0Hz' is not a rate above 0 with at most 3 "
+            "decimals in Hz");
+  EXPECT_EQ(format_rate_millihertz(2'500), "2.5Hz");
+  EXPECT_EQ(format_rate_millihertz(1'000'000), "1000Hz");
 }
 
 }  // namespace
