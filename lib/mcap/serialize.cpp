@@ -179,7 +179,8 @@ bool get_map(ByteReader& r, KeyValueMap& m) {
   while (b.remaining() > 0) {
     std::string k, v;
     if (!b.string(k) || !b.string(v)) return false;
-    m.emplace(std::move(k), std::move(v));
+    // A repeated key is damage (a page of zeros reads as empty keys), and readers refuse it.
+    if (!m.emplace(std::move(k), std::move(v)).second) return false;
   }
   return true;
 }
@@ -194,7 +195,7 @@ bool get_map(ByteReader& r, std::map<uint16_t, uint64_t>& m) {
     uint64_t v = 0;
     b.le(k);
     b.le(v);
-    m.emplace(k, v);
+    if (!m.emplace(k, v).second) return false;
   }
   return true;
 }

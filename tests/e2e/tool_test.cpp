@@ -579,7 +579,8 @@ TEST_F(ToolTest, RecoverCompletesACutRecordingAndReportsWhatItCut) {
 TEST_F(ToolTest, RecoverExitsZeroWhenOnlyTheSummaryWasMissing) {
   const fs::path original = path("sample.mcap");
   write_sample(original, small_chunks());
-  const ChunkIndex& fourth = read_file_summary(original).chunk_indexes[3];
+  // A copy: the summary read here is a temporary.
+  const ChunkIndex fourth = read_file_summary(original).chunk_indexes[3];
   const fs::path active = path("rec.mcap.active");
   fs::copy_file(original, active);
   fs::resize_file(active, fourth.chunk_start_offset);  // three whole chunks and their indexes

@@ -76,3 +76,23 @@ TEST(Serialize, TruncatedContentIsAnErrorWithOffset) {
   ASSERT_FALSE(frame.ok());
   EXPECT_EQ(frame.error().offset, 100u);
 }
+
+// A page of zeros inside a Metadata record reads as a map of empty keys: the official reader
+// refuses a repeated key, so ours must too (recovery then cuts the file before that record).
+TEST(Serialize, RepeatedMapKeysAreAnError) {
+  Bytes content;
+  const std::string name = "m";
+  put_string(content, name);
+  put_le<uint32_t>(content, 16);  // two entries of an empty key and an empty value
+  content.resize(content.size() + 16, 0);
+  auto parsed = parse_record(0x0C, content, 77);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().offset, 77u);
+
+  Bytes counts;  // Statistics.channel_message_counts with channel 2 twice
+  append_record(counts, Statistics{1, 2, 3, 4, 5, 6, 7, 8, {{2, 1}, {3, 1}}});
+  Bytes frame = counts;
+  // The map's last entry starts 10 bytes before the end: make its channel id 2 again.
+  store_le<uint16_t>(frame.data() + frame.size() - 10, 2);
+  ASSERT_FALSE(parse_record(*read_frame(frame, 0)).ok());
+}
