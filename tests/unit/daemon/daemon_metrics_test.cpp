@@ -382,6 +382,8 @@ totals.uncompressed_bytes number
 totals.compressed_bytes number
 totals.messages_not_recorded object
 totals.messages_not_recorded.paused number
+totals.messages_not_recorded.rate_limited number
+totals.messages_not_recorded.excluded number
 memory object
 memory.in_use_bytes number
 memory.budget_bytes number
@@ -420,6 +422,8 @@ channels[].dropped.write_error number
 channels[].dropped.no_space number
 channels[].not_recorded object
 channels[].not_recorded.paused number
+channels[].not_recorded.rate_limited number
+channels[].not_recorded.excluded number
 sources array
 sources[] object
 sources[].name string
