@@ -207,6 +207,18 @@ struct Control {
   bool operator==(const Control&) const = default;
 };
 
+// session: facts about the recording written into every file the daemon writes, as the
+// `mcaprec.session` Metadata record and, when a device is named, the `foxglove` record
+// (deviceId/deviceName) that Foxglove's import reads. Empty = neither record.
+struct Session {
+  std::string device_id;                        // "" = none
+  std::string device_name;                      // "" = none
+  std::map<std::string, std::string> metadata;  // free keys: vehicle, driver, route, ...
+
+  bool empty() const { return device_id.empty() && device_name.empty() && metadata.empty(); }
+  bool operator==(const Session&) const = default;
+};
+
 struct Logging {
   LogLevel level = LogLevel::kInfo;  // trace | debug | info | warn | error | critical | off
 
@@ -224,6 +236,7 @@ struct Config {
   Recording recording;
   Control control;
   Logging logging;
+  Session session;
 
   bool operator==(const Config&) const = default;
 };

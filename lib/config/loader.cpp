@@ -162,6 +162,7 @@ void read_metadata(Diagnostics& diagnostics, const YAML::Node& node, const std::
       continue;
     }
     const std::string& key = it->first.Scalar();
+    diagnostics.locate(child_path(path, key), line);  // for checks after loading
     if (out.count(key) != 0) {
       diagnostics.error_at(line, child_path(path, key), "written twice");
       continue;
@@ -322,6 +323,16 @@ void read_events(Diagnostics& diagnostics, const YAML::Node& node, Events& out) 
   r.finish();
 }
 
+void read_session(Diagnostics& diagnostics, const YAML::Node& node, Session& out) {
+  MapReader r(diagnostics, node, "session");
+  assign(out.device_id, r.text("device_id"));
+  assign(out.device_name, r.text("device_name"));
+  if (std::optional<YAML::Node> metadata = r.find("metadata")) {
+    read_metadata(diagnostics, *metadata, r.path_of("metadata"), out.metadata);
+  }
+  r.finish();
+}
+
 void read_config(Diagnostics& diagnostics, const YAML::Node& root,
                  const std::filesystem::path& base_directory, Config& config) {
   MapReader top(diagnostics, root, "");
@@ -359,6 +370,9 @@ void read_config(Diagnostics& diagnostics, const YAML::Node& root,
   }
   if (std::optional<YAML::Node> node = top.find("control"))
     read_control(diagnostics, *node, config);
+  if (std::optional<YAML::Node> node = top.find("session")) {
+    read_session(diagnostics, *node, config.session);
+  }
   if (std::optional<YAML::Node> node = top.find("logging")) {
     MapReader r(diagnostics, *node, "logging");
     assign(config.logging.level, r.choice("level", choices(kLogLevels)));

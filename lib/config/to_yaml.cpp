@@ -211,6 +211,21 @@ void emit_events(YAML::Emitter& out, const Events& events) {
   out << YAML::EndMap;
 }
 
+void emit_session(YAML::Emitter& out, const Session& session) {
+  out << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
+  text(out, "device_id", session.device_id);
+  text(out, "device_name", session.device_name);
+  out << YAML::Key << "metadata" << YAML::Value;
+  if (session.metadata.empty()) {
+    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+  } else {
+    out << YAML::BeginMap;
+    for (const auto& [key, value] : session.metadata) text(out, key.c_str(), value);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string to_yaml(const Config& config) {
@@ -248,6 +263,7 @@ std::string to_yaml(const Config& config) {
   text(out, "bind", config.control.bind ? config.control.bind->to_string() : std::string());
   text(out, "token_file", config.control.token_file);
   out << YAML::EndMap;
+  emit_session(out, config.session);
   out << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
   word(out, "level", to_string(config.logging.level));
   out << YAML::EndMap;

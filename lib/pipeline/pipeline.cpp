@@ -173,6 +173,7 @@ struct Pipeline::Impl {
     file.writer_options.use_chunks = false;
     file.recorder_metadata = options.recorder_metadata;
     file.extra_metadata = options.recorder_info;
+    file.start_metadata = options.file_metadata;
     file.session_start = started;
     file.stats_keys_per_channel = RegistryRecordingSource::kStatsKeysPerChannel;
     file.open_sink = options.open_sink;

@@ -81,6 +81,9 @@ struct PipelineOptions {
   // Write the `mcaprec` Metadata record when a file starts and `mcaprec.stats` when it ends.
   bool recorder_metadata = true;
   mcap::KeyValueMap recorder_info;  // extra keys for `mcaprec`, e.g. the config digest
+  // Written after `mcaprec` at the start of every file, continuous and event files alike
+  // (the daemon's `mcaprec.session` and `foxglove` records).
+  std::vector<mcap::Metadata> file_metadata;
   // Size of a queue segment; 0 = chosen from chunk_size (a sixteenth, at most 64 KiB, plus 4 KiB
   // for a record header). A larger message takes several.
   size_t segment_bytes = 0;

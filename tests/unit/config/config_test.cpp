@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <regex>
 #include <string>
 #include <vector>
@@ -114,6 +115,8 @@ TEST(ConfigFiles, VehicleExampleHasMulticastLidarCameraCanAndChunkGroups) {
   // A topic without an entry gets the pipeline's default queue and the shared group.
   EXPECT_EQ(channel_settings_for(config, "/diagnostics").queue_bytes, 32 * kMiB);
   EXPECT_EQ(channel_settings_for(config, "/diagnostics").chunk_group, "default");
+  EXPECT_EQ(config.session.device_name, "test-vehicle-7");
+  EXPECT_EQ(config.session.metadata.at("route"), "proving ground, loop B");
 }
 
 TEST(ConfigFiles, Ros2ExampleUsesTheRos2Profile) {
@@ -793,6 +796,9 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
   config.sources.push_back(selective);
   config.metrics.bind = Endpoint{"localhost", 0};
   config.logging.level = LogLevel::kWarn;
+  config.session.device_id = "007";
+  config.session.device_name = "Test Car: 7";
+  config.session.metadata = {{"test case", "brake #3"}, {"route", "null"}, {"note", "a\nb"}};
 
   const std::string printed = to_yaml(config);
   Result<Config> loaded = load_config_string(printed, "printed.yaml");
@@ -932,6 +938,43 @@ TEST(ConfigSelection, MaxRateNeedsAUnitAndAPositiveValue) {
             "decimals in Hz");
   EXPECT_EQ(format_rate_millihertz(2'500), "2.5Hz");
   EXPECT_EQ(format_rate_millihertz(1'000'000), "1000Hz");
+}
+
+// --- session metadata ---
+
+TEST(ConfigSession, DeviceAndFreeMetadataLoad) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "session:\n"
+                                "  device_id: car-7\n"
+                                "  device_name: Test Car 7\n"
+                                "  metadata: {driver: ann, route: A9, test case: 12, night:}\n");
+  EXPECT_EQ(config.session.device_id, "car-7");
+  EXPECT_EQ(config.session.device_name, "Test Car 7");
+  EXPECT_EQ(config.session.metadata,
+            (std::map<std::string, std::string>{
+                {"driver", "ann"}, {"route", "A9"}, {"test case", "12"}, {"night", ""}}));
+  const Config none = load_ok(kOneSource);
+  EXPECT_TRUE(none.session.empty());
+  EXPECT_NE(to_yaml(none).find("session:\n  device_id: \"\"\n  device_name: \"\"\n  metadata: {}"),
+            std::string::npos)
+      << to_yaml(none);
+}
+
+TEST(ConfigSession, MistakesNameTheKey) {
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  device: car-7\n"),
+            "test.yaml:6: session.device: unknown key, did you mean 'device_id'?");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  device_id: [a, b]\n"),
+            "test.yaml:6: session.device_id: expected a text value, found a list");
+  EXPECT_EQ(single_error(std::string(kOneSource) +
+                         "session:\n  metadata:\n    driver: ann\n    device_id: car-7\n"),
+            "test.yaml:8: session.metadata.device_id: is a key of its own: write "
+            "session.device_id");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  metadata:\n    crew: [a, b]\n"),
+            "test.yaml:7: session.metadata: metadata names and values must be text");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  metadata:\n    '': x\n"),
+            "test.yaml:7: session.metadata.: a metadata key must not be empty");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  metadata: [driver]\n"),
+            "test.yaml:6: session.metadata: expected a mapping of names to text, found a list");
 }
 
 }  // namespace
