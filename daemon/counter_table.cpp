@@ -89,7 +89,8 @@ const ChannelCounter kChannel[] = {
      "Messages of the channel that did not reach a file, by reason.", "dropped",
      [](const ChannelStats& c) -> CounterValue { return dropped_by_reason(c); }},
     {"mcaprec_channel_messages_not_recorded_total", "counter",
-     "Messages of the channel deliberately not recorded (e.g. paused), by reason; not drops.",
+     "Messages of the channel deliberately not recorded (paused, rate_limited, excluded), by "
+     "reason; not drops.",
      "not_recorded",
      [](const ChannelStats& c) -> CounterValue { return not_recorded_by_reason(c); }},
     {"mcaprec_channel_messages_relatched_total", "counter",

@@ -285,6 +285,19 @@ void check_events(const Config& config, Diagnostics& d) {
   }
 }
 
+// The keys of session.metadata share the `mcaprec.session` record with device_id and
+// device_name, so they must not take those names.
+void check_session(const Config& config, Diagnostics& d) {
+  for (const auto& [key, value] : config.session.metadata) {
+    const std::string at = child_path("session.metadata", key);
+    if (key.empty()) {
+      d.error(at, "a metadata key must not be empty");
+    } else if (key == "device_id" || key == "device_name") {
+      d.error(at, "is a key of its own: write session." + key);
+    }
+  }
+}
+
 }  // namespace
 
 void validate(const Config& config, Diagnostics& d) {
@@ -295,6 +308,7 @@ void validate(const Config& config, Diagnostics& d) {
   check_channels(config, d);
   check_control(config, d);
   check_events(config, d);
+  check_session(config, d);
 }
 
 }  // namespace mcaprec::config

@@ -59,6 +59,8 @@ base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefini
   spec.on_event = settings.record == config::Record::kOnEvent;
   spec.latch = settings.latch;
   spec.publisher = publisher;
+  spec.max_rate_millihertz = settings.max_rate_millihertz;
+  spec.excluded = !config::topic_selected(source_, spec.topic);
   return pipeline_.declare_channel(spec);
 }
 

@@ -53,6 +53,9 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
     entry->schema =
         mcap::Schema{it->second, spec.schema->name, spec.schema->encoding, spec.schema->data};
   }
+  if (spec.max_rate_millihertz != 0) {
+    entry->rate_limit = std::make_unique<RateLimiter>(spec.max_rate_millihertz);
+  }
   entry->group_name = spec.chunk_group.empty() ? std::string(kDefaultGroup) : spec.chunk_group;
   entry->on_event = spec.on_event;
   ChunkAssembler* group = group_locked(entry->group_name, spec.on_event);

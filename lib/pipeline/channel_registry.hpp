@@ -20,6 +20,7 @@
 #include "pipeline/channel_queue.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/chunk_assembler.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/space_signal.hpp"
 
 namespace mcaprec::pipeline {
@@ -33,6 +34,7 @@ struct ChannelEntry {
   bool on_event = false;  // its chunks go to the look-back ring only
   std::unique_ptr<ChannelQueue> queue;
   bool latch = false;  // the first declaration's ChannelSpec::latch
+  std::unique_ptr<RateLimiter> rate_limit;  // null: no max_rate
 };
 
 struct ChannelDefaults {

@@ -175,6 +175,7 @@ struct Pipeline::Impl {
     file.writer_options.use_chunks = false;
     file.recorder_metadata = options.recorder_metadata;
     file.extra_metadata = options.recorder_info;
+    file.start_metadata = options.file_metadata;
     file.session_start = started;
     file.stats_keys_per_channel = RegistryRecordingSource::kStatsKeysPerChannel;
     file.open_sink = options.open_sink;
@@ -342,7 +343,8 @@ base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   const PauseWindow* source_pause =
       spec.source.empty() ? nullptr : impl_->pauses.source(spec.source);
   ChannelHandle handle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause,
-                       impl_->rule_for((*entry)->channel.topic));
+                       impl_->rule_for((*entry)->channel.topic), (*entry)->rate_limit.get(),
+                       spec.excluded);
   if ((*entry)->latch) {
     handle.latch_ = impl_->latches.lane((*entry)->channel.id);
     handle.publisher_ = spec.publisher;
@@ -350,14 +352,21 @@ base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   return handle;
 }
 
-// A paused message is counted where its channel's counts are and goes no further.
-bool Pipeline::skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time,
-                              size_t payload_bytes) {
-  if (!is_paused(impl_->pauses.everything(), channel.topic_pause_, channel.source_pause_,
-                 log_time)) {
-    return false;
+// A message not to be recorded is counted where its channel's counts are and goes no further.
+// A paused message does not take a slot of the rate limit.
+bool Pipeline::skip_unrecorded(ChannelHandle channel, mcap::Timestamp log_time,
+                               size_t payload_bytes, RateLimiter::Slot* slot) {
+  std::optional<NotRecordedReason> reason;
+  if (channel.excluded_) {
+    reason = NotRecordedReason::kExcluded;
+  } else if (is_paused(impl_->pauses.everything(), channel.topic_pause_, channel.source_pause_,
+                       log_time)) {
+    reason = NotRecordedReason::kPaused;
+  } else if (channel.rate_limit_ != nullptr && !channel.rate_limit_->admit(log_time, slot)) {
+    reason = NotRecordedReason::kRateLimited;
   }
-  channel.queue_->count_not_recorded(NotRecordedReason::kPaused, 1, payload_bytes);
+  if (!reason) return false;
+  channel.queue_->count_not_recorded(*reason, 1, payload_bytes);
   return true;
 }
 
@@ -377,7 +386,7 @@ void Pipeline::fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time) {
 PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
                           mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
-  if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
+  if (skip_unrecorded(channel, log_time, payload.size())) return PushResult::not_recorded();
   if (channel.rule_ != nullptr) [[unlikely]]
     fire_rule(*channel.rule_, log_time);
   if (channel.latch_ != nullptr) [[unlikely]] {
@@ -399,7 +408,7 @@ std::optional<PushResult> Pipeline::push_latched(ChannelHandle channel,
   return result;
 }
 
-// Runs of messages outside any pause go to the queue as batches; the others are counted.
+// Runs of messages to be recorded go to the queue as batches; the others are counted.
 BatchPushResult Pipeline::push_batch(ChannelHandle channel,
                                      std::span<const OutgoingMessage> messages) {
   if (channel.queue_ == nullptr) return {};
@@ -410,7 +419,7 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
     // Message by message, so that the latch knows which ones the queue accepted.
     BatchPushResult result;
     for (const OutgoingMessage& message : messages) {
-      if (skip_if_paused(channel, message.log_time, message.payload.size())) continue;
+      if (skip_unrecorded(channel, message.log_time, message.payload.size())) continue;
       if (push_latched(channel, message, true)->ok()) {
         ++result.accepted;
         result.accepted_bytes += message.payload.size();
@@ -418,7 +427,9 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
     }
     return result;
   }
-  if (!impl_->pauses.ever_paused()) return channel.queue_->push_batch(messages);
+  if (!impl_->pauses.ever_paused() && !channel.selective()) {
+    return channel.queue_->push_batch(messages);
+  }
   BatchPushResult result;
   size_t run_begin = 0;
   auto flush_run = [&](size_t end) {
@@ -429,7 +440,7 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
     result.accepted_bytes += run.accepted_bytes;
   };
   for (size_t i = 0; i < messages.size(); ++i) {
-    if (!skip_if_paused(channel, messages[i].log_time, messages[i].payload.size())) continue;
+    if (!skip_unrecorded(channel, messages[i].log_time, messages[i].payload.size())) continue;
     flush_run(i);
     run_begin = i + 1;
   }
@@ -437,15 +448,19 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
   return result;
 }
 
+// A message the queue cannot take now is pushed again later: it gives its rate slot back, or
+// the retry would find the slot taken and count it rate_limited.
 std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timestamp log_time,
                                              mcap::Timestamp publish_time, uint32_t sequence,
                                              mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
-  if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
+  RateLimiter::Slot slot;
+  if (skip_unrecorded(channel, log_time, payload.size(), &slot)) return PushResult::not_recorded();
   std::optional<PushResult> result =
       channel.latch_ != nullptr
           ? push_latched(channel, {log_time, publish_time, sequence, payload}, false)
           : channel.queue_->try_push(log_time, publish_time, sequence, payload);
+  if (!result && channel.rate_limit_ != nullptr) channel.rate_limit_->give_back(slot);
   // Only once the message is taken: a refused one comes back and would fire twice.
   if (result && channel.rule_ != nullptr) [[unlikely]]
     fire_rule(*channel.rule_, log_time);

@@ -100,14 +100,21 @@ base::Result<std::unique_ptr<OutputFile>> RecordingFile::create_file() {
                             options_.file_system);
 }
 
-// Room for the `mcaprec` record and the summary, the record itself, the latched messages, and
-// the first checkpoint.
+// Room for the opening records (`mcaprec`, the session's) and the summary, the records
+// themselves, the latched messages, and the first checkpoint.
 base::Status RecordingFile::start_file(OutputFile& file, const mcap::Metadata& info) {
-  base::Status status =
-      file.reserve(SummaryEstimate::kIndexEntry * (1 + info.metadata.size()) + summary_.reserve());
+  uint64_t opening_bytes = SummaryEstimate::kIndexEntry * (1 + info.metadata.size());
+  for (const mcap::Metadata& record : options_.start_metadata) {
+    opening_bytes += SummaryEstimate::metadata_bytes(record);
+  }
+  base::Status status = file.reserve(opening_bytes + summary_.reserve());
   if (status && options_.recorder_metadata) {
     status = file.writer().write_metadata(info);
     summary_.add_index_entry(info.name.size());
+  }
+  for (const mcap::Metadata& record : options_.start_metadata) {
+    if (status) status = file.writer().write_metadata(record);
+    summary_.add_index_entry(record.name.size());
   }
   bool relatched = false;
   if (status) status = write_latched(file, relatched);

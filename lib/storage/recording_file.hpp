@@ -77,9 +77,11 @@ struct RecordingFileOptions {
   mcap::WriterOptions writer_options;  // use_chunks is forced off: chunks arrive encoded
   bool recorder_metadata = true;       // write `mcaprec` and `mcaprec.stats`
   mcap::KeyValueMap extra_metadata;    // more keys for `mcaprec` (e.g. config digest)
-  std::string session_start;           // UTC stamp of the session's start
-  size_t stats_keys_per_channel = 2;   // keys per channel in `mcaprec.stats`, for the estimate
-  SinkFactory open_sink;               // empty = FileSinks on file_system
+  // Written after `mcaprec` at the start of every file (e.g. `mcaprec.session`, `foxglove`).
+  std::vector<mcap::Metadata> start_metadata;
+  std::string session_start;          // UTC stamp of the session's start
+  size_t stats_keys_per_channel = 2;  // keys per channel in `mcaprec.stats`, for the estimate
+  SinkFactory open_sink;              // empty = FileSinks on file_system
   // Every call that changes the disk (files, renames, deletes, directory syncs); null = POSIX.
   std::shared_ptr<FileSystem> file_system;
   std::chrono::nanoseconds sync_interval{0};  // fdatasync at least this often; 0 = never

@@ -385,6 +385,8 @@ totals.uncompressed_bytes number
 totals.compressed_bytes number
 totals.messages_not_recorded object
 totals.messages_not_recorded.paused number
+totals.messages_not_recorded.rate_limited number
+totals.messages_not_recorded.excluded number
 memory object
 memory.in_use_bytes number
 memory.budget_bytes number
@@ -425,6 +427,8 @@ channels[].dropped.no_space number
 channels[].not_recorded object
 channels[].not_recorded.paused number
 channels[].relatched number
+channels[].not_recorded.rate_limited number
+channels[].not_recorded.excluded number
 sources array
 sources[] object
 sources[].name string
