@@ -33,7 +33,7 @@ struct ChannelEntry {
   std::string group_name;
   bool on_event = false;  // its chunks go to the look-back ring only
   std::unique_ptr<ChannelQueue> queue;
-  bool latch = false;  // the first declaration's ChannelSpec::latch
+  bool latch = false;                       // the first declaration's ChannelSpec::latch
   std::unique_ptr<RateLimiter> rate_limit;  // null: no max_rate
 };
 

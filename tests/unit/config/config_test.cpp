@@ -787,7 +787,8 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
   multicast.max_message_size = 1200;
   config.sources.push_back(multicast);
   config.channels.push_back({"/frames: \"quoted\"", "frames", 4 * kMiB, Overflow::kDropOldest});
-  config.channels.push_back({"/other", "default", 16 * kMiB, std::nullopt, Record::kAlways, 2'500});
+  config.channels.push_back(
+      {"/other", "default", 16 * kMiB, std::nullopt, Record::kAlways, false, 2'500});
   Source selective;
   selective.name = "selective";
   selective.bind = {"127.0.0.1", 9411};

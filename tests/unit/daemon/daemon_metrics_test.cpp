@@ -426,9 +426,9 @@ channels[].dropped.write_error number
 channels[].dropped.no_space number
 channels[].not_recorded object
 channels[].not_recorded.paused number
-channels[].relatched number
 channels[].not_recorded.rate_limited number
 channels[].not_recorded.excluded number
+channels[].relatched number
 sources array
 sources[] object
 sources[].name string
