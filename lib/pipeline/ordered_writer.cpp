@@ -125,7 +125,7 @@ void OrderedWriter::run() {
   std::unique_lock lock(mu_);
   for (;;) {
     const Batch batch = take_locked(loop);
-    if (batch.idle() && loop.pass_through.empty()) {
+    if (batch.idle() && (loop.pass_through.empty() || file_.pause_state().holding())) {
       wait_locked(lock, loop);
       continue;
     }
@@ -152,7 +152,9 @@ OrderedWriter::Batch OrderedWriter::take_locked(Loop& loop) {
   }
   for (uint64_t boundary : rotation_requests_) loop.rotations.push_back(boundary);
   rotation_requests_.clear();
-  loop.pass_through.swap(pass_through_);
+  // Appended: records kept while recording is paused stay first.
+  for (PassThrough& record : pass_through_) loop.pass_through.push_back(std::move(record));
+  pass_through_.clear();
   Batch batch;
   batch.finishing = finishing_;
   batch.done = finishing_ && next_seq_ >= end_seq_;
@@ -204,11 +206,15 @@ std::optional<std::chrono::steady_clock::time_point> OrderedWriter::wake_deadlin
 
 void OrderedWriter::write_batch(Loop& loop, const Batch& batch) {
   if (batch.sync_failed) file_.check_sync_failure();
-  for (PassThrough& record : loop.pass_through) write_pass_through(record);
-  loop.pass_through.clear();
   if (batch.can_write) file_.stop_holding();  // try again
   write_held(loop);
-  if (file_.pause_state().holding() && batch.done) drop_held(loop.held);
+  // After the chunks: if there is still no room they paused recording again, and the records
+  // wait with them instead of failing.
+  write_pass_through(loop);
+  if (file_.pause_state().holding() && batch.done) {
+    drop_held(loop.held);
+    drop_pass_through(loop.pass_through);
+  }
   file_.flush();
   rotate_before(loop, loop.held.empty() ? batch.taken_up_to : loop.held.front()->seq);
   if (duration_reached(std::chrono::steady_clock::now())) {
@@ -236,13 +242,45 @@ void OrderedWriter::rotate_before(Loop& loop, uint64_t seq) {
   }
 }
 
-void OrderedWriter::write_pass_through(PassThrough& record) {
-  if (record.is_attachment) {
-    record.attachment.data = record.data;
-    file_.write_attachment(record.attachment);
-  } else {
-    file_.write_metadata(record.metadata);
+// Writes the metadata and attachment records taken so far, unless recording is paused for lack
+// of room: then they are kept (up to kMaxPausedPassThroughBytes, the oldest let go beyond it)
+// and written once it resumes, like the chunks held meanwhile.
+void OrderedWriter::write_pass_through(Loop& loop) {
+  if (file_.pause_state().holding()) {
+    uint64_t bytes = 0;
+    for (const PassThrough& record : loop.pass_through) bytes += record.data.size();
+    size_t dropped = 0;
+    while (bytes > kMaxPausedPassThroughBytes && dropped < loop.pass_through.size()) {
+      bytes -= loop.pass_through[dropped++].data.size();
+    }
+    if (dropped > 0) {
+      spdlog::error(
+          "recording is paused for lack of room: {} metadata/attachment records let go "
+          "to keep the rest within {} bytes",
+          dropped, kMaxPausedPassThroughBytes);
+      loop.pass_through.erase(loop.pass_through.begin(),
+                              loop.pass_through.begin() + static_cast<ptrdiff_t>(dropped));
+    }
+    return;
   }
+  for (PassThrough& record : loop.pass_through) {
+    if (record.is_attachment) {
+      record.attachment.data = record.data;
+      file_.write_attachment(record.attachment);
+    } else {
+      file_.write_metadata(record.metadata);
+    }
+  }
+  loop.pass_through.clear();
+}
+
+void OrderedWriter::drop_pass_through(std::vector<PassThrough>& records) {
+  if (!records.empty()) {
+    spdlog::error(
+        "stopped while recording was paused: {} metadata/attachment records could not be written",
+        records.size());
+  }
+  records.clear();
 }
 
 bool OrderedWriter::write_chunk(CompressedChunk* chunk) {

@@ -123,7 +123,10 @@ class OrderedWriter final : public CompressedChunkSink {
   void write_batch(Loop& loop, const Batch& batch);
   void write_held(Loop& loop);
   void rotate_before(Loop& loop, uint64_t seq);
-  void write_pass_through(PassThrough& record);
+  void write_pass_through(Loop& loop);
+  void drop_pass_through(std::vector<PassThrough>& records);
+  // Attachment bytes kept while recording is paused for lack of room.
+  static constexpr uint64_t kMaxPausedPassThroughBytes = uint64_t{64} << 20;
   // False when recording paused and the chunk is held for later.
   bool write_chunk(CompressedChunk* chunk);
   void rotate_if_due(const CompressedChunk& chunk);
