@@ -22,7 +22,7 @@ using detail::ChunkCheck;
 using detail::ChunkMessage;
 using detail::ChunkPrefetcher;
 
-constexpr size_t kChannelIds = 65536;
+constexpr uint32_t kNoRun = UINT32_MAX;   // a channel id with no messages in the chunk
 constexpr uint64_t kIndexEntrySize = 16;  // (log_time, offset) in a Message Index
 
 // The messages of one channel in the chunk being checked: entries [begin, begin + count) of
@@ -286,7 +286,10 @@ bool Scanner::scan_chunk(const RecordFrame& frame, Chunk& chunk, uint64_t& pos) 
   for (Channel& channel : check.channels) {
     report_.channels.emplace(channel.id, std::move(channel));
   }
-  if (chunk_counts_.empty()) chunk_counts_.assign(kChannelIds, 0);
+  // Sized by the largest channel id seen, not all 65536: a scan per small file stays cheap.
+  for (const ChunkMessage& m : check.messages) {
+    if (m.channel_id >= chunk_counts_.size()) chunk_counts_.resize(size_t{m.channel_id} + 1, 0);
+  }
   chunk_channels_.clear();
   for (const ChunkMessage& m : check.messages) {
     if (chunk_counts_[m.channel_id]++ == 0) chunk_channels_.push_back(m.channel_id);
@@ -360,7 +363,10 @@ bool Scanner::scan_message_indexes(size_t chunk_index, uint64_t& pos) {
 void Scanner::group_chunk_messages() {
   if (grouped_ready_) return;
   grouped_ready_ = true;
-  if (run_of_channel_.empty()) run_of_channel_.assign(kChannelIds, 0);
+  for (const ChunkMessage& m : chunk_messages_) {
+    if (m.channel_id >= chunk_counts_.size()) chunk_counts_.resize(size_t{m.channel_id} + 1, 0);
+  }
+  if (run_of_channel_.size() < chunk_counts_.size()) run_of_channel_.resize(chunk_counts_.size());
   std::vector<uint16_t> ids = chunk_channels_;
   std::sort(ids.begin(), ids.end());
   runs_.clear();
@@ -388,7 +394,7 @@ std::optional<std::string> Scanner::check_message_index(ByteView content) {
   const uint16_t channel_id = load_le<uint16_t>(content.data());
   const uint64_t count = load_le<uint32_t>(content.data() + 2) / kIndexEntrySize;
   const uint8_t* entries = content.data() + 6;
-  const uint32_t slot = run_of_channel_[channel_id];
+  const uint32_t slot = channel_id < run_of_channel_.size() ? run_of_channel_[channel_id] : kNoRun;
   const bool has_messages = slot < runs_.size() && runs_[slot].channel_id == channel_id;
   if (!has_messages) {
     if (count == 0) return std::nullopt;
