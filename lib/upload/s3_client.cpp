@@ -95,8 +95,11 @@ S3Result<std::optional<ObjectInfo>> S3Client::head_object(const ObjectRef& objec
   if (response->status == 404) return std::optional<ObjectInfo>();
   if (response->status != 200) {
     // A HEAD answer has no body: the status alone says what it was.
-    const std::string code = response->status == 403 ? "AccessDenied" : "HTTP";
-    return S3Error{classify_http_failure(response->status, code), response->status, code, what};
+    const bool denied = response->status == 403;
+    const std::string code = denied ? "AccessDenied" : "HTTP";
+    return S3Error{
+        classify_http_failure(response->status, code), response->status, code,
+        what + (denied ? ": wrong keys or no permission (a HEAD answer says no more)" : "")};
   }
   ObjectInfo info;
   info.size = std::stoull("0" + header_or_empty(*response, "content-length"));
