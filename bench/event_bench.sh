@@ -49,7 +49,7 @@ run() {  # $1 = always | ring | on_event
   if [[ $mode != always ]]; then
     events="events:
   look_back: 30s
-  memory_bytes: 512MiB
+  memory_bytes: ${RING_MEMORY:-512MiB}
   spool_bytes: 4GiB
   before: 30s
   after: 2s"

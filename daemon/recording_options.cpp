@@ -50,6 +50,24 @@ events::EventOptions event_options_for(const config::Events& events) {
   return options;
 }
 
+std::vector<mcap::Metadata> session_records(const config::Session& session) {
+  std::vector<mcap::Metadata> records;
+  if (session.empty()) return records;
+  mcap::Metadata facts{"mcaprec.session", session.metadata};
+  mcap::Metadata foxglove{"foxglove", {}};
+  if (!session.device_id.empty()) {
+    facts.metadata["device_id"] = session.device_id;
+    foxglove.metadata["deviceId"] = session.device_id;
+  }
+  if (!session.device_name.empty()) {
+    facts.metadata["device_name"] = session.device_name;
+    foxglove.metadata["deviceName"] = session.device_name;
+  }
+  records.push_back(std::move(facts));
+  if (!foxglove.metadata.empty()) records.push_back(std::move(foxglove));
+  return records;
+}
+
 pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   pipeline::PipelineOptions options;
   options.directory = config.output.directory;
@@ -72,6 +90,7 @@ pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   // one must never stall a receive thread, so the default only drops.
   options.default_overflow = pipeline::OverflowPolicy::kDropNewest;
   options.recorder_metadata = true;
+  options.file_metadata = session_records(config.session);
   if (config.events) options.events = event_options_for(*config.events);
   return options;
 }

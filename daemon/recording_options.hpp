@@ -2,13 +2,15 @@
 // From the configuration to the pipeline: the Config's output, mcap and pipeline sections
 // become PipelineOptions, and the configuration file's CRC-32 goes into every file's `mcaprec`
 // metadata record (key "config_crc32", 8 lowercase hex digits) so that a recording can be traced
-// back to the configuration that made it.
+// back to the configuration that made it. The `session:` section becomes the records every file
+// starts with.
 //
 // Per-topic settings (chunk group, queue size, overflow policy) are applied by ingest when it
 // declares a channel, from config::channel_settings_for() and config::effective_overflow(); the
 // defaults here cover channels declared without them.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "base/result.hpp"
 #include "config/config.hpp"
@@ -20,6 +22,10 @@ namespace mcaprec::daemon {
 base::Result<std::string> file_crc32_hex(const std::string& path);
 
 pipeline::PipelineOptions pipeline_options_for(const config::Config& config);
+// The `session:` section as the records every file starts with: `mcaprec.session` (device_id
+// and device_name when set, then the free metadata keys) and `foxglove` (deviceId/deviceName,
+// only when a device is named). None for an empty section.
+std::vector<mcap::Metadata> session_records(const config::Session& session);
 // The `events:` section as the pipeline's event options (enabled).
 events::EventOptions event_options_for(const config::Events& events);
 

@@ -57,8 +57,8 @@ Json top_level_layout() {
                         "channels",
                         "sources"});
   json["totals"] = laid_out({"messages_received", "bytes_received", "messages_written",
-                             "messages_dropped", "bytes_written", "chunks_written", "write_errors",
-                             "uncompressed_bytes", "compressed_bytes"});
+                             "messages_kept", "messages_dropped", "bytes_written", "chunks_written",
+                             "write_errors", "uncompressed_bytes", "compressed_bytes"});
   json["cpu_seconds"] = laid_out({"writer", "compressors", "finalizer"});
   return json;
 }
@@ -92,11 +92,12 @@ void put_all(Json& json, std::span<const Counter<Stats>> rows, const Stats& stat
 }
 
 Json channel_json(const pipeline::ChannelStats& channel) {
-  Json json = laid_out({"id", "topic", "chunk_group", "received", "received_bytes", "written",
-                        "queued_bytes", "dropped", "not_recorded"});
+  Json json = laid_out({"id", "topic", "chunk_group", "record", "received", "received_bytes",
+                        "written", "queued_bytes", "dropped", "not_recorded"});
   json["id"] = uint64_t{channel.id};
   json["topic"] = channel.topic;
   json["chunk_group"] = channel.chunk_group;
+  json["record"] = channel.on_event ? "on_event" : "always";
   put_all(json, channel_counters(), channel);
   return json;
 }

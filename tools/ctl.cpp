@@ -1,5 +1,6 @@
 // mcaprec ctl: talks to a running mcaprecd through its control endpoint (pause, resume, split,
 // events, status). The daemon does the work; this prints its answers for people or scripts.
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -54,6 +55,14 @@ constexpr const char kHelp[] =
     "  mcaprec ctl split\n"
     "  mcaprec ctl event hard_brake --before 20s --after 5s --field driver=alice\n"
     "  mcaprec ctl --url http://127.0.0.1:9465 --token-file /etc/mcaprec/token status\n"
+    "\n"
+    "Status counts (since the daemon started): `written` messages went into the continuous\n"
+    "files; `kept` messages (record: on_event channels, with an events: section) went into the\n"
+    "look-back ring only, and into an event file if an event asked for them; `dropped` were\n"
+    "lost (queue full, memory budget, write errors); `paused` were not recorded on purpose. Per\n"
+    "channel, received = written or kept + dropped + paused + what is still on its way. --json "
+    "adds\n"
+    "bytes, rates and the event ring (see the README, \"Control\").\n"
     "\n"
     "Exit status: 0 on success, 1 when the daemon refused or cannot be reached, 2 on a usage\n"
     "error.\n";
@@ -249,30 +258,77 @@ std::string pause_summary(const Json& pause) {
   return text.empty() ? "nothing" : text;
 }
 
+uint64_t count_of(const Json& value) {
+  return value.is_number_unsigned() ? value.get<uint64_t>() : 0;
+}
+
+// Per reason ({"queue_full": 3, ...}) summed.
+uint64_t sum_of(const Json& by_reason) {
+  uint64_t sum = 0;
+  if (by_reason.is_object()) {
+    for (const auto& [reason, count] : by_reason.items()) sum += count_of(count);
+  }
+  return sum;
+}
+
+// The totals line: "written" is what the continuous files got, "kept" what on-event channels
+// put in the look-back ring (shown with event recording only); per channel, each channel's
+// recorded messages under the name of where they went.
 void print_status(const Json& status) {
   std::printf("state:          %s\n", text_of(status["state"]).c_str());
   std::printf("current file:   %s\n", text_of(status["current_file"]).c_str());
   std::printf("last finalized: %s\n", text_of(status["last_finalized_file"]).c_str());
   std::printf("paused:         %s\n", pause_summary(status["paused_by_request"]).c_str());
   const Json& totals = status["totals"];
-  std::printf("messages:       %s received, %s written, %s dropped, %s not recorded (paused)\n",
-              text_of(totals["messages_received"]).c_str(),
-              text_of(totals["messages_written"]).c_str(),
-              text_of(totals["messages_dropped"]).c_str(),
-              text_of(totals["messages_not_recorded"].value("paused", Json(0))).c_str());
+  const bool events = status.contains("events");
+  const std::string kept =
+      events ? ", " + std::to_string(count_of(totals["messages_kept"])) + " kept in the ring" : "";
+  std::printf(
+      "messages:       %llu received, %llu written to continuous files%s, %llu dropped, "
+      "%llu not recorded (paused)\n",
+      static_cast<unsigned long long>(count_of(totals["messages_received"])),
+      static_cast<unsigned long long>(count_of(totals["messages_written"])), kept.c_str(),
+      static_cast<unsigned long long>(count_of(totals["messages_dropped"])),
+      static_cast<unsigned long long>(sum_of(totals["messages_not_recorded"])));
   for (const Json& channel : status.value("channels", Json::array())) {
-    std::printf("  %-32s %10s written  %8s paused\n", text_of(channel["topic"]).c_str(),
-                text_of(channel["written"]).c_str(),
-                text_of(channel["not_recorded"].value("paused", Json(0))).c_str());
+    const bool on_event = channel.value("record", "") == "on_event";
+    std::printf(
+        "  %-32s %10llu %-7s %8llu dropped %8llu paused\n", text_of(channel["topic"]).c_str(),
+        static_cast<unsigned long long>(count_of(channel["written"])),
+        on_event ? "kept" : "written", static_cast<unsigned long long>(sum_of(channel["dropped"])),
+        static_cast<unsigned long long>(
+            count_of(channel["not_recorded"].value("paused", Json(0)))));
   }
 }
 
+// "1.5s": a window edge's distance from the trigger, in seconds.
+std::string seconds_text(uint64_t nanoseconds) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%gs", static_cast<double>(nanoseconds) / 1e9);
+  return text;
+}
+
+// One line per event: its window as before/after the trigger, its fields, its file.
 void print_event(const Json& event) {
-  std::printf("event %s %s: %s, trigger %s, window %s..%s ns%s%s\n", text_of(event["id"]).c_str(),
-              text_of(event["name"]).c_str(), text_of(event["phase"]).c_str(),
-              text_of(event["trigger_time_utc"]).c_str(), text_of(event["window_start"]).c_str(),
-              text_of(event["window_end"]).c_str(),
-              event.value("file", "").empty() ? "" : ", file ", event.value("file", "").c_str());
+  const uint64_t trigger = count_of(event["trigger_time"]);
+  const uint64_t start = count_of(event["window_start"]);
+  const uint64_t end = count_of(event["window_end"]);
+  std::string fields;
+  const auto given = event.find("fields");
+  if (given != event.end() && given->is_object()) {
+    for (auto field = given->begin(); field != given->end(); ++field) {
+      fields += (fields.empty() ? ", fields " : " ") + field.key() + "=" + text_of(field.value());
+    }
+  }
+  const std::string file = event.value("file", "");
+  const std::string error = event.value("error", "");
+  std::printf("event %s %s: %s, trigger %s (%s before, %s after)%s%s%s%s%s\n",
+              text_of(event["id"]).c_str(), text_of(event["name"]).c_str(),
+              text_of(event["phase"]).c_str(), text_of(event["trigger_time_utc"]).c_str(),
+              seconds_text(trigger - std::min(start, trigger)).c_str(),
+              seconds_text(end - std::min(end, trigger)).c_str(), fields.c_str(),
+              file.empty() ? "" : ", file ", file.c_str(),
+              error.empty() ? "" : ", error: ", error.c_str());
 }
 
 void print_human(const std::string& command, const Json& answer) {

@@ -12,6 +12,7 @@
 #include "info_session.hpp"
 #include "mcap/reader.hpp"
 #include "session_files.hpp"
+#include "session_metadata.hpp"
 
 namespace mcaprec::tool {
 namespace {
@@ -23,7 +24,8 @@ constexpr const char kHelp[] =
     "\n"
     "Shows what an MCAP file holds: library, profile, message count, duration, start and end\n"
     "time, size, chunk compression per codec, every channel with its message count, rate and\n"
-    "schema, attachments and metadata.\n"
+    "schema, attachments and metadata, and the recording session's facts (device and\n"
+    "metadata from the recorder's `session:` configuration, its mcaprec.session record).\n"
     "\n"
     "Given several files or a directory (its *.mcap files; .active files are left out), it\n"
     "shows a recording session: one line per file, in order of first message time, then the\n"
@@ -31,7 +33,9 @@ constexpr const char kHelp[] =
     "consecutive files (a gap longer than 1 second is listed as GAP, files overlapping in time\n"
     "as OVERLAP), every topic with its messages, payload bytes and rate over the session, and\n"
     "the recorder's counts from the mcaprec.stats records (received, written, dropped by\n"
-    "reason and any other counter the recorder wrote), summed over the recorder sessions.\n"
+    "reason and any other counter the recorder wrote), summed over the recorder sessions,\n"
+    "and the session facts with every value the files hold (a key whose value changed\n"
+    "between files lists each value once).\n"
     "\n"
     "On an indexed file only the header, the footer and the summary are read, so it is fast on\n"
     "any size (a session's payload bytes come from the message indexes, also without\n"
@@ -44,7 +48,9 @@ constexpr const char kHelp[] =
     "               without trailing zeros (82.2, 0.0); bytes of a name that are not\n"
     "               UTF-8 are written as U+FFFD. With several files:\n"
     "               {\"files\": [...], \"session\": {...}, \"errors\": [...]};\n"
-    "               gap_ns is negative for files that overlap in time\n"
+    "               gap_ns is negative for files that overlap in time;\n"
+    "               session_metadata is the mcaprec.session record (null without one),\n"
+    "               in the session summary each key with the list of its values\n"
     "  -h, --help   show this help\n"
     "\n"
     "Exit status: 0 on success, 1 when a file cannot be read (the others are still shown),\n"
@@ -81,7 +87,17 @@ std::string time_line(uint64_t nanoseconds) {
   return iso_time(nanoseconds) + " (" + std::to_string(nanoseconds) + ")";
 }
 
-void print_text(const std::string& path, const FileInfo& info) {
+// The `mcaprec.session` record's keys, one a line, values aligned.
+void print_session_keys(const mcap::KeyValueMap& session) {
+  size_t width = 0;
+  for (const auto& [key, value] : session) width = std::max(width, key.size() + 1);
+  for (const auto& [key, value] : session) {
+    std::printf("  %-*s %s\n", static_cast<int>(width), (key + ":").c_str(), value.c_str());
+  }
+}
+
+void print_text(const std::string& path, const FileInfo& info,
+                const std::optional<mcap::KeyValueMap>& session) {
   const uint64_t duration = duration_of(info);
   std::printf("path:        %s\n", path.c_str());
   if (info.scanned) {
@@ -146,6 +162,10 @@ void print_text(const std::string& path, const FileInfo& info) {
   }
   std::printf("metadata:    %zu\n", info.metadata.size());
   for (const auto& name : info.metadata) std::printf("  %s\n", name.c_str());
+  if (session) {
+    std::printf("session:     %zu keys (%s)\n", session->size(), kSessionRecordName);
+    print_session_keys(*session);
+  }
 }
 
 using Json = nlohmann::ordered_json;
@@ -183,7 +203,8 @@ Json attachment_json(const mcap::AttachmentInfo& a) {
           {"log_time_ns", a.log_time}};
 }
 
-void print_json(const std::string& path, const FileInfo& info) {
+void print_json(const std::string& path, const FileInfo& info,
+                const std::optional<mcap::KeyValueMap>& session) {
   const uint64_t duration = duration_of(info);
   const bool any = info.message_count > 0;
   Json incomplete;
@@ -208,7 +229,8 @@ void print_json(const std::string& path, const FileInfo& info) {
                  {"compression", Json::array()},
                  {"channels", Json::array()},
                  {"attachments", Json::array()},
-                 {"metadata", Json::array()}};
+                 {"metadata", Json::array()},
+                 {"session_metadata", session ? Json(*session) : Json()}};
   for (const auto& c : info.compression) report["compression"].push_back(compression_json(c));
   for (const auto& ch : info.channels) report["channels"].push_back(channel_json(ch, duration));
   for (const auto& a : info.attachments) report["attachments"].push_back(attachment_json(a));
@@ -227,10 +249,11 @@ int info_one_file(const std::string& path, bool json) {
     std::fprintf(stderr, "mcaprec info: %s: %s\n", path.c_str(), info.error().to_string().c_str());
     return kExitFailure;
   }
+  const std::optional<mcap::KeyValueMap> session = read_session_metadata(file->bytes(), *info);
   if (json) {
-    print_json(path, *info);
+    print_json(path, *info, session);
   } else {
-    print_text(path, *info);
+    print_text(path, *info, session);
   }
   return kExitOk;
 }

@@ -7,6 +7,7 @@
 #include "cli_helpers.hpp"
 #include "mcap/channel_bytes.hpp"
 #include "recorder_stats.hpp"
+#include "session_metadata.hpp"
 
 namespace mcaprec::tool {
 namespace {
@@ -37,8 +38,11 @@ struct Session {
   bool any_message = false;
   std::vector<Gap> gaps;
   std::map<std::string, TopicTotals> topics;
-  std::vector<std::optional<RecorderStats>> stats;  // per file
-  std::vector<Counters> shares;                     // per file
+  std::vector<std::optional<RecorderStats>> stats;      // per file
+  std::vector<Counters> shares;                         // per file
+  std::vector<std::optional<mcap::KeyValueMap>> facts;  // per file: its mcaprec.session
+  SessionValues fact_values;                            // every value of each key
+  size_t files_with_facts = 0;
   SessionCounters counters;
   std::vector<std::string> byte_errors;  // files whose payload sizes could not be read
 
@@ -88,6 +92,11 @@ Session summarize(const SessionFiles& files) {
   for (const SessionFile& file : files.files) {
     add_file(s, file);
     s.stats.push_back(read_recorder_stats(file));
+    s.facts.push_back(read_session_metadata(file.mapped.bytes(), file.info));
+    if (s.facts.back()) {
+      add_session_values(s.fact_values, *s.facts.back());
+      ++s.files_with_facts;
+    }
   }
   find_gaps(s);
   s.shares = file_shares(s.stats);
@@ -107,7 +116,8 @@ std::string signed_duration(int64_t ns) {
 
 // ---- text
 
-void print_file_line(const SessionFile& file, const Counters& share) {
+void print_file_line(const SessionFile& file, const Counters& share,
+                     const std::optional<mcap::KeyValueMap>& facts) {
   const mcap::FileInfo& info = file.info;
   std::string line = "  " + file.path;
   if (info.message_count > 0) {
@@ -118,6 +128,7 @@ void print_file_line(const SessionFile& file, const Counters& share) {
   if (const uint64_t dropped = dropped_total(share); dropped > 0) {
     line += "  dropped " + std::to_string(dropped);
   }
+  if (facts && !device_label(*facts).empty()) line += "  device " + device_label(*facts);
   if (info.scanned) line += "  (scanned: no usable summary)";
   std::printf("%s\n", line.c_str());
 }
@@ -187,10 +198,27 @@ void print_recorder(const Session& s) {
   }
 }
 
+// Each key of the files' mcaprec.session records with its values, " | " between them.
+void print_facts(const Session& s) {
+  if (s.files_with_facts == 0) {
+    std::printf("session metadata: none (no %s record)\n", kSessionRecordName);
+    return;
+  }
+  std::printf("session metadata: %zu of %zu files with %s\n", s.files_with_facts,
+              s.files->files.size(), kSessionRecordName);
+  size_t width = 0;
+  for (const auto& [key, values] : s.fact_values) width = std::max(width, key.size() + 1);
+  for (const auto& [key, values] : s.fact_values) {
+    std::string joined;
+    for (const std::string& value : values) joined += (joined.empty() ? "" : " | ") + value;
+    std::printf("  %-*s %s\n", static_cast<int>(width), (key + ":").c_str(), joined.c_str());
+  }
+}
+
 void print_text(const Session& s) {
   const auto& files = s.files->files;
   std::printf("files:       %zu (by first message time)\n", files.size());
-  for (size_t i = 0; i < files.size(); ++i) print_file_line(files[i], s.shares[i]);
+  for (size_t i = 0; i < files.size(); ++i) print_file_line(files[i], s.shares[i], s.facts[i]);
   std::printf("session:\n");
   std::printf("messages:    %llu\n", static_cast<unsigned long long>(s.messages));
   if (s.any_message) {
@@ -205,6 +233,7 @@ void print_text(const Session& s) {
   print_gaps(s);
   print_topics(s);
   print_recorder(s);
+  print_facts(s);
 }
 
 // ---- JSON
@@ -215,7 +244,8 @@ Json counters_json(const Counters& counters) {
   return out;
 }
 
-Json file_json(const SessionFile& file, const Counters& share) {
+Json file_json(const SessionFile& file, const Counters& share,
+               const std::optional<mcap::KeyValueMap>& facts) {
   const mcap::FileInfo& info = file.info;
   const bool any = info.message_count > 0;
   return {{"path", file.path},
@@ -226,7 +256,8 @@ Json file_json(const SessionFile& file, const Counters& share) {
           {"end_ns", info.message_end_time},
           {"duration_ns", any ? info.message_end_time - info.message_start_time : 0},
           {"chunks", info.chunk_count},
-          {"recorder", counters_json(share)}};
+          {"recorder", counters_json(share)},
+          {"session_metadata", facts ? Json(*facts) : Json()}};
 }
 
 Json gaps_json(const Session& s) {
@@ -275,14 +306,15 @@ Json session_json(const Session& s) {
            {{"files_with_stats", c.files_with_stats},
             {"sessions", c.sessions},
             {"dropped", dropped_total(c.totals)},
-            {"counters", counters_json(c.totals)}}}};
+            {"counters", counters_json(c.totals)}}},
+          {"session_metadata", s.fact_values.empty() ? Json::object() : Json(s.fact_values)}};
 }
 
 void print_json(const Session& s) {
   Json report = {{"files", Json::array()}, {"session", session_json(s)}, {"errors", Json::array()}};
   const auto& files = s.files->files;
   for (size_t i = 0; i < files.size(); ++i) {
-    report["files"].push_back(file_json(files[i], s.shares[i]));
+    report["files"].push_back(file_json(files[i], s.shares[i], s.facts[i]));
   }
   for (const UnreadableFile& bad : s.files->unreadable) {
     report["errors"].push_back({{"path", bad.path}, {"error", bad.error}});

@@ -89,4 +89,9 @@ Overflow effective_overflow(const ChannelSettings& settings, Transport transport
   return transport == Transport::kTcp ? Overflow::kBlock : Overflow::kDropNewest;
 }
 
+bool topic_selected(const Source& source, std::string_view topic) {
+  if (!source.topics.empty() && !source.topics.matches(topic)) return false;
+  return !source.exclude_topics.matches(topic);
+}
+
 }  // namespace mcaprec::config

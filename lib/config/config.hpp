@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "config/address.hpp"
+#include "config/topic_patterns.hpp"
 #include "mcap/compression.hpp"
 
 namespace mcaprec::config {
@@ -135,6 +136,10 @@ struct Source {
   uint32_t max_connections = 64;                // tcp only
   uint32_t max_channels_per_connection = 1024;  // mcap only; per sender address for udp
   milliseconds idle_timeout{0};                 // tcp only: close a silent connection; 0 = never
+  // mcap only: which in-band topics are recorded. Empty `topics` = all; a topic matching an
+  // `exclude_topics` pattern is never recorded (counted not_recorded/excluded).
+  TopicPatterns topics;
+  TopicPatterns exclude_topics;
 
   bool operator==(const Source&) const = default;
 };
@@ -146,6 +151,10 @@ struct ChannelSettings {
   uint64_t queue_bytes = 0;             // default pipeline.queue_bytes (filled in by the loader)
   std::optional<Overflow> overflow;     // default: block for tcp sources, drop_newest for udp
   Record record = Record::kAlways;      // on_event: only in event files (needs `events:`)
+  bool latch = false;  // the last message per publisher starts every new file again
+  // Messages above this rate (by log time) are not recorded (not_recorded/rate_limited);
+  // millihertz, 0 = no limit. YAML: max_rate: 10Hz.
+  uint64_t max_rate_millihertz = 0;
 
   bool operator==(const ChannelSettings&) const = default;
 };
@@ -199,6 +208,18 @@ struct Control {
   bool operator==(const Control&) const = default;
 };
 
+// session: facts about the recording written into every file the daemon writes, as the
+// `mcaprec.session` Metadata record and, when a device is named, the `foxglove` record
+// (deviceId/deviceName) that Foxglove's import reads. Empty = neither record.
+struct Session {
+  std::string device_id;                        // "" = none
+  std::string device_name;                      // "" = none
+  std::map<std::string, std::string> metadata;  // free keys: vehicle, driver, route, ...
+
+  bool empty() const { return device_id.empty() && device_name.empty() && metadata.empty(); }
+  bool operator==(const Session&) const = default;
+};
+
 struct Logging {
   LogLevel level = LogLevel::kInfo;  // trace | debug | info | warn | error | critical | off
 
@@ -233,6 +254,7 @@ struct Config {
   Recording recording;
   Control control;
   Logging logging;
+  Session session;
 
   bool operator==(const Config&) const = default;
 };
@@ -245,5 +267,8 @@ ChannelSettings channel_settings_for(const Config& config, std::string_view topi
 // What happens when a channel's queue is full: its explicit policy, else block for TCP (the
 // sender is slowed down by flow control) and drop_newest for UDP.
 Overflow effective_overflow(const ChannelSettings& settings, Transport transport);
+// Whether `source` records `topic`: it matches `topics` (or that list is empty) and no pattern
+// of `exclude_topics`.
+bool topic_selected(const Source& source, std::string_view topic);
 
 }  // namespace mcaprec::config

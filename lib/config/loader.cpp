@@ -162,12 +162,29 @@ void read_metadata(Diagnostics& diagnostics, const YAML::Node& node, const std::
       continue;
     }
     const std::string& key = it->first.Scalar();
+    diagnostics.locate(child_path(path, key), line);  // for checks after loading
     if (out.count(key) != 0) {
       diagnostics.error_at(line, child_path(path, key), "written twice");
       continue;
     }
     out[key] = it->second.IsNull() ? std::string() : it->second.Scalar();
   }
+}
+
+// Compiles each regex now, so that a bad one is a configuration error naming its source.
+void read_topic_patterns(Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
+                         const std::string& source_name, TopicPatterns& out) {
+  read_list(diagnostics, node, path, [&](const YAML::Node& item, const std::string& item_at) {
+    if (!item.IsScalar()) {
+      diagnostics.error(item_at,
+                        "expected a topic regex such as ^/camera/, found " + describe_node(item));
+      return;
+    }
+    if (std::optional<std::string> error = out.add(item.Scalar())) {
+      diagnostics.error(item_at, "source '" + source_name + "': '" + item.Scalar() +
+                                     "' is not a valid regular expression (" + *error + ")");
+    }
+  });
 }
 
 void read_source(Diagnostics& diagnostics, const YAML::Node& node, const std::string& path,
@@ -220,6 +237,12 @@ void read_source(Diagnostics& diagnostics, const YAML::Node& node, const std::st
   assign(out.max_connections, r.integer("max_connections", 1, 65535));
   assign(out.max_channels_per_connection, r.integer("max_channels_per_connection", 1, 65535));
   assign(out.idle_timeout, r.duration("idle_timeout"));
+  for (auto [key, patterns] :
+       {std::pair{"topics", &out.topics}, std::pair{"exclude_topics", &out.exclude_topics}}) {
+    if (std::optional<YAML::Node> list = r.find(key)) {
+      read_topic_patterns(diagnostics, *list, r.path_of(key), out.name, *patterns);
+    }
+  }
   r.finish();
 
   require(r, diagnostics, "name", "every source needs a unique name");
@@ -242,6 +265,15 @@ void read_channel(Diagnostics& diagnostics, const YAML::Node& node, const std::s
   out.queue_bytes = r.size("queue_bytes").value_or(pipeline.queue_bytes);
   assign(out.overflow, r.choice("overflow", choices(kOverflows)));
   assign(out.record, r.choice("record", choices(kRecords)));
+  assign(out.latch, r.choice("latch", choices(kBooleans)));
+  if (std::optional<std::string> rate = r.text("max_rate")) {
+    Parsed<uint64_t> parsed = parse_rate_millihertz(*rate);
+    if (parsed.ok()) {
+      out.max_rate_millihertz = *parsed.value;
+    } else {
+      diagnostics.error(r.path_of("max_rate"), parsed.error);
+    }
+  }
   r.finish();
   require(r, diagnostics, "topic", "the topic these settings apply to");
 }
@@ -310,6 +342,16 @@ void read_upload(Diagnostics& diagnostics, const YAML::Node& node, Upload& out) 
           "an AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key)");
 }
 
+void read_session(Diagnostics& diagnostics, const YAML::Node& node, Session& out) {
+  MapReader r(diagnostics, node, "session");
+  assign(out.device_id, r.text("device_id"));
+  assign(out.device_name, r.text("device_name"));
+  if (std::optional<YAML::Node> metadata = r.find("metadata")) {
+    read_metadata(diagnostics, *metadata, r.path_of("metadata"), out.metadata);
+  }
+  r.finish();
+}
+
 void read_config(Diagnostics& diagnostics, const YAML::Node& root,
                  const std::filesystem::path& base_directory, Config& config) {
   MapReader top(diagnostics, root, "");
@@ -350,6 +392,9 @@ void read_config(Diagnostics& diagnostics, const YAML::Node& root,
   }
   if (std::optional<YAML::Node> node = top.find("control"))
     read_control(diagnostics, *node, config);
+  if (std::optional<YAML::Node> node = top.find("session")) {
+    read_session(diagnostics, *node, config.session);
+  }
   if (std::optional<YAML::Node> node = top.find("logging")) {
     MapReader r(diagnostics, *node, "logging");
     assign(config.logging.level, r.choice("level", choices(kLogLevels)));

@@ -153,6 +153,14 @@ void emit_source(YAML::Emitter& out, const Source& source) {
   if (!udp) number(out, "max_connections", source.max_connections);
   if (in_band) number(out, "max_channels_per_connection", source.max_channels_per_connection);
   if (!udp) duration(out, "idle_timeout", source.idle_timeout);
+  if (in_band) {
+    for (auto [key, patterns] : {std::pair{"topics", &source.topics},
+                                 std::pair{"exclude_topics", &source.exclude_topics}}) {
+      out << YAML::Key << key << YAML::Value << YAML::Flow << YAML::BeginSeq;
+      for (const std::string& pattern : patterns->patterns()) out << pattern;
+      out << YAML::EndSeq;
+    }
+  }
   out << YAML::EndMap;
 }
 
@@ -166,7 +174,13 @@ void emit_channel(YAML::Emitter& out, const ChannelSettings& channel) {
   } else {
     out << YAML::Comment("overflow: block for tcp sources, drop_newest for udp");
   }
+  if (channel.max_rate_millihertz != 0) {
+    text(out, "max_rate", format_rate_millihertz(channel.max_rate_millihertz));
+  } else {
+    out << YAML::Comment("max_rate: none (every message is recorded)");
+  }
   word(out, "record", to_string(channel.record));
+  word(out, "latch", channel.latch ? "true" : "false");
   out << YAML::EndMap;
 }
 
@@ -212,6 +226,21 @@ void emit_upload(YAML::Emitter& out, const Upload& upload) {
   out << YAML::EndMap;
 }
 
+void emit_session(YAML::Emitter& out, const Session& session) {
+  out << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
+  text(out, "device_id", session.device_id);
+  text(out, "device_name", session.device_name);
+  out << YAML::Key << "metadata" << YAML::Value;
+  if (session.metadata.empty()) {
+    out << YAML::Flow << YAML::BeginMap << YAML::EndMap;
+  } else {
+    out << YAML::BeginMap;
+    for (const auto& [key, value] : session.metadata) text(out, key.c_str(), value);
+    out << YAML::EndMap;
+  }
+  out << YAML::EndMap;
+}
+
 }  // namespace
 
 std::string to_yaml(const Config& config) {
@@ -250,6 +279,7 @@ std::string to_yaml(const Config& config) {
   text(out, "bind", config.control.bind ? config.control.bind->to_string() : std::string());
   text(out, "token_file", config.control.token_file);
   out << YAML::EndMap;
+  emit_session(out, config.session);
   out << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
   word(out, "level", to_string(config.logging.level));
   out << YAML::EndMap;

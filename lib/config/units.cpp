@@ -23,6 +23,9 @@ constexpr std::array<Unit, 5> kSizeUnits = {{{"TiB", uint64_t{1} << 40},
 constexpr std::array<Unit, 4> kDurationUnits = {
     {{"h", 3'600'000}, {"min", 60'000}, {"s", 1'000}, {"ms", 1}}};
 
+// Rates are kept in millihertz, so "0.5Hz" is exact.
+constexpr std::array<Unit, 2> kRateUnits = {{{"kHz", 1'000'000}, {"Hz", 1'000}}};
+
 // The text split into its number and its unit, with the number as mantissa / 10^decimals.
 struct Quantity {
   uint64_t mantissa = 0;
@@ -210,6 +213,27 @@ Parsed<std::chrono::milliseconds> parse_duration(std::string_view text) {
     return {{}, in_quotes(text) + " is too large"};
   }
   return {std::chrono::milliseconds(static_cast<int64_t>(*ms.value)), ""};
+}
+
+Parsed<uint64_t> parse_rate_millihertz(std::string_view text) {
+  Quantity q;
+  if (std::string error = split_quantity(text, "rate", q); !error.empty()) return {{}, error};
+  const Unit* unit = find_unit(kRateUnits, q.unit);
+  if (unit == nullptr) {
+    return {{}, in_quotes(text) + " needs the unit Hz or kHz (for example 10Hz)"};
+  }
+  const Scaled millihertz = scale_exactly(q, unit->scale);
+  if (millihertz.fractional || !millihertz.value || *millihertz.value == 0) {
+    return {{}, in_quotes(text) + " is not a rate above 0 with at most 3 decimals in Hz"};
+  }
+  return {*millihertz.value, ""};
+}
+
+std::string format_rate_millihertz(uint64_t millihertz) {
+  if (millihertz % 1000 == 0) return std::to_string(millihertz / 1000) + "Hz";
+  std::string fraction = std::to_string(1000 + millihertz % 1000).substr(1);
+  while (fraction.back() == '0') fraction.pop_back();
+  return std::to_string(millihertz / 1000) + "." + fraction + "Hz";
 }
 
 std::string format_size(uint64_t bytes) {

@@ -28,6 +28,11 @@ Parsed<uint64_t> parse_size(std::string_view text);
 // number of milliseconds ("1.5s" is fine, "0.5ms" is not).
 Parsed<std::chrono::milliseconds> parse_duration(std::string_view text);
 
+// "<number>[ ]Hz" or "kHz", above 0, in millihertz ("10Hz" = 10000, "0.5Hz" = 500): rates such
+// as channels[].max_rate.
+Parsed<uint64_t> parse_rate_millihertz(std::string_view text);
+std::string format_rate_millihertz(uint64_t millihertz);  // 10000 -> "10Hz", 500 -> "0.5Hz"
+
 // The shortest exact spelling that parse_size/parse_duration read back to the same value:
 // 2147483648 -> "2GiB", 1536 -> "1536B", 0 -> "0"; 600000 ms -> "10min", 1500 ms -> "1500ms".
 std::string format_size(uint64_t bytes);

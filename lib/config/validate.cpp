@@ -121,6 +121,21 @@ void check_pipeline(const Config& config, Diagnostics& d) {
   }
 }
 
+// The latch follows each message of the channel from its queue into a file: a queue that
+// discards older messages (drop_oldest) would lose that trail, and an on-event channel never
+// reaches the continuous files that repeat it.
+void check_latch(const ChannelSettings& channel, const std::string& at, Diagnostics& d) {
+  if (!channel.latch || d.has_error(at + ".latch")) return;
+  if (channel.overflow == Overflow::kDropOldest && !d.has_error(at + ".overflow")) {
+    d.error(blame(d, {at + ".overflow", at + ".latch"}),
+            "a latched channel cannot use drop_oldest; use drop_newest or block");
+  }
+  if (channel.record == Record::kOnEvent && !d.has_error(at + ".record")) {
+    d.error(blame(d, {at + ".record", at + ".latch"}),
+            "a latched channel is recorded always (latch repeats it in the continuous files)");
+  }
+}
+
 void check_channels(const Config& config, Diagnostics& d) {
   for (size_t i = 0; i < config.channels.size(); ++i) {
     const ChannelSettings& channel = config.channels[i];
@@ -149,6 +164,7 @@ void check_channels(const Config& config, Diagnostics& d) {
                     format_size(config.pipeline.memory_budget) + ")");
       }
     }
+    check_latch(channel, at, d);
   }
   // Channels fed by raw and length_prefixed sources are known now: their queue must hold one
   // message, and only TCP can be slowed down instead of dropping.
@@ -315,6 +331,19 @@ void check_upload(const Config& config, Diagnostics& d) {
   }
 }
 
+// The keys of session.metadata share the `mcaprec.session` record with device_id and
+// device_name, so they must not take those names.
+void check_session(const Config& config, Diagnostics& d) {
+  for (const auto& [key, value] : config.session.metadata) {
+    const std::string at = child_path("session.metadata", key);
+    if (key.empty()) {
+      d.error(at, "a metadata key must not be empty");
+    } else if (key == "device_id" || key == "device_name") {
+      d.error(at, "is a key of its own: write session." + key);
+    }
+  }
+}
+
 }  // namespace
 
 void validate(const Config& config, Diagnostics& d) {
@@ -326,6 +355,7 @@ void validate(const Config& config, Diagnostics& d) {
   check_control(config, d);
   check_events(config, d);
   check_upload(config, d);
+  check_session(config, d);
 }
 
 }  // namespace mcaprec::config

@@ -176,6 +176,11 @@ class SourceCheck {
       d_.error(at("max_channels_per_connection"),
                "only for mcap sources (a " + format + " source has one channel)");
     }
+    for (std::string_view key : {"topics", "exclude_topics"}) {
+      if (d_.written(at(key))) {
+        d_.error(at(key), "only for mcap sources (a " + format + " source has one topic)");
+      }
+    }
     check_schema(config_, source_, path_, d_);
   }
 

@@ -9,6 +9,7 @@
 #include <unordered_set>
 
 #include "storage/file_naming.hpp"
+#include "storage/file_system.hpp"
 
 namespace mcaprec::events {
 
@@ -396,7 +397,8 @@ void EventRecorder::enforce_quota() {
   std::sort(found.begin(), found.end(),
             [](const Found& a, const Found& b) { return a.time < b.time; });
   for (size_t i = 0; i + 1 < found.size() && total > options_.max_total_bytes; ++i) {
-    if (!std::filesystem::remove(found[i].path, ec)) continue;
+    // Through the recorder's file system, like every other change to the disk.
+    if (storage::or_posix(files_.file.file_system)->unlink(found[i].path.string()) != 0) continue;
     spdlog::info("events.max_total_bytes: deleted {} ({} bytes)", found[i].path.string(),
                  found[i].size);
     total -= found[i].size;

@@ -16,9 +16,15 @@ void LookBackRing::add(const mcap::EncodedChunk& chunk, bool on_event) {
     if (!spare_buffers_.empty()) {
       buffer = std::move(spare_buffers_.back());
       spare_buffers_.pop_back();
+      spare_bytes_ -= buffer.capacity();
     }
   }
   auto copy = std::make_shared<mcap::EncodedChunk>(mcap::description_of(chunk));
+  if (buffer.capacity() < chunk.bytes.size()) {
+    // Chunks of one stream differ by a few bytes: room for an eighth more lets the next ones fit.
+    buffer = mcap::Bytes();
+    buffer.reserve(chunk.bytes.size() + chunk.bytes.size() / 8);
+  }
   buffer.assign(chunk.bytes.begin(), chunk.bytes.end());
   copy->bytes = std::move(buffer);
 
@@ -43,9 +49,12 @@ void LookBackRing::add(const mcap::EncodedChunk& chunk, bool on_event) {
 // event thread still holds the chunk. Every chunk is created mutable in add(), so taking its
 // buffer when the ring holds the only reference is sound.
 void LookBackRing::release_locked(std::shared_ptr<const mcap::EncodedChunk>& chunk) {
-  if (chunk != nullptr && chunk.use_count() == 1 && spare_buffers_.size() < kSpareBuffers) {
+  if (chunk != nullptr && chunk.use_count() == 1) {
     auto& bytes = const_cast<mcap::EncodedChunk&>(*chunk).bytes;
-    if (bytes.capacity() > 0) spare_buffers_.push_back(std::move(bytes));
+    if (bytes.capacity() > 0 && spare_bytes_ + bytes.capacity() <= limits_.memory_bytes / 4) {
+      spare_bytes_ += bytes.capacity();
+      spare_buffers_.push_back(std::move(bytes));
+    }
   }
   chunk.reset();
 }

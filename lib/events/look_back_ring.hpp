@@ -83,21 +83,20 @@ class LookBackRing {
   void forget_overwritten_locked();
   void release_locked(std::shared_ptr<const mcap::EncodedChunk>& chunk);
 
-  // Buffers of chunks that left the ring, reused by add(). A few suffice: in a steady stream one
-  // chunk leaves for each that arrives. They are not counted in memory_bytes_.
-  static constexpr size_t kSpareBuffers = 4;
-
   const RingLimits limits_;
   Spool* const spool_;
 
   mutable std::mutex mu_;
-  std::deque<Entry> entries_;               // by seq, guarded by mu_
-  uint64_t front_seq_ = 0;                  // seq of entries_.front()
-  uint64_t first_in_memory_ = 0;            // entries before it are spooled or gone
-  mcap::Timestamp newest_end_ = 0;          // newest message seen
-  uint64_t memory_bytes_ = 0;               // guarded by mu_
-  uint64_t spool_bytes_ = 0;                // guarded by mu_
+  std::deque<Entry> entries_;       // by seq, guarded by mu_
+  uint64_t front_seq_ = 0;          // seq of entries_.front()
+  uint64_t first_in_memory_ = 0;    // entries before it are spooled or gone
+  mcap::Timestamp newest_end_ = 0;  // newest message seen
+  uint64_t memory_bytes_ = 0;       // guarded by mu_
+  uint64_t spool_bytes_ = 0;        // guarded by mu_
+  // Buffers of chunks that left the ring, for add() to reuse, up to a quarter of memory_bytes
+  // (not counted in memory_bytes_): the event thread spills in bursts, the writer adds one by one.
   std::vector<mcap::Bytes> spare_buffers_;  // guarded by mu_
+  uint64_t spare_bytes_ = 0;                // their capacity, guarded by mu_
 
   std::atomic<uint64_t> added_{0};
   std::atomic<uint64_t> evicted_{0};

@@ -19,7 +19,7 @@ namespace mcaprec::ingest {
 class ChannelMapping {
  public:
   explicit ChannelMapping(SourceContext& source)
-      : source_(source), receive_time_(source.receive_timestamps()) {}
+      : source_(source), receive_time_(source.receive_timestamps()), publisher_(next_publisher()) {}
 
   // Declares the channel to the pipeline with the queue settings the configuration gives its
   // topic, and maps `id` to it. On error `id` stays unmapped (route() skips its messages) and
@@ -40,8 +40,12 @@ class ChannelMapping {
   }
 
  private:
+  // Each sender is a publisher of its own, for latched channels: ids never repeat in a process.
+  static uint64_t next_publisher();
+
   SourceContext& source_;
   const bool receive_time_;
+  const uint64_t publisher_;
   std::unordered_map<InBandChannelId, pipeline::ChannelHandle> channels_;
 };
 

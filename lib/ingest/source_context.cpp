@@ -48,7 +48,8 @@ bool SourceContext::receive_timestamps() const {
          source_.timestamp == config::TimestampSource::kReceive;
 }
 
-base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefinition& definition) {
+base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefinition& definition,
+                                                             uint64_t publisher) {
   pipeline::ChannelSpec spec = to_channel_spec(definition);
   const config::ChannelSettings settings = config::channel_settings_for(config_, spec.topic);
   spec.chunk_group = settings.chunk_group;
@@ -56,6 +57,10 @@ base::Result<pipeline::ChannelHandle> SourceContext::declare(const ChannelDefini
   spec.overflow = to_policy(config::effective_overflow(settings, source_.transport));
   spec.source = source_.name;  // so that pausing this source reaches its channels
   spec.on_event = settings.record == config::Record::kOnEvent;
+  spec.latch = settings.latch;
+  spec.publisher = publisher;
+  spec.max_rate_millihertz = settings.max_rate_millihertz;
+  spec.excluded = !config::topic_selected(source_, spec.topic);
   return pipeline_.declare_channel(spec);
 }
 

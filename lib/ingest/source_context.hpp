@@ -45,7 +45,9 @@ class SourceContext {
   bool receive_timestamps() const;  // log_time is the receive time
 
   // Declares `definition` with the queue settings the configuration gives its topic.
-  base::Result<pipeline::ChannelHandle> declare(const ChannelDefinition& definition);
+  // `publisher` tells senders apart for latched channels (ChannelSpec::publisher).
+  base::Result<pipeline::ChannelHandle> declare(const ChannelDefinition& definition,
+                                                uint64_t publisher = 0);
   // The one channel of a raw or length_prefixed source, from the configuration.
   ChannelDefinition configured_channel() const;
 

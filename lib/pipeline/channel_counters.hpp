@@ -49,7 +49,10 @@ struct ChannelCounters {
 // The writer's counts for one channel.
 struct WrittenChannelCounts {
   std::atomic<uint64_t> written{0};  // messages in chunks appended to a file
-  DropCounts dropped{};              // after sealing
+  // Latched messages written again at the start of a later file: not in `written`, so that
+  // received == written + not recorded + dropped still holds.
+  std::atomic<uint64_t> relatched{0};
+  DropCounts dropped{};  // after sealing
 
   void count_drop(DropReason reason, uint64_t messages) {
     pipeline::count_drop(dropped, reason, messages);
@@ -95,6 +98,7 @@ struct ChannelCountsSnapshot {
   uint64_t written = 0;
   std::array<uint64_t, kDropReasonCount> dropped{};
   std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
+  uint64_t relatched = 0;
 };
 
 inline ChannelCountsSnapshot read_channel_counts(const ChannelCounters& queue,
@@ -110,6 +114,7 @@ inline ChannelCountsSnapshot read_channel_counts(const ChannelCounters& queue,
   }
   if (writer == nullptr) return counts;
   counts.written = writer->written.load(std::memory_order_relaxed);
+  counts.relatched = writer->relatched.load(std::memory_order_relaxed);
   for (size_t r = 0; r < kDropReasonCount; ++r) {
     counts.dropped[r] += writer->dropped[r].load(std::memory_order_relaxed);
   }

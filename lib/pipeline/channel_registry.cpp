@@ -53,7 +53,11 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
     entry->schema =
         mcap::Schema{it->second, spec.schema->name, spec.schema->encoding, spec.schema->data};
   }
+  if (spec.max_rate_millihertz != 0) {
+    entry->rate_limit = std::make_unique<RateLimiter>(spec.max_rate_millihertz);
+  }
   entry->group_name = spec.chunk_group.empty() ? std::string(kDefaultGroup) : spec.chunk_group;
+  entry->on_event = spec.on_event;
   ChunkAssembler* group = group_locked(entry->group_name, spec.on_event);
   written_.add(entry->channel.id);
 
@@ -61,6 +65,11 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
   config.channel_id = entry->channel.id;
   config.queue_bytes = spec.queue_bytes != 0 ? spec.queue_bytes : defaults_.queue_bytes;
   config.overflow = spec.overflow.value_or(defaults_.overflow);
+  // A latched queue must hand every accepted message to the writer (latch_table.hpp).
+  if (spec.latch && config.overflow == OverflowPolicy::kDropOldest) {
+    config.overflow = OverflowPolicy::kDropNewest;
+  }
+  entry->latch = spec.latch;
   entry->queue = std::make_unique<ChannelQueue>(config, pool_, space_, accepting_, *group);
   group->add_channel(entry->queue.get());
 

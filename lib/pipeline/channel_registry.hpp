@@ -20,6 +20,7 @@
 #include "pipeline/channel_queue.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/chunk_assembler.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/space_signal.hpp"
 
 namespace mcaprec::pipeline {
@@ -30,7 +31,10 @@ struct ChannelEntry {
   mcap::Channel channel;               // id and schema_id are file-wide
   std::optional<mcap::Schema> schema;  // present when channel.schema_id != 0
   std::string group_name;
+  bool on_event = false;  // its chunks go to the look-back ring only
   std::unique_ptr<ChannelQueue> queue;
+  bool latch = false;                       // the first declaration's ChannelSpec::latch
+  std::unique_ptr<RateLimiter> rate_limit;  // null: no max_rate
 };
 
 struct ChannelDefaults {

@@ -35,6 +35,19 @@ struct ChannelSpec {
   // Recorded only around events: kept in the look-back ring, never in the continuous files.
   // Ignored (recorded always) when the pipeline has no event recording.
   bool on_event = false;
+  // Latched (config `channels[].latch`): the last message written of each publisher starts
+  // every later file again (latch_table.hpp). Fixed by the channel's first declaration.
+  bool latch = false;
+  // Who pushes through the handle this declaration returns (one sender, e.g. a connection):
+  // latching keeps one message per publisher. Not part of the file; 0 for a single publisher.
+  uint64_t publisher = 0;
+  // Messages above this rate (by log time) are not recorded; millihertz, 0 = no limit. Like the
+  // queue settings, the first declaration of a file channel sets it.
+  uint64_t max_rate_millihertz = 0;
+  // The declaring source does not record this topic: every push is counted not_recorded
+  // (`excluded`). The channel is declared in the pipeline (so it has counts) but, carrying no
+  // messages, never in a file.
+  bool excluded = false;
 };
 
 }  // namespace mcaprec::pipeline

@@ -109,6 +109,7 @@ WriterStats OrderedWriter::stats() const {
   WriterStats stats;
   stats.chunks_written = chunks_written_.load(std::memory_order_relaxed);
   stats.messages_written = messages_written_.load(std::memory_order_relaxed);
+  stats.messages_kept = messages_kept_.load(std::memory_order_relaxed);
   stats.bytes_written = bytes_written_.load(std::memory_order_relaxed);
   stats.write_errors = write_errors_.load(std::memory_order_relaxed);
   stats.cpu_time = std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
@@ -124,7 +125,7 @@ void OrderedWriter::run() {
   std::unique_lock lock(mu_);
   for (;;) {
     const Batch batch = take_locked(loop);
-    if (batch.idle() && loop.pass_through.empty()) {
+    if (batch.idle() && (loop.pass_through.empty() || file_.pause_state().holding())) {
       wait_locked(lock, loop);
       continue;
     }
@@ -151,7 +152,9 @@ OrderedWriter::Batch OrderedWriter::take_locked(Loop& loop) {
   }
   for (uint64_t boundary : rotation_requests_) loop.rotations.push_back(boundary);
   rotation_requests_.clear();
-  loop.pass_through.swap(pass_through_);
+  // Appended: records kept while recording is paused stay first.
+  for (PassThrough& record : pass_through_) loop.pass_through.push_back(std::move(record));
+  pass_through_.clear();
   Batch batch;
   batch.finishing = finishing_;
   batch.done = finishing_ && next_seq_ >= end_seq_;
@@ -203,11 +206,15 @@ std::optional<std::chrono::steady_clock::time_point> OrderedWriter::wake_deadlin
 
 void OrderedWriter::write_batch(Loop& loop, const Batch& batch) {
   if (batch.sync_failed) file_.check_sync_failure();
-  for (PassThrough& record : loop.pass_through) write_pass_through(record);
-  loop.pass_through.clear();
   if (batch.can_write) file_.stop_holding();  // try again
   write_held(loop);
-  if (file_.pause_state().holding() && batch.done) drop_held(loop.held);
+  // After the chunks: if there is still no room they paused recording again, and the records
+  // wait with them instead of failing.
+  write_pass_through(loop);
+  if (file_.pause_state().holding() && batch.done) {
+    drop_held(loop.held);
+    drop_pass_through(loop.pass_through);
+  }
   file_.flush();
   rotate_before(loop, loop.held.empty() ? batch.taken_up_to : loop.held.front()->seq);
   if (duration_reached(std::chrono::steady_clock::now())) {
@@ -235,13 +242,45 @@ void OrderedWriter::rotate_before(Loop& loop, uint64_t seq) {
   }
 }
 
-void OrderedWriter::write_pass_through(PassThrough& record) {
-  if (record.is_attachment) {
-    record.attachment.data = record.data;
-    file_.write_attachment(record.attachment);
-  } else {
-    file_.write_metadata(record.metadata);
+// Writes the metadata and attachment records taken so far, unless recording is paused for lack
+// of room: then they are kept (up to kMaxPausedPassThroughBytes, the oldest let go beyond it)
+// and written once it resumes, like the chunks held meanwhile.
+void OrderedWriter::write_pass_through(Loop& loop) {
+  if (file_.pause_state().holding()) {
+    uint64_t bytes = 0;
+    for (const PassThrough& record : loop.pass_through) bytes += record.data.size();
+    size_t dropped = 0;
+    while (bytes > kMaxPausedPassThroughBytes && dropped < loop.pass_through.size()) {
+      bytes -= loop.pass_through[dropped++].data.size();
+    }
+    if (dropped > 0) {
+      spdlog::error(
+          "recording is paused for lack of room: {} metadata/attachment records let go "
+          "to keep the rest within {} bytes",
+          dropped, kMaxPausedPassThroughBytes);
+      loop.pass_through.erase(loop.pass_through.begin(),
+                              loop.pass_through.begin() + static_cast<ptrdiff_t>(dropped));
+    }
+    return;
   }
+  for (PassThrough& record : loop.pass_through) {
+    if (record.is_attachment) {
+      record.attachment.data = record.data;
+      file_.write_attachment(record.attachment);
+    } else {
+      file_.write_metadata(record.metadata);
+    }
+  }
+  loop.pass_through.clear();
+}
+
+void OrderedWriter::drop_pass_through(std::vector<PassThrough>& records) {
+  if (!records.empty()) {
+    spdlog::error(
+        "stopped while recording was paused: {} metadata/attachment records could not be written",
+        records.size());
+  }
+  records.clear();
 }
 
 bool OrderedWriter::write_chunk(CompressedChunk* chunk) {
@@ -297,6 +336,7 @@ void OrderedWriter::count_written(const mcap::EncodedChunk& encoded) {
       counts->written.fetch_add(count, std::memory_order_relaxed);
     }
   }
+  if (latches_ != nullptr) latches_->note_handled(encoded.message_counts, true);
   chunks_written_.fetch_add(1, std::memory_order_relaxed);
   messages_written_.fetch_add(encoded.message_count, std::memory_order_relaxed);
   bytes_written_.fetch_add(encoded.bytes.size(), std::memory_order_relaxed);
@@ -306,11 +346,13 @@ void OrderedWriter::count_written(const mcap::EncodedChunk& encoded) {
 // gets them if an event asks), so they count as written; the writer's own totals are the
 // continuous files' and leave it out.
 void OrderedWriter::count_kept(const mcap::EncodedChunk& encoded) {
+  if (latches_ != nullptr) latches_->note_handled(encoded.message_counts, false);
   for (const auto& [channel_id, count] : encoded.message_counts) {
     if (WrittenChannelCounts* counts = written_.find(channel_id)) {
       counts->written.fetch_add(count, std::memory_order_relaxed);
     }
   }
+  messages_kept_.fetch_add(encoded.message_count, std::memory_order_relaxed);
 }
 
 // A chunk that is not written: its messages count as the compressor said (a chunk that could
@@ -331,6 +373,9 @@ void OrderedWriter::count_drops(const CompressedChunk& chunk, DropReason reason)
       counts->count_drop(reason, messages);
     }
   };
+  if (latches_ != nullptr) {
+    latches_->note_handled(chunk.failed ? chunk.lost : chunk.encoded.message_counts, false);
+  }
   if (chunk.failed) {
     for (const auto& [channel_id, messages] : chunk.lost) count(channel_id, messages);
   } else {

@@ -35,6 +35,7 @@
 #include "pipeline/channel_counters.hpp"
 #include "pipeline/compressor_pool.hpp"
 #include "pipeline/in_flight_gate.hpp"
+#include "pipeline/latch_table.hpp"
 #include "pipeline/recycling_pool.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
@@ -63,6 +64,9 @@ class OrderedWriter final : public CompressedChunkSink {
   // Every chunk handled from then on is also kept in the recorder's look-back ring; chunks of
   // on-event groups go only there. Before start().
   void keep_chunks_in(events::EventRecorder* events) { events_ = events; }
+  // Tells the latch table what became of each chunk's messages (written or not), so that it
+  // latches only what a file holds. Before start().
+  void follow_latches(LatchTable* latches) { latches_ = latches; }
   // Opens the first file (so that a bad directory is reported at once), then starts the thread.
   base::Status start();
   // From compressor threads, in any order.
@@ -119,7 +123,10 @@ class OrderedWriter final : public CompressedChunkSink {
   void write_batch(Loop& loop, const Batch& batch);
   void write_held(Loop& loop);
   void rotate_before(Loop& loop, uint64_t seq);
-  void write_pass_through(PassThrough& record);
+  void write_pass_through(Loop& loop);
+  void drop_pass_through(std::vector<PassThrough>& records);
+  // Attachment bytes kept while recording is paused for lack of room.
+  static constexpr uint64_t kMaxPausedPassThroughBytes = uint64_t{64} << 20;
   // False when recording paused and the chunk is held for later.
   bool write_chunk(CompressedChunk* chunk);
   void rotate_if_due(const CompressedChunk& chunk);
@@ -139,6 +146,7 @@ class OrderedWriter final : public CompressedChunkSink {
   BufferPool& buffers_;
   RecyclingPool<CompressedChunk>& chunk_pool_;
   events::EventRecorder* events_ = nullptr;
+  LatchTable* latches_ = nullptr;
 
   // Shared with submitters.
   std::mutex mu_;
@@ -154,6 +162,7 @@ class OrderedWriter final : public CompressedChunkSink {
   // Read by stats().
   std::atomic<uint64_t> chunks_written_{0};
   std::atomic<uint64_t> messages_written_{0};
+  std::atomic<uint64_t> messages_kept_{0};
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<int64_t> cpu_ns_{0};

@@ -109,7 +109,8 @@ struct Pipeline::Impl {
         gate(in_flight_limit(options, compressors_wanted),
              in_flight_chunk_limit(compressors_wanted)),
         session_start(storage::utc_stamp(std::chrono::system_clock::now())),
-        recording_source(registry, written_counts, session_start),
+        latches(options.compression, options.compression_level),
+        recording_source(registry, written_counts, session_start, &latches),
         event_source(registry, written_counts, session_start),
         writer(output_config(options, session_start), recording_source, written_counts, finalizer,
                gate, buffers, compressed_chunks),
@@ -127,6 +128,7 @@ struct Pipeline::Impl {
     sealed_chunks.fill(gate.chunk_limit(), [](SealedChunk&) {});
     compressed_chunks.fill(gate.chunk_limit(),
                            [this](CompressedChunk& chunk) { compressors.prepare_output(chunk); });
+    writer.follow_latches(&latches);
     if (options.start_paused) pauses.pause(PauseSelector{}, log_clock_now());
     if (options.events.enabled && options.output_path.empty()) {
       event_recorder = std::make_unique<events::EventRecorder>(
@@ -173,6 +175,7 @@ struct Pipeline::Impl {
     file.writer_options.use_chunks = false;
     file.recorder_metadata = options.recorder_metadata;
     file.extra_metadata = options.recorder_info;
+    file.start_metadata = options.file_metadata;
     file.session_start = started;
     file.stats_keys_per_channel = RegistryRecordingSource::kStatsKeysPerChannel;
     file.open_sink = options.open_sink;
@@ -271,6 +274,7 @@ struct Pipeline::Impl {
   storage::Finalizer finalizer;
   WrittenCounts written_counts;
   const std::string session_start;
+  LatchTable latches;
   RegistryRecordingSource recording_source;
   RegistryRecordingSource event_source;  // the event thread's own (it keeps scratch space)
   OrderedWriter writer;
@@ -338,18 +342,31 @@ base::Result<ChannelHandle> Pipeline::declare_channel(const ChannelSpec& spec) {
   const PauseWindow* topic_pause = impl_->pauses.topic(spec.topic);
   const PauseWindow* source_pause =
       spec.source.empty() ? nullptr : impl_->pauses.source(spec.source);
-  return ChannelHandle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause,
-                       impl_->rule_for((*entry)->channel.topic));
+  ChannelHandle handle((*entry)->queue.get(), (*entry)->channel.id, topic_pause, source_pause,
+                       impl_->rule_for((*entry)->channel.topic), (*entry)->rate_limit.get(),
+                       spec.excluded);
+  if ((*entry)->latch) {
+    handle.latch_ = impl_->latches.lane((*entry)->channel.id);
+    handle.publisher_ = spec.publisher;
+  }
+  return handle;
 }
 
-// A paused message is counted where its channel's counts are and goes no further.
-bool Pipeline::skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time,
-                              size_t payload_bytes) {
-  if (!is_paused(impl_->pauses.everything(), channel.topic_pause_, channel.source_pause_,
-                 log_time)) {
-    return false;
+// A message not to be recorded is counted where its channel's counts are and goes no further.
+// A paused message does not take a slot of the rate limit.
+bool Pipeline::skip_unrecorded(ChannelHandle channel, mcap::Timestamp log_time,
+                               size_t payload_bytes, RateLimiter::Slot* slot) {
+  std::optional<NotRecordedReason> reason;
+  if (channel.excluded_) {
+    reason = NotRecordedReason::kExcluded;
+  } else if (is_paused(impl_->pauses.everything(), channel.topic_pause_, channel.source_pause_,
+                       log_time)) {
+    reason = NotRecordedReason::kPaused;
+  } else if (channel.rate_limit_ != nullptr && !channel.rate_limit_->admit(log_time, slot)) {
+    reason = NotRecordedReason::kRateLimited;
   }
-  channel.queue_->count_not_recorded(NotRecordedReason::kPaused, 1, payload_bytes);
+  if (!reason) return false;
+  channel.queue_->count_not_recorded(*reason, 1, payload_bytes);
   return true;
 }
 
@@ -369,20 +386,50 @@ void Pipeline::fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time) {
 PushResult Pipeline::push(ChannelHandle channel, mcap::Timestamp log_time,
                           mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
-  if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
+  if (skip_unrecorded(channel, log_time, payload.size())) return PushResult::not_recorded();
   if (channel.rule_ != nullptr) [[unlikely]]
     fire_rule(*channel.rule_, log_time);
+  if (channel.latch_ != nullptr) [[unlikely]] {
+    return *push_latched(channel, {log_time, publish_time, sequence, payload}, true);
+  }
   return channel.queue_->push(log_time, publish_time, sequence, payload);
 }
 
-// Runs of messages outside any pause go to the queue as batches; the others are counted.
+std::optional<PushResult> Pipeline::push_latched(ChannelHandle channel,
+                                                 const OutgoingMessage& message, bool may_wait) {
+  std::lock_guard order(channel.latch_->order());
+  std::optional<PushResult> result =
+      may_wait ? std::optional<PushResult>(channel.queue_->push(
+                     message.log_time, message.publish_time, message.sequence, message.payload))
+               : channel.queue_->try_push(message.log_time, message.publish_time, message.sequence,
+                                          message.payload);
+  if (result && result->ok())
+    impl_->latches.note_queued(*channel.latch_, channel.publisher_, message);
+  return result;
+}
+
+// Runs of messages to be recorded go to the queue as batches; the others are counted.
 BatchPushResult Pipeline::push_batch(ChannelHandle channel,
                                      std::span<const OutgoingMessage> messages) {
   if (channel.queue_ == nullptr) return {};
   if (channel.rule_ != nullptr && !messages.empty()) [[unlikely]] {
     fire_rule(*channel.rule_, messages.front().log_time);
   }
-  if (!impl_->pauses.ever_paused()) return channel.queue_->push_batch(messages);
+  if (channel.latch_ != nullptr) [[unlikely]] {
+    // Message by message, so that the latch knows which ones the queue accepted.
+    BatchPushResult result;
+    for (const OutgoingMessage& message : messages) {
+      if (skip_unrecorded(channel, message.log_time, message.payload.size())) continue;
+      if (push_latched(channel, message, true)->ok()) {
+        ++result.accepted;
+        result.accepted_bytes += message.payload.size();
+      }
+    }
+    return result;
+  }
+  if (!impl_->pauses.ever_paused() && !channel.selective()) {
+    return channel.queue_->push_batch(messages);
+  }
   BatchPushResult result;
   size_t run_begin = 0;
   auto flush_run = [&](size_t end) {
@@ -393,7 +440,7 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
     result.accepted_bytes += run.accepted_bytes;
   };
   for (size_t i = 0; i < messages.size(); ++i) {
-    if (!skip_if_paused(channel, messages[i].log_time, messages[i].payload.size())) continue;
+    if (!skip_unrecorded(channel, messages[i].log_time, messages[i].payload.size())) continue;
     flush_run(i);
     run_begin = i + 1;
   }
@@ -401,13 +448,19 @@ BatchPushResult Pipeline::push_batch(ChannelHandle channel,
   return result;
 }
 
+// A message the queue cannot take now is pushed again later: it gives its rate slot back, or
+// the retry would find the slot taken and count it rate_limited.
 std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timestamp log_time,
                                              mcap::Timestamp publish_time, uint32_t sequence,
                                              mcap::ByteView payload) {
   if (channel.queue_ == nullptr) return PushResult::dropped(DropReason::kStopped);
-  if (skip_if_paused(channel, log_time, payload.size())) return PushResult::not_recorded();
+  RateLimiter::Slot slot;
+  if (skip_unrecorded(channel, log_time, payload.size(), &slot)) return PushResult::not_recorded();
   std::optional<PushResult> result =
-      channel.queue_->try_push(log_time, publish_time, sequence, payload);
+      channel.latch_ != nullptr
+          ? push_latched(channel, {log_time, publish_time, sequence, payload}, false)
+          : channel.queue_->try_push(log_time, publish_time, sequence, payload);
+  if (!result && channel.rate_limit_ != nullptr) channel.rate_limit_->give_back(slot);
   // Only once the message is taken: a refused one comes back and would fire twice.
   if (result && channel.rule_ != nullptr) [[unlikely]]
     fire_rule(*channel.rule_, log_time);
@@ -530,11 +583,13 @@ PipelineStats Pipeline::stats() const {
     channel.id = entry->channel.id;
     channel.topic = entry->channel.topic;
     channel.chunk_group = entry->group_name;
+    channel.on_event = entry->on_event;
     channel.received = counts.received;
     channel.received_bytes = counts.received_bytes;
     channel.written = counts.written;
     channel.dropped = counts.dropped;
     channel.not_recorded = counts.not_recorded;
+    channel.relatched = counts.relatched;
     channel.queued_bytes = entry->queue->unsealed_bytes();
     stats.channels.push_back(std::move(channel));
   }

@@ -31,11 +31,13 @@
 #include "pipeline/drop_reason.hpp"
 #include "pipeline/event_request.hpp"
 #include "pipeline/file_channel_id.hpp"
+#include "pipeline/latch_table.hpp"
 #include "pipeline/not_recorded_reason.hpp"
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
 #include "pipeline/pause_table.hpp"
 #include "pipeline/push_result.hpp"
+#include "pipeline/rate_limiter.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
@@ -80,6 +82,9 @@ struct PipelineOptions {
   // Write the `mcaprec` Metadata record when a file starts and `mcaprec.stats` when it ends.
   bool recorder_metadata = true;
   mcap::KeyValueMap recorder_info;  // extra keys for `mcaprec`, e.g. the config digest
+  // Written after `mcaprec` at the start of every file, continuous and event files alike
+  // (the daemon's `mcaprec.session` and `foxglove` records).
+  std::vector<mcap::Metadata> file_metadata;
   // Size of a queue segment; 0 = chosen from chunk_size (a sixteenth, at most 64 KiB, plus 4 KiB
   // for a record header). A larger message takes several.
   size_t segment_bytes = 0;
@@ -117,32 +122,49 @@ class ChannelHandle {
   friend class Pipeline;
   // `id` is the one the registry's mcap::Channel carries; the windows are the pauses of its
   // topic and of the declaring source (null: none); `rule` the topic rule its messages fire, if
-  // any.
+  // any; `rate_limit` is the channel's (null: none); `excluded`: the declaring source does not
+  // record the topic.
   ChannelHandle(ChannelQueue* queue, uint16_t id, const PauseWindow* topic_pause,
-                const PauseWindow* source_pause, events::RuleTrigger* rule)
+                const PauseWindow* source_pause, events::RuleTrigger* rule, RateLimiter* rate_limit,
+                bool excluded)
       : queue_(queue),
         id_{id},
         topic_pause_(topic_pause),
         source_pause_(source_pause),
-        rule_(rule) {}
+        rule_(rule),
+        rate_limit_(rate_limit),
+        excluded_(excluded) {}
+  // Whether a push must be checked message by message before it is queued.
+  bool selective() const { return rate_limit_ != nullptr || excluded_; }
   ChannelQueue* queue_ = nullptr;
   FileChannelId id_{};
   const PauseWindow* topic_pause_ = nullptr;
   const PauseWindow* source_pause_ = nullptr;
   events::RuleTrigger* rule_ = nullptr;
+  // A latched channel's lane, and the publisher this handle pushes for (ChannelSpec).
+  LatchTable::Lane* latch_ = nullptr;
+  uint64_t publisher_ = 0;
+  RateLimiter* rate_limit_ = nullptr;
+  bool excluded_ = false;
 };
 
 struct ChannelStats {
   uint16_t id = 0;
   std::string topic;
   std::string chunk_group;
-  uint64_t received = 0;                             // push() calls
-  uint64_t received_bytes = 0;                       // their payload bytes
-  uint64_t written = 0;                              // messages appended to a file
+  uint64_t received = 0;        // push() calls
+  uint64_t received_bytes = 0;  // their payload bytes
+  bool on_event = false;        // record: on_event (and events configured)
+  // Messages recorded: appended to a continuous file or, for an on-event channel, taken into
+  // the look-back ring (an event file gets them if an event asks).
+  uint64_t written = 0;
   std::array<uint64_t, kDropReasonCount> dropped{};  // by DropReason
-  // Not recorded on purpose, by NotRecordedReason (a pause): never a drop.
+  // Not recorded on purpose, by NotRecordedReason (paused, rate_limited, excluded): never a drop.
   std::array<uint64_t, kNotRecordedReasonCount> not_recorded{};
   uint64_t queued_bytes = 0;  // unsealed record bytes now
+  // Latched messages written again at the start of later files: not in `written` (a message
+  // is received and written once; these are repeats of written ones).
+  uint64_t relatched = 0;
 
   uint64_t dropped_total() const;
   uint64_t dropped_for(DropReason reason) const { return dropped[size_t(reason)]; }
@@ -257,7 +279,14 @@ class Pipeline {
   void fire_rule(events::RuleTrigger& rule, mcap::Timestamp log_time);
   struct Impl;
   explicit Pipeline(std::unique_ptr<Impl> impl);
-  bool skip_if_paused(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes);
+  // True (and counted under its reason) when the message is not to be recorded: excluded,
+  // paused or above the channel's rate, checked in that order.
+  // `slot`, if given, receives the rate limit's slot a recorded message took.
+  bool skip_unrecorded(ChannelHandle channel, mcap::Timestamp log_time, size_t payload_bytes,
+                       RateLimiter::Slot* slot = nullptr);
+  // push() or try_push() on a latched channel: the latch follows what the queue accepted.
+  std::optional<PushResult> push_latched(ChannelHandle channel, const OutgoingMessage& message,
+                                         bool may_wait);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -25,6 +25,18 @@ void RegistryRecordingSource::declared_channels(std::vector<const mcap::Channel*
   for (const ChannelEntry* entry : entries_scratch_) out.push_back(&entry->channel);
 }
 
+bool RegistryRecordingSource::latched_chunk(mcap::EncodedChunk& out) const {
+  return latches_ != nullptr && latches_->encode(out);
+}
+
+void RegistryRecordingSource::note_relatched(const mcap::EncodedChunk& chunk) const {
+  for (const auto& [channel_id, count] : chunk.message_counts) {
+    if (WrittenChannelCounts* counts = written_.find(channel_id)) {
+      counts->relatched.fetch_add(count, std::memory_order_relaxed);
+    }
+  }
+}
+
 mcap::Metadata RegistryRecordingSource::session_stats() const {
   mcap::Metadata metadata;
   metadata.name = "mcaprec.stats";

@@ -7,6 +7,7 @@
 
 #include "pipeline/channel_counters.hpp"
 #include "pipeline/channel_registry.hpp"
+#include "pipeline/latch_table.hpp"
 #include "storage/recording_file.hpp"
 
 namespace mcaprec::pipeline {
@@ -17,20 +18,28 @@ class RegistryRecordingSource final : public storage::RecordingSource {
   // per reason for not recording (`not_recorded_paused`, ...).
   static constexpr size_t kStatsKeysPerChannel = 2 + kDropReasonCount + kNotRecordedReasonCount;
 
+  // `latches`: the latched messages every new file starts with (null: none, e.g. event files).
   RegistryRecordingSource(const ChannelRegistry& registry, const WrittenCounts& written,
-                          std::string session_start)
-      : registry_(registry), written_(written), session_start_(std::move(session_start)) {}
+                          std::string session_start, LatchTable* latches = nullptr)
+      : registry_(registry),
+        written_(written),
+        session_start_(std::move(session_start)),
+        latches_(latches) {}
 
   Declaration declaration(uint16_t channel_id) const override;
   void declared_channels(std::vector<const mcap::Channel*>& out) const override;
   // The session's counts: per channel, keyed by topic (`<topic>#<id>` when two channels share
   // one), and in total.
   mcap::Metadata session_stats() const override;
+  bool latched_chunk(mcap::EncodedChunk& out) const override;
+  // Counted per channel as `relatched`, never as written.
+  void note_relatched(const mcap::EncodedChunk& chunk) const override;
 
  private:
   const ChannelRegistry& registry_;
   const WrittenCounts& written_;
   const std::string session_start_;
+  LatchTable* const latches_;
   mutable std::vector<ChannelEntry*> entries_scratch_;
 };
 

@@ -9,8 +9,9 @@ namespace mcaprec::pipeline {
 // OrderedWriter: what reached the files.
 struct WriterStats {
   uint64_t chunks_written = 0;
-  uint64_t messages_written = 0;
-  uint64_t bytes_written = 0;            // chunk bytes appended, all files
+  uint64_t messages_written = 0;         // into the continuous files
+  uint64_t messages_kept = 0;            // of on-event channels, into the look-back ring only
+  uint64_t bytes_written = 0;            // chunk bytes appended, all continuous files
   uint64_t write_errors = 0;             // chunks that could not be encoded or written
   std::chrono::nanoseconds cpu_time{0};  // the writer thread's; its share of the total is the
                                          // pipeline's serial fraction

@@ -100,17 +100,41 @@ base::Result<std::unique_ptr<OutputFile>> RecordingFile::create_file() {
                             options_.file_system);
 }
 
-// Room for the `mcaprec` record and the summary, the record itself, and the first checkpoint.
+// Room for the opening records (`mcaprec`, the session's) and the summary, the records
+// themselves, the latched messages, and the first checkpoint.
 base::Status RecordingFile::start_file(OutputFile& file, const mcap::Metadata& info) {
-  base::Status status =
-      file.reserve(SummaryEstimate::kIndexEntry * (1 + info.metadata.size()) + summary_.reserve());
+  uint64_t opening_bytes = SummaryEstimate::kIndexEntry * (1 + info.metadata.size());
+  for (const mcap::Metadata& record : options_.start_metadata) {
+    opening_bytes += SummaryEstimate::metadata_bytes(record);
+  }
+  base::Status status = file.reserve(opening_bytes + summary_.reserve());
   if (status && options_.recorder_metadata) {
     status = file.writer().write_metadata(info);
     summary_.add_index_entry(info.name.size());
   }
+  for (const mcap::Metadata& record : options_.start_metadata) {
+    if (status) status = file.writer().write_metadata(record);
+    summary_.add_index_entry(record.name.size());
+  }
+  bool relatched = false;
+  if (status) status = write_latched(file, relatched);
   if (status) status = file.writer().flush();
   if (status) file.writer().checkpoint();
+  if (status && relatched) source_.note_relatched(latched_);
   return status;
+}
+
+// The latched messages, with the Schema and Channel records they need, as the file's first
+// chunk. It is not one of the file's own chunks (file_chunks_): alone it neither makes the
+// file worth keeping nor starts its duration, and a file holding only it is never rotated.
+base::Status RecordingFile::write_latched(OutputFile& file, bool& written) {
+  if (!source_.latched_chunk(latched_)) return {};
+  if (base::Status s = file.reserve(incoming_bytes(latched_)); !s) return s;
+  if (base::Status s = declare_channels(latched_); !s) return s;
+  if (base::Status s = file.writer().write_encoded_chunk(latched_); !s) return s;
+  summary_.add_chunk(latched_);
+  written = true;
+  return {};
 }
 
 void RecordingFile::track_sync() {

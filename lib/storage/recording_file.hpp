@@ -2,11 +2,12 @@
 // RecordingFile: the file being recorded, one after another, from opening to the finalizer.
 // The writer above decides what goes in and when a file ends (order, rotation); this class
 // decides how: it opens each file (named by FileNamer, or the one single path) with the
-// recorder's `mcaprec` record, declares each channel before its first chunk in every file
-// (so every file stands alone), reserves disk room for each record plus an estimate of what
-// closing the file writes (SummaryEstimate), asks Retention for room, and pauses recording when
-// there is none (RecordingPause). Every file leaves through one hand-off: complete (with
-// `mcaprec.stats`) or failed to the Finalizer, or, holding nothing worth keeping, deleted.
+// recorder's `mcaprec` record and the latched messages (RecordingSource::latched_chunk), declares
+// each channel before its first chunk in every file (so every file stands alone), reserves disk
+// room for each record plus an estimate of what closing the file writes (SummaryEstimate), asks
+// Retention for room, and pauses recording when there is none (RecordingPause). Every file leaves
+// through one hand-off: complete (with `mcaprec.stats`) or failed to the Finalizer, or, holding
+// nothing worth keeping, deleted.
 //
 // Durability: each record reaches the OS at once and becomes the checkpoint a later failure
 // cuts back to, so a failure never takes a chunk already counted as written with it. The
@@ -62,6 +63,11 @@ class RecordingSource {
   virtual void declared_channels(std::vector<const mcap::Channel*>& out) const = 0;
   // The `mcaprec.stats` record, with the session's counts as of now.
   virtual mcap::Metadata session_stats() const = 0;
+  // Messages that start every file again (latched channels), as one chunk into `out`; false
+  // when there are none. They are written after the `mcaprec` record, before anything else.
+  virtual bool latched_chunk(mcap::EncodedChunk& /*out*/) const { return false; }
+  // The latched chunk went into a file: its messages are counted apart from those written once.
+  virtual void note_relatched(const mcap::EncodedChunk& /*chunk*/) const {}
 };
 
 struct RecordingFileOptions {
@@ -71,9 +77,11 @@ struct RecordingFileOptions {
   mcap::WriterOptions writer_options;  // use_chunks is forced off: chunks arrive encoded
   bool recorder_metadata = true;       // write `mcaprec` and `mcaprec.stats`
   mcap::KeyValueMap extra_metadata;    // more keys for `mcaprec` (e.g. config digest)
-  std::string session_start;           // UTC stamp of the session's start
-  size_t stats_keys_per_channel = 2;   // keys per channel in `mcaprec.stats`, for the estimate
-  SinkFactory open_sink;               // empty = FileSinks on file_system
+  // Written after `mcaprec` at the start of every file (e.g. `mcaprec.session`, `foxglove`).
+  std::vector<mcap::Metadata> start_metadata;
+  std::string session_start;          // UTC stamp of the session's start
+  size_t stats_keys_per_channel = 2;  // keys per channel in `mcaprec.stats`, for the estimate
+  SinkFactory open_sink;              // empty = FileSinks on file_system
   // Every call that changes the disk (files, renames, deletes, directory syncs); null = POSIX.
   std::shared_ptr<FileSystem> file_system;
   std::chrono::nanoseconds sync_interval{0};  // fdatasync at least this often; 0 = never
@@ -148,6 +156,7 @@ class RecordingFile {
 
   base::Result<std::unique_ptr<OutputFile>> create_file();
   base::Status start_file(OutputFile& file, const mcap::Metadata& info);
+  base::Status write_latched(OutputFile& file, bool& written);
   void track_sync();
   Appended append_to_open_file(const mcap::EncodedChunk& chunk, uint64_t incoming);
   Appended handle_no_room(const mcap::EncodedChunk& chunk, const base::Error& error);
@@ -180,6 +189,7 @@ class RecordingFile {
   SummaryEstimate summary_;
   bool stats_estimate_stale_ = false;
   std::vector<const mcap::Channel*> channels_scratch_;
+  mcap::EncodedChunk latched_;  // the latched messages a new file starts with
   std::optional<Retention> retention_;
   RecordingPause pause_;
 

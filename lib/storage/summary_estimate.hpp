@@ -43,6 +43,12 @@ class SummaryEstimate {
   static uint64_t first_use_bytes(const mcap::Schema& schema) {
     return 2 * schema_record_bytes(schema);
   }
+  // A Metadata record and its index entry, from above.
+  static uint64_t metadata_bytes(const mcap::Metadata& metadata) {
+    uint64_t bytes = 2 * kIndexEntry + 2 * metadata.name.size();
+    for (const auto& [key, value] : metadata.metadata) bytes += 8 + key.size() + value.size();
+    return bytes;
+  }
 
  private:
   static uint64_t schema_record_bytes(const mcap::Schema& schema);

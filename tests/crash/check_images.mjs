@@ -1,7 +1,8 @@
 // Opens every .mcap file of a directory with the official readers (@mcap/core), indexed and
 // streamed, every CRC checked (tests/interop/lib/official.mjs), and checks that both readers see
 // the same messages. One node process for all the files of a power-cut trial run
-// (tests/crash/power_cut.sh). Prints "ok ..." or the failures, exits 0 or 1.
+// (tests/crash/power_cut.sh); the trials name event files `event_…`. Prints "ok ..." or the
+// failures, exits 0 or 1.
 //
 // usage: node check_images.mjs DIR
 import { readdir } from "node:fs/promises";
@@ -33,7 +34,11 @@ for (const name of names) {
   }
 }
 if (failures.length === 0) {
-  console.log(`ok official reader: ${names.length} distinct files, ${messages} messages`);
+  const events = names.filter((n) => n.startsWith("event_")).length;
+  console.log(
+    `ok official reader: ${names.length} distinct files (${events} event files), ` +
+      `${messages} messages`,
+  );
 } else {
   for (const failure of failures.slice(0, 20)) console.log(`FAIL official reader: ${failure}`);
   console.log(`FAIL official reader: ${failures.length} of ${names.length} files`);

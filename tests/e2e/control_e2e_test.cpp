@@ -3,7 +3,9 @@
 // pauses exact by log time in the files (`mcaprec verify`ed, read back), `paused` counts equal to
 // what was sent during the pause (in /status and `mcaprec.stats`), split answering with a
 // finalized file, recording.start: paused, the socket's permissions, 4xx JSON errors that never
-// stop recording, and 100 half-open clients that do not keep a scrape or a command out.
+// stop recording, `ctl event`/`ctl events` following an event to its finalized file with the
+// exit codes of usage errors and refusals, and 100 half-open clients that do not keep a scrape
+// or a command out.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -323,6 +325,101 @@ TEST_F(ControlE2ETest, StartsPausedUntilResumed) {
   for (const Recorded& message : topics.at("/numbers")) EXPECT_GE(message.number, 100u);
   ASSERT_NE(stats, nullptr);
   EXPECT_EQ(stats->metadata.at("not_recorded_paused"), "100");
+}
+
+// `mcaprec ctl event` with a window and fields, then `ctl events`: the event goes from marked to
+// finalized, the file it names exists and holds the fields; usage errors exit 2 before anything
+// is sent, a refusal by the daemon exits 1 with its reason.
+TEST_F(ControlE2ETest, CtlEventAndEventsFollowAnEventToItsFile) {
+  start_recording(
+      write_config("events:\n  look_back: 5s\n  memory_bytes: 256KiB\n  spool_bytes: 16MiB\n"
+                   "channels:\n  - {topic: /camera, record: on_event}\n"));
+  Producer producer(port_, {"/numbers", "/camera"});
+  ASSERT_TRUE(producer.ok());
+  for (uint32_t i = 0; i < 50; ++i) {
+    producer.send("/numbers", i);
+    producer.send("/camera", i);
+  }
+  ASSERT_TRUE(wait_received(100));
+  // Status keeps apart what went into the continuous files and what only into the ring.
+  Json counts;
+  ASSERT_TRUE(pipeline::testing::eventually([&] {
+    counts = status();
+    return counts["totals"]["messages_written"] == 50 && counts["totals"]["messages_kept"] == 50;
+  })) << counts.dump();
+  EXPECT_EQ(counts["channels"][0]["record"], "always");
+  EXPECT_EQ(counts["channels"][1]["record"], "on_event");
+  EXPECT_EQ(counts["channels"][1]["written"], 50);
+  const test_support::RunResult summary = ctl({"status"});
+  EXPECT_NE(summary.out.find("100 received, 50 written to continuous files, 50 kept in the ring, "
+                             "0 dropped, 0 not recorded (paused)"),
+            std::string::npos)
+      << summary.out;
+  EXPECT_NE(summary.out.find(" 50 kept "), std::string::npos) << summary.out;
+
+  const test_support::RunResult marked =
+      ctl({"event", "brake", "--before", "300ms", "--after", "200ms", "--field", "driver=alice",
+           "--field", "note=a=b"});
+  ASSERT_EQ(marked.exit_code, 0) << marked.err;
+  EXPECT_NE(marked.out.find("event 1 brake: waiting, trigger "), std::string::npos) << marked.out;
+  EXPECT_NE(marked.out.find("(0.3s before, 0.2s after), fields driver=alice note=a=b"),
+            std::string::npos)
+      << marked.out;
+  for (uint32_t i = 50; i < 100; ++i) producer.send("/camera", i);
+  Json event;
+  EXPECT_TRUE(pipeline::testing::eventually([&] {
+    event = ctl_json({"events", "1"});
+    return event.is_object() && event["phase"] == "finalized";
+  })) << event.dump();
+  ASSERT_TRUE(event.is_object());
+  EXPECT_EQ(event["name"], "brake");
+  EXPECT_EQ(event["trigger"], "control");
+  EXPECT_EQ(event["window_end"].get<uint64_t>() - event["window_start"].get<uint64_t>(),
+            500'000'000u);
+  EXPECT_EQ(event["fields"], Json({{"driver", "alice"}, {"note", "a=b"}}));
+  const std::string file = event["file"].get<std::string>();
+  EXPECT_TRUE(file.ends_with(".mcap") && file.find("_event_brake_") != std::string::npos) << file;
+  ASSERT_TRUE(fs::exists(file)) << file;
+  EXPECT_EQ(verify(file), 0);
+  const pipeline::testing::FileContents contents = pipeline::testing::read_file(file);
+  const mcap::Metadata* record = contents.find_metadata("mcaprec.event");
+  ASSERT_NE(record, nullptr);
+  EXPECT_EQ(record->metadata.at("field.driver"), "alice");
+
+  const Json listed = ctl_json({"events"});
+  ASSERT_TRUE(listed.is_object());
+  ASSERT_EQ(listed["events"].size(), 1u);
+  EXPECT_EQ(listed["events"][0]["file"], file);
+  const test_support::RunResult human = ctl({"events"});
+  EXPECT_EQ(human.exit_code, 0);
+  EXPECT_NE(human.out.find("event 1 brake: finalized"), std::string::npos) << human.out;
+  EXPECT_NE(human.out.find(", file " + file), std::string::npos) << human.out;
+
+  for (const std::vector<std::string>& wrong : {std::vector<std::string>{"event"},
+                                                {"event", "a", "b"},
+                                                {"event", "x", "--field", "k"},
+                                                {"event", "x", "--before"},
+                                                {"status", "--field", "k=v"},
+                                                {"events", "1", "2"},
+                                                {"launch"},
+                                                {"status", "--bogus"},
+                                                {}}) {
+    const test_support::RunResult usage = ctl(wrong);
+    EXPECT_EQ(usage.exit_code, 2) << testing::PrintToString(wrong);
+    EXPECT_NE(usage.err.find("Run 'mcaprec ctl --help'"), std::string::npos) << usage.err;
+  }
+  const test_support::RunResult bad_window = ctl({"event", "x", "--before", "soon"});
+  EXPECT_EQ(bad_window.exit_code, 1);
+  EXPECT_NE(bad_window.err.find("the daemon refused (400): before"), std::string::npos)
+      << bad_window.err;
+  const test_support::RunResult unknown = ctl({"events", "99"});
+  EXPECT_EQ(unknown.exit_code, 1);
+  EXPECT_NE(unknown.err.find("the daemon refused (404): no event 99"), std::string::npos)
+      << unknown.err;
+  EXPECT_EQ(ctl_json({"events"})["events"].size(), 1u);  // nothing was marked by the failures
+
+  producer.finish();
+  ASSERT_EQ(stop(), 0) << daemon_->err();
 }
 
 // Bad requests get a 4xx JSON error; a TCP bind needs the token; recording goes on throughout.

@@ -2,11 +2,12 @@
 // its debounce) write event files holding every message of their window and nothing beyond one
 // chunk_max_age of it; on-event channels are absent from the continuous files and present in
 // the event files; an event file open at kill -9 is completed by recovery at the next start;
-// the example configuration loads.
+// the example configuration loads; events.max_total_bytes deletes the oldest finished event files
+// only beyond its quota, never the open one, while output retention deletes continuous files only.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
-#include <atomic>
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -15,6 +16,7 @@
 #include <vector>
 
 #include "daemon_fixture.hpp"
+#include "periodic_thread.hpp"
 #include "pipeline_test_support.hpp"
 #include "producers.hpp"
 
@@ -32,27 +34,25 @@ constexpr auto kChunkMaxAge = milliseconds(100);
 class UdpStream {
  public:
   UdpStream(uint16_t port, std::vector<std::string> topics, std::chrono::microseconds period)
-      : thread_([this, port, topics, period] {
-          std::vector<std::unique_ptr<UdpClient>> clients;
-          for (size_t i = 0; i < topics.size(); ++i) {
-            clients.push_back(std::make_unique<UdpClient>(port));
-          }
-          for (uint32_t n = 0; !stop_.load(); ++n) {
-            for (size_t i = 0; i < topics.size(); ++i) {
-              clients[i]->send(mcap_datagram(topics[i], n, 300));
-            }
-            std::this_thread::sleep_for(period);
+      : topics_(std::move(topics)),
+        clients_(make_clients(port, topics_.size())),
+        sender_(period, [this](uint32_t n) {
+          for (size_t i = 0; i < topics_.size(); ++i) {
+            clients_[i]->send(mcap_datagram(topics_[i], n, 300));
           }
         }) {}
-  ~UdpStream() { stop(); }
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
+  void stop() { sender_.stop(); }
 
  private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  static std::vector<std::unique_ptr<UdpClient>> make_clients(uint16_t port, size_t count) {
+    std::vector<std::unique_ptr<UdpClient>> clients;
+    for (size_t i = 0; i < count; ++i) clients.push_back(std::make_unique<UdpClient>(port));
+    return clients;
+  }
+
+  const std::vector<std::string> topics_;
+  const std::vector<std::unique_ptr<UdpClient>> clients_;
+  test_support::PeriodicThread sender_;  // last: stops before the clients go
 };
 
 class EventsE2ETest : public DaemonFixture {
@@ -216,6 +216,102 @@ TEST_F(EventsE2ETest, EventFileOpenAtKillNineIsRecoveredAtTheNextStart) {
   EXPECT_NE(daemon_->err().find("discarding the look-back spool"), std::string::npos)
       << daemon_->err();
   EXPECT_FALSE(fs::exists(output_ / "rec_lookback.spool"));
+}
+
+// Paths and sizes from the daemon's "events.max_total_bytes: deleted PATH (N bytes)" lines, in
+// the order it deleted them.
+std::vector<std::pair<std::string, uint64_t>> quota_deletions(const std::string& log) {
+  static const std::string kSaid = "events.max_total_bytes: deleted ";
+  std::vector<std::pair<std::string, uint64_t>> out;
+  for (size_t at = log.find(kSaid); at != std::string::npos; at = log.find(kSaid, at + 1)) {
+    const size_t path = at + kSaid.size();
+    const size_t open = log.find(" (", path);
+    out.emplace_back(log.substr(path, open - path), std::stoull(log.substr(open + 2)));
+  }
+  return out;
+}
+
+// Two quotas side by side: output.max_total_bytes deletes continuous files (many) and never an
+// event file; events.max_total_bytes deletes the oldest finished event files, only as many as it
+// must, never the open one.
+TEST_F(EventsE2ETest, EventFilesHaveTheirOwnQuotaApartFromContinuousRetention) {
+  constexpr uint64_t kEventQuota = 1536 * 1024;
+  constexpr uint64_t kContinuousQuota = 1024 * 1024;
+  const fs::path config = dir_ / "mcaprecd.yaml";
+  std::ofstream(config)
+      << "output:\n  directory: " << output_.string() << "\n  min_free_bytes: 0\n"
+      << "  max_bytes: 64KiB\n  max_total_bytes: " << kContinuousQuota << "\n"
+      << "mcap:\n  compression: none\n  chunk_size: 16KiB\n  chunk_max_age: 100ms\n"
+      << "pipeline:\n  compressor_threads: 2\n  memory_budget: 64MiB\n  queue_bytes: 4MiB\n"
+      << "events:\n  look_back: 5s\n  memory_bytes: 1MiB\n  spool_bytes: 64MiB\n"
+      << "  max_total_bytes: " << kEventQuota << "\n  before: 300ms\n  after: 100ms\n"
+      << "  signal_event: button\n  triggers:\n"
+      << "    - {topic: /trigger, name: long, before: 100ms, after: 3s, min_interval: 30s}\n"
+      << "sources:\n  - name: sensors\n    transport: udp\n    bind: 127.0.0.1:" << port_
+      << "\n    format: mcap\n    receive_buffer: 8MiB\n";
+  start_recording(config.string());
+  UdpStream stream(port_, {"/fast", "/camera"}, std::chrono::microseconds(300));
+  std::this_thread::sleep_for(milliseconds(800));
+  constexpr size_t kSignals = 5;  // windows 500 ms apart: five files of ~0.4-0.6 s of data each
+  for (size_t i = 0; i < kSignals; ++i) {
+    daemon_->signal(SIGUSR1);
+    std::this_thread::sleep_for(milliseconds(500));
+  }
+  UdpClient(port_).send(mcap_datagram("/trigger", 0, 10));
+  // Every button file finalized, and the quota enforced after the last one.
+  std::vector<std::pair<std::string, uint64_t>> deleted;
+  std::vector<fs::path> kept;
+  uint64_t kept_bytes = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        deleted = quota_deletions(daemon_->err());
+        kept = files_with("_event_button_", ".mcap");
+        kept_bytes = 0;
+        for (const fs::path& path : kept) {
+          std::error_code gone;  // deleted since the listing: look again
+          kept_bytes += fs::file_size(path, gone);
+          if (gone) return false;
+        }
+        return kept.size() + deleted.size() == kSignals && kept_bytes <= kEventQuota;
+      },
+      seconds(15)))
+      << daemon_->err();
+  // The rule's file is still open, and stays: only finished files count and go.
+  const std::vector<fs::path> open = files_with("_event_long_", ".mcap.active");
+  ASSERT_EQ(open.size(), 1u);
+  std::sort(kept.begin(), kept.end());  // by trigger time: the names carry it
+
+  ASSERT_FALSE(deleted.empty()) << "five event files should not fit " << kEventQuota;
+  // Only beyond the quota: the last file deleted would not have fitted beside the kept ones.
+  EXPECT_GT(kept_bytes + deleted.back().second, kEventQuota);
+  // Oldest first: every deleted file is older than every kept one, and deletions go in order.
+  for (size_t i = 0; i < deleted.size(); ++i) {
+    EXPECT_LT(fs::path(deleted[i].first).filename(), kept.front().filename());
+    if (i > 0) {
+      EXPECT_LT(deleted[i - 1].first, deleted[i].first);
+    }
+  }
+  // Continuous retention ran all along and left the event files alone.
+  const std::vector<fs::path> recordings = continuous();
+  uint64_t continuous_bytes = 0;
+  for (const fs::path& path : recordings) continuous_bytes += fs::file_size(path);
+  EXPECT_LE(continuous_bytes, kContinuousQuota + 128 * 1024);  // + the open file
+  const std::string log = daemon_->err();
+  static const std::string kRetention = "retention: deleted ";
+  size_t continuous_deleted = 0;
+  for (size_t at = log.find(kRetention); at != std::string::npos;
+       at = log.find(kRetention, at + 1)) {
+    ++continuous_deleted;
+    EXPECT_EQ(log.find("_event_", at), log.find("_event_", log.find('\n', at)))
+        << "output retention deleted an event file: " << log.substr(at, 200);
+  }
+  EXPECT_GT(continuous_deleted, 3u) << log;
+  EXPECT_TRUE(fs::exists(open.front()));
+
+  stream.stop();
+  daemon_->signal(SIGTERM);
+  ASSERT_EQ(daemon_->wait(seconds(20)), 0) << daemon_->err();
+  EXPECT_EQ(files_with("_event_long_", ".mcap").size(), 1u);
 }
 
 TEST_F(EventsE2ETest, TheEventVehicleExampleLoads) {

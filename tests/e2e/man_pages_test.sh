@@ -37,7 +37,7 @@ check mcaprecd.8.gz "MCAPRECD(8)" "NAME" "mcaprecd - MCAP recording daemon" "--c
 check mcaprec.1.gz "MCAPREC(1)" "-V, --version" "COMMANDS" "mcaprec info" "mcaprec verify" \
   "mcaprec recover" "mcaprec send" "--raw-size SIZE" "EXIT STATUS" "mcaprecd(8)"
 check mcaprec.yaml.5.gz "MCAPREC.YAML(5)" "mcaprec.yaml - configuration" "max_total_bytes" \
-  "chunk_size" "allowed_senders" "exits 78" "mcaprecd(8)"
+  "chunk_size" "allowed_senders" "exits 78" "mcaprecd(8)" "device_name" "mcaprec.session"
 if ((failures)); then
   echo "$failures failure(s)"
   exit 1

@@ -51,7 +51,8 @@ Bytes log_payload(int i) {
   return Bytes(text.begin(), text.end());
 }
 
-void write_session_file(const fs::path& path, const FileSpec& spec) {
+// `facts`: the `mcaprec.session` record; none when empty.
+void write_session_file(const fs::path& path, const FileSpec& spec, const KeyValueMap& facts = {}) {
   WriterOptions options;
   options.chunk_size = 4096;
   auto writer = storage::create_file_writer(path.string(), options);
@@ -62,6 +63,9 @@ void write_session_file(const fs::path& path, const FileSpec& spec) {
   ASSERT_TRUE(w.add_channel(Channel{2, 0, "/log", "json", {}}).ok());
   ASSERT_TRUE(w.add_channel(Channel{3, 1, "/camera", "cdr", {}}).ok());
   ASSERT_TRUE(w.write_metadata(Metadata{"session", {{"vehicle", "car-7"}}}).ok());
+  if (!facts.empty()) {
+    ASSERT_TRUE(w.write_metadata(Metadata{"mcaprec.session", facts}).ok());
+  }
   for (int i = 0; i < kPerFile; ++i) {
     const uint16_t channel = static_cast<uint16_t>(1 + i % 3);
     const Bytes data = channel == 1   ? test_support::payload(static_cast<uint32_t>(i), kImuSize)
@@ -393,6 +397,60 @@ TEST_F(SessionToolTest, CatPrintsTextHexAndJsonLines) {
   const nlohmann::json camera = nlohmann::json::parse(r.out.substr(0, r.out.find('\n')));
   EXPECT_EQ(camera["data_hex"].get<std::string>().size(), 4u + 3u);
   EXPECT_EQ(camera["size"], 1000);
+}
+
+// The recorder's `session:` facts: a single file lists its record's keys; a session names the
+// device on each file line and lists every value of each key once, in file order.
+TEST_F(SessionToolTest, InfoShowsTheSessionMetadataPerFileAndForTheSession) {
+  fs::create_directories(rec_);
+  const Timestamp span = kPerFile * kStep;
+  const KeyValueMap ann = {
+      {"device_id", "car-7"}, {"device_name", "Test Car 7"}, {"driver", "ann"}};
+  KeyValueMap bob = ann;
+  bob["driver"] = "bob";
+  write_session_file(rec_ / "a.mcap", {kStart, 300, 0, "s1"}, ann);
+  write_session_file(rec_ / "b.mcap", {kStart + span, 600, 0, "s1"}, bob);
+  write_session_file(rec_ / "c.mcap", {kStart + 2 * span, 900, 0, "s1"});
+  const std::string a = (rec_ / "a.mcap").string(), c = (rec_ / "c.mcap").string();
+
+  const RunResult one = run({"info", a});
+  ASSERT_EQ(one.exit_code, 0) << describe(one);
+  EXPECT_NE(one.out.find("session:     3 keys (mcaprec.session)\n"
+                         "  device_id:   car-7\n"
+                         "  device_name: Test Car 7\n"
+                         "  driver:      ann\n"),
+            std::string::npos)
+      << one.out;
+  const RunResult one_json = run({"info", "--json", a});
+  ASSERT_EQ(one_json.exit_code, 0) << describe(one_json);
+  EXPECT_EQ(nlohmann::json::parse(one_json.out)["session_metadata"]["driver"], "ann");
+  const RunResult without = run({"info", "--json", c});
+  EXPECT_TRUE(nlohmann::json::parse(without.out)["session_metadata"].is_null());
+
+  const RunResult all = run({"info", rec_.string()});
+  ASSERT_EQ(all.exit_code, 0) << describe(all);
+  const std::string& out = all.out;
+  EXPECT_NE(out.find("  " + a + "  "), std::string::npos);
+  EXPECT_NE(out.find("device car-7 (Test Car 7)", out.find("  " + a + "  ")), std::string::npos)
+      << out;
+  const size_t c_line = out.find("  " + c + "  ");
+  EXPECT_EQ(out.substr(c_line, out.find('\n', c_line) - c_line).find("device"), std::string::npos)
+      << out;
+  EXPECT_NE(out.find("session metadata: 2 of 3 files with mcaprec.session\n"
+                     "  device_id:   car-7\n"
+                     "  device_name: Test Car 7\n"
+                     "  driver:      ann | bob\n"),
+            std::string::npos)
+      << out;
+
+  const RunResult all_json = run({"info", "--json", rec_.string()});
+  ASSERT_EQ(all_json.exit_code, 0) << describe(all_json);
+  const nlohmann::json report = nlohmann::json::parse(all_json.out);
+  EXPECT_EQ(report["session"]["session_metadata"],
+            nlohmann::json::parse(R"({"device_id": ["car-7"], "device_name": ["Test Car 7"],
+                                      "driver": ["ann", "bob"]})"));
+  EXPECT_EQ(report["files"][1]["session_metadata"]["driver"], "bob");
+  EXPECT_TRUE(report["files"][2]["session_metadata"].is_null());
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -113,6 +115,8 @@ TEST(ConfigFiles, VehicleExampleHasMulticastLidarCameraCanAndChunkGroups) {
   // A topic without an entry gets the pipeline's default queue and the shared group.
   EXPECT_EQ(channel_settings_for(config, "/diagnostics").queue_bytes, 32 * kMiB);
   EXPECT_EQ(channel_settings_for(config, "/diagnostics").chunk_group, "default");
+  EXPECT_EQ(config.session.device_name, "test-vehicle-7");
+  EXPECT_EQ(config.session.metadata.at("route"), "proving ground, loop B");
 }
 
 TEST(ConfigFiles, Ros2ExampleUsesTheRos2Profile) {
@@ -124,6 +128,7 @@ TEST(ConfigFiles, Ros2ExampleUsesTheRos2Profile) {
   ASSERT_TRUE(mcu.schema.has_value());
   EXPECT_EQ(mcu.schema->data, "string data\n");
   EXPECT_NE(mcu.metadata.at("offered_qos_profiles").find("reliability: 1"), std::string::npos);
+  EXPECT_TRUE(channel_settings_for(*result, "/tf_static").latch);
 }
 
 TEST(ConfigFiles, ShippedFilesRoundTripThroughToYaml) {
@@ -782,9 +787,20 @@ TEST(ConfigToYaml, AwkwardValuesRoundTrip) {
   multicast.max_message_size = 1200;
   config.sources.push_back(multicast);
   config.channels.push_back({"/frames: \"quoted\"", "frames", 4 * kMiB, Overflow::kDropOldest});
-  config.channels.push_back({"/other", "default", 16 * kMiB, std::nullopt});
+  config.channels.push_back(
+      {"/other", "default", 16 * kMiB, std::nullopt, Record::kAlways, false, 2'500});
+  Source selective;
+  selective.name = "selective";
+  selective.bind = {"127.0.0.1", 9411};
+  selective.max_message_size = 16 * kMiB;
+  ASSERT_FALSE(selective.topics.add("^/perception/").has_value());
+  ASSERT_FALSE(selective.exclude_topics.add("debug$").has_value());
+  config.sources.push_back(selective);
   config.metrics.bind = Endpoint{"localhost", 0};
   config.logging.level = LogLevel::kWarn;
+  config.session.device_id = "007";
+  config.session.device_name = "Test Car: 7";
+  config.session.metadata = {{"test case", "brake #3"}, {"route", "null"}, {"note", "a\nb"}};
 
   const std::string printed = to_yaml(config);
   Result<Config> loaded = load_config_string(printed, "printed.yaml");
@@ -872,6 +888,128 @@ TEST(ConfigEvents, MistakesNameTheKeyAndTheFix) {
   EXPECT_EQ(single_error(std::string(kOneSource) + "events:\n  memory_bytes: 1KiB\n"),
             "test.yaml:6: events.memory_bytes: events.memory_bytes (1KiB) must hold at least "
             "one chunk (mcap.chunk_size 1MiB)");
+}
+
+// --- topic selection and rate limits ---
+
+TEST(ConfigSelection, TopicPatternsAndMaxRateLoad) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "    topics: ['^/perception/', '^/vehicle/']\n"
+                                "    exclude_topics: ['/debug/']\n"
+                                "channels:\n"
+                                "  - {topic: /imu, max_rate: 100Hz}\n"
+                                "  - {topic: /map, max_rate: 0.5Hz}\n");
+  const Source& source = config.sources.at(0);
+  EXPECT_TRUE(topic_selected(source, "/perception/objects"));
+  EXPECT_TRUE(topic_selected(source, "/vehicle/speed"));
+  EXPECT_FALSE(topic_selected(source, "/perception/debug/raw"));
+  EXPECT_FALSE(topic_selected(source, "/camera/front"));
+  EXPECT_EQ(config.channels.at(0).max_rate_millihertz, 100'000u);
+  EXPECT_EQ(config.channels.at(1).max_rate_millihertz, 500u);
+  EXPECT_TRUE(topic_selected(load_ok(kOneSource).sources.at(0), "/anything"));
+}
+
+TEST(ConfigSelection, ABadRegexNamesItsSourceAndPattern) {
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) + "    exclude_topics: ['^/ok', '(/unclosed']\n"),
+      "test.yaml:5: sources[0].exclude_topics[1]: source 'producers': '(/unclosed' is not "
+      "a valid regular expression (" +
+          [] {
+            try {
+              std::regex bad("(/unclosed");
+            } catch (const std::regex_error& error) {
+              return std::string(error.what());
+            }
+            return std::string();
+          }() +
+          ")");
+}
+
+TEST(ConfigSelection, TopicSelectionIsForMcapSourcesOnly) {
+  EXPECT_EQ(single_error("sources:\n"
+                         "  - {name: raw, transport: udp, bind: '127.0.0.1:9000', format: raw,\n"
+                         "     topic: /t, topics: ['^/t']}\n"),
+            "test.yaml:3: sources[0].topics: only for mcap sources (a raw source has one topic)");
+}
+
+TEST(ConfigSelection, MaxRateNeedsAUnitAndAPositiveValue) {
+  EXPECT_EQ(single_error(std::string(kOneSource) + "channels:\n  - {topic: /imu, max_rate: 10}\n"),
+            "test.yaml:6: channels[0].max_rate: '10' needs the unit Hz or kHz (for example 10Hz)");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "channels:\n  - {topic: /imu, max_rate: 0Hz}\n"),
+            "test.yaml:6: channels[0].max_rate: '0Hz' is not a rate above 0 with at most 3 "
+            "decimals in Hz");
+  EXPECT_EQ(format_rate_millihertz(2'500), "2.5Hz");
+  EXPECT_EQ(format_rate_millihertz(1'000'000), "1000Hz");
+}
+
+// --- session metadata ---
+
+TEST(ConfigSession, DeviceAndFreeMetadataLoad) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "session:\n"
+                                "  device_id: car-7\n"
+                                "  device_name: Test Car 7\n"
+                                "  metadata: {driver: ann, route: A9, test case: 12, night:}\n");
+  EXPECT_EQ(config.session.device_id, "car-7");
+  EXPECT_EQ(config.session.device_name, "Test Car 7");
+  EXPECT_EQ(config.session.metadata,
+            (std::map<std::string, std::string>{
+                {"driver", "ann"}, {"route", "A9"}, {"test case", "12"}, {"night", ""}}));
+  const Config none = load_ok(kOneSource);
+  EXPECT_TRUE(none.session.empty());
+  EXPECT_NE(to_yaml(none).find("session:\n  device_id: \"\"\n  device_name: \"\"\n  metadata: {}"),
+            std::string::npos)
+      << to_yaml(none);
+}
+
+TEST(ConfigSession, MistakesNameTheKey) {
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  device: car-7\n"),
+            "test.yaml:6: session.device: unknown key, did you mean 'device_id'?");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  device_id: [a, b]\n"),
+            "test.yaml:6: session.device_id: expected a text value, found a list");
+  EXPECT_EQ(single_error(std::string(kOneSource) +
+                         "session:\n  metadata:\n    driver: ann\n    device_id: car-7\n"),
+            "test.yaml:8: session.metadata.device_id: is a key of its own: write "
+            "session.device_id");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  metadata:\n    crew: [a, b]\n"),
+            "test.yaml:7: session.metadata: metadata names and values must be text");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  metadata:\n    '': x\n"),
+            "test.yaml:7: session.metadata.: a metadata key must not be empty");
+  EXPECT_EQ(single_error(std::string(kOneSource) + "session:\n  metadata: [driver]\n"),
+            "test.yaml:6: session.metadata: expected a mapping of names to text, found a list");
+}
+
+}  // namespace
+}  // namespace mcaprec::config
+
+namespace mcaprec::config {
+namespace {
+
+TEST(ConfigLatch, LatchIsABooleanOffByDefaultAndPrinted) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "channels:\n  - {topic: /tf_static, latch: true}\n"
+                                "  - {topic: /imu}\n");
+  EXPECT_TRUE(config.channels[0].latch);
+  EXPECT_FALSE(config.channels[1].latch);
+  EXPECT_FALSE(channel_settings_for(config, "/other").latch);
+  EXPECT_NE(to_yaml(config).find("latch: true"), std::string::npos);
+  EXPECT_EQ(load_ok(to_yaml(config)), config);
+}
+
+TEST(ConfigLatch, MistakesNameTheKey) {
+  const std::string not_boolean =
+      single_error(std::string(kOneSource) + "channels:\n  - {topic: /tf_static, latch: yes}\n");
+  EXPECT_EQ(not_boolean.rfind("test.yaml:6: channels[0].latch: ", 0), 0u) << not_boolean;
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) +
+                   "channels:\n  - {topic: /tf_static, latch: true, overflow: drop_oldest}\n"),
+      "test.yaml:6: channels[0].overflow: a latched channel cannot use drop_oldest; use "
+      "drop_newest or block");
+  EXPECT_EQ(
+      single_error(std::string(kOneSource) +
+                   "events: {}\nchannels:\n  - {topic: /tf, latch: true, record: on_event}\n"),
+      "test.yaml:7: channels[0].record: a latched channel is recorded always (latch "
+      "repeats it in the continuous files)");
 }
 
 }  // namespace

@@ -300,8 +300,10 @@ mcaprec_channel_bytes_received_total counter channel topic
 mcaprec_channel_messages_written_total counter channel topic
 mcaprec_channel_messages_dropped_total counter channel topic reason
 mcaprec_channel_messages_not_recorded_total counter channel topic reason
+mcaprec_channel_messages_relatched_total counter channel topic
 mcaprec_channel_queue_bytes gauge channel topic
 mcaprec_messages_written_total counter
+mcaprec_messages_kept_total counter
 mcaprec_bytes_written_total counter
 mcaprec_chunks_written_total counter
 mcaprec_chunk_uncompressed_bytes_total counter
@@ -374,6 +376,7 @@ totals object
 totals.messages_received number
 totals.bytes_received number
 totals.messages_written number
+totals.messages_kept number
 totals.messages_dropped number
 totals.bytes_written number
 totals.chunks_written number
@@ -382,6 +385,8 @@ totals.uncompressed_bytes number
 totals.compressed_bytes number
 totals.messages_not_recorded object
 totals.messages_not_recorded.paused number
+totals.messages_not_recorded.rate_limited number
+totals.messages_not_recorded.excluded number
 memory object
 memory.in_use_bytes number
 memory.budget_bytes number
@@ -407,6 +412,7 @@ channels[] object
 channels[].id number
 channels[].topic string
 channels[].chunk_group string
+channels[].record string
 channels[].received number
 channels[].received_bytes number
 channels[].written number
@@ -420,6 +426,9 @@ channels[].dropped.write_error number
 channels[].dropped.no_space number
 channels[].not_recorded object
 channels[].not_recorded.paused number
+channels[].not_recorded.rate_limited number
+channels[].not_recorded.excluded number
+channels[].relatched number
 sources array
 sources[] object
 sources[].name string

@@ -56,5 +56,36 @@ TEST(DaemonRecordingOptionsTest, APausedRecordingIsNotAStalledWriter) {
       << "once resumed, work that does not move is a stall again";
 }
 
+// The session section becomes the records every file starts with; the `foxglove` record only
+// names a device when the configuration does, and an empty section writes nothing.
+TEST(DaemonRecordingOptionsTest, SessionBecomesTheRecordsEveryFileStartsWith) {
+  config::Session session;
+  EXPECT_TRUE(session_records(session).empty());
+  session.metadata = {{"driver", "ann"}};
+  std::vector<mcap::Metadata> records = session_records(session);
+  ASSERT_EQ(records.size(), 1u) << "no device: no foxglove record";
+  EXPECT_EQ(records[0].name, "mcaprec.session");
+  EXPECT_EQ(records[0].metadata, (mcap::KeyValueMap{{"driver", "ann"}}));
+
+  session.device_name = "Test Car 7";
+  records = session_records(session);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[1].name, "foxglove");
+  EXPECT_EQ(records[1].metadata, (mcap::KeyValueMap{{"deviceName", "Test Car 7"}}));
+  session.device_id = "car-7";
+  records = session_records(session);
+  ASSERT_EQ(records.size(), 2u);
+  EXPECT_EQ(records[0].metadata,
+            (mcap::KeyValueMap{
+                {"device_id", "car-7"}, {"device_name", "Test Car 7"}, {"driver", "ann"}}));
+  EXPECT_EQ(records[1].metadata,
+            (mcap::KeyValueMap{{"deviceId", "car-7"}, {"deviceName", "Test Car 7"}}));
+
+  auto config = config::load_config_string(
+      std::string(kOneSource) + "session:\n  device_id: car-7\n", "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.error_text();
+  EXPECT_EQ(pipeline_options_for(config.value()).file_metadata.size(), 2u);
+}
+
 }  // namespace
 }  // namespace mcaprec::daemon

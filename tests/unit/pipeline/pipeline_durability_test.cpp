@@ -337,6 +337,8 @@ TEST(PipelineDurabilityTest, RetentionRefusalPausesRecordingAndItResumesInANewFi
   EXPECT_NE(paused.file.pause_reason, "");
   EXPECT_EQ(paused.file.current_file, "") << "the file was ended when recording paused";
   ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().finalizer.files_finalized == 1; }));
+  // A metadata record (an event's, a producer's) while paused waits for the next file.
+  (*pipeline)->write_metadata(mcap::Metadata{"while_paused", {{"kept", "yes"}}});
   push_some(3000);  // held chunks close the gate: the queue fills and drops
   paused = (*pipeline)->stats();
   EXPECT_TRUE(paused.file.paused);
@@ -365,6 +367,10 @@ TEST(PipelineDurabilityTest, RetentionRefusalPausesRecordingAndItResumesInANewFi
   for (const std::string& file : files) EXPECT_EQ(read_file(file).error, "") << file;
   EXPECT_EQ(read_file(files.back()).find_metadata("mcaprec")->metadata.at("start_reason"),
             "resume");
+  const FileContents resumed = read_file(files.back());
+  const mcap::Metadata* kept = resumed.find_metadata("while_paused");
+  ASSERT_TRUE(kept) << "the record submitted while paused is in the file recording resumed in";
+  EXPECT_EQ(kept->metadata.at("kept"), "yes");
 }
 
 TEST(PipelineDurabilityTest, StopWhilePausedDoesNotHangAndCountsWhatWasHeld) {
@@ -388,9 +394,13 @@ TEST(PipelineDurabilityTest, StopWhilePausedDoesNotHangAndCountsWhatWasHeld) {
     }
   });
   ASSERT_TRUE(eventually([&] { return (*pipeline)->stats().file.paused; }));
+  // Still paused at stop: the record is let go with the held chunks (and logged), and the stop
+  // is not a write failure.
+  (*pipeline)->write_metadata(mcap::Metadata{"while_paused", {{"kept", "no"}}});
   std::this_thread::sleep_for(50ms);
   const auto before = std::chrono::steady_clock::now();
-  EXPECT_TRUE((*pipeline)->stop().ok());
+  const base::Status stopped = (*pipeline)->stop();
+  EXPECT_TRUE(stopped.ok()) << stopped.error().message;
   EXPECT_LT(std::chrono::steady_clock::now() - before, 5s);
   pusher.join();
 

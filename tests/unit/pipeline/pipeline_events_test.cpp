@@ -1,17 +1,18 @@
 // Event recording through the pipeline: the event file holds every message of its window (and
 // nothing beyond one chunk_max_age of it), on-event channels stay out of the continuous files,
-// overlapping events share one file, a spilled ring still gives complete files, and topic rules
-// fire once per min_interval.
+// overlapping events share one file, a spilled ring still gives complete files, topic rules
+// fire once per min_interval, and the event quota deletes through the recorder's FileSystem.
 #include <gtest/gtest.h>
 
-#include <atomic>
 #include <filesystem>
 #include <set>
 #include <thread>
 
 #include "payload.hpp"
+#include "periodic_thread.hpp"
 #include "pipeline/pipeline.hpp"
 #include "pipeline_test_support.hpp"
+#include "storage/file_system.hpp"
 
 namespace mcaprec::pipeline {
 namespace {
@@ -56,27 +57,18 @@ class Producer {
  public:
   Producer(Pipeline& pipeline, std::vector<ChannelHandle> channels,
            std::chrono::microseconds period)
-      : thread_([this, &pipeline, channels, period] {
-          const mcap::Bytes data = test_support::payload(7, 200);
-          uint32_t sequence = 0;
-          while (!stop_.load()) {
-            for (ChannelHandle channel : channels) {
-              const mcap::Timestamp t = now_ns();
-              pipeline.push(channel, t, t, sequence, data);
-            }
-            ++sequence;
-            std::this_thread::sleep_for(period);
+      : channels_(std::move(channels)), sender_(period, [this, &pipeline](uint32_t sequence) {
+          for (ChannelHandle channel : channels_) {
+            const mcap::Timestamp t = now_ns();
+            pipeline.push(channel, t, t, sequence, data_);
           }
         }) {}
-  ~Producer() { stop(); }
-  void stop() {
-    stop_.store(true);
-    if (thread_.joinable()) thread_.join();
-  }
+  void stop() { sender_.stop(); }
 
  private:
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  const std::vector<ChannelHandle> channels_;
+  const mcap::Bytes data_ = test_support::payload(7, 200);
+  test_support::PeriodicThread sender_;  // last: stops before the rest goes
 };
 
 std::vector<std::string> files_named(const std::string& directory, const std::string& part) {
@@ -311,6 +303,75 @@ TEST(PipelineEventsTest, MarksAreRefusedWithoutEventsAndForBadNames) {
   ASSERT_FALSE(refused.ok());
   EXPECT_NE(refused.error().message.find("invalid event name"), std::string::npos);
   ASSERT_TRUE((*with_events)->stop().ok());
+}
+
+// Counts the unlinks of event files, and does every call for real.
+class CountingFileSystem final : public storage::FileSystem {
+ public:
+  int open(const std::string& path, int flags, mode_t mode) override {
+    return posix().open(path, flags, mode);
+  }
+  int close(int fd) override { return posix().close(fd); }
+  int duplicate(int fd) override { return posix().duplicate(fd); }
+  ssize_t write(int fd, const void* data, size_t size) override {
+    return posix().write(fd, data, size);
+  }
+  ssize_t pwrite(int fd, const void* data, size_t size, uint64_t offset) override {
+    return posix().pwrite(fd, data, size, offset);
+  }
+  int fallocate(int fd, int mode, uint64_t offset, uint64_t length) override {
+    return posix().fallocate(fd, mode, offset, length);
+  }
+  int ftruncate(int fd, uint64_t size) override { return posix().ftruncate(fd, size); }
+  int fdatasync(int fd) override { return posix().fdatasync(fd); }
+  int fsync(int fd) override { return posix().fsync(fd); }
+  int rename_no_replace(const std::string& from, const std::string& to) override {
+    return posix().rename_no_replace(from, to);
+  }
+  int rename(const std::string& from, const std::string& to) override {
+    return posix().rename(from, to);
+  }
+  int unlink(const std::string& path) override {
+    if (path.find("_event_") != std::string::npos) event_unlinks.fetch_add(1);
+    return posix().unlink(path);
+  }
+
+  std::atomic<uint64_t> event_unlinks{0};
+
+ private:
+  static storage::FileSystem& posix() { return *storage::posix_file_system(); }
+};
+
+// The event quota deletes the oldest event files, through the recorder's FileSystem (so that a
+// power cut during it is simulated like any other delete), and keeps the newest.
+TEST(PipelineEventsTest, EventQuotaDeletesThroughTheFileSystem) {
+  ScratchDir dir;
+  PipelineOptions options = event_options(dir.path());
+  auto file_system = std::make_shared<CountingFileSystem>();
+  options.file_system = file_system;
+  options.events.max_total_bytes = 1;  // every event file but the newest goes
+  options.events.triggers.push_back(events::TriggerRule{
+      "/trigger", "quota", std::chrono::milliseconds(10), std::chrono::nanoseconds(0), {}});
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  const ChannelHandle trigger = *pipeline.declare_channel(spec("/trigger", false));
+  const mcap::Bytes data = test_support::payload(1, 10);
+  // Log times long past: each event's window is over at once, so its file is finalized at once.
+  constexpr uint32_t kEvents = 4;
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    const mcap::Timestamp t = mcap::Timestamp{1'000'000'000} * (i + 1);
+    pipeline.push(trigger, t, t, i, data);
+    ASSERT_TRUE(testing::eventually([&] {
+      const std::vector<EventState> events = pipeline.events();
+      return events.size() == i + 1 && events.back().phase == EventPhase::kFinalized;
+    }));
+  }
+  ASSERT_TRUE(pipeline.stop().ok());
+  const PipelineStats stats = pipeline.stats();
+  EXPECT_EQ(stats.events->files_deleted, kEvents - 1);
+  EXPECT_EQ(file_system->event_unlinks.load(), kEvents - 1);
+  EXPECT_EQ(files_named(dir.path(), "_event_").size(), 1u);
 }
 
 }  // namespace
