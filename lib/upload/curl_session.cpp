@@ -13,6 +13,12 @@ struct BodyReader {
   std::span<const uint8_t> remaining;
 };
 
+// What the progress callback needs of one transfer.
+struct TransferProgress {
+  const SessionOptions* options = nullptr;
+  curl_off_t reported_sent = 0;
+};
+
 namespace {
 
 size_t read_body(char* buffer, size_t size, size_t count, void* data) {
@@ -45,6 +51,17 @@ size_t write_header(char* data, size_t size, size_t count, void* out) {
     static_cast<HttpResponse*>(out)->headers[name] = std::string(value);
   }
   return size * count;
+}
+
+int on_progress(void* data, curl_off_t, curl_off_t, curl_off_t, curl_off_t sent) {
+  auto* progress = static_cast<TransferProgress*>(data);
+  const SessionOptions& options = *progress->options;
+  if (options.on_bytes_sent && sent > progress->reported_sent) {
+    options.on_bytes_sent(static_cast<uint64_t>(sent - progress->reported_sent));
+    progress->reported_sent = sent;
+  }
+  const bool cancelled = options.cancel && options.cancel->load(std::memory_order_relaxed);
+  return cancelled ? 1 : 0;  // non-zero: libcurl aborts with CURLE_ABORTED_BY_CALLBACK
 }
 
 // Which transport failures are worth trying again: the network and the server's moods are;
@@ -128,6 +145,12 @@ S3Result<HttpResponse> CurlSession::perform(const HttpRequest& request) {
 
   BodyReader reader{request.body};
   set_method(request, reader);
+  TransferProgress progress{&options_, 0};
+  if (options_.cancel || options_.on_bytes_sent) {
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_XFERINFODATA, &progress);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+  }
   HttpResponse response;
   curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, write_body);
   curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response);

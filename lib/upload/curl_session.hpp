@@ -3,7 +3,9 @@
 // It keeps its connection between requests; one session per thread. Transport failures come back
 // as S3Error (HTTP error answers are the caller's to read). Nothing here logs, and the keys never
 // appear in an error.
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <span>
 #include <string>
@@ -19,6 +21,11 @@ struct SessionOptions {
   std::string ca_file;  // PEM bundle to trust instead of the system's; "" = system
   long connect_timeout_s = 10;
   long stall_timeout_s = 30;  // abort a transfer that moved < 1 KiB/s for this long
+  // Optional: set from another thread to abort the transfer in progress (the daemon's stop);
+  // the request then fails as retryable "aborted".
+  const std::atomic<bool>* cancel = nullptr;
+  // Optional: told of the body bytes sent as a transfer goes (for the upload rate).
+  std::function<void(uint64_t)> on_bytes_sent;
 };
 
 struct HttpRequest {

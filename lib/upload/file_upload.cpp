@@ -96,6 +96,7 @@ S3Result<UploadReport> upload_parts(S3Client& client, const UploadTarget& target
       !done) {
     return done.error();
   }
+  report.etag = multipart_etag(local.parts);
   return report;
 }
 
@@ -129,14 +130,15 @@ S3Result<UploadReport> upload_file(S3Client& client, const UploadTarget& target,
   auto present = client.head_object(target.object);
   if (!present) return present.error();
   if (*present && same_object(**present, *local)) {
-    return UploadReport{UploadOutcome::already_present, local->size, 0, 0, 0};
+    return UploadReport{UploadOutcome::already_present, local->size, 0, 0, 0, (*present)->etag};
   }
   if (local->size <= target.part_size) {
     auto bytes = read_range(target.path, 0, local->size);
     if (!bytes) return bytes.error();
     if (auto put = client.put_object(target.object, *bytes, to_hex(local->whole)); !put)
       return put.error();
-    return UploadReport{UploadOutcome::uploaded, local->size, local->size, 0, 0};
+    return UploadReport{UploadOutcome::uploaded, local->size, local->size, 0, 0,
+                        to_hex(local->whole)};
   }
   MultipartState state;
   auto report = upload_multipart(client, target, *local, resume, observer, state);

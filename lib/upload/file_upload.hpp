@@ -42,6 +42,7 @@ struct UploadReport {
   uint64_t bytes_sent = 0;  // body bytes sent in this call (less than file_bytes on a resume)
   int parts = 0;            // 0 for a single PUT
   int parts_reused = 0;     // parts an earlier attempt had stored
+  std::string etag;         // the stored object's ETag (without quotes)
 };
 
 // `resume`: an upload id and parts from an earlier attempt, or nullptr. On failure the multipart
