@@ -14,7 +14,7 @@
 namespace mcaprec::upload {
 namespace {
 
-using Json = nlohmann::json;
+using Json = nlohmann::ordered_json;
 
 base::Error system_error(const std::string& what, const std::string& path) {
   return base::Error{0, what + " " + path + ": " + std::strerror(errno)};

@@ -27,6 +27,15 @@ std::string size_text(uint64_t bytes) {
   return text;
 }
 
+// ", 3 parts (2 stored by an earlier attempt)"; "" for a single PUT.
+std::string parts_text(const UploadReport& report) {
+  if (report.parts == 0) return "";
+  std::string text = ", " + std::to_string(report.parts) + " parts";
+  if (report.parts_reused > 0)
+    text += " (" + std::to_string(report.parts_reused) + " stored by an earlier attempt)";
+  return text;
+}
+
 double unit_random() {
   thread_local std::mt19937_64 generator{std::random_device{}()};
   return std::uniform_real_distribution<double>(0.0, 1.0)(generator);
@@ -100,9 +109,13 @@ Uploader::~Uploader() {
   stop();
 }
 
-void Uploader::stop() {
+void Uploader::request_stop() {
   stopping_.store(true);
   queue_.stop();
+}
+
+void Uploader::stop() {
+  request_stop();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -170,11 +183,7 @@ void Uploader::succeeded(const PendingFile& file, const std::string& key,
                  file.name, where);
   } else {
     spdlog::info("upload: {} -> {}: {}{} in {:.1f} s", file.name, where,
-                 size_text(report.file_bytes),
-                 report.parts == 0 ? std::string()
-                                   : fmt::format(", {} parts ({} stored by an earlier attempt)",
-                                                 report.parts, report.parts_reused),
-                 seconds_of(took));
+                 size_text(report.file_bytes), parts_text(report), seconds_of(took));
   }
   if (!logged_failure_.empty()) {
     spdlog::info("upload to s3://{} at {} works again", options_.bucket, options_.client.endpoint);
@@ -192,7 +201,7 @@ void Uploader::succeeded(const PendingFile& file, const std::string& key,
 }
 
 void Uploader::lost(const PendingFile& file) {
-  files_lost_.fetch_add(1, std::memory_order_relaxed);
+  files_missing_.fetch_add(1, std::memory_order_relaxed);
   spdlog::error(
       "upload: {} is gone from {} before it was uploaded (deleted by something other than the "
       "upload); it cannot be uploaded",
@@ -273,7 +282,7 @@ UploadStats Uploader::stats() const {
   stats.bytes_sent = bytes_sent_.load(std::memory_order_relaxed);
   stats.bytes_per_second = rate(Clock::now());
   stats.files_deleted = files_deleted_.load(std::memory_order_relaxed);
-  stats.files_lost = files_lost_.load(std::memory_order_relaxed);
+  stats.files_missing = files_missing_.load(std::memory_order_relaxed);
   for (size_t r = 0; r < kFailureReasonCount; ++r)
     stats.failures[r] = failures_[r].load(std::memory_order_relaxed);
   return stats;

@@ -49,7 +49,7 @@ struct UploadStats {
   uint64_t bytes_sent = 0;      // body bytes sent, retries included
   double bytes_per_second = 0;  // bytes_sent over the last 10 s
   uint64_t files_deleted = 0;   // delete_after_upload
-  uint64_t files_lost = 0;      // gone from the directory before they were uploaded
+  uint64_t files_missing = 0;   // gone from the directory before they were uploaded
   std::array<uint64_t, kFailureReasonCount> failures{};
 };
 
@@ -60,8 +60,9 @@ class Uploader {
   Uploader(const Uploader&) = delete;
   Uploader& operator=(const Uploader&) = delete;
 
-  // Interrupts the transfer in progress (a multipart upload resumes at the next start) and
-  // joins the thread. Idempotent.
+  // Interrupts the transfer in progress (a multipart upload resumes at the next start) without
+  // waiting; stop() also joins the thread. Both idempotent.
+  void request_stop();
   void stop();
   UploadStats stats() const;
 
@@ -89,7 +90,7 @@ class Uploader {
   std::atomic<uint64_t> bytes_uploaded_{0};
   std::atomic<uint64_t> bytes_sent_{0};
   std::atomic<uint64_t> files_deleted_{0};
-  std::atomic<uint64_t> files_lost_{0};
+  std::atomic<uint64_t> files_missing_{0};
   std::array<std::atomic<uint64_t>, kFailureReasonCount> failures_{};
   const std::chrono::steady_clock::time_point started_;
   // Bytes sent per second of the uploader's life, the last few seconds; guarded by rate_mu_.

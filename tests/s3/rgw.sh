@@ -9,6 +9,9 @@
 #                                  DIR/env holds S3_ENDPOINT, S3_REGION, S3_BUCKET, S3_ACCESS_KEY,
 #                                  S3_SECRET_KEY (shell syntax) for the tests to read
 #   tests/s3/rgw.sh stop DIR       kill the daemons by their pid files and remove DIR
+#   tests/s3/rgw.sh stop-gateway DIR   kill radosgw only (the data stays in the OSD): a server
+#                                  outage for the fault tests
+#   tests/s3/rgw.sh start-gateway DIR  start radosgw again on its port and wait until it answers
 #
 # start exits 77 (skip) when the packages are missing, except under CI=true where it fails.
 # scripts/setup.sh installs the same packages with the rest, so CI has them.
@@ -190,9 +193,26 @@ stop_cluster() {
   rm -rf "$dir"
 }
 
+stop_gateway() {
+  local pid_file=$1/run/client.rgw.pid
+  [ -f "$pid_file" ] || die "no radosgw pid file in $1/run"
+  kill -KILL "$(cat "$pid_file")" 2>/dev/null || true
+  rm -f "$pid_file"
+}
+
+start_gateway() {
+  local dir=$1
+  # shellcheck disable=SC1091
+  . "$dir/env"
+  radosgw --conf "$dir/ceph.conf" -n client.rgw 2>>"$dir/log/start.log"
+  wait_for 300 curl -sf "$S3_ENDPOINT/" || die "radosgw did not answer at $S3_ENDPOINT again"
+}
+
 case "${1:-}" in
   install) install_packages ;;
   start) [ $# -eq 2 ] || die "usage: $0 start DIR"; start_cluster "$2" ;;
   stop) [ $# -eq 2 ] || die "usage: $0 stop DIR"; stop_cluster "$2" ;;
-  *) die "usage: $0 install | start DIR | stop DIR" ;;
+  stop-gateway) [ $# -eq 2 ] || die "usage: $0 stop-gateway DIR"; stop_gateway "$2" ;;
+  start-gateway) [ $# -eq 2 ] || die "usage: $0 start-gateway DIR"; start_gateway "$2" ;;
+  *) die "usage: $0 install | start DIR | stop DIR | stop-gateway DIR | start-gateway DIR" ;;
 esac
