@@ -223,7 +223,9 @@ void Uploader::failed(const PendingFile& file, const S3Error& error) {
 // Once per kind of failure, until an upload succeeds again: a vehicle offline for a day must
 // not fill the journal of the system with the same line.
 void Uploader::log_failure(const PendingFile& file, const S3Error& error, FailureReason reason) {
-  const std::string what = std::string(failure_reason_name(reason)) + " " + error.code;
+  // An outage shows itself in several ways (reset, refused, timeouts): one line for all of it.
+  const std::string what =
+      error.retryable() ? "retryable" : std::string(failure_reason_name(reason)) + " " + error.code;
   if (what == logged_failure_) {
     spdlog::debug("upload of {} failed again: {}", file.name, error.to_string());
     return;

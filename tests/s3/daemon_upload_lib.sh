@@ -86,7 +86,9 @@ stop_daemon() {
 
 # metric NAME [LABELS]: the value of a sample of /metrics, e.g. metric mcaprec_upload_files_pending
 metric() {
-  curl -sf "http://127.0.0.1:$metrics_port/metrics" | awk -v name="$1${2:+\{$2\}}" '$1 == name { print $2 }'
+  local name=$1
+  [ $# -lt 2 ] || name="$1{$2}"
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" | NAME=$name awk '$1 == ENVIRON["NAME"] { print $2 }'
 }
 
 nothing_pending() {
