@@ -239,6 +239,7 @@ struct Service::Impl {
     if (stats.writer.messages_written == 0 && !stats.finalizer.last_finalized_file.empty()) {
       std::error_code ignored;
       std::filesystem::remove(stats.finalizer.last_finalized_file, ignored);
+      if (upload) upload->forget(stats.finalizer.last_finalized_file);
     }
     pipeline.reset();
   }

@@ -86,6 +86,10 @@ void UploadRunner::finish_uploading() {
   uploader_.stop();
 }
 
+void UploadRunner::forget(const std::string& path) {
+  (void)queue_->forget(std::filesystem::path(path).filename().string());
+}
+
 upload::UploadStats UploadRunner::stats() const {
   return uploader_.stats();
 }
