@@ -15,7 +15,7 @@ mcaprec=$2
 s3_load_env "$3"
 work=$(mktemp -d)
 daemon_pid=
-trap '[ -n "$daemon_pid" ] && kill -KILL "$daemon_pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap '{ [ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true; }; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 bucket=daemon-missing-$$
 
 # Each placed file must be gone, its object identical to the copy, "deleted" logged after upload.

@@ -20,7 +20,7 @@ s3_dir=$4
 work=$(mktemp -d)
 daemon_pid=
 cleanup() {
-  [ -n "$daemon_pid" ] && kill -KILL "$daemon_pid" 2>/dev/null
+  [ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true
   # Never leave the shared server down.
   curl -sf "$S3_ENDPOINT/" >/dev/null || bash "$rgw" start-gateway "$s3_dir" >/dev/null
   [ -n "${KEEP:-}" ] || rm -rf "$work"

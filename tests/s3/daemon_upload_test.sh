@@ -13,7 +13,7 @@ mcaprec=$2
 s3_load_env "$3"
 work=$(mktemp -d)
 daemon_pid=
-trap '[ -n "$daemon_pid" ] && kill -KILL "$daemon_pid" 2>/dev/null; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+trap '{ [ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true; }; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 bucket=daemon-upload-$$
 s3_curl -f -X PUT "$S3_ENDPOINT/$bucket" || fail "cannot create bucket $bucket"
 
