@@ -53,7 +53,7 @@ if(MCAPREC_DPKG_SHLIBDEPS)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 else()
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "libc6, libstdc++6, libgcc-s1, libspdlog1.10, libfmt9, libyaml-cpp0.7, libzstd1, liblz4-1, libisal2, libsystemd0")
+      "libc6, libstdc++6, libgcc-s1, libspdlog1.10, libfmt9, libyaml-cpp0.7, libzstd1, liblz4-1, libisal2, libsystemd0, libcurl4, libssl3, libexpat1")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "systemd")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -48,6 +48,21 @@ CounterValue from_events(const DaemonSnapshot& s, Read read) {
   return read(*s.pipeline.events);
 }
 
+// A value of fleet upload; nothing when it is not configured.
+template <class Read>
+CounterValue from_upload(const DaemonSnapshot& s, Read read) {
+  if (!s.upload) return std::monostate{};
+  return read(*s.upload);
+}
+
+ByReason upload_failures(const upload::UploadStats& stats) {
+  ByReason counts;
+  for (size_t r = 0; r < upload::kFailureReasonCount; ++r) {
+    counts.emplace_back(upload::failure_reason_name(upload::FailureReason(r)), stats.failures[r]);
+  }
+  return counts;
+}
+
 const SnapshotCounter kDaemon[] = {
     {"mcaprec_uptime_seconds", "gauge", "Seconds since the daemon started.", "uptime_seconds",
      [](const DaemonSnapshot& s) -> CounterValue { return s.uptime_seconds; }},
@@ -281,6 +296,63 @@ const SnapshotCounter kRecording[] = {
      "CPU time spent by the event thread (spool, event files).", "cpu_seconds.events",
      [](const DaemonSnapshot& s) {
        return from_events(s, [](const auto& e) -> CounterValue { return e.cpu_time; });
+     }},
+    // Fleet upload (present only with an `upload:` section).
+    {"mcaprec_upload_files_pending", "gauge",
+     "Finished files waiting for their upload to be confirmed.", "upload.files_pending",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.files_pending; });
+     }},
+    {"mcaprec_upload_bytes_pending", "gauge", "Bytes of the files waiting for their upload.",
+     "upload.bytes_pending",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.bytes_pending; });
+     }},
+    {"mcaprec_upload_oldest_pending_age_seconds", "gauge",
+     "Seconds since the oldest file waiting for its upload was enqueued (0 when none waits).",
+     "upload.oldest_pending_age_seconds",
+     [](const DaemonSnapshot& s) {
+       return from_upload(
+           s, [](const auto& u) -> CounterValue { return u.oldest_pending_age_seconds; });
+     }},
+    {"mcaprec_upload_files_uploaded_total", "counter",
+     "Files whose upload the object store confirmed (or that it already held).",
+     "upload.files_uploaded",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.files_uploaded; });
+     }},
+    {"mcaprec_upload_bytes_uploaded_total", "counter", "Bytes of the files confirmed uploaded.",
+     "upload.bytes_uploaded",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.bytes_uploaded; });
+     }},
+    {"mcaprec_upload_bytes_sent_total", "counter",
+     "Body bytes sent to the object store, attempts that failed included.", "upload.bytes_sent",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.bytes_sent; });
+     }},
+    {"mcaprec_upload_bytes_per_second", "gauge", "Upload rate over the last 10 seconds.",
+     "upload.bytes_per_second",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.bytes_per_second; });
+     }},
+    {"mcaprec_upload_failures_total", "counter",
+     "Upload attempts that failed, by reason (network, server, access, no_bucket, local_file, "
+     "other); the file is tried again later.",
+     "upload.failures",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return upload_failures(u); });
+     }},
+    {"mcaprec_upload_files_deleted_total", "counter",
+     "Files deleted once their upload was confirmed (upload.delete_after_upload).",
+     "upload.files_deleted",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.files_deleted; });
+     }},
+    {"mcaprec_upload_files_missing_total", "counter",
+     "Files that disappeared from the directory before they were uploaded.", "upload.files_missing",
+     [](const DaemonSnapshot& s) {
+       return from_upload(s, [](const auto& u) -> CounterValue { return u.files_missing; });
      }},
     // /status only: sums over the channels and rates over a window; Prometheus derives both
     // from the per-channel counters itself.

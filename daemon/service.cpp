@@ -23,6 +23,7 @@
 #include "daemon/rates.hpp"
 #include "daemon/recording_options.hpp"
 #include "daemon/status_json.hpp"
+#include "daemon/upload_runner.hpp"
 #include "storage/recovery.hpp"
 
 namespace mcaprec::daemon {
@@ -78,6 +79,7 @@ struct Service::Impl {
         started_at(Clock::now()) {}
 
   ~Impl() {
+    if (upload) upload->stop_uploading();
     if (metrics) metrics->stop();
     // The servers first, so that no request reaches the API while it stops.
     if (control_socket) control_socket->stop();
@@ -88,6 +90,7 @@ struct Service::Impl {
     if (ingest) ingest->stop();
     ingest.reset();
     pipeline.reset();
+    upload.reset();  // after the pipeline: its finalizers enqueue until they are done
   }
 
   // --- start ---
@@ -108,8 +111,14 @@ struct Service::Impl {
     if (base::Status bound = bind_control(config.control); !bound) return bound;
 
     recover_leftover_files(config.output.directory);
+    if (config.upload) {
+      auto runner = UploadRunner::start(config);
+      if (!runner) return runner.error();
+      upload = std::move(*runner);
+    }
 
     pipeline::PipelineOptions pipeline_options = pipeline_options_for(config);
+    if (upload) pipeline_options.on_file_finished = upload->listener();
     pipeline_options.recorder_info["config_crc32"] = options.config_crc32;
     pipeline_options.recorder_info["config_file"] = options.config_path;
     pipeline_options.open_sink = options.open_sink;
@@ -230,6 +239,7 @@ struct Service::Impl {
     if (stats.writer.messages_written == 0 && !stats.finalizer.last_finalized_file.empty()) {
       std::error_code ignored;
       std::filesystem::remove(stats.finalizer.last_finalized_file, ignored);
+      if (upload) upload->forget(stats.finalizer.last_finalized_file);
     }
     pipeline.reset();
   }
@@ -330,6 +340,8 @@ struct Service::Impl {
 
   void begin_shutdown(const std::string& why) {
     state.store(State::kStopping);
+    // Uploads stop at once (a multipart upload resumes at the next start); recording drains.
+    if (upload) upload->stop_uploading();
     const milliseconds bound = options.config.pipeline.shutdown_timeout;
     options.notifier->stopping("Stopping: draining queues and finalizing the file");
     spdlog::info("{}: stopping; draining the queues and finalizing {} (at most {})", why,
@@ -338,6 +350,7 @@ struct Service::Impl {
       // Listeners first, so that nothing new arrives while the queues drain.
       ingest->stop();
       base::Status status = pipeline->stop();
+      if (upload) upload->finish_uploading();
       asio::post(io, [this, status] { on_drained(status); });
     });
     soft_deadline.expires_after(bound * 3 / 4);
@@ -488,6 +501,7 @@ struct Service::Impl {
     snap.output_free_bytes = free_bytes(snap.directory);
     if (pipeline) snap.pipeline = pipeline->stats();
     if (ingest) snap.sources = ingest->stats();
+    if (upload) snap.upload = upload->stats();
     std::lock_guard lock(shared_mutex);
     snap.rates = shared_rates;
     snap.writer_stalled = writer_stalled;
@@ -520,6 +534,7 @@ struct Service::Impl {
   std::string control_token;
   std::string skipped_control_directory;  // the default socket's, when it is missing
   std::unique_ptr<ControlApi> control_api;
+  std::unique_ptr<UploadRunner> upload;  // before the pipeline, so it outlives it
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<ingest::IngestServer> ingest;
   std::thread drain_thread;

@@ -9,6 +9,7 @@
 #include "daemon/rates.hpp"
 #include "ingest/ingest_server.hpp"
 #include "pipeline/pipeline.hpp"
+#include "upload/uploader.hpp"
 
 namespace mcaprec::daemon {
 
@@ -25,6 +26,7 @@ struct DaemonSnapshot {
   Rates rates;
   ProcessStats process;
   std::optional<uint64_t> output_free_bytes;  // none while the directory cannot be asked
+  std::optional<upload::UploadStats> upload;  // with an `upload:` section
 };
 
 }  // namespace mcaprec::daemon

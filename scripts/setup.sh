@@ -7,6 +7,8 @@ packages=(
   g++ cmake ninja-build pkg-config clang-format clang libclang-rt-14-dev
   libboost-dev libspdlog-dev libyaml-cpp-dev libzstd-dev liblz4-dev libisal-dev libsystemd-dev
   libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev zlib1g-dev
+  libcurl4-openssl-dev libssl-dev libexpat1-dev  # the S3 client of upload: SigV4, MD5, XML answers
+  radosgw ceph-mon ceph-osd curl  # the throwaway S3 server of the upload tests (tests/s3/rgw.sh), its checker
   systemd dpkg-dev  # systemd-analyze checks the unit; dpkg-shlibdeps gives the .deb its dependencies
   help2man go-md2man  # the man pages: from --help, and mcaprec.yaml(5) from config/README.md
 )

@@ -22,5 +22,6 @@ extern const Command kSendCommand;
 extern const Command kFilterCommand;
 extern const Command kCatCommand;
 extern const Command kCtlCommand;
+extern const Command kUploadCommand;
 
 }  // namespace mcaprec::tool

@@ -271,6 +271,31 @@ uint64_t sum_of(const Json& by_reason) {
   return sum;
 }
 
+// "upload:  3 files (120.0 MiB) pending, oldest 42 s; 17 uploaded (1.2 GiB), 8.5 MiB/s;
+// failures: network 2"
+void print_upload(const Json& upload) {
+  std::string failures;
+  const auto by_reason = upload.find("failures");
+  if (by_reason != upload.end() && by_reason->is_object()) {
+    for (auto it = by_reason->begin(); it != by_reason->end(); ++it) {
+      if (count_of(it.value()) == 0) continue;
+      failures +=
+          (failures.empty() ? "" : ", ") + it.key() + " " + std::to_string(count_of(it.value()));
+    }
+  }
+  const double age = upload.value("oldest_pending_age_seconds", 0.0);
+  const double rate = upload.value("bytes_per_second", 0.0);
+  std::printf(
+      "upload:         %llu files (%s) pending, oldest %.0f s; %llu uploaded (%s), %s/s; "
+      "failures: %s\n",
+      static_cast<unsigned long long>(count_of(upload["files_pending"])),
+      human_size(count_of(upload["bytes_pending"])).c_str(), age,
+      static_cast<unsigned long long>(count_of(upload["files_uploaded"])),
+      human_size(count_of(upload["bytes_uploaded"])).c_str(),
+      human_size(static_cast<uint64_t>(rate)).c_str(),
+      failures.empty() ? "none" : failures.c_str());
+}
+
 // The totals line: "written" is what the continuous files got, "kept" what on-event channels
 // put in the look-back ring (shown with event recording only); per channel, each channel's
 // recorded messages under the name of where they went.
@@ -290,6 +315,7 @@ void print_status(const Json& status) {
       static_cast<unsigned long long>(count_of(totals["messages_written"])), kept.c_str(),
       static_cast<unsigned long long>(count_of(totals["messages_dropped"])),
       static_cast<unsigned long long>(sum_of(totals["messages_not_recorded"])));
+  if (status.contains("upload")) print_upload(status["upload"]);
   for (const Json& channel : status.value("channels", Json::array())) {
     const bool on_event = channel.value("record", "") == "on_event";
     std::printf(

@@ -13,7 +13,7 @@ namespace {
 
 const Command* const kCommands[] = {&kInfoCommand, &kVerifyCommand,  &kFilterCommand,
                                     &kCatCommand,  &kConvertCommand, &kRecoverCommand,
-                                    &kSendCommand, &kCtlCommand};
+                                    &kSendCommand, &kCtlCommand,     &kUploadCommand};
 
 void print_usage(std::FILE* out) {
   std::fprintf(out,

@@ -226,6 +226,22 @@ struct Logging {
   bool operator==(const Logging&) const = default;
 };
 
+// Fleet upload to S3-compatible object storage: present when the file has an `upload:` section.
+struct Upload {
+  std::string endpoint;  // http(s)://host[:port]; required
+  std::string region = "us-east-1";
+  std::string bucket;                                      // required
+  std::string key_template = "{device_id}/{date}/{file}";  // {device_id} {date} {file} {prefix}
+  std::string credentials_file;    // AWS shared-credentials INI, or its name under systemd's
+                                   // $CREDENTIALS_DIRECTORY; required
+  std::string ca_file;             // PEM bundle to trust instead of the system's; "" = system
+  uint64_t part_size = 16 * kMiB;  // files up to this go in one PUT; at least 5 MiB (S3)
+  uint64_t max_bandwidth = 0;      // bytes/s, 0 = unlimited
+  bool delete_after_upload = false;
+
+  bool operator==(const Upload&) const = default;
+};
+
 struct Config {
   Output output;
   Mcap mcap;
@@ -233,6 +249,7 @@ struct Config {
   std::vector<Source> sources;            // at least one
   std::vector<ChannelSettings> channels;  // optional
   std::optional<Events> events;           // none: no event recording
+  std::optional<Upload> upload;           // none: files stay where they are
   Metrics metrics;
   Recording recording;
   Control control;

@@ -324,6 +324,24 @@ void read_events(Diagnostics& diagnostics, const YAML::Node& node, Events& out) 
   r.finish();
 }
 
+void read_upload(Diagnostics& diagnostics, const YAML::Node& node, Upload& out) {
+  MapReader r(diagnostics, node, "upload");
+  assign(out.endpoint, r.text("endpoint"));
+  assign(out.region, r.text("region"));
+  assign(out.bucket, r.text("bucket"));
+  assign(out.key_template, r.text("key_template"));
+  assign(out.credentials_file, r.text("credentials_file"));
+  assign(out.ca_file, r.text("ca_file"));
+  assign(out.part_size, r.size("part_size"));
+  assign(out.max_bandwidth, r.size("max_bandwidth"));
+  assign(out.delete_after_upload, r.choice("delete_after_upload", choices(kBooleans)));
+  r.finish();
+  require(r, diagnostics, "endpoint", "the S3 endpoint, e.g. https://s3.example.internal");
+  require(r, diagnostics, "bucket", "the bucket the files go to");
+  require(r, diagnostics, "credentials_file",
+          "an AWS shared-credentials file ([default] aws_access_key_id, aws_secret_access_key)");
+}
+
 void read_session(Diagnostics& diagnostics, const YAML::Node& node, Session& out) {
   MapReader r(diagnostics, node, "session");
   assign(out.device_id, r.text("device_id"));
@@ -358,6 +376,9 @@ void read_config(Diagnostics& diagnostics, const YAML::Node& root,
   }
   if (std::optional<YAML::Node> node = top.find("events")) {
     read_events(diagnostics, *node, config.events.emplace());
+  }
+  if (std::optional<YAML::Node> node = top.find("upload")) {
+    read_upload(diagnostics, *node, config.upload.emplace());
   }
   if (std::optional<YAML::Node> node = top.find("metrics")) {
     MapReader r(diagnostics, *node, "metrics");

@@ -212,6 +212,20 @@ void emit_events(YAML::Emitter& out, const Events& events) {
   out << YAML::EndMap;
 }
 
+void emit_upload(YAML::Emitter& out, const Upload& upload) {
+  out << YAML::Key << "upload" << YAML::Value << YAML::BeginMap;
+  text(out, "endpoint", upload.endpoint);
+  text(out, "region", upload.region);
+  text(out, "bucket", upload.bucket);
+  text(out, "key_template", upload.key_template);
+  text(out, "credentials_file", upload.credentials_file);
+  text(out, "ca_file", upload.ca_file);
+  size(out, "part_size", upload.part_size);
+  size(out, "max_bandwidth", upload.max_bandwidth);
+  word(out, "delete_after_upload", upload.delete_after_upload ? "true" : "false");
+  out << YAML::EndMap;
+}
+
 void emit_session(YAML::Emitter& out, const Session& session) {
   out << YAML::Key << "session" << YAML::Value << YAML::BeginMap;
   text(out, "device_id", session.device_id);
@@ -248,6 +262,7 @@ std::string to_yaml(const Config& config) {
     out << YAML::EndSeq;
   }
   if (config.events) emit_events(out, *config.events);
+  if (config.upload) emit_upload(out, *config.upload);
   out << YAML::Key << "metrics" << YAML::Value;
   if (config.metrics.bind) {
     out << YAML::BeginMap;

@@ -3,6 +3,7 @@
 #include <zstd.h>
 
 #include <algorithm>
+#include <array>
 #include <filesystem>
 #include <set>
 
@@ -285,6 +286,51 @@ void check_events(const Config& config, Diagnostics& d) {
   }
 }
 
+// The placeholders a key may hold; {file} must be there, or every file would get one key.
+void check_key_template(const std::string& key_template, Diagnostics& d) {
+  static constexpr std::array<std::string_view, 4> kPlaceholders = {"{device_id}", "{date}",
+                                                                    "{file}", "{prefix}"};
+  for (size_t open = key_template.find('{'); open != std::string::npos;
+       open = key_template.find('{', open + 1)) {
+    const size_t close = key_template.find('}', open);
+    const std::string placeholder =
+        key_template.substr(open, close == std::string::npos ? close : close - open + 1);
+    if (std::find(kPlaceholders.begin(), kPlaceholders.end(), placeholder) == kPlaceholders.end()) {
+      d.error("upload.key_template",
+              in_quotes(placeholder) +
+                  " is not a placeholder; use {device_id}, {date}, {file} or {prefix}");
+      return;
+    }
+  }
+  if (key_template.find("{file}") == std::string::npos) {
+    d.error("upload.key_template", "must contain {file} (else every file gets the same key)");
+  }
+}
+
+void check_upload(const Config& config, Diagnostics& d) {
+  if (!config.upload) return;
+  const Upload& upload = *config.upload;
+  constexpr uint64_t kMinPartSize = 5 * kMiB;
+  constexpr uint64_t kMaxPartSize = 5 * kGiB;
+  if (!d.has_error("upload.endpoint") && !upload.endpoint.empty() &&
+      !upload.endpoint.starts_with("https://") && !upload.endpoint.starts_with("http://")) {
+    d.error("upload.endpoint",
+            in_quotes(upload.endpoint) + " must start with https:// (or http://)");
+  }
+  if (!d.has_error("upload.part_size") &&
+      (upload.part_size < kMinPartSize || upload.part_size > kMaxPartSize)) {
+    d.error("upload.part_size", "must be between 5MiB and 5GiB (the part sizes S3 accepts)");
+  }
+  if (!d.has_error("upload.key_template")) check_key_template(upload.key_template, d);
+  if (!d.has_error("upload.ca_file") && !upload.ca_file.empty()) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(upload.ca_file, ec)) {
+      d.error("upload.ca_file",
+              in_quotes(upload.ca_file) + " is not a readable file (PEM certificates)");
+    }
+  }
+}
+
 // The keys of session.metadata share the `mcaprec.session` record with device_id and
 // device_name, so they must not take those names.
 void check_session(const Config& config, Diagnostics& d) {
@@ -308,6 +354,7 @@ void validate(const Config& config, Diagnostics& d) {
   check_channels(config, d);
   check_control(config, d);
   check_events(config, d);
+  check_upload(config, d);
   check_session(config, d);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "storage/finalizer.hpp"
 #include "storage/recording_file.hpp"
 
 namespace mcaprec::events {
@@ -43,6 +44,8 @@ struct EventFileOptions {
   // An event file stays open this long after its window ends, for chunks still on their way
   // (sealed up to chunk_max_age after their oldest message, then compressed and written).
   std::chrono::nanoseconds close_delay = std::chrono::seconds(2);
+  // Told of every event file finalized or failed (see storage::FinishedFileListener).
+  storage::FinishedFileListener on_file_finished;
 };
 
 }  // namespace mcaprec::events

@@ -83,7 +83,10 @@ struct EventRecorder::OpenFile {
 
 EventRecorder::EventRecorder(EventOptions options, EventFileOptions files,
                              const storage::RecordingSource& source)
-    : options_(std::move(options)), files_(std::move(files)), source_(source) {}
+    : options_(std::move(options)),
+      files_(std::move(files)),
+      source_(source),
+      finalizer_(files_.on_file_finished) {}
 
 EventRecorder::~EventRecorder() {
   finish();

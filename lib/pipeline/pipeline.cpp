@@ -108,6 +108,7 @@ struct Pipeline::Impl {
         buffers(segment_size(options), options.memory_budget, space),
         gate(in_flight_limit(options, compressors_wanted),
              in_flight_chunk_limit(compressors_wanted)),
+        finalizer(options.on_file_finished),
         session_start(storage::utc_stamp(std::chrono::system_clock::now())),
         latches(options.compression, options.compression_level),
         recording_source(registry, written_counts, session_start, &latches),
@@ -150,6 +151,7 @@ struct Pipeline::Impl {
     // A chunk is sealed at most chunk_max_age after its oldest message, then compressed and
     // written: give the chunks of the look-ahead's end that long, twice, and a second more.
     files.close_delay = 2 * options.chunk_max_age + std::chrono::seconds(1);
+    files.on_file_finished = options.on_file_finished;
     return files;
   }
 

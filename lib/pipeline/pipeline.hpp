@@ -91,6 +91,9 @@ struct PipelineOptions {
   // Where file bytes go; empty = the files themselves. Tests substitute stalling or failing
   // sinks.
   storage::SinkFactory open_sink;
+  // Told of every continuous and event file finalized (or failed), on a finalizer thread, before
+  // the file counts as finished (upload and on_finalize start here).
+  storage::FinishedFileListener on_file_finished;
   // Every call that changes the disk (files, renames, deletes, directory syncs); null = POSIX.
   // Tests substitute one that simulates power cuts.
   std::shared_ptr<storage::FileSystem> file_system;

@@ -17,7 +17,8 @@ int64_t thread_cpu_ns() {
 
 }  // namespace
 
-Finalizer::Finalizer() : thread_([this] { run(); }) {}
+Finalizer::Finalizer(FinishedFileListener on_finished)
+    : on_finished_(std::move(on_finished)), thread_([this] { run(); }) {}
 
 Finalizer::~Finalizer() {
   finish();
@@ -76,9 +77,11 @@ void Finalizer::run() {
     const base::Status status = file->finalize();
     const std::string path = file->final_path();
     file.reset();
+    FinishedFile finished{path, bool(status), status ? std::string() : status.error().message};
+    if (on_finished_) on_finished_(finished);
     cpu_ns_.store(thread_cpu_ns(), std::memory_order_relaxed);
     lock.lock();
-    recent_.push_back({path, bool(status), status ? std::string() : status.error().message});
+    recent_.push_back(std::move(finished));
     if (recent_.size() > kRecentFiles) recent_.pop_front();
     if (status) {
       last_path_ = path;

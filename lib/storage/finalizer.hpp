@@ -6,6 +6,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -32,9 +33,14 @@ struct FinishedFile {
   std::string error;  // when !ok
 };
 
+// Told of every file the finalizer finished (renamed and synced, or failed), on the finalizer's
+// thread, before the file counts as finished: a split's answer and the stats come after it.
+// Upload enqueues here, so a file is in the upload journal before anyone hears it is done.
+using FinishedFileListener = std::function<void(const FinishedFile&)>;
+
 class Finalizer {
  public:
-  Finalizer();
+  explicit Finalizer(FinishedFileListener on_finished = {});
   ~Finalizer();  // finish()
   Finalizer(const Finalizer&) = delete;
   Finalizer& operator=(const Finalizer&) = delete;
@@ -53,6 +59,7 @@ class Finalizer {
  private:
   void run();
 
+  const FinishedFileListener on_finished_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<std::unique_ptr<OutputFile>> pending_;  // guarded by mu_

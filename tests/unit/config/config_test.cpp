@@ -1014,3 +1014,72 @@ TEST(ConfigLatch, MistakesNameTheKey) {
 
 }  // namespace
 }  // namespace mcaprec::config
+
+// --- fleet upload ---
+
+namespace mcaprec::config {
+namespace {
+
+constexpr const char* kUploadKeys =
+    "upload:\n  endpoint: http://127.0.0.1:7480\n  bucket: recordings\n"
+    "  credentials_file: /etc/mcaprec/s3-credentials\n";
+
+TEST(ConfigUpload, AbsentMeansOffAndDefaultsAreTheDocumentedOnes) {
+  EXPECT_FALSE(load_ok(kOneSource).upload.has_value());
+  const Config config = load_ok(std::string(kOneSource) + kUploadKeys);
+  ASSERT_TRUE(config.upload.has_value());
+  const Upload& upload = *config.upload;
+  EXPECT_EQ(upload.endpoint, "http://127.0.0.1:7480");
+  EXPECT_EQ(upload.region, "us-east-1");
+  EXPECT_EQ(upload.bucket, "recordings");
+  EXPECT_EQ(upload.key_template, "{device_id}/{date}/{file}");
+  EXPECT_EQ(upload.credentials_file, "/etc/mcaprec/s3-credentials");
+  EXPECT_EQ(upload.ca_file, "");
+  EXPECT_EQ(upload.part_size, 16 * kMiB);
+  EXPECT_EQ(upload.max_bandwidth, 0u);
+  EXPECT_FALSE(upload.delete_after_upload);
+}
+
+TEST(ConfigUpload, FleetExampleLoads) {
+  Result<Config> result =
+      load_config_file((kConfigDir / "examples" / "fleet-upload.yaml").string());
+  ASSERT_TRUE(result.ok());
+  ASSERT_TRUE(result.value().upload.has_value());
+  EXPECT_EQ(result.value().upload->part_size, 32 * kMiB);
+  EXPECT_EQ(result.value().upload->region, "eu-central-1");
+}
+
+TEST(ConfigUpload, RequiredKeysAreNamed) {
+  const std::vector<std::string> errors =
+      error_lines(std::string(kOneSource) + "upload: {region: x}\n");
+  ASSERT_EQ(errors.size(), 3u);
+  EXPECT_NE(errors[0].find("upload.endpoint: missing"), std::string::npos) << errors[0];
+  EXPECT_NE(errors[1].find("upload.bucket: missing"), std::string::npos) << errors[1];
+  EXPECT_NE(errors[2].find("upload.credentials_file: missing"), std::string::npos) << errors[2];
+}
+
+TEST(ConfigUpload, MistakesNameTheKeyAndTheFix) {
+  const std::string base = std::string(kOneSource) + kUploadKeys;
+  EXPECT_NE(single_error(base + "  part_size: 1MiB\n")
+                .find("upload.part_size: must be between 5MiB and 5GiB"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + "  key_template: \"{device_id}/x\"\n")
+                .find("upload.key_template: must contain {file}"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + "  key_template: \"{vehicle}/{file}\"\n")
+                .find("upload.key_template: '{vehicle}' is not a placeholder"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + "  ca_file: /nonexistent/ca.pem\n").find("upload.ca_file:"),
+            std::string::npos);
+  EXPECT_NE(
+      single_error(base + "  delete_after_upload: maybe\n").find("upload.delete_after_upload"),
+      std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) +
+                         "upload:\n  endpoint: s3.example\n  bucket: b\n  credentials_file: c\n")
+                .find("upload.endpoint: 's3.example' must start with https://"),
+            std::string::npos);
+  EXPECT_NE(single_error(base + "  bukcet: x\n").find("upload.bukcet"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcaprec::config

@@ -110,6 +110,17 @@ DaemonSnapshot rich_snapshot() {
   s.rates = {1.5, 2.25, 3.125, 4.0625, 5.123456789};
   s.process = {61.5, 62, 63, 64, 65, 66};
   s.output_free_bytes = 67;
+  upload::UploadStats& up = s.upload.emplace();
+  up.files_pending = 81;
+  up.bytes_pending = 82;
+  up.oldest_pending_age_seconds = 83.5;
+  up.files_uploaded = 84;
+  up.bytes_uploaded = 85;
+  up.bytes_sent = 86;
+  up.bytes_per_second = 87.25;
+  up.files_deleted = 88;
+  up.files_missing = 89;
+  for (size_t r = 0; r < upload::kFailureReasonCount; ++r) up.failures[r] = 90 + r;
   return s;
 }
 

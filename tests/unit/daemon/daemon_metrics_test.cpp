@@ -461,6 +461,52 @@ TEST(DaemonMetricsTest, MetricNamesAndStatusKeysAreUnchanged) {
   EXPECT_EQ(status_keys(status_json(snapshot)), lines_of(kGoldenStatusKeys));
 }
 
+// With an `upload:` section: these families and keys come in addition, the upload object last.
+const char kGoldenUploadMetricShapes[] = R"(mcaprec_upload_files_pending gauge
+mcaprec_upload_bytes_pending gauge
+mcaprec_upload_oldest_pending_age_seconds gauge
+mcaprec_upload_files_uploaded_total counter
+mcaprec_upload_bytes_uploaded_total counter
+mcaprec_upload_bytes_sent_total counter
+mcaprec_upload_bytes_per_second gauge
+mcaprec_upload_failures_total counter reason
+mcaprec_upload_files_deleted_total counter
+mcaprec_upload_files_missing_total counter)";
+const char kGoldenUploadStatusKeys[] = R"(upload object
+upload.files_pending number
+upload.bytes_pending number
+upload.oldest_pending_age_seconds number
+upload.files_uploaded number
+upload.bytes_uploaded number
+upload.bytes_sent number
+upload.bytes_per_second number
+upload.failures object
+upload.failures.network number
+upload.failures.server number
+upload.failures.access number
+upload.failures.no_bucket number
+upload.failures.local_file number
+upload.failures.other number
+upload.files_deleted number
+upload.files_missing number)";
+
+TEST(DaemonMetricsTest, UploadMetricNamesAndStatusKeys) {
+  DaemonSnapshot snapshot = sample_snapshot();
+  snapshot.upload.emplace();
+  std::vector<std::string> shapes = metric_shapes(prometheus_text(snapshot));
+  std::vector<std::string> keys = status_keys(status_json(snapshot));
+  const std::vector<std::string> plain_shapes = metric_shapes(prometheus_text(sample_snapshot()));
+  const std::vector<std::string> plain_keys = status_keys(status_json(sample_snapshot()));
+  std::erase_if(shapes, [&](const std::string& shape) {
+    return std::find(plain_shapes.begin(), plain_shapes.end(), shape) != plain_shapes.end();
+  });
+  ASSERT_GE(keys.size(), plain_keys.size());
+  EXPECT_EQ(std::vector<std::string>(keys.begin(), keys.begin() + plain_keys.size()), plain_keys);
+  keys.erase(keys.begin(), keys.begin() + static_cast<std::ptrdiff_t>(plain_keys.size()));
+  EXPECT_EQ(shapes, lines_of(kGoldenUploadMetricShapes));
+  EXPECT_EQ(keys, lines_of(kGoldenUploadStatusKeys));
+}
+
 TEST(DaemonMetricsTest, JsonStringsAreAlwaysValid) {
   DaemonSnapshot snapshot = sample_snapshot();
   snapshot.pipeline.channels[1].topic = std::string("a\x01\xff\xc3\xa9\xed\xa0\x80", 8);

@@ -92,5 +92,30 @@ TEST(FinalizerTest, FinalizesEverySubmittedFileBeforeFinishing) {
   EXPECT_TRUE(dir.files(".active").empty());
 }
 
+TEST(FinalizerTest, TellsTheListenerOfEachFileBeforeItCountsAsFinished) {
+  ScratchDir dir;
+  std::vector<std::string> told;
+  std::vector<bool> renamed_when_told;
+  Finalizer* self = nullptr;
+  Finalizer finalizer([&](const FinishedFile& file) {
+    EXPECT_TRUE(file.ok) << file.error;
+    told.push_back(file.path);
+    renamed_when_told.push_back(std::filesystem::exists(file.path));
+    // Not yet among the finished: whoever waits for the file hears of it after the listener.
+    EXPECT_FALSE(self->finished(file.path).has_value());
+  });
+  self = &finalizer;
+  for (int i = 0; i < 2; ++i) {
+    auto file = OutputFile::create(dir.path() + "/f" + std::to_string(i) + ".mcap",
+                                   mcap::WriterOptions{}, file_sink_factory());
+    ASSERT_TRUE(file.ok());
+    finalizer.submit(std::move(*file));
+  }
+  finalizer.finish();
+  EXPECT_EQ(told, (std::vector<std::string>{dir.path() + "/f0.mcap", dir.path() + "/f1.mcap"}));
+  EXPECT_EQ(renamed_when_told, (std::vector<bool>{true, true}));
+  EXPECT_TRUE(finalizer.finished(dir.path() + "/f1.mcap").has_value());
+}
+
 }  // namespace
 }  // namespace mcaprec::storage
