@@ -5,23 +5,37 @@
 #   bench/event_bench.sh BUILD_DIR [OUT_DIR]
 #
 # BUILD_DIR holds tools/mcaprec and daemon/mcaprecd. OUT_DIR (default under /dev/shm, so the
-# disk is not what is measured) holds the recordings and logs. `mcaprec send` streams 64 KiB
-# length-prefixed frames over TCP for SECONDS_PER_RUN (default 10), paced at RATE_MBPS
+# disk is not what is measured) holds the recordings, the spool and logs. `mcaprec send` streams
+# 64 KiB length-prefixed frames over TCP for SECONDS_PER_RUN (default 10), paced at RATE_MBPS
 # (10^6 bytes per second; default unset: as fast as it can), compressed with COMPRESSION
-# (default zstd, level 1; also lz4 or none), in three runs:
+# (default zstd, level 1; also lz4 or none). The runs, MODES (default "always ring on_event"):
 #   always   no `events:` section: today's recorder;
 #   ring     events on, the topic `record: always` (every chunk also copied into the ring);
 #   on_event events on, the topic `record: on_event` (ring only, no continuous file);
-# and prints, per run, the daemon's CPU seconds per GB received and the messages dropped. In the
-# two event runs SIGUSR1 marks an event (look_back 30s, before 30s, after 2s) at SECONDS - 3:
-# the event file's size and the daemon's drop count and writer stall flag show whether writing
-# it disturbed the stream.
+#   quiet    events on like `ring`, but no event is marked: the baseline of an event's cost.
+# In `ring` and `on_event`, `mcaprec ctl event` marks an event (before BEFORE, default 30s;
+# after AFTER, default 2s) at EVENT_AT seconds into the stream (default SECONDS_PER_RUN - 3).
+# The ring: LOOK_BACK (default 30s), RING_MEMORY (default 512MiB), SPOOL_BYTES (default
+# 4GiB). Continuous files rotate at 1 GiB and retention keeps them within MAX_TOTAL (default
+# 4GiB) so that a long run does not fill the tmpfs.
+#
+# One JSON line per run: the sender's achieved rate, messages sent / received / written (or
+# kept), drops, look-back chunks the ring could not hold, the writer's longest time on one chunk
+# (mcaprec_writer_longest_chunk_seconds: a stall would show here) and its in-flight peak, the
+# daemon's CPU seconds per GB received, and the event file: size, messages, span against the
+# event's window. The recordings of a run are deleted after it unless KEEP is set.
+#
+# Payloads: `mcaprec send --raw-size` repeats one random 64 KiB payload. zstd finds each repeat
+# inside a 1 MiB chunk and stores about 1/16 of it; lz4 (64 KiB window) and none store it whole.
 set -euo pipefail
 
 build=${1:?usage: event_bench.sh BUILD_DIR [OUT_DIR]}
 out=${2:-$(mktemp -d /dev/shm/mcaprec-event-bench.XXXXXX)}
 seconds=${SECONDS_PER_RUN:-10}
 compression=${COMPRESSION:-zstd}
+event_at=${EVENT_AT:-$((seconds - 3))}
+before=${BEFORE:-30s}
+after=${AFTER:-2s}
 pace=(--max)
 if [[ -n ${RATE_MBPS:-} ]]; then pace=(--rate $((RATE_MBPS * 1000000 / 65536))); fi
 tool="$build/tools/mcaprec"
@@ -36,27 +50,32 @@ free_port() {
 cpu_seconds() {
   awk -v hz="$(getconf CLK_TCK)" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"
 }
-metric() {  # sum of a metric family's samples
-  curl -sf "http://127.0.0.1:$metrics_port/metrics" |
-    awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $NF } END { printf "%d", sum }'
+# The sum of a metric family's samples. "%.0f", not "%d": mawk's %d stops at 2^31 - 1, which
+# once made every run read 2147483647 bytes received (268 MB/s over 8 s, whatever the rate).
+metric() {
+  awk -v name="$1" '$1 == name || index($1, name "{") == 1 { sum += $NF }
+                    END { printf "%.0f", sum }' "$metrics_file"
+}
+metric_float() {
+  awk -v name="$1" '$1 == name { printf "%.6f", $NF }' "$metrics_file"
+}
+json_field() {  # $1 = file with one JSON object, $2 = python expression on `j`
+  python3 -c 'import json, sys; j = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 
-run() {  # $1 = always | ring | on_event
+write_config() {  # $1 = mode
   local mode=$1 events="" record=always
-  data_port=$(free_port)
-  metrics_port=$(free_port)
-  rm -rf "$out/$mode" && mkdir -p "$out/$mode"
   if [[ $mode != always ]]; then
     events="events:
-  look_back: 30s
+  look_back: ${LOOK_BACK:-30s}
   memory_bytes: ${RING_MEMORY:-512MiB}
-  spool_bytes: 4GiB
-  before: 30s
-  after: 2s"
+  spool_bytes: ${SPOOL_BYTES:-4GiB}
+  before: $before
+  after: $after"
   fi
   [[ $mode != on_event ]] || record=on_event
   cat >"$out/$mode.yaml" <<YAML
-output: {directory: $out/$mode, min_free_bytes: 0, max_bytes: 1GiB}
+output: {directory: $out/$mode, min_free_bytes: 0, max_bytes: 1GiB, max_total_bytes: ${MAX_TOTAL:-4GiB}}
 mcap: {compression: $compression, compression_level: 1, chunk_max_age: 500ms}
 pipeline: {memory_budget: 1GiB}
 $events
@@ -65,33 +84,90 @@ sources:
 channels:
   - {topic: /bench/raw, queue_bytes: 256MiB, record: $record}
 metrics: {bind: 127.0.0.1:$metrics_port}
+control: {socket: $out/$mode.sock}
 logging: {level: warn}
 YAML
+}
+
+mark_event() {  # $1 = mode; after EVENT_AT seconds of stream
+  sleep "$event_at"
+  "$tool" ctl --socket "$out/$1.sock" event bench --before "$before" --after "$after" --json \
+    >"$out/$1.event.json"
+}
+
+# The event file's size, messages and span against the event's window, as JSON fields.
+event_summary() {  # $1 = mode
+  local file
+  file=$(find "$out/$1" -name '*_event_*.mcap' | head -1)
+  if [[ -z $file ]]; then
+    echo '"event_file_MB": 0'
+    return
+  fi
+  "$tool" info --json "$file" >"$out/$1.event_info.json"
+  python3 - "$out/$1.event_info.json" "$out/$1.event.json" "$file" "$out/$1.send" "$event_at" \
+    "$seconds" <<'PY'
+import json, os, sys
+info = json.load(open(sys.argv[1]))
+event = json.load(open(sys.argv[2]))
+sent = json.load(open(sys.argv[4]))
+event_at, seconds = float(sys.argv[5]), float(sys.argv[6])
+window = (event["window_end"] - event["window_start"]) / 1e9
+span = (info["end_ns"] - info["start_ns"]) / 1e9
+# Messages the window should hold: its overlap with the stream (which began about EVENT_AT
+# before the trigger) at the stream's average rate.
+before = (event["trigger_time"] - event["window_start"]) / 1e9
+after = (event["window_end"] - event["trigger_time"]) / 1e9
+overlap = min(after, seconds - event_at) - max(-before, -event_at)
+expected = sent["messages"] / sent["seconds"] * overlap
+print(f'"event_file_MB": {os.path.getsize(sys.argv[3]) / 1e6:.0f}, "event_messages": {info["messages"]}, '
+      f'"event_expected_messages": {expected:.0f}, "event_span_s": {span:.2f}, '
+      f'"event_window_s": {window:.2f}, "window_in_stream_s": {overlap:.2f}')
+PY
+}
+
+run() {  # $1 = always | ring | on_event | quiet
+  local mode=$1
+  data_port=$(free_port)
+  metrics_port=$(free_port)
+  metrics_file="$out/$mode.metrics"
+  rm -rf "$out/$mode" "$out/$mode.event.json" && mkdir -p "$out/$mode"
+  write_config "$mode"
   "$daemon" --config "$out/$mode.yaml" >"$out/$mode.stdout" 2>"$out/$mode.stderr" &
   daemon_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null && break; sleep 0.05; done
-  "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB "${pace[@]}" --duration "${seconds}s" \
-    >"$out/$mode.send" 2>&1 &
-  local sender=$!
-  if [[ $mode != always ]]; then
-    sleep $((seconds - 3))
-    kill -USR1 "$daemon_pid"
+  local marker=""
+  if [[ $mode == ring || $mode == on_event ]]; then
+    mark_event "$mode" &
+    marker=$!
   fi
-  wait "$sender"
+  "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB "${pace[@]}" --duration "${seconds}s" \
+    --json >"$out/$mode.send" 2>&1
+  [[ -z $marker ]] || wait "$marker"
   sleep 4  # the event's look-ahead and close delay
-  local cpu received dropped stalled event_bytes
+  local cpu
   cpu=$(cpu_seconds "$daemon_pid")
-  received=$(metric mcaprec_channel_bytes_received_total)
-  dropped=$(metric mcaprec_channel_messages_dropped_total)
-  stalled=$(metric mcaprec_writer_stalled)
+  curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$metrics_file"
   kill -TERM "$daemon_pid"
   wait "$daemon_pid"
   daemon_pid=""
-  event_bytes=$(find "$out/$mode" -name '*_event_*.mcap' -printf '%s\n' | awk '{ s += $1 } END { printf "%d", s }')
-  awk -v mode="$mode" -v cpu="$cpu" -v bytes="$received" -v dropped="$dropped" \
-    -v stalled="$stalled" -v event="$event_bytes" -v s="$seconds" \
-    'BEGIN { printf "{\"mode\": \"%s\", \"MB_per_s\": %.0f, \"cpu_s_per_GB\": %.2f, \"dropped\": %d, \"writer_stalled\": %d, \"event_file_MB\": %.0f}\n",
-             mode, bytes / s / 1e6, cpu / (bytes / 1e9), dropped, stalled, event / 1e6 }'
+  local received sent_rate sent written kept dropped not_held longest peak event
+  received=$(metric mcaprec_channel_bytes_received_total)
+  sent=$(json_field "$out/$mode.send" 'j["messages"]')
+  sent_rate=$(json_field "$out/$mode.send" 'j["megabytes_per_second"]')
+  written=$(metric mcaprec_messages_written_total)
+  kept=$(metric mcaprec_messages_kept_total)
+  dropped=$(metric mcaprec_channel_messages_dropped_total)
+  not_held=$(metric mcaprec_event_ring_chunks_not_held_total)
+  longest=$(metric_float mcaprec_writer_longest_chunk_seconds)
+  peak=$(metric mcaprec_in_flight_chunks_peak)
+  event=$(event_summary "$mode")
+  [[ -n ${KEEP:-} ]] || rm -rf "${out:?}/$mode"  # the next run gets the tmpfs back
+  awk -v mode="$mode" -v cpu="$cpu" -v bytes="$received" -v rate="$sent_rate" -v sent="$sent" \
+    -v received_messages="$(metric mcaprec_channel_messages_received_total)" \
+    -v written="$written" -v kept="$kept" -v dropped="$dropped" -v not_held="$not_held" \
+    -v longest="$longest" -v peak="$peak" -v event="$event" \
+    'BEGIN { printf "{\"mode\": \"%s\", \"sent_MB_per_s\": %.0f, \"sent\": %s, \"received\": %s, \"written\": %s, \"kept\": %s, \"dropped\": %s, \"ring_chunks_not_held\": %s, \"writer_longest_chunk_ms\": %.1f, \"in_flight_peak\": %s, \"cpu_s_per_GB\": %.2f, %s}\n",
+             mode, rate, sent, received_messages, written, kept, dropped, not_held, longest * 1000, peak, cpu / (bytes / 1e9), event }'
 }
 
-for mode in always ring on_event; do run "$mode"; done
+for mode in ${MODES:-always ring on_event}; do run "$mode"; done

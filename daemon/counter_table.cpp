@@ -234,6 +234,10 @@ const SnapshotCounter kRecording[] = {
     {"mcaprec_writer_busy_seconds_total", "counter", "CPU time spent by the ordered writer thread.",
      "cpu_seconds.writer",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.cpu_time; }},
+    {"mcaprec_writer_longest_chunk_seconds", "gauge",
+     "The longest wall time the ordered writer thread spent on one chunk so far (rotating, "
+     "appending, copying it into the look-back ring).",
+     "", [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.writer.longest_chunk; }},
     {"mcaprec_finalizer_busy_seconds_total", "counter", "CPU time spent finalizing files.",
      "cpu_seconds.finalizer",
      [](const DaemonSnapshot& s) -> CounterValue { return s.pipeline.finalizer.cpu_time; }},

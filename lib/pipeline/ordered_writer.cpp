@@ -113,6 +113,7 @@ WriterStats OrderedWriter::stats() const {
   stats.bytes_written = bytes_written_.load(std::memory_order_relaxed);
   stats.write_errors = write_errors_.load(std::memory_order_relaxed);
   stats.cpu_time = std::chrono::nanoseconds(cpu_ns_.load(std::memory_order_relaxed));
+  stats.longest_chunk = std::chrono::nanoseconds(longest_chunk_ns_.load(std::memory_order_relaxed));
   return stats;
 }
 
@@ -228,7 +229,9 @@ void OrderedWriter::write_held(Loop& loop) {
   while (!file_.pause_state().holding() && written < loop.held.size()) {
     CompressedChunk* chunk = loop.held[written];
     rotate_before(loop, chunk->seq);
+    const auto began = std::chrono::steady_clock::now();
     if (!write_chunk(chunk)) break;  // paused: the chunk waits
+    note_chunk_time(std::chrono::steady_clock::now() - began);
     ++written;
   }
   loop.held.erase(loop.held.begin(), loop.held.begin() + static_cast<ptrdiff_t>(written));
@@ -320,6 +323,13 @@ void OrderedWriter::rotate_if_due(const CompressedChunk& chunk) {
     file_.rotate(storage::StartReason::kSize);
   } else if (duration_reached(std::chrono::steady_clock::now())) {
     file_.rotate(storage::StartReason::kDuration);
+  }
+}
+
+void OrderedWriter::note_chunk_time(std::chrono::steady_clock::duration took) {
+  const int64_t ns = std::chrono::duration_cast<std::chrono::nanoseconds>(took).count();
+  if (ns > longest_chunk_ns_.load(std::memory_order_relaxed)) {
+    longest_chunk_ns_.store(ns, std::memory_order_relaxed);
   }
 }
 

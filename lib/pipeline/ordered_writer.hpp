@@ -137,6 +137,7 @@ class OrderedWriter final : public CompressedChunkSink {
   void count_drops(const CompressedChunk& chunk, DropReason reason);
   void drop_held(std::vector<CompressedChunk*>& held);
   bool duration_reached(std::chrono::steady_clock::time_point now) const;
+  void note_chunk_time(std::chrono::steady_clock::duration took);
   std::optional<std::chrono::steady_clock::time_point> wake_deadline(const Loop& loop) const;
   void note_cpu_time();
 
@@ -166,6 +167,7 @@ class OrderedWriter final : public CompressedChunkSink {
   std::atomic<uint64_t> bytes_written_{0};
   std::atomic<uint64_t> write_errors_{0};
   std::atomic<int64_t> cpu_ns_{0};
+  std::atomic<int64_t> longest_chunk_ns_{0};  // written by the writer thread only
 
   // The writer thread's own (and start()'s, before the thread exists). After mu_ and wake_,
   // which its sync failure callback uses.

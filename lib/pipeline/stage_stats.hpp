@@ -15,6 +15,10 @@ struct WriterStats {
   uint64_t write_errors = 0;             // chunks that could not be encoded or written
   std::chrono::nanoseconds cpu_time{0};  // the writer thread's; its share of the total is the
                                          // pipeline's serial fraction
+  // The longest wall time the writer spent on one chunk (rotating before it, appending it,
+  // copying it into the look-back ring): what a stall of the writer, by the disk or by waiting
+  // for the event thread, would show as.
+  std::chrono::nanoseconds longest_chunk{0};
 };
 
 // CompressorPool: chunk encoding.

@@ -253,15 +253,15 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
     relist(request);
     within_limits = delete_until_within_limits(request);
   }
-  if (request.finalizing_marked) {
-    for (KnownFile& f : files_) f.finalizing = false;
-  }
-
   decision.may_write = within_limits;
   stats_.paused = !within_limits;
   if (within_limits) written_since_probe_ = saturating_add(written_since_probe_, incoming_bytes);
   decision.deleted = std::move(request.deleted);
+  // Explained while the files still being finalized are marked: they are not "left to delete".
   decision.reason = explain(request, within_limits);
+  if (request.finalizing_marked) {
+    for (KnownFile& f : files_) f.finalizing = false;
+  }
   return decision;
 }
 
@@ -400,6 +400,18 @@ std::string Retention::refusal_reason(const RoomRequest& request) const {
               size_for_people(deletable_bytes()) + ") would not be enough, so they are kept";
   }
   if (stuck != 0) reason += " (" + std::to_string(stuck) + " could not be deleted)";
+  uint64_t finalizing_bytes = 0;
+  size_t finalizing = 0;
+  for (const KnownFile& f : files_) {
+    if (f.finalizing && !f.undeletable) {
+      ++finalizing;
+      finalizing_bytes += f.bytes;
+    }
+  }
+  if (finalizing != 0) {
+    reason += " (" + std::to_string(finalizing) + " more, " + size_for_people(finalizing_bytes) +
+              ", still being finalized: deletable once renamed)";
+  }
   return reason;
 }
 

@@ -52,6 +52,7 @@ DaemonSnapshot sample_snapshot() {
   snap.pipeline.finalizer.files_finalized = 2;
   snap.pipeline.compression.cpu_time = std::chrono::milliseconds(1500);
   snap.pipeline.writer.cpu_time = std::chrono::milliseconds(20);
+  snap.pipeline.writer.longest_chunk = std::chrono::milliseconds(7);
   snap.pipeline.file.current_file = "/var/lib/mcaprec/recordings/rec_x_2.mcap.active";
   snap.pipeline.file.sync.syncs = 41;
   snap.pipeline.file.sync.sync_errors = 1;
@@ -162,6 +163,7 @@ TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
   EXPECT_EQ(value("mcaprec_sync_errors_total"), "1");
   EXPECT_EQ(value("mcaprec_sync_seconds_total"), "0.25");
   EXPECT_EQ(value("mcaprec_sync_max_seconds"), "0.03");
+  EXPECT_EQ(value("mcaprec_writer_longest_chunk_seconds"), "0.007");
   EXPECT_EQ(value("mcaprec_files_closed_on_error_total"), "1");
   EXPECT_EQ(value("mcaprec_recording_paused"), "1");
   EXPECT_EQ(parsed.types.at("mcaprec_recording_paused"), "gauge");
@@ -333,6 +335,7 @@ mcaprec_in_flight_chunks_peak gauge
 mcaprec_compressor_threads gauge
 mcaprec_compressor_busy_seconds_total counter
 mcaprec_writer_busy_seconds_total counter
+mcaprec_writer_longest_chunk_seconds gauge
 mcaprec_finalizer_busy_seconds_total counter
 mcaprec_source_messages_total counter source transport
 mcaprec_source_bytes_total counter source transport

@@ -341,6 +341,39 @@ TEST_F(RetentionTest, AFileNotedBeforeItsRenameCountsAndIsDeletedOnceRenamed) {
   EXPECT_EQ(after_rename.deleted, (std::vector<std::string>{pending}));
 }
 
+// Seen in a log: "deleting all 3 finished recording(s) left (420 KiB) would not be enough"
+// while deleting them would have made room. The oldest was still being finalized (only its
+// `.active` existed), so it could not be deleted, but the message counted it as left.
+TEST_F(RetentionTest, ARefusalDoesNotCountFilesStillBeingFinalizedAsLeftToDelete) {
+  constexpr uint64_t kKiB = 1024;
+  RetentionOptions o = options(/*max_total=*/500 * kKiB, /*min_free=*/0);
+  o.recheck_interval = std::chrono::hours(1);
+  Retention retention(std::move(o));
+  const std::string pending = path("rec_2026-11-21T10-00-00Z_0.mcap");
+  write_file(pending + ".active", 140 * kKiB);
+  retention.note_finalized(pending, 140 * kKiB);
+  file("rec_2026-11-21T10-01-00Z_1.mcap", 140 * kKiB);
+  file("rec_2026-11-21T10-02-00Z_2.mcap", 140 * kKiB);
+  const std::string last = path("rec_2026-11-21T10-02-00Z_2.mcap");
+  retention.note_finalized(path("rec_2026-11-21T10-01-00Z_1.mcap"), 140 * kKiB);
+  retention.note_finalized(last, 140 * kKiB);
+
+  // 820 KiB in all; deleting the two finished files leaves 540 KiB, still above 500 KiB.
+  const RetentionDecision refused = retention.make_room(300 * kKiB, 100 * kKiB);
+  EXPECT_FALSE(refused.may_write);
+  EXPECT_TRUE(refused.deleted.empty());
+  EXPECT_EQ(refused.reason,
+            "this recorder's files would take 820 KiB (finished 420 KiB, current file 300 KiB, "
+            "next write 100 KiB), above output.max_total_bytes 500 KiB, and deleting all 2 "
+            "finished recording(s) left (280 KiB) would not be enough, so they are kept (1 more, "
+            "140 KiB, still being finalized: deletable once renamed)");
+
+  fs::rename(pending + ".active", pending);
+  const RetentionDecision renamed = retention.make_room(300 * kKiB, 100 * kKiB);
+  EXPECT_TRUE(renamed.may_write) << renamed.reason;
+  EXPECT_EQ(renamed.deleted.size(), 3u);
+}
+
 TEST_F(RetentionTest, AListingKeepsAFileThatIsStillBeingFinalized) {
   const std::string pending = path("rec_2026-11-21T10-00-00Z_0.mcap");
   RetentionOptions o = options(/*max_total=*/1500, /*min_free=*/0);
