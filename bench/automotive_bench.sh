@@ -21,7 +21,8 @@
 #   NICE=N           niceness of producers and receivers (negative needs root), default 0
 # Per step it prints one JSON line; at the end a table and summary.json. For each step: messages
 # sent (the producers' reports) and written (`mcaprec info --json` of every file; the sink
-# counts bytes), the producers' lag behind schedule (largest and worst p99 of the four), the
+# counts bytes), the producers' lag behind schedule (of the four producers: the largest, the worst
+# p99 and the largest after the first second, which leaves out the start-up transient), the
 # receiver's CPU seconds (/proc/PID/stat utime+stime from before the producers start until all
 # is written) per GB of input (bytes the producers put on the wire), and for mcaprecd the ratio
 # to the mean of the sink steps of the run.
@@ -107,6 +108,8 @@ sources:
     transport: tcp
     bind: 127.0.0.1:$data_port
     format: mcap
+control:
+  socket: ""
 metrics:
   bind: 127.0.0.1:$metrics_port
 logging:
@@ -215,6 +218,7 @@ run_step() {
        lost: (if $written == null then null else $sent - $written end),
        sink_bytes_short: (if ($sink | length) > 0 then $wire - $sink[0].bytes else null end),
        lag_ms: {max: ([$reports[].lag_ms.max] | max), p99: ([$reports[].lag_ms.p99] | max),
+                max_after_1s: ([$reports[].lag_ms.max_after_1s] | max),
                 per_producer: [$reports[] | .lag_ms]},
        cpu_s: $cpu, cpu_s_per_gb: ($cpu / ($wire / 1e9) * 1000 | round / 1000),
        threads_cpu_s: $threads,
@@ -232,14 +236,15 @@ jq -s '
   ([.[] | select(.receiver == "sink") | .cpu_s_per_gb]) as $sinks
   | (if ($sinks | length) > 0 then ($sinks | add / length) else null end) as $floor
   | {sink_cpu_s_per_gb: $sinks, floor: $floor,
-     steps: [.[] | {receiver, mb_per_s, sent, written, lost, lag_ms: {max: .lag_ms.max, p99: .lag_ms.p99},
+     steps: [.[] | {receiver, mb_per_s, sent, written, lost,
+                    lag_ms: {max: .lag_ms.max, p99: .lag_ms.p99, max_after_1s: .lag_ms.max_after_1s},
                     cpu_s_per_gb, producers_cpu_s_per_gb, file_bytes_per_input_byte,
                     ratio_to_sink: (if .receiver != "sink" and $floor != null
                                     then (.cpu_s_per_gb / $floor * 100 | round / 100) else null end)}]}' \
   "$out/steps.jsonl" | tee "$out/summary.json"
-jq -r '["receiver", "MB/s", "sent", "written", "lost", "lag max ms", "lag p99 ms", "CPU-s/GB",
+jq -r '["receiver", "MB/s", "sent", "written", "lost", "lag max ms", "lag p99 ms", "lag max after 1 s", "CPU-s/GB",
         "ratio to sink", "producers CPU-s/GB", "file/input"],
        (.steps[] | [.receiver, .mb_per_s, .sent, (.written // "-"), (.lost // "-"), .lag_ms.max,
-                    .lag_ms.p99, .cpu_s_per_gb, (.ratio_to_sink // "-"), .producers_cpu_s_per_gb,
+                    .lag_ms.p99, .lag_ms.max_after_1s, .cpu_s_per_gb, (.ratio_to_sink // "-"), .producers_cpu_s_per_gb,
                     .file_bytes_per_input_byte])
        | @tsv' "$out/summary.json" | column -t -s $'\t' >&2

@@ -502,6 +502,7 @@ TEST_F(SendTest, AutomotiveSetIsPacedAndReportsItsLag) {
   ASSERT_TRUE(report["lag_ms"].is_object()) << r.out;
   EXPECT_GE(report["lag_ms"]["max"].get<double>(), report["lag_ms"]["p99"].get<double>());
   EXPECT_GE(report["lag_ms"]["p99"].get<double>(), 0.0);
+  EXPECT_EQ(report["lag_ms"]["max_after_1s"], 0);  // nothing was due after the first second
 
   TcpReceiver unpaced;
   const RunResult fast = run({unpaced.url(), "--sensor-set", "automotive", "--topics", "/gps",
