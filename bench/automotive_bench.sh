@@ -19,6 +19,8 @@
 #   STEPS="..."      receivers in order, default "sink none lz4 zstd sink": `sink` is the writing
 #                    sink, the others mcaprecd with that `mcap.compression` (zstd at level 1)
 #   NICE=N           niceness of producers and receivers (negative needs root), default 0
+#   EXTRA_YAML=TEXT  appended to mcaprecd's configuration: top-level sections the script does
+#                    not write itself (pipeline, channels), e.g. chunk groups to compare
 # Per step it prints one JSON line; at the end a table and summary.json. For each step: messages
 # sent (the producers' reports) and written (`mcaprec info --json` of every file; the sink
 # counts bytes), the producers' lag behind schedule (of the four producers: the largest, the worst
@@ -114,6 +116,7 @@ metrics:
   bind: 127.0.0.1:$metrics_port
 logging:
   level: warn
+${EXTRA_YAML:-}
 EOF
   nice -n "$niceness" "$daemon" --config "$out/mcaprecd.yaml" >"$out/daemon.stdout" 2>>"$out/daemon.stderr" &
   receiver_pid=$!
