@@ -5,6 +5,8 @@
 //                                     `gro`: let the kernel coalesce equal-sized datagrams of
 //                                     one sender (UDP_GRO), as mcaprecd does by default
 //   bare_sink tcp PORT           accepts connections one after the other, reads to EOF
+//   bare_sink tcp PORT many      serves any number of connections at once from one thread
+//                                (poll), reading each to EOF: the floor for several producers
 //
 // With BARE_SINK_OUTPUT=FILE in the environment it also appends every byte it receives to FILE
 // (write(2) into the page cache, no fsync, no framing): the least any recorder must do, so the
@@ -17,6 +19,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -185,18 +188,53 @@ void receive_tcp(int listener, Counts& counts) {
   }
 }
 
+// One thread for every connection: poll the listener and the open connections, read what is
+// ready (up to 1 MiB per connection per round) and append it to the one output file.
+void receive_tcp_many(int listener, Counts& counts) {
+  std::vector<uint8_t> buffer(1 << 20);
+  std::vector<pollfd> fds{{listener, POLLIN, 0}};
+  while (!stop_requested) {
+    if (poll(fds.data(), fds.size(), -1) < 0) {
+      if (errno == EINTR) continue;
+      std::perror("bare_sink: poll");
+      return;
+    }
+    for (size_t i = 1; i < fds.size(); ++i) {
+      if (fds[i].revents == 0) continue;
+      const ssize_t size = read(fds[i].fd, buffer.data(), buffer.size());
+      if (size > 0) {
+        counts.bytes += static_cast<uint64_t>(size);
+        keep(buffer.data(), static_cast<size_t>(size));
+      } else if (size == 0 || errno != EINTR) {
+        close(fds[i].fd);  // EOF (the sender waits for our close) or an error
+        fds[i].fd = -1;
+      }
+    }
+    std::erase_if(fds, [](const pollfd& entry) { return entry.fd < 0; });
+    if ((fds[0].revents & POLLIN) != 0) {
+      const int fd = accept(listener, nullptr, nullptr);
+      if (fd >= 0) {
+        counts.connections++;
+        fds.push_back({fd, POLLIN, 0});
+      }
+    }
+  }
+  for (size_t i = 1; i < fds.size(); ++i) close(fds[i].fd);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc < 3 || (std::strcmp(argv[1], "udp") != 0 && std::strcmp(argv[1], "tcp") != 0)) {
-    std::fprintf(stderr, "usage: bare_sink udp PORT [BATCH [gro]] | bare_sink tcp PORT\n");
+    std::fprintf(stderr, "usage: bare_sink udp PORT [BATCH [gro]] | bare_sink tcp PORT [many]\n");
     return 2;
   }
   const bool udp = std::strcmp(argv[1], "udp") == 0;
   const int port = std::atoi(argv[2]);
   const unsigned batch = argc > 3 ? static_cast<unsigned>(std::atoi(argv[3])) : 32u;
   const bool gro = argc > 4 && std::strcmp(argv[4], "gro") == 0;
-  if (batch == 0 || batch > 1024) {
+  const bool many = !udp && argc > 3 && std::strcmp(argv[3], "many") == 0;
+  if (udp && (batch == 0 || batch > 1024)) {
     std::fprintf(stderr, "bare_sink: BATCH must be 1 to 1024\n");
     return 2;
   }
@@ -225,6 +263,8 @@ int main(int argc, char** argv) {
   Counts counts;
   if (udp) {
     receive_udp(fd, batch, counts);
+  } else if (many) {
+    receive_tcp_many(fd, counts);
   } else {
     receive_tcp(fd, counts);
   }

@@ -70,6 +70,7 @@ SensorMix::SensorMix(std::vector<TopicSpec> topics, uint64_t seed, Timestamp sta
         scene_[3 * p + 2] = static_cast<float>(-1.8 + (p % 16) * 0.15);
       }
     }
+    prepare_automotive(i);
   }
   if (largest_frame > 0) {
     // Cameras send already-encoded frames: random bytes are a fair stand-in. Consecutive frames
@@ -127,6 +128,16 @@ ByteView SensorMix::make_payload(size_t index, Timestamp log_time) {
       return can_frame(state);
     case PayloadKind::kJsonDiagnostics:
       return diagnostics(state, log_time);
+    case PayloadKind::kRawCameraFrame:
+      return raw_camera_frame(spec.payload_bytes);
+    case PayloadKind::kPointCloudXyzi:
+      return point_cloud_xyzi(state);
+    case PayloadKind::kRadarTargets:
+      return radar_targets(state, spec.payload_bytes, log_time);
+    case PayloadKind::kGnssFix:
+      return gnss_fix(state, spec.payload_bytes, log_time);
+    case PayloadKind::kUltrasonicRange:
+      return ultrasonic_range(state, spec.payload_bytes, log_time);
   }
   return {};
 }

@@ -10,6 +10,10 @@
 //   /can               16 B frames at several kHz
 //   /diagnostics       JSON text at a low rate: very compressible
 //
+// automotive_sensor_set() is a second, heavier set (see automotive_set.cpp): raw camera frames
+// with sensor noise, float xyz+intensity point clouds and small structured messages, whose big
+// payloads are generated once at construction so that sending them costs no CPU.
+//
 // Messages come out in log-time order across topics. Payload views point into buffers the
 // generator owns and reuses, so steady-state generation allocates nothing; a view stays valid
 // until the next call to next().
@@ -26,7 +30,20 @@ using mcap::Bytes;
 using mcap::ByteView;
 using mcap::Timestamp;
 
-enum class PayloadKind { kLidarPacket, kCameraFrame, kPointCloud, kImu, kCan, kJsonDiagnostics };
+enum class PayloadKind {
+  kLidarPacket,
+  kCameraFrame,
+  kPointCloud,
+  kImu,
+  kCan,
+  kJsonDiagnostics,
+  // The automotive set's kinds; their payloads are exactly payload_bytes long.
+  kRawCameraFrame,   // raw rgb8 pixels of a smooth scene plus sensor noise
+  kPointCloudXyzi,   // float x, y, z, intensity per point, from scans made at construction
+  kRadarTargets,     // a header and float targets (range, azimuth, speed, cross-section)
+  kGnssFix,          // position, covariance and status
+  kUltrasonicRange,  // one range reading with its field of view and limits
+};
 
 struct TopicSpec {
   std::string topic;
@@ -41,6 +58,14 @@ struct TopicSpec {
 
 // The default mix: about 9.7 MB and 7,230 messages per second of log time.
 std::vector<TopicSpec> default_sensor_mix();
+
+// The automotive sensor set of issue 15 (after rosbag2's automotive.yaml): 30 topics, about
+// 572.5 MB and 1,124 messages per second of log time. Sizes are decimal (3.75 MB = 3,750,000 B):
+//   /lidar/0../lidar/3   160 kB @ 25 Hz   /lidar/top  640 kB @ 25 Hz   (float xyz+intensity)
+//   /camera/0../camera/5 3.75 MB @ 24 Hz  (raw rgb8 1250x1000, noisy)
+//   /radar/0../radar/4   1.6 kB @ 50 Hz   /gps 200 B @ 25 Hz   /imu 400 B @ 100 Hz
+//   /ultrasonic/0../ultrasonic/11 150 B @ 40 Hz
+std::vector<TopicSpec> automotive_sensor_set();
 
 struct SyntheticMessage {
   size_t topic_index = 0;  // into SensorMix::topics()
@@ -70,6 +95,7 @@ class SensorMix {
     uint64_t period_ns = 0;
     uint32_t sequence = 0;
     Bytes buffer;  // reused payload storage
+    Bytes scans;   // kPointCloudXyzi: whole scans made at construction, sent in turn
   };
 
   ByteView make_payload(size_t index, Timestamp log_time);
@@ -79,6 +105,13 @@ class SensorMix {
   ByteView imu(TopicState& state, uint32_t bytes, Timestamp log_time);
   ByteView can_frame(TopicState& state);
   ByteView diagnostics(TopicState& state, Timestamp log_time);
+  // The automotive kinds (automotive_set.cpp).
+  void prepare_automotive(size_t index);
+  ByteView raw_camera_frame(uint32_t bytes);
+  ByteView point_cloud_xyzi(TopicState& state);
+  ByteView radar_targets(TopicState& state, uint32_t bytes, Timestamp log_time);
+  ByteView gnss_fix(TopicState& state, uint32_t bytes, Timestamp log_time);
+  ByteView ultrasonic_range(TopicState& state, uint32_t bytes, Timestamp log_time);
   uint64_t random();
 
   std::vector<TopicSpec> topics_;
@@ -87,6 +120,9 @@ class SensorMix {
   Bytes camera_pool_;  // random bytes that camera frames are cut from, never overlapping nearby
   uint64_t camera_offset_ = 0;
   std::vector<float> scene_;  // the static point cloud that noisy scans are made from
+  Bytes raw_image_pool_;      // noisy raw pixels that raw camera frames are cut from
+  uint64_t raw_image_offset_ = 0;
+  uint32_t raw_row_bytes_ = 0;  // frames start on a row boundary of the pool
 };
 
 }  // namespace mcaprec::synth

@@ -484,6 +484,40 @@ TEST_F(SendTest, NumberedSensorMixCountsEveryMessageOnce) {
   EXPECT_EQ(report["source"], "sensor_mix");
 }
 
+// The automotive set's small sensors, paced: every topic asked for arrives, and the report says
+// how far behind schedule the sender was (an unpaced run has no schedule: lag_ms is null).
+TEST_F(SendTest, AutomotiveSetIsPacedAndReportsItsLag) {
+  TcpReceiver receiver;
+  const RunResult r = run({receiver.url(), "--sensor-set", "automotive", "--topics",
+                           "/gps,/imu,/radar/0,/ultrasonic/11", "--duration", "0.4", "--json"});
+  receiver.join();
+  ASSERT_EQ(r.exit_code, 0) << describe(r);
+  std::map<std::string, size_t> per_topic;
+  for (const Received& message : messages_of_stream(receiver.bytes())) ++per_topic[message.topic];
+  EXPECT_NEAR(static_cast<double>(per_topic["/imu"]), 40, 2);  // 100 Hz for 0.4 s
+  EXPECT_NEAR(static_cast<double>(per_topic["/gps"]), 10, 2);
+  EXPECT_NEAR(static_cast<double>(per_topic["/radar/0"]), 20, 2);
+  EXPECT_NEAR(static_cast<double>(per_topic["/ultrasonic/11"]), 16, 2);
+  const json report = parse_json(r);
+  ASSERT_TRUE(report["lag_ms"].is_object()) << r.out;
+  EXPECT_GE(report["lag_ms"]["max"].get<double>(), report["lag_ms"]["p99"].get<double>());
+  EXPECT_GE(report["lag_ms"]["p99"].get<double>(), 0.0);
+  EXPECT_EQ(report["lag_ms"]["max_after_1s"], 0);  // nothing was due after the first second
+
+  TcpReceiver unpaced;
+  const RunResult fast = run({unpaced.url(), "--sensor-set", "automotive", "--topics", "/gps",
+                              "--count", "5", "--max", "--json"});
+  unpaced.join();
+  ASSERT_EQ(fast.exit_code, 0) << describe(fast);
+  EXPECT_TRUE(parse_json(fast)["lag_ms"].is_null());
+}
+
+TEST_F(SendTest, UnknownSensorSetIsAUsageError) {
+  const RunResult r = run({"tcp://127.0.0.1:9", "--sensor-set", "marine"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("--sensor-set must be mix or automotive"), std::string::npos) << r.err;
+}
+
 TEST_F(SendTest, ProgressFileTracksMessagesOverTime) {
   UdpReceiver receiver;
   const fs::path progress = path("progress.txt");

@@ -96,3 +96,46 @@ TEST(SensorMix, PayloadsHaveTheNominalSizesAndCompressibility) {
   EXPECT_LT(ratio("/diagnostics"), 0.3);  // JSON text
   EXPECT_GT(max_size["/diagnostics"], 100u);
 }
+
+TEST(SensorMix, AutomotiveSetHasTheIssuesThirtyTopicsAtAbout573MegabytesPerSecond) {
+  const std::vector<synth::TopicSpec> topics = synth::automotive_sensor_set();
+  EXPECT_EQ(topics.size(), 30u);
+  SensorMix mix(topics);
+  EXPECT_NEAR(mix.nominal_bytes_per_second(), 572.5e6, 0.1e6);
+}
+
+// One second of the set: every payload has its nominal size, raw camera frames do not compress
+// with lz4 and barely with zstd level 1, point clouds of noisy floats compress a little, the
+// small structured messages well.
+TEST(SensorMix, AutomotivePayloadsHaveTheirSizesAndCompressibility) {
+  SensorMix mix(synth::automotive_sensor_set());
+  std::map<std::string, mcap::Bytes> bytes_by_topic;
+  std::map<std::string, int> messages;
+  for (int i = 0; i < 1124; ++i) {
+    const synth::SyntheticMessage m = mix.next();
+    const synth::TopicSpec& spec = mix.topics()[m.topic_index];
+    ++messages[spec.topic];
+    EXPECT_EQ(m.payload.size(), spec.payload_bytes) << spec.topic;
+    auto& all = bytes_by_topic[spec.topic];
+    if (all.size() < 4'000'000) all.insert(all.end(), m.payload.begin(), m.payload.end());
+  }
+  EXPECT_NEAR(messages["/camera/3"], 24, 1);
+  EXPECT_NEAR(messages["/ultrasonic/11"], 40, 1);
+  mcap::Compressor compressor;
+  auto ratio = [&](mcap::Compression codec, const std::string& topic) {
+    const mcap::Bytes& input = bytes_by_topic.at(topic);
+    // 1 MiB at a time, as chunks would be.
+    const size_t piece = std::min<size_t>(input.size(), 1 << 20);
+    mcap::Bytes out;
+    const mcap::ByteView pieces[] = {mcap::ByteView(input.data(), piece)};
+    EXPECT_TRUE(compressor.compress(codec, 1, pieces, out).ok());
+    return static_cast<double>(out.size()) / static_cast<double>(piece);
+  };
+  EXPECT_GT(ratio(mcap::Compression::kLz4, "/camera/0"), 0.99);
+  EXPECT_GT(ratio(mcap::Compression::kZstd, "/camera/0"), 0.85);
+  EXPECT_LT(ratio(mcap::Compression::kZstd, "/camera/0"), 0.98);
+  EXPECT_GT(ratio(mcap::Compression::kZstd, "/lidar/top"), 0.75);
+  EXPECT_LT(ratio(mcap::Compression::kZstd, "/lidar/top"), 0.95);
+  EXPECT_LT(ratio(mcap::Compression::kZstd, "/radar/0"), 0.6);
+  EXPECT_LT(ratio(mcap::Compression::kZstd, "/ultrasonic/0"), 0.5);
+}
