@@ -322,6 +322,12 @@ void check_upload(const Config& config, Diagnostics& d) {
     d.error("upload.part_size", "must be between 5MiB and 5GiB (the part sizes S3 accepts)");
   }
   if (!d.has_error("upload.key_template")) check_key_template(upload.key_template, d);
+  // Slower than this, a transfer would look stalled (1 KiB/s for 30 s aborts it).
+  constexpr uint64_t kMinBandwidth = 8 * kKiB;
+  if (!d.has_error("upload.max_bandwidth") && upload.max_bandwidth != 0 &&
+      upload.max_bandwidth < kMinBandwidth) {
+    d.error("upload.max_bandwidth", "must be 0 (no limit) or at least 8KiB (bytes per second)");
+  }
   if (!d.has_error("upload.ca_file") && !upload.ca_file.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(upload.ca_file, ec)) {

@@ -5,10 +5,12 @@
 // appear in an error.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "upload/bandwidth_limit.hpp"
 #include "upload/credentials.hpp"
 #include "upload/s3_error.hpp"
 
@@ -19,6 +21,9 @@ struct SessionOptions {
   std::string ca_file;  // PEM bundle to trust instead of the system's; "" = system
   long connect_timeout_s = 10;
   long stall_timeout_s = 30;  // abort a transfer that moved < 1 KiB/s for this long
+  // upload.max_bandwidth, shared by every session of the process; null = unlimited. Paces the
+  // bodies of PUT and UploadPart (the small XML bodies of the other calls go unpaced).
+  std::shared_ptr<BandwidthLimit> bandwidth;
 };
 
 struct HttpRequest {

@@ -1079,6 +1079,9 @@ TEST(ConfigUpload, MistakesNameTheKeyAndTheFix) {
                 .find("upload.endpoint: 's3.example' must start with https://"),
             std::string::npos);
   EXPECT_NE(single_error(base + "  bukcet: x\n").find("upload.bukcet"), std::string::npos);
+  EXPECT_NE(single_error(base + "  max_bandwidth: 1000\n")
+                .find("upload.max_bandwidth: must be 0 (no limit) or at least 8KiB"),
+            std::string::npos);
 }
 
 }  // namespace
