@@ -182,6 +182,13 @@ const SnapshotCounter kRecording[] = {
      [](const DaemonSnapshot& s) -> CounterValue {
        return s.pipeline.file.retention_bytes_deleted;
      }},
+    {"mcaprec_files_lost_before_upload_total", "counter",
+     "Finished recordings deleted by the output.min_free_bytes emergency before they were "
+     "uploaded (output.max_total_bytes never deletes those).",
+     "retention.files_lost_before_upload",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.file.files_lost_before_upload;
+     }},
     {"mcaprec_output_free_bytes", "gauge",
      "Bytes still free for the daemon on the file system of output.directory.", "output_free_bytes",
      [](const DaemonSnapshot& s) -> CounterValue {
