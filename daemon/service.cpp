@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "daemon/control_api.hpp"
+#include "daemon/finalize_command.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/process_stats.hpp"
@@ -88,6 +89,7 @@ struct Service::Impl {
     if (ingest) ingest->stop();
     ingest.reset();
     pipeline.reset();
+    finalize_commands.reset();  // the last files' commands, within one timeout
   }
 
   // --- start ---
@@ -113,6 +115,7 @@ struct Service::Impl {
     pipeline_options.recorder_info["config_crc32"] = options.config_crc32;
     pipeline_options.recorder_info["config_file"] = options.config_path;
     pipeline_options.open_sink = options.open_sink;
+    pipeline_options.on_file_finished = finished_file_listeners(config);
     auto started = pipeline::Pipeline::start(std::move(pipeline_options));
     if (!started) {
       return base::Error{
@@ -476,6 +479,19 @@ struct Service::Impl {
     return std::nullopt;
   }
 
+  // Everything that hears of a finished file, called in turn on the finalizer's thread.
+  storage::FinishedFileListener finished_file_listeners(const config::Config& config) {
+    std::vector<storage::FinishedFileListener> listeners;
+    if (!config.on_finalize.empty()) {
+      finalize_commands =
+          std::make_unique<FinalizeCommandRunner>(config.on_finalize, config.on_finalize_timeout);
+      listeners.push_back([runner = finalize_commands.get()](const storage::FinishedFile& file) {
+        if (file.ok) runner->enqueue(file.path);
+      });
+    }
+    return call_each(std::move(listeners));
+  }
+
   DaemonSnapshot snapshot() const {
     DaemonSnapshot snap;
     snap.version = MCAPREC_VERSION;
@@ -488,6 +504,7 @@ struct Service::Impl {
     snap.output_free_bytes = free_bytes(snap.directory);
     if (pipeline) snap.pipeline = pipeline->stats();
     if (ingest) snap.sources = ingest->stats();
+    if (finalize_commands) snap.on_finalize = finalize_commands->stats();
     std::lock_guard lock(shared_mutex);
     snap.rates = shared_rates;
     snap.writer_stalled = writer_stalled;
@@ -520,6 +537,8 @@ struct Service::Impl {
   std::string control_token;
   std::string skipped_control_directory;  // the default socket's, when it is missing
   std::unique_ptr<ControlApi> control_api;
+  // Before the pipeline: its finalizer calls the runner until the pipeline is gone.
+  std::unique_ptr<FinalizeCommandRunner> finalize_commands;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<ingest::IngestServer> ingest;
   std::thread drain_thread;
