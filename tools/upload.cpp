@@ -36,7 +36,7 @@ constexpr const char kHelp[] =
     "  --credentials-file FILE     AWS shared-credentials file, profile [default]\n"
     "  --ca-file FILE              PEM certificates to trust instead of the system's\n"
     "  --part-size SIZE            e.g. 16MiB (at least 5MiB)\n"
-    "  --max-bandwidth RATE        bytes/s for all files together, e.g. 4MB or 512KiB; 0 = no\n"
+    "  --max-bandwidth RATE        bytes/s for all files together, e.g. 4MiB or 512KiB; 0 = no\n"
     "                              limit (default: upload.max_bandwidth of --config, else 0)\n"
     "  -h, --help                  show this help\n"
     "\n"
