@@ -197,6 +197,38 @@ const SnapshotCounter kRecording[] = {
      [](const DaemonSnapshot& s) -> CounterValue {
        return s.pipeline.file.retention_bytes_deleted;
      }},
+    {"mcaprec_files_lost_before_upload_total", "counter",
+     "Finished recordings deleted by the output.min_free_bytes emergency before they were "
+     "uploaded (output.max_total_bytes never deletes those).",
+     "retention.files_lost_before_upload",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       return s.pipeline.file.files_lost_before_upload;
+     }},
+    {"mcaprec_on_finalize_ok_total", "counter", "on_finalize commands that exited with status 0.",
+     "on_finalize.ok",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       if (!s.on_finalize) return std::monostate{};
+       return s.on_finalize->ok;
+     }},
+    {"mcaprec_on_finalize_failed_total", "counter",
+     "on_finalize commands that exited with another status, died by a signal or could not start.",
+     "on_finalize.failed",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       if (!s.on_finalize) return std::monostate{};
+       return s.on_finalize->failed;
+     }},
+    {"mcaprec_on_finalize_timed_out_total", "counter",
+     "on_finalize commands killed at on_finalize_timeout.", "on_finalize.timed_out",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       if (!s.on_finalize) return std::monostate{};
+       return s.on_finalize->timed_out;
+     }},
+    {"mcaprec_on_finalize_pending", "gauge",
+     "Finished files whose on_finalize command has not finished yet.", "on_finalize.pending",
+     [](const DaemonSnapshot& s) -> CounterValue {
+       if (!s.on_finalize) return std::monostate{};
+       return s.on_finalize->pending;
+     }},
     {"mcaprec_output_free_bytes", "gauge",
      "Bytes still free for the daemon on the file system of output.directory.", "output_free_bytes",
      [](const DaemonSnapshot& s) -> CounterValue {

@@ -68,6 +68,14 @@ std::vector<mcap::Metadata> session_records(const config::Session& session) {
   return records;
 }
 
+storage::FinishedFileListener call_each(std::vector<storage::FinishedFileListener> listeners) {
+  if (listeners.empty()) return {};
+  if (listeners.size() == 1) return std::move(listeners.front());
+  return [all = std::move(listeners)](const storage::FinishedFile& file) {
+    for (const storage::FinishedFileListener& listener : all) listener(file);
+  };
+}
+
 pipeline::PipelineOptions pipeline_options_for(const config::Config& config) {
   pipeline::PipelineOptions options;
   options.directory = config.output.directory;

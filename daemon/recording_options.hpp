@@ -26,6 +26,9 @@ pipeline::PipelineOptions pipeline_options_for(const config::Config& config);
 // and device_name when set, then the free metadata keys) and `foxglove` (deviceId/deviceName,
 // only when a device is named). None for an empty section.
 std::vector<mcap::Metadata> session_records(const config::Session& session);
+// One listener that calls each of `listeners` in turn (on_finalize, upload, ...); an empty
+// list gives an empty listener.
+storage::FinishedFileListener call_each(std::vector<storage::FinishedFileListener> listeners);
 // The `events:` section as the pipeline's event options (enabled).
 events::EventOptions event_options_for(const config::Events& events);
 

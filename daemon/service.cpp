@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "daemon/control_api.hpp"
+#include "daemon/finalize_command.hpp"
 #include "daemon/http_server.hpp"
 #include "daemon/metrics_text.hpp"
 #include "daemon/process_stats.hpp"
@@ -90,7 +91,8 @@ struct Service::Impl {
     if (ingest) ingest->stop();
     ingest.reset();
     pipeline.reset();
-    upload.reset();  // after the pipeline: its finalizers enqueue until they are done
+    upload.reset();             // after the pipeline: its finalizers enqueue until they are done
+    finalize_commands.reset();  // the last files' commands, within one timeout
   }
 
   // --- start ---
@@ -118,10 +120,17 @@ struct Service::Impl {
     }
 
     pipeline::PipelineOptions pipeline_options = pipeline_options_for(config);
-    if (upload) pipeline_options.on_file_finished = upload->listener();
     pipeline_options.recorder_info["config_crc32"] = options.config_crc32;
     pipeline_options.recorder_info["config_file"] = options.config_path;
     pipeline_options.open_sink = options.open_sink;
+    pipeline_options.on_file_finished = finished_file_listeners(config);
+    if (upload) {
+      // Retention asks before deleting: a file the queue has not confirmed as uploaded (pending,
+      // or not enqueued yet because it is being finalized right now) is kept.
+      pipeline_options.upload_pending = [queue = &upload->queue()](const std::string& path) {
+        return !queue->is_uploaded(std::filesystem::path(path).filename().string());
+      };
+    }
     auto started = pipeline::Pipeline::start(std::move(pipeline_options));
     if (!started) {
       return base::Error{
@@ -489,6 +498,21 @@ struct Service::Impl {
     return std::nullopt;
   }
 
+  // Everything that hears of a finished file, called in turn on the finalizer's thread.
+  storage::FinishedFileListener finished_file_listeners(const config::Config& config) {
+    std::vector<storage::FinishedFileListener> listeners;
+    // The upload journal first: a file is enqueued durably before anything else hears of it.
+    if (upload) listeners.push_back(upload->listener());
+    if (!config.on_finalize.empty()) {
+      finalize_commands =
+          std::make_unique<FinalizeCommandRunner>(config.on_finalize, config.on_finalize_timeout);
+      listeners.push_back([runner = finalize_commands.get()](const storage::FinishedFile& file) {
+        if (file.ok) runner->enqueue(file.path);
+      });
+    }
+    return call_each(std::move(listeners));
+  }
+
   DaemonSnapshot snapshot() const {
     DaemonSnapshot snap;
     snap.version = MCAPREC_VERSION;
@@ -502,6 +526,7 @@ struct Service::Impl {
     if (pipeline) snap.pipeline = pipeline->stats();
     if (ingest) snap.sources = ingest->stats();
     if (upload) snap.upload = upload->stats();
+    if (finalize_commands) snap.on_finalize = finalize_commands->stats();
     std::lock_guard lock(shared_mutex);
     snap.rates = shared_rates;
     snap.writer_stalled = writer_stalled;
@@ -535,6 +560,8 @@ struct Service::Impl {
   std::string skipped_control_directory;  // the default socket's, when it is missing
   std::unique_ptr<ControlApi> control_api;
   std::unique_ptr<UploadRunner> upload;  // before the pipeline, so it outlives it
+  // Before the pipeline: its finalizer calls the runner until the pipeline is gone.
+  std::unique_ptr<FinalizeCommandRunner> finalize_commands;
   std::unique_ptr<pipeline::Pipeline> pipeline;
   std::unique_ptr<ingest::IngestServer> ingest;
   std::thread drain_thread;

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/finalize_command.hpp"
 #include "daemon/process_stats.hpp"
 #include "daemon/rates.hpp"
 #include "ingest/ingest_server.hpp"
@@ -25,8 +26,9 @@ struct DaemonSnapshot {
   std::vector<ingest::SourceStats> sources;
   Rates rates;
   ProcessStats process;
-  std::optional<uint64_t> output_free_bytes;  // none while the directory cannot be asked
-  std::optional<upload::UploadStats> upload;  // with an `upload:` section
+  std::optional<uint64_t> output_free_bytes;        // none while the directory cannot be asked
+  std::optional<upload::UploadStats> upload;        // with an `upload:` section
+  std::optional<FinalizeCommandStats> on_finalize;  // none without an on_finalize command
 };
 
 }  // namespace mcaprec::daemon

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "upload/bandwidth_limit.hpp"
 #include "upload/object_key.hpp"
 
 namespace mcaprec::daemon {
@@ -15,6 +16,7 @@ upload::UploaderOptions uploader_options_for(const config::Config& config) {
   options.client.endpoint = settings.endpoint;
   options.client.session.region = settings.region;
   options.client.session.ca_file = settings.ca_file;
+  options.client.session.bandwidth = upload::bandwidth_limit_for(settings.max_bandwidth);
   options.bucket = settings.bucket;
   options.key_template = settings.key_template;
   options.credentials_file = settings.credentials_file;

@@ -1,5 +1,6 @@
 // mcaprec upload: files to S3-compatible object storage by hand, with the client the daemon's
 // upload uses (lib/upload) and the `upload:` section of a configuration file.
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include "commands.hpp"
 #include "config/loader.hpp"
 #include "upload/file_upload.hpp"
+#include "upload/io_priority.hpp"
 
 namespace mcaprec::tool {
 namespace {
@@ -34,14 +36,20 @@ constexpr const char kHelp[] =
     "  --credentials-file FILE     AWS shared-credentials file, profile [default]\n"
     "  --ca-file FILE              PEM certificates to trust instead of the system's\n"
     "  --part-size SIZE            e.g. 16MiB (at least 5MiB)\n"
+    "  --max-bandwidth RATE        bytes/s for all files together, e.g. 4MiB or 512KiB; 0 = no\n"
+    "                              limit (default: upload.max_bandwidth of --config, else 0)\n"
     "  -h, --help                  show this help\n"
     "\n"
     "Under systemd's LoadCredential, $CREDENTIALS_DIRECTORY/<file name of the credentials file>\n"
-    "is read instead. Keys are never printed.\n"
+    "is read instead. Keys are never printed. The upload runs at the lowest best-effort I/O\n"
+    "priority and nice 10, like the daemon's, so it does not slow a recorder on the same disk.\n"
     "\n"
     "Exit status: 0 when every file is stored (uploaded or already there), 1 when one failed\n"
     "(each failure printed, marked retryable or permanent: wrong keys, missing bucket), 2 on a\n"
     "usage error or an unusable configuration.\n";
+
+// Below this the stall detector (1 KiB/s for 30 s) and the 16 KiB bookings make little sense.
+constexpr uint64_t kMinBandwidth = 8 * 1024;
 
 struct UploadArgs {
   std::string bucket;
@@ -81,6 +89,12 @@ std::optional<std::string> settings_from(const ParsedArgs& parsed, UploadArgs& o
     if (!size || *size < upload::kMinPartSize) return "--part-size must be a size of at least 5MiB";
     out.settings.part_size = *size;
   }
+  if (auto found = parsed.options.find("--max-bandwidth"); found != parsed.options.end()) {
+    const auto rate = parse_size(found->second);
+    if (!rate || (*rate != 0 && *rate < kMinBandwidth))
+      return "--max-bandwidth must be 0 (no limit) or at least 8KiB (bytes per second)";
+    out.settings.max_bandwidth = *rate;
+  }
   if (out.settings.endpoint.empty()) return "no endpoint: give --config or --endpoint";
   if (out.settings.credentials_file.empty())
     return "no credentials: give --config or --credentials-file";
@@ -108,19 +122,30 @@ bool upload_one(upload::S3Client& client, const UploadArgs& args, const std::str
     std::printf("%s -> %s: already there (same size and MD5), skipped\n", path.c_str(),
                 where.c_str());
   } else {
+    const double seconds = std::chrono::duration<double>(report->sending_time).count();
     std::printf(
-        "%s -> %s: uploaded, %s%s\n", path.c_str(), where.c_str(),
+        "%s -> %s: uploaded, %s%s, sent in %.2f s (%.2f MB/s)\n", path.c_str(), where.c_str(),
         human_size(report->file_bytes).c_str(),
-        report->parts > 0 ? (" in " + std::to_string(report->parts) + " parts").c_str() : "");
+        report->parts > 0 ? (" in " + std::to_string(report->parts) + " parts").c_str() : "",
+        seconds, seconds > 0 ? static_cast<double>(report->bytes_sent) / seconds / 1e6 : 0.0);
   }
   return true;
 }
 
+// Best effort: a tool that cannot lower its priority still uploads.
+void lower_priority() {
+  auto priority = upload::lower_io_priority_of_this_thread();
+  if (!priority) {
+    std::fprintf(stderr, "mcaprec upload: could not lower the priority: %s\n",
+                 priority.error().message.c_str());
+  }
+}
+
 int run_upload(std::span<const std::string> args) {
   static constexpr OptionSpec kOptions[] = {
-      {"--to", true},       {"--config", true},           {"--endpoint", true},
-      {"--region", true},   {"--credentials-file", true}, {"--ca-file", true},
-      {"--part-size", true}};
+      {"--to", true},        {"--config", true},           {"--endpoint", true},
+      {"--region", true},    {"--credentials-file", true}, {"--ca-file", true},
+      {"--part-size", true}, {"--max-bandwidth", true}};
   ParsedArgs parsed;
   if (auto error = parse_args(args, kOptions, parsed)) return usage_error("upload", *error);
   if (parsed.positional.empty()) return usage_error("upload", "expected at least one FILE");
@@ -140,6 +165,8 @@ int run_upload(std::span<const std::string> args) {
   upload::ClientOptions options{upload_args.settings.endpoint, {}};
   options.session.region = upload_args.settings.region;
   options.session.ca_file = upload_args.settings.ca_file;
+  options.session.bandwidth = upload::bandwidth_limit_for(upload_args.settings.max_bandwidth);
+  lower_priority();
   upload::S3Client client(options, *credentials);
   bool all_stored = true;
   for (const std::string& path : parsed.positional)

@@ -255,6 +255,10 @@ struct Config {
   Control control;
   Logging logging;
   Session session;
+  // A command run with each finished file's path appended as its last argument (no shell);
+  // empty = none. Runs off the writer path, one at a time, killed after on_finalize_timeout.
+  std::vector<std::string> on_finalize;
+  milliseconds on_finalize_timeout = std::chrono::seconds(60);
 
   bool operator==(const Config&) const = default;
 };

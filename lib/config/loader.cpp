@@ -352,6 +352,26 @@ void read_session(Diagnostics& diagnostics, const YAML::Node& node, Session& out
   r.finish();
 }
 
+// A list of words, the program first: no shell, so a path with spaces stays one argument.
+void read_on_finalize(Diagnostics& diagnostics, const YAML::Node& node,
+                      std::vector<std::string>& out) {
+  if (node.IsScalar()) {
+    diagnostics.error("on_finalize",
+                      "expected a list of words, the program first, e.g. [/usr/local/bin/ship, "
+                      "--to, fleet] (the file's path is added as the last one), found " +
+                          describe_node(node));
+    return;
+  }
+  read_list(diagnostics, node, "on_finalize",
+            [&](const YAML::Node& item, const std::string& item_at) {
+              if (!item.IsScalar()) {
+                diagnostics.error(item_at, "expected a word, found " + describe_node(item));
+                return;
+              }
+              out.push_back(item.Scalar());
+            });
+}
+
 void read_config(Diagnostics& diagnostics, const YAML::Node& root,
                  const std::filesystem::path& base_directory, Config& config) {
   MapReader top(diagnostics, root, "");
@@ -395,6 +415,10 @@ void read_config(Diagnostics& diagnostics, const YAML::Node& root,
   if (std::optional<YAML::Node> node = top.find("session")) {
     read_session(diagnostics, *node, config.session);
   }
+  if (std::optional<YAML::Node> node = top.find("on_finalize")) {
+    read_on_finalize(diagnostics, *node, config.on_finalize);
+  }
+  assign(config.on_finalize_timeout, top.duration("on_finalize_timeout"));
   if (std::optional<YAML::Node> node = top.find("logging")) {
     MapReader r(diagnostics, *node, "logging");
     assign(config.logging.level, r.choice("level", choices(kLogLevels)));

@@ -280,6 +280,10 @@ std::string to_yaml(const Config& config) {
   text(out, "token_file", config.control.token_file);
   out << YAML::EndMap;
   emit_session(out, config.session);
+  out << YAML::Key << "on_finalize" << YAML::Value << YAML::Flow << YAML::BeginSeq;
+  for (const std::string& word : config.on_finalize) out << word;
+  out << YAML::EndSeq;
+  duration(out, "on_finalize_timeout", config.on_finalize_timeout);
   out << YAML::Key << "logging" << YAML::Value << YAML::BeginMap;
   word(out, "level", to_string(config.logging.level));
   out << YAML::EndMap;

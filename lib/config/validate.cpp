@@ -1,9 +1,11 @@
 #include "config/validate.hpp"
 
+#include <unistd.h>
 #include <zstd.h>
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 #include <set>
 
@@ -12,6 +14,27 @@
 
 namespace mcaprec::config {
 namespace {
+
+// Like execvp: a name with a slash is a path, else it is looked for in $PATH.
+bool executable_found(const std::string& program) {
+  if (program.find('/') != std::string::npos) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(program, ec) && ::access(program.c_str(), X_OK) == 0;
+  }
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path != nullptr ? path : "/usr/local/bin:/usr/bin:/bin";
+  while (true) {
+    const size_t colon = rest.find(':');
+    std::string directory(rest.substr(0, colon));
+    if (directory.empty()) directory = ".";
+    const std::string candidate = directory + "/" + program;
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(candidate, ec) && ::access(candidate.c_str(), X_OK) == 0)
+      return true;
+    if (colon == std::string_view::npos) return false;
+    rest.remove_prefix(colon + 1);
+  }
+}
 
 using namespace detail;
 
@@ -322,12 +345,35 @@ void check_upload(const Config& config, Diagnostics& d) {
     d.error("upload.part_size", "must be between 5MiB and 5GiB (the part sizes S3 accepts)");
   }
   if (!d.has_error("upload.key_template")) check_key_template(upload.key_template, d);
+  // Slower than this, a transfer would look stalled (1 KiB/s for 30 s aborts it).
+  constexpr uint64_t kMinBandwidth = 8 * kKiB;
+  if (!d.has_error("upload.max_bandwidth") && upload.max_bandwidth != 0 &&
+      upload.max_bandwidth < kMinBandwidth) {
+    d.error("upload.max_bandwidth", "must be 0 (no limit) or at least 8KiB (bytes per second)");
+  }
   if (!d.has_error("upload.ca_file") && !upload.ca_file.empty()) {
     std::error_code ec;
     if (!std::filesystem::is_regular_file(upload.ca_file, ec)) {
       d.error("upload.ca_file",
               in_quotes(upload.ca_file) + " is not a readable file (PEM certificates)");
     }
+  }
+}
+
+// The program must be there when the daemon starts, not found missing at the first file.
+void check_on_finalize(const Config& config, Diagnostics& d) {
+  if (!config.on_finalize.empty() && !d.has_error("on_finalize")) {
+    const std::string& program = config.on_finalize.front();
+    if (program.empty()) {
+      d.error("on_finalize[0]", "the program is empty");
+    } else if (!executable_found(program)) {
+      d.error("on_finalize[0]", in_quotes(program) + (program.find('/') == std::string::npos
+                                                          ? " is not an executable file in $PATH"
+                                                          : " is not an executable file"));
+    }
+  }
+  if (!d.has_error("on_finalize_timeout") && config.on_finalize_timeout.count() <= 0) {
+    d.error("on_finalize_timeout", "must be more than 0, e.g. 60s");
   }
 }
 
@@ -356,6 +402,7 @@ void validate(const Config& config, Diagnostics& d) {
   check_events(config, d);
   check_upload(config, d);
   check_session(config, d);
+  check_on_finalize(config, d);
 }
 
 }  // namespace mcaprec::config

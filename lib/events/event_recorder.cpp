@@ -374,8 +374,8 @@ std::string EventRecorder::event_path(const EventState& state) const {
 }
 
 // Deletes the oldest finished event files while they take more than events.max_total_bytes
-// (the newest one is always kept). Continuous files are never touched here, nor event files by
-// output retention.
+// (the newest one is always kept), except those still waiting for upload. Continuous files are
+// never touched here, nor event files by output retention.
 void EventRecorder::enforce_quota() {
   if (options_.max_total_bytes == 0) return;
   struct Found {
@@ -399,7 +399,13 @@ void EventRecorder::enforce_quota() {
   }
   std::sort(found.begin(), found.end(),
             [](const Found& a, const Found& b) { return a.time < b.time; });
+  const storage::UploadPending& pending = files_.file.upload_pending;
+  bool kept_for_upload = false;
   for (size_t i = 0; i + 1 < found.size() && total > options_.max_total_bytes; ++i) {
+    if (pending && pending(found[i].path.string())) {
+      kept_for_upload = true;
+      continue;
+    }
     // Through the recorder's file system, like every other change to the disk.
     if (storage::or_posix(files_.file.file_system)->unlink(found[i].path.string()) != 0) continue;
     spdlog::info("events.max_total_bytes: deleted {} ({} bytes)", found[i].path.string(),
@@ -408,6 +414,15 @@ void EventRecorder::enforce_quota() {
     deleted_.fetch_add(1, std::memory_order_relaxed);
     bytes_deleted_.fetch_add(found[i].size, std::memory_order_relaxed);
   }
+  // The quota yields to "never delete what was not uploaded"; said once until it is met again.
+  const bool yields = kept_for_upload && total > options_.max_total_bytes;
+  if (yields && !quota_yielding_) {
+    spdlog::warn(
+        "events.max_total_bytes: event files take {} bytes, above the quota of {}, and the "
+        "oldest wait for upload: kept until they are uploaded",
+        total, options_.max_total_bytes);
+  }
+  quota_yielding_ = yields;
 }
 
 }  // namespace mcaprec::events

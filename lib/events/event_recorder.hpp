@@ -126,6 +126,7 @@ class EventRecorder {
   std::atomic<uint64_t> chunks_missed_{0};
   std::atomic<uint64_t> deleted_{0};
   std::atomic<uint64_t> bytes_deleted_{0};
+  bool quota_yielding_ = false;  // enforce_quota's thread only: over quota for pending uploads
   std::atomic<int64_t> cpu_ns_{0};
 
   std::thread thread_;

@@ -186,6 +186,7 @@ struct Pipeline::Impl {
     file.max_total_bytes = options.max_total_bytes;
     file.min_free_bytes = options.min_free_bytes;
     file.free_space = options.free_space;
+    file.upload_pending = options.upload_pending;
     return config;
   }
 

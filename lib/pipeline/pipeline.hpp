@@ -106,6 +106,10 @@ struct PipelineOptions {
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = 0;
   storage::FreeSpaceProbe free_space;  // empty = statvfs; tests substitute their own
+  // Whether a finished file still waits for upload: retention (max_total_bytes) and the event
+  // quota never delete such a file; only the min_free_bytes emergency may, counted as
+  // files_lost_before_upload. Empty = nothing waits (storage::UploadPending).
+  storage::UploadPending upload_pending;
   // Start with everything paused (config `recording.start: paused`): nothing is recorded until
   // resume().
   bool start_paused = false;

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace mcaprec::storage {
 
 namespace {
@@ -23,6 +25,7 @@ std::optional<Retention> make_retention(const RecordingFileOptions& options) {
   retention.min_free_bytes = options.min_free_bytes;
   retention.free_space = options.free_space;
   retention.file_system = options.file_system;
+  retention.upload_pending = options.upload_pending;
   return std::optional<Retention>(std::in_place, std::move(retention));
 }
 
@@ -326,11 +329,18 @@ bool RecordingFile::make_room(uint64_t incoming_bytes) {
   if (!retention_) return true;
   const RetentionDecision decision = retention_->make_room(bytes_written(), incoming_bytes);
   for (const std::string& path : decision.deleted) {
-    spdlog::info("retention: deleted {}", path);
+    if (std::ranges::find(decision.lost_before_upload, path) != decision.lost_before_upload.end()) {
+      spdlog::error("retention: deleted {} before it was uploaded, to keep output.min_free_bytes",
+                    path);
+    } else {
+      spdlog::info("retention: deleted {}", path);
+    }
   }
+  if (!decision.total_yields.empty()) spdlog::warn("retention: {}", decision.total_yields);
   const RetentionStats& stats = retention_->stats();
   retention_files_deleted_.store(stats.files_deleted, std::memory_order_relaxed);
   retention_bytes_deleted_.store(stats.bytes_deleted, std::memory_order_relaxed);
+  files_lost_before_upload_.store(stats.files_lost_before_upload, std::memory_order_relaxed);
   if (decision.may_write) return true;
   // The file being written ends here, complete (or, holding no chunk, is not kept); recording
   // resumes in a new one.
@@ -441,6 +451,7 @@ RecordingFileStats RecordingFile::stats() const {
   if (stats.paused) stats.pause_reason = pause_.reason();
   stats.retention_files_deleted = retention_files_deleted_.load(std::memory_order_relaxed);
   stats.retention_bytes_deleted = retention_bytes_deleted_.load(std::memory_order_relaxed);
+  stats.files_lost_before_upload = files_lost_before_upload_.load(std::memory_order_relaxed);
   std::lock_guard lock(stats_mu_);
   stats.current_file = current_path_;
   stats.first_error = first_error_;

@@ -88,7 +88,8 @@ struct RecordingFileOptions {
   // Retention (rotating output only); all 0 = none.
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = 0;
-  FreeSpaceProbe free_space;  // empty = statvfs
+  FreeSpaceProbe free_space;     // empty = statvfs
+  UploadPending upload_pending;  // empty = nothing waits for upload (retention.hpp)
   // While paused, try to resume this often.
   std::chrono::nanoseconds pause_recheck = std::chrono::seconds(1);
 };
@@ -103,6 +104,8 @@ struct RecordingFileStats {
   std::string pause_reason;
   uint64_t retention_files_deleted = 0;
   uint64_t retention_bytes_deleted = 0;
+  // Deleted by the min_free_bytes emergency before they were uploaded (retention.hpp).
+  uint64_t files_lost_before_upload = 0;
 };
 
 class RecordingFile {
@@ -201,6 +204,7 @@ class RecordingFile {
   std::atomic<uint64_t> files_closed_on_error_{0};
   std::atomic<uint64_t> retention_files_deleted_{0};
   std::atomic<uint64_t> retention_bytes_deleted_{0};
+  std::atomic<uint64_t> files_lost_before_upload_{0};
 
   Syncer syncer_;  // last: its thread starts after everything above exists
 };

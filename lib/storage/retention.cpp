@@ -234,6 +234,9 @@ struct Retention::RoomRequest {
   std::vector<std::string> failed_names;  // kept undeletable across a listing in this call
   bool relisted = false;
   bool finalizing_marked = false;
+  bool total_yields = false;  // over max_total_bytes, and only files waiting for upload are left
+  std::vector<std::string> lost;  // deleted before their upload (emergency)
+  std::chrono::steady_clock::time_point now{};
 };
 
 RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming_bytes) {
@@ -243,6 +246,7 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
   RoomRequest request;
   request.current_bytes = current_bytes;
   request.incoming_bytes = incoming_bytes;
+  request.now = now;
   if (options_.min_free_bytes != 0) estimate_free_space(request, now);
 
   bool within_limits = delete_until_within_limits(request);
@@ -255,6 +259,8 @@ RetentionDecision Retention::make_room(uint64_t current_bytes, uint64_t incoming
   }
   decision.may_write = within_limits;
   stats_.paused = !within_limits;
+  note_total_yield(request, within_limits, decision);
+  decision.lost_before_upload = std::move(request.lost);
   if (within_limits) written_since_probe_ = saturating_add(written_since_probe_, incoming_bytes);
   decision.deleted = std::move(request.deleted);
   // Explained while the files still being finalized are marked: they are not "left to delete".
@@ -314,21 +320,64 @@ bool Retention::enough_if_all_deleted(const RoomRequest& request) const {
   return total_ok && free_ok;
 }
 
-// Deletes the oldest deletable files until both limits hold; false when that cannot work.
+// Deletes the oldest deletable files until both limits hold; false when that cannot work. Files
+// waiting for upload go last, and only to keep min_free_bytes: for max_total_bytes alone they
+// stay and the total yields (request.total_yields).
 bool Retention::delete_until_within_limits(RoomRequest& request) {
   while (over_total(request) || under_free(request)) {
     if (!enough_if_all_deleted(request)) return false;
-    delete_oldest(request);
+    const bool emergency = under_free(request);
+    if (!emergency && stats_.total_yielding &&
+        request.now - yield_checked_at_ < options_.recheck_interval) {
+      request.total_yields = true;  // asked recently: nothing was uploaded that could go
+      return true;
+    }
+    auto oldest = oldest_to_delete(emergency);
+    if (oldest == files_.end()) {
+      request.total_yields = true;
+      yield_checked_at_ = request.now;
+      return true;
+    }
+    delete_oldest(request, oldest);
   }
   return true;
 }
 
-void Retention::delete_oldest(RoomRequest& request) {
-  auto oldest = std::ranges::find_if(files_, &KnownFile::deletable);
+bool Retention::pending(const KnownFile& file) const {
+  return options_.upload_pending && options_.upload_pending(path_of(file.name));
+}
+
+// The oldest file already uploaded; in an emergency, else the oldest file at all.
+std::vector<Retention::KnownFile>::iterator Retention::oldest_to_delete(bool emergency) {
+  auto uploaded = std::ranges::find_if(
+      files_, [this](const KnownFile& f) { return f.deletable() && !pending(f); });
+  if (uploaded != files_.end() || !emergency) return uploaded;
+  return std::ranges::find_if(files_, &KnownFile::deletable);
+}
+
+void Retention::note_total_yield(const RoomRequest& request, bool within_limits,
+                                 RetentionDecision& decision) {
+  const bool yields = within_limits && request.total_yields;
+  if (yields && !stats_.total_yielding) {
+    decision.total_yields =
+        "this recorder's files take " + size_for_people(total_after(request)) +
+        ", above output.max_total_bytes " + size_for_people(options_.max_total_bytes) +
+        ", and every finished recording left waits for upload: kept (only output.min_free_bytes "
+        "may delete them); recording goes on";
+  }
+  if (within_limits) stats_.total_yielding = yields;
+}
+
+void Retention::delete_oldest(RoomRequest& request, std::vector<KnownFile>::iterator oldest) {
   const std::string path = path_of(oldest->name);
+  const bool unuploaded = pending(*oldest);
   if (or_posix(options_.file_system)->unlink(path) == 0) {
     ++stats_.files_deleted;
     stats_.bytes_deleted += oldest->bytes;
+    if (unuploaded) {
+      ++stats_.files_lost_before_upload;
+      request.lost.push_back(path);
+    }
     if (request.free_bytes)
       *request.free_bytes = saturating_add(*request.free_bytes, oldest->bytes);
     forget(oldest);

@@ -21,6 +21,12 @@ namespace mcaprec::storage {
 using FreeSpaceProbe = std::function<base::Result<uint64_t>(const std::string& directory)>;
 FreeSpaceProbe statvfs_free_space();
 
+// Whether a finished file (its final path) is not yet confirmed uploaded. Called on the writer's
+// thread (and the event recorder's), so it must be thread-safe and cheap. It should answer true
+// for a file it has not heard of yet (renamed, but the finished-file listener not yet called),
+// else retention may take it for an uploaded one. Empty = nothing ever waits.
+using UploadPending = std::function<bool(const std::string& final_path)>;
+
 struct RetentionOptions {
   std::string directory;                    // the recorder's output directory
   std::string prefix;                       // only files named `<prefix>_….mcap` are ever deleted
@@ -32,19 +38,30 @@ struct RetentionOptions {
   // while paused the directory is listed again at most this often (to notice files removed by
   // someone else). Tests use 0 (measure on every call, list on every refusal).
   std::chrono::milliseconds recheck_interval{1000};
+  // A file waiting for upload is never deleted to meet max_total_bytes (the limit yields, with a
+  // warning in the decision); only the min_free_bytes emergency deletes one, after every
+  // uploaded file, and counts it in files_lost_before_upload.
+  UploadPending upload_pending;
 };
 
 struct RetentionDecision {
   bool may_write = true;             // false: even after deleting, the limits would be broken
   std::vector<std::string> deleted;  // final paths deleted by this call, oldest first
   std::string reason;                // when !may_write: which limit, with the numbers
+  // Deleted by the min_free_bytes emergency before their upload: final paths (also in `deleted`).
+  std::vector<std::string> lost_before_upload;
+  // Set on the first call (and again after the total was met once) that lets the total pass
+  // max_total_bytes because only files waiting for upload are left to delete.
+  std::string total_yields;
 };
 
 struct RetentionStats {
   uint64_t files_deleted = 0;
   uint64_t bytes_deleted = 0;
-  uint64_t delete_errors = 0;  // unlink failures (logged by the caller through `reason`)
-  bool paused = false;         // the last make_room() refused
+  uint64_t delete_errors = 0;             // unlink failures (logged by the caller through `reason`)
+  uint64_t files_lost_before_upload = 0;  // deleted by the min_free_bytes emergency, unuploaded
+  bool total_yielding = false;            // over max_total_bytes because the rest waits for upload
+  bool paused = false;                    // the last make_room() refused
 };
 
 class Retention {
@@ -92,9 +109,13 @@ class Retention {
   uint64_t deletable_bytes() const;
   bool enough_if_all_deleted(const RoomRequest& request) const;
   bool delete_until_within_limits(RoomRequest& request);
-  void delete_oldest(RoomRequest& request);
+  bool pending(const KnownFile& file) const;
+  std::vector<KnownFile>::iterator oldest_to_delete(bool emergency);
+  void delete_oldest(RoomRequest& request, std::vector<KnownFile>::iterator oldest);
   void forget(std::vector<KnownFile>::iterator file);
   void relist(RoomRequest& request);
+  void note_total_yield(const RoomRequest& request, bool within_limits,
+                        RetentionDecision& decision);
   std::string refusal_reason(const RoomRequest& request) const;
   std::string explain(const RoomRequest& request, bool within_limits) const;
 
@@ -111,6 +132,8 @@ class Retention {
   uint64_t probed_free_ = 0;
   uint64_t written_since_probe_ = 0;
   std::chrono::steady_clock::time_point probed_at_{};
+  // While the total yields, the files are asked again at most once per recheck_interval.
+  std::chrono::steady_clock::time_point yield_checked_at_{};
 };
 
 }  // namespace mcaprec::storage

@@ -11,6 +11,7 @@ namespace mcaprec::upload {
 
 struct BodyReader {
   std::span<const uint8_t> remaining;
+  BandwidthLimit* bandwidth = nullptr;  // null = unlimited
 };
 
 // What the progress callback needs of one transfer.
@@ -23,7 +24,12 @@ namespace {
 
 size_t read_body(char* buffer, size_t size, size_t count, void* data) {
   auto* reader = static_cast<BodyReader*>(data);
-  const size_t length = std::min(size * count, reader->remaining.size());
+  size_t length = std::min(size * count, reader->remaining.size());
+  if (reader->bandwidth != nullptr && length > 0) {
+    // Handing libcurl less than it asked for is allowed; it keeps each wait short.
+    length = std::min<size_t>(length, reader->bandwidth->max_booking());
+    reader->bandwidth->acquire(length);
+  }
   std::memcpy(buffer, reader->remaining.data(), length);
   reader->remaining = reader->remaining.subspan(length);
   return length;
@@ -143,7 +149,7 @@ S3Result<HttpResponse> CurlSession::perform(const HttpRequest& request) {
     headers = curl_slist_append(headers, header.c_str());
   curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 
-  BodyReader reader{request.body};
+  BodyReader reader{request.body, options_.bandwidth.get()};
   set_method(request, reader);
   TransferProgress progress{&options_, 0};
   if (options_.cancel || options_.on_bytes_sent) {

@@ -7,10 +7,12 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "upload/bandwidth_limit.hpp"
 #include "upload/credentials.hpp"
 #include "upload/s3_error.hpp"
 
@@ -26,6 +28,9 @@ struct SessionOptions {
   const std::atomic<bool>* cancel = nullptr;
   // Optional: told of the body bytes sent as a transfer goes (for the upload rate).
   std::function<void(uint64_t)> on_bytes_sent;
+  // upload.max_bandwidth, shared by every session of the process; null = unlimited. Paces the
+  // bodies of PUT and UploadPart (the small XML bodies of the other calls go unpaced).
+  std::shared_ptr<BandwidthLimit> bandwidth;
 };
 
 struct HttpRequest {

@@ -83,8 +83,10 @@ S3Result<UploadReport> upload_parts(S3Client& client, const UploadTarget& target
     const uint64_t offset = static_cast<uint64_t>(number - 1) * target.part_size;
     auto bytes = read_range(target.path, offset, std::min(target.part_size, local.size - offset));
     if (!bytes) return bytes.error();
+    const auto started = std::chrono::steady_clock::now();
     auto etag = client.upload_part(target.object, state.upload_id, number, *bytes);
     if (!etag) return etag.error();
+    report.sending_time += std::chrono::steady_clock::now() - started;
     const UploadedPart part{number, *etag, bytes->size()};
     state.parts.push_back(part);
     report.bytes_sent += bytes->size();
@@ -135,10 +137,16 @@ S3Result<UploadReport> upload_file(S3Client& client, const UploadTarget& target,
   if (local->size <= target.part_size) {
     auto bytes = read_range(target.path, 0, local->size);
     if (!bytes) return bytes.error();
+    const auto started = std::chrono::steady_clock::now();
     if (auto put = client.put_object(target.object, *bytes, to_hex(local->whole)); !put)
       return put.error();
-    return UploadReport{UploadOutcome::uploaded, local->size, local->size, 0, 0,
-                        to_hex(local->whole)};
+    return UploadReport{UploadOutcome::uploaded,
+                        local->size,
+                        local->size,
+                        0,
+                        0,
+                        to_hex(local->whole),
+                        std::chrono::steady_clock::now() - started};
   }
   MultipartState state;
   auto report = upload_multipart(client, target, *local, resume, observer, state);

@@ -3,6 +3,7 @@
 // the same size and checksum, a single PUT when it fits in one part, else a multipart upload that
 // can resume from an earlier upload id (only the parts S3 does not hold with the right ETag are
 // sent again). Every part is read into memory once, so memory stays at one part_size.
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct UploadReport {
   int parts = 0;            // 0 for a single PUT
   int parts_reused = 0;     // parts an earlier attempt had stored
   std::string etag;         // the stored object's ETag (without quotes)
+  // Time spent sending bodies (PUT, UploadPart): bytes_sent over it is the transfer rate, the
+  // one upload.max_bandwidth bounds.
+  std::chrono::nanoseconds sending_time{0};
 };
 
 // `resume`: an upload id and parts from an earlier attempt, or nullptr. On failure the multipart

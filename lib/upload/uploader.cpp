@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <random>
 
+#include "upload/io_priority.hpp"
 #include "upload/object_key.hpp"
 
 namespace mcaprec::upload {
@@ -121,6 +122,13 @@ void Uploader::stop() {
 
 void Uploader::run() {
   pthread_setname_np(pthread_self(), "mcaprec-upload");
+  // Uploading must never slow recording down: the disk and the CPU go to the recorder first.
+  if (auto priority = lower_io_priority_of_this_thread(); priority) {
+    spdlog::info("upload: the uploading thread runs at {}", priority->to_string());
+  } else {
+    spdlog::warn("upload: could not lower the uploading thread's priority: {}",
+                 priority.error().message);
+  }
   while (std::optional<PendingFile> file = queue_.wait_next()) attempt(*file);
 }
 

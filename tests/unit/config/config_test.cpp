@@ -1079,6 +1079,55 @@ TEST(ConfigUpload, MistakesNameTheKeyAndTheFix) {
                 .find("upload.endpoint: 's3.example' must start with https://"),
             std::string::npos);
   EXPECT_NE(single_error(base + "  bukcet: x\n").find("upload.bukcet"), std::string::npos);
+  EXPECT_NE(single_error(base + "  max_bandwidth: 1000\n")
+                .find("upload.max_bandwidth: must be 0 (no limit) or at least 8KiB"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace mcaprec::config
+
+namespace mcaprec::config {
+namespace {
+
+// --- on_finalize ---
+
+TEST(ConfigOnFinalize, DefaultsToNoCommandAndOneMinute) {
+  const Config config = load_ok(kOneSource);
+  EXPECT_TRUE(config.on_finalize.empty());
+  EXPECT_EQ(config.on_finalize_timeout, std::chrono::seconds(60));
+}
+
+TEST(ConfigOnFinalize, ReadsTheWordsAndTheTimeout) {
+  const Config config = load_ok(std::string(kOneSource) +
+                                "on_finalize: [/bin/sh, -c, 'cp \"$1\" /backup/', sh]\n"
+                                "on_finalize_timeout: 5s\n");
+  EXPECT_EQ(config.on_finalize,
+            (std::vector<std::string>{"/bin/sh", "-c", "cp \"$1\" /backup/", "sh"}));
+  EXPECT_EQ(config.on_finalize_timeout, std::chrono::seconds(5));
+  // Printed so that it loads back the same.
+  EXPECT_EQ(load_ok(to_yaml(config)), config);
+  // A bare name is looked up in $PATH, like the shell does.
+  EXPECT_EQ(load_ok(std::string(kOneSource) + "on_finalize: [true]\n").on_finalize,
+            (std::vector<std::string>{"true"}));
+}
+
+TEST(ConfigOnFinalize, MistakesNameTheKey) {
+  EXPECT_NE(single_error(std::string(kOneSource) + "on_finalize: /usr/local/bin/ship\n")
+                .find("on_finalize: expected a list of words, the program first"),
+            std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) + "on_finalize: [/bin/sh, {a: b}]\n")
+                .find("on_finalize[1]: expected a word"),
+            std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) + "on_finalize: [/nonexistent/ship]\n")
+                .find("on_finalize[0]: '/nonexistent/ship' is not an executable file"),
+            std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) + "on_finalize: [no-such-program-mcaprec]\n")
+                .find("is not an executable file in $PATH"),
+            std::string::npos);
+  EXPECT_NE(single_error(std::string(kOneSource) + "on_finalize_timeout: 0s\n")
+                .find("on_finalize_timeout: must be more than 0"),
+            std::string::npos);
 }
 
 }  // namespace

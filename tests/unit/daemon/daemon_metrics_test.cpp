@@ -63,6 +63,7 @@ DaemonSnapshot sample_snapshot() {
   snap.pipeline.file.pause_reason = "disk has 0 B free, below output.min_free_bytes 1 GiB";
   snap.pipeline.file.retention_files_deleted = 6;
   snap.pipeline.file.retention_bytes_deleted = 123456;
+  snap.pipeline.file.files_lost_before_upload = 2;
   snap.pipeline.in_flight.chunks = 5;
   snap.pipeline.in_flight.chunk_limit = 16;
   snap.pipeline.in_flight.peak_chunks = 17;
@@ -169,6 +170,7 @@ TEST(DaemonMetricsTest, PrometheusTextHasEveryFamilyWithHelpAndType) {
   EXPECT_EQ(parsed.types.at("mcaprec_recording_paused"), "gauge");
   EXPECT_EQ(value("mcaprec_retention_files_deleted_total"), "6");
   EXPECT_EQ(value("mcaprec_retention_bytes_deleted_total"), "123456");
+  EXPECT_EQ(value("mcaprec_files_lost_before_upload_total"), "2");
   EXPECT_EQ(value("mcaprec_channel_messages_dropped_total{channel=\"1\",topic=\"/imu\",reason="
                   "\"no_space\"}"),
             "0");
@@ -224,6 +226,7 @@ TEST(DaemonMetricsTest, StatusJsonParsesAndCarriesFileRatesAndPeers) {
   EXPECT_EQ(status["files"]["closed_on_error"], 1);
   EXPECT_EQ(status["retention"]["files_deleted"], 6);
   EXPECT_EQ(status["retention"]["bytes_deleted"], 123456);
+  EXPECT_EQ(status["retention"]["files_lost_before_upload"], 2);
   EXPECT_EQ(status["channels"][0]["dropped"]["no_space"], 0);
   EXPECT_EQ(status["memory"]["in_flight_chunks"], 5);
   EXPECT_EQ(status["memory"]["in_flight_chunks_limit"], 16);
@@ -325,6 +328,7 @@ mcaprec_paused_topics gauge
 mcaprec_paused_sources gauge
 mcaprec_retention_files_deleted_total counter
 mcaprec_retention_bytes_deleted_total counter
+mcaprec_files_lost_before_upload_total counter
 mcaprec_output_free_bytes gauge
 mcaprec_memory_in_use_bytes gauge
 mcaprec_memory_budget_bytes gauge
@@ -369,6 +373,7 @@ sync.max_seconds number
 retention object
 retention.files_deleted number
 retention.bytes_deleted number
+retention.files_lost_before_upload number
 rates object
 rates.messages_received_per_second number
 rates.bytes_received_per_second number

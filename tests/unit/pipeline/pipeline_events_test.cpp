@@ -4,7 +4,9 @@
 // fire once per min_interval, and the event quota deletes through the recorder's FileSystem.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -372,6 +374,47 @@ TEST(PipelineEventsTest, EventQuotaDeletesThroughTheFileSystem) {
   EXPECT_EQ(stats.events->files_deleted, kEvents - 1);
   EXPECT_EQ(file_system->event_unlinks.load(), kEvents - 1);
   EXPECT_EQ(files_named(dir.path(), "_event_").size(), 1u);
+}
+
+// Event files waiting for upload are not deleted by the event quota: it yields until they are
+// uploaded (the upload queue's predicate, here: the first two events' files are pending).
+TEST(PipelineEventsTest, EventQuotaKeepsFilesWaitingForUpload) {
+  ScratchDir dir;
+  PipelineOptions options = event_options(dir.path());
+  options.events.max_total_bytes = 1;
+  options.events.triggers.push_back(events::TriggerRule{
+      "/trigger", "quota", std::chrono::milliseconds(10), std::chrono::nanoseconds(0), {}});
+  std::mutex mu;
+  std::vector<std::string> pending;  // the first two event files finished
+  options.on_file_finished = [&](const storage::FinishedFile& file) {
+    std::lock_guard lock(mu);
+    if (file.path.find("_event_") != std::string::npos && pending.size() < 2)
+      pending.push_back(file.path);
+  };
+  options.upload_pending = [&](const std::string& path) {
+    std::lock_guard lock(mu);
+    return std::find(pending.begin(), pending.end(), path) != pending.end();
+  };
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  const ChannelHandle trigger = *pipeline.declare_channel(spec("/trigger", false));
+  const mcap::Bytes data = test_support::payload(1, 10);
+  constexpr uint32_t kEvents = 4;
+  for (uint32_t i = 0; i < kEvents; ++i) {
+    const mcap::Timestamp t = mcap::Timestamp{1'000'000'000} * (i + 1);
+    pipeline.push(trigger, t, t, i, data);
+    ASSERT_TRUE(testing::eventually([&] {
+      const std::vector<EventState> events = pipeline.events();
+      return events.size() == i + 1 && events.back().phase == EventPhase::kFinalized;
+    }));
+  }
+  ASSERT_TRUE(pipeline.stop().ok());
+  // The third went for the quota; the two pending ones and the newest stay.
+  EXPECT_EQ(pipeline.stats().events->files_deleted, 1u);
+  EXPECT_EQ(files_named(dir.path(), "_event_").size(), 3u);
+  std::lock_guard lock(mu);
+  for (const std::string& path : pending) EXPECT_TRUE(std::filesystem::exists(path)) << path;
 }
 
 }  // namespace

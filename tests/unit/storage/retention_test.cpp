@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <filesystem>
@@ -442,6 +443,114 @@ TEST_F(RetentionTest, AFailingProbeDoesNotStopRecordingButSaysSo) {
   EXPECT_EQ(decision.reason,
             "free space unknown, output.min_free_bytes not checked: statvfs /gone: No such file "
             "or directory");
+}
+
+// --- files waiting for upload (issue 17: retention that knows) ---
+
+// The upload queue as retention sees it: a set of final paths not yet confirmed uploaded.
+struct FakeUploadQueue {
+  std::vector<std::string> pending;
+  int asked = 0;
+  UploadPending predicate() {
+    return [this](const std::string& final_path) {
+      ++asked;
+      return std::ranges::find(pending, final_path) != pending.end();
+    };
+  }
+};
+
+TEST_F(RetentionTest, MaxTotalDeletesOnlyUploadedFilesAndOtherwiseYields) {
+  const std::string f0 = file("rec_2026-11-21T10-00-00Z_0.mcap", 1000);
+  const std::string f1 = file("rec_2026-11-21T10-01-00Z_1.mcap", 1000);
+  const std::string f2 = file("rec_2026-11-21T10-02-00Z_2.mcap", 1000);
+  const std::string f3 = file("rec_2026-11-21T10-03-00Z_3.mcap", 1000);
+  FakeUploadQueue queue{{f0, f2, f3}};  // only f1 is uploaded
+  RetentionOptions o = options(/*max_total=*/2000, /*min_free=*/0);
+  o.upload_pending = queue.predicate();
+  o.recheck_interval = 0ms;
+  Retention retention(std::move(o));
+
+  // 4000 + 500 > 2000: the oldest uploaded file goes (f1, not the older f0), then the total
+  // yields: recording goes on, the rest is kept, and the warning says why, once.
+  RetentionDecision decision = retention.make_room(0, 500);
+  EXPECT_TRUE(decision.may_write) << decision.reason;
+  EXPECT_EQ(decision.deleted, (std::vector<std::string>{f1}));
+  EXPECT_TRUE(decision.lost_before_upload.empty());
+  EXPECT_NE(decision.total_yields.find("(2000 B), and every finished "
+                                       "recording left waits for upload"),
+            std::string::npos)
+      << decision.total_yields;
+  EXPECT_TRUE(retention.stats().total_yielding);
+  EXPECT_FALSE(retention.stats().paused);
+  for (const std::string& kept : {f0, f2, f3}) EXPECT_TRUE(fs::exists(kept)) << kept;
+  EXPECT_EQ(retention.stats().files_lost_before_upload, 0u);
+
+  decision = retention.make_room(500, 500);
+  EXPECT_TRUE(decision.may_write);
+  EXPECT_TRUE(decision.deleted.empty());
+  EXPECT_TRUE(decision.total_yields.empty()) << "said once, not at every write";
+
+  // f0 and f2 are uploaded now: they go, oldest first, and the total holds again.
+  queue.pending = {f3};
+  decision = retention.make_room(0, 500);
+  EXPECT_TRUE(decision.may_write);
+  EXPECT_EQ(decision.deleted, (std::vector<std::string>{f0, f2}));
+  EXPECT_FALSE(retention.stats().total_yielding);
+  EXPECT_TRUE(fs::exists(f3));
+}
+
+TEST_F(RetentionTest, TheMinFreeEmergencyDeletesUploadedFilesFirstThenCountsTheLost) {
+  const std::string f0 = file("rec_2026-11-21T10-00-00Z_0.mcap", 1000);
+  const std::string f1 = file("rec_2026-11-21T10-01-00Z_1.mcap", 1000);
+  const std::string f2 = file("rec_2026-11-21T10-02-00Z_2.mcap", 1000);
+  const std::string f3 = file("rec_2026-11-21T10-03-00Z_3.mcap", 1000);
+  FakeUploadQueue queue{{f0, f1, f3}};            // only f2 is uploaded
+  FakeDisk disk{dir_.path(), /*capacity=*/6000};  // 2000 free
+  RetentionOptions o = options(/*max_total=*/0, /*min_free=*/2500, disk.probe());
+  o.upload_pending = queue.predicate();
+  Retention retention(std::move(o));
+
+  // Writing 1000 must free 1500: f2 (uploaded) first, then the oldest unuploaded, f0.
+  const RetentionDecision decision = retention.make_room(0, 1000);
+  EXPECT_TRUE(decision.may_write) << decision.reason;
+  EXPECT_EQ(decision.deleted, (std::vector<std::string>{f2, f0}));
+  EXPECT_EQ(decision.lost_before_upload, (std::vector<std::string>{f0}));
+  EXPECT_EQ(retention.stats().files_lost_before_upload, 1u);
+  EXPECT_EQ(retention.stats().files_deleted, 2u);
+  EXPECT_TRUE(fs::exists(f1));
+  EXPECT_TRUE(fs::exists(f3));
+}
+
+TEST_F(RetentionTest, WithEverythingPendingAndTheDiskFineTheTotalNeverDeletes) {
+  std::vector<std::string> files;
+  for (int i = 0; i < 5; ++i) {
+    files.push_back(file(
+        "rec_2026-11-21T10-0" + std::to_string(i) + "-00Z_" + std::to_string(i) + ".mcap", 1000));
+  }
+  FakeUploadQueue queue{files};
+  FakeDisk disk{dir_.path(), /*capacity=*/1'000'000};
+  RetentionOptions o = options(/*max_total=*/1000, /*min_free=*/1000, disk.probe());
+  o.upload_pending = queue.predicate();
+  o.recheck_interval = 1h;
+  Retention retention(std::move(o));
+  for (int call = 0; call < 100; ++call) {
+    const RetentionDecision decision = retention.make_room(100, 100);
+    ASSERT_TRUE(decision.may_write) << decision.reason;
+    ASSERT_TRUE(decision.deleted.empty());
+  }
+  for (const std::string& kept : files) EXPECT_TRUE(fs::exists(kept)) << kept;
+  EXPECT_EQ(retention.stats().files_lost_before_upload, 0u);
+  // While yielding, the queue is asked once per recheck_interval, not at every write.
+  EXPECT_EQ(queue.asked, 5);
+}
+
+TEST_F(RetentionTest, WithoutAPredicateNothingWaitsForUpload) {
+  const std::string f0 = file("rec_2026-11-21T10-00-00Z_0.mcap", 1000);
+  Retention retention(options(/*max_total=*/500, /*min_free=*/0));
+  const RetentionDecision decision = retention.make_room(0, 0);
+  EXPECT_EQ(decision.deleted, (std::vector<std::string>{f0}));
+  EXPECT_TRUE(decision.lost_before_upload.empty());
+  EXPECT_TRUE(decision.total_yields.empty());
 }
 
 TEST(StatvfsFreeSpaceTest, MeasuresARealDirectoryAndNamesAMissingOne) {
