@@ -142,7 +142,17 @@ struct Workload {
 const Workload& workload() {
   static const Workload w = [] {
     Workload out;
-    synth::SensorMix mix;
+    std::vector<synth::TopicSpec> topics = synth::default_sensor_mix();
+    // MCAPREC_BENCH_MIX=camera_heavy: the camera at 40 Hz (as make_mix_file writes it), so
+    // that 81 % of the payload is incompressible frames: the mix where per-channel
+    // compression decisions matter most.
+    const char* mix_name = std::getenv("MCAPREC_BENCH_MIX");
+    if (mix_name != nullptr && std::string(mix_name) == "camera_heavy") {
+      for (synth::TopicSpec& t : topics) {
+        if (t.kind == synth::PayloadKind::kCameraFrame) t.rate_hz = 40;
+      }
+    }
+    synth::SensorMix mix(topics);
     out.topics = mix.topics();
     const synth::SyntheticMessage first = mix.next();
     const mcap::Timestamp end = first.log_time + static_cast<uint64_t>(kWorkloadSeconds * 1e9);

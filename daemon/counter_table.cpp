@@ -112,6 +112,28 @@ const ChannelCounter kChannel[] = {
      "Latched messages of the channel written again at the start of a later file (not in "
      "written).",
      "relatched", [](const ChannelStats& c) -> CounterValue { return c.relatched; }},
+    {"mcaprec_channel_compression_in_bytes_total", "counter",
+     "Record bytes of the channel encoded into chunks, before compression.", "compression.bytes_in",
+     [](const ChannelStats& c) -> CounterValue { return c.compression.bytes_in; }},
+    {"mcaprec_channel_compression_out_bytes_total", "counter",
+     "What the channel's records became in the chunks: its share of compressed chunks (the "
+     "codec is flushed at the end of each channel's records), or the same bytes in raw chunks.",
+     "compression.bytes_out",
+     [](const ChannelStats& c) -> CounterValue { return c.compression.bytes_out; }},
+    {"mcaprec_channel_compression_attempts_total", "counter",
+     "Chunks holding the channel's records that were run through the codec.",
+     "compression.attempts",
+     [](const ChannelStats& c) -> CounterValue { return c.compression.attempts; }},
+    {"mcaprec_channel_compression_skipped_total", "counter",
+     "Chunks holding the channel's records stored raw without a compression attempt (the "
+     "channel, or its configured group, proved incompressible).",
+     "compression.skipped",
+     [](const ChannelStats& c) -> CounterValue { return c.compression.skipped; }},
+    {"mcaprec_channel_compression_stored_raw", "gauge",
+     "1 while the channel's records go into raw chunks without attempts (it proved "
+     "incompressible; probed again now and then).",
+     "compression.stored_raw",
+     [](const ChannelStats& c) -> CounterValue { return c.compression.stored_raw; }},
     {"mcaprec_channel_queue_bytes", "gauge",
      "Record bytes of the channel queued and not yet sealed into a chunk.", "queued_bytes",
      [](const ChannelStats& c) -> CounterValue { return c.queued_bytes; }},

@@ -193,6 +193,7 @@ void describe_messages(std::span<const ChunkPiece> pieces, EncodedChunk& out) {
 Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
                                     const ChunkEncodeOptions& options, Compressor& compressor,
                                     EncodedChunk& out) {
+  out.group_compressed_sizes.clear();
   if (options.compression == Compression::kNone || out.uncompressed_size == 0) {
     return store_raw(pieces, out, options.chunk_crc);
   }
@@ -203,9 +204,11 @@ Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
   for (size_t i = 0; i < pieces.size(); ++i) views[i] = pieces[i].records;
   // The codec writes into its own buffer; only a frame that pays for itself is copied behind
   // the header, so an incompressible chunk costs the attempt and nothing more.
+  out.group_compressed_sizes.resize(options.piece_groups.size());
   const Result<std::optional<ByteView>> frame = compressor.compress_at_most(
       options.compression, options.level, views,
-      largest_worthwhile(out.uncompressed_size, options.min_saving_percent));
+      largest_worthwhile(out.uncompressed_size, options.min_saving_percent), options.piece_groups,
+      out.group_compressed_sizes);
   if (!frame) return frame.error();
   if (!frame->has_value()) return store_raw(pieces, out, options.chunk_crc);
   uint32_t uncompressed_crc = 0;

@@ -64,6 +64,10 @@ struct ChunkEncodeOptions {
   // The chunk is stored raw unless compression saves at least this share of its records
   // (percent, 0 to 99; at 0 any saving at all keeps the compressed form).
   uint32_t min_saving_percent = 0;
+  // Groups of pieces (ascending exclusive ends, the last pieces.size()), e.g. one per channel:
+  // when the chunk is compressed, the codec is flushed after each group and
+  // EncodedChunk::group_compressed_sizes tells what each group became. Empty: no groups.
+  std::span<const uint32_t> piece_groups;
 };
 
 // (channel id, value) pairs sorted by channel id, one per channel in a chunk. Flat rather than a
@@ -87,6 +91,10 @@ struct EncodedChunk {
   uint32_t crc = 0;              // CRC-32 of `bytes` (0 unless ChunkEncodeOptions::data_crc)
   ChannelValues message_counts;  // messages per channel
   uint64_t message_count = 0;
+  // Bytes of the compressed frame each of ChunkEncodeOptions::piece_groups produced, when
+  // compression was tried (also when the chunk was then stored raw); empty otherwise. Said of
+  // the attempt, not of the stored bytes, so description_of() leaves it out.
+  std::vector<uint64_t> group_compressed_sizes;
 };
 
 // Every field but `bytes`: a chunk whose bytes are kept elsewhere (the look-back spool), or

@@ -99,9 +99,25 @@ Compressor::~Compressor() = default;
 namespace {
 
 // `Buffer` is Bytes or UninitializedBuffer: data(), size(), resize().
+// Where a compression splits its output by groups of inputs (see compress_at_most).
+struct Groups {
+  std::span<const uint32_t> ends;
+  std::span<uint64_t> sizes;
+
+  bool split() const { return ends.size() > 1; }
+  // Whether input `i` ends a group; records the group's size when it does.
+  bool ends_after(size_t i, size_t& next) const {
+    return next < ends.size() && i + 1 == ends[next];
+  }
+  void record(size_t& next, uint64_t& group_start, uint64_t written) const {
+    sizes[next++] = written - group_start;
+    group_start = written;
+  }
+};
+
 template <typename Buffer>
 Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const ByteView> inputs,
-                               Buffer& out) {
+                               Buffer& out, const Groups& groups = {}) {
   if (cctx == nullptr) cctx = ZSTD_createCCtx();
   if (cctx == nullptr) return codec_error("zstd: cannot allocate a compression context");
   ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
@@ -113,7 +129,7 @@ Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const Byte
   const size_t start = out.size();
   out.resize(start + ZSTD_compressBound(total));
 
-  if (inputs.size() == 1) {
+  if (inputs.size() == 1 && !groups.split()) {
     rc = ZSTD_compress2(cctx, out.data() + start, out.size() - start, inputs[0].data(),
                         inputs[0].size());
     if (ZSTD_isError(rc)) {
@@ -121,6 +137,7 @@ Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const Byte
       return codec_error(std::string("zstd: ") + ZSTD_getErrorName(rc));
     }
     out.resize(start + rc);
+    if (!groups.ends.empty()) groups.sizes[0] = rc;
     return uint64_t{rc};
   }
 
@@ -138,17 +155,21 @@ Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const Byte
     out.resize(out.size() + ZSTD_CStreamOutSize());
     output = ZSTD_outBuffer{out.data() + start, out.size() - start, used};
   };
+  size_t group = 0;
+  uint64_t group_start = 0;
   for (size_t i = 0; i < inputs.size(); ++i) {
     const bool last = i + 1 == inputs.size();
+    const bool ends_group = groups.ends_after(i, group);
     ZSTD_inBuffer input{inputs[i].data(), inputs[i].size(), 0};
-    const ZSTD_EndDirective mode = last ? ZSTD_e_end : ZSTD_e_continue;
+    const ZSTD_EndDirective mode = last ? ZSTD_e_end : ends_group ? ZSTD_e_flush : ZSTD_e_continue;
     for (;;) {
       const size_t remaining = ZSTD_compressStream2(cctx, &output, &input, mode);
       if (ZSTD_isError(remaining)) return fail(remaining);
-      const bool done = last ? remaining == 0 : input.pos == input.size;
+      const bool done = mode == ZSTD_e_continue ? input.pos == input.size : remaining == 0;
       if (done) break;
       if (output.pos == output.size) grow();
     }
+    if (ends_group) groups.record(group, group_start, output.pos);
   }
   if (inputs.empty()) {
     ZSTD_inBuffer input{nullptr, 0, 0};
@@ -164,7 +185,8 @@ Result<uint64_t> compress_zstd(ZSTD_CCtx*& cctx, int level, std::span<const Byte
 }
 
 template <typename Buffer>
-Result<uint64_t> compress_lz4(LZ4F_cctx*& cctx, std::span<const ByteView> inputs, Buffer& out) {
+Result<uint64_t> compress_lz4(LZ4F_cctx*& cctx, std::span<const ByteView> inputs, Buffer& out,
+                              const Groups& groups = {}) {
   if (cctx == nullptr) {
     const LZ4F_errorCode_t rc = LZ4F_createCompressionContext(&cctx, LZ4F_VERSION);
     if (LZ4F_isError(rc)) {
@@ -193,18 +215,29 @@ Result<uint64_t> compress_lz4(LZ4F_cctx*& cctx, std::span<const ByteView> inputs
   size_t rc = LZ4F_compressBegin(cctx, out.data() + start, out.size() - start, &prefs);
   if (LZ4F_isError(rc)) return fail(rc);
   written += rc;
-  for (const ByteView& in : inputs) {
-    if (in.empty()) continue;
-    ensure(LZ4F_compressBound(in.size(), &prefs));
-    rc = LZ4F_compressUpdate(cctx, out.data() + start + written, out.size() - start - written,
-                             in.data(), in.size(), nullptr);
+  size_t group = 0;
+  uint64_t group_start = 0;
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const ByteView& in = inputs[i];
+    if (!in.empty()) {
+      ensure(LZ4F_compressBound(in.size(), &prefs));
+      rc = LZ4F_compressUpdate(cctx, out.data() + start + written, out.size() - start - written,
+                               in.data(), in.size(), nullptr);
+      if (LZ4F_isError(rc)) return fail(rc);
+      written += rc;
+    }
+    if (i + 1 == inputs.size() || !groups.ends_after(i, group)) continue;
+    ensure(LZ4F_compressBound(0, &prefs));
+    rc = LZ4F_flush(cctx, out.data() + start + written, out.size() - start - written, nullptr);
     if (LZ4F_isError(rc)) return fail(rc);
     written += rc;
+    groups.record(group, group_start, written);
   }
   ensure(LZ4F_compressBound(0, &prefs));
   rc = LZ4F_compressEnd(cctx, out.data() + start + written, out.size() - start - written, nullptr);
   if (LZ4F_isError(rc)) return fail(rc);
   written += rc;
+  if (group < groups.ends.size()) groups.record(group, group_start, written);
   out.resize(start + written);
   return uint64_t{written};
 }
@@ -226,15 +259,22 @@ Result<uint64_t> Compressor::compress(Compression codec, int level,
 
 Result<std::optional<ByteView>> Compressor::compress_at_most(Compression codec, int level,
                                                              std::span<const ByteView> inputs,
-                                                             uint64_t max_size) {
+                                                             uint64_t max_size,
+                                                             std::span<const uint32_t> group_ends,
+                                                             std::span<uint64_t> group_sizes) {
   if (codec == Compression::kNone) {
     return codec_error("compress_at_most() called without a codec; store the records instead");
   }
   UninitializedBuffer& scratch = ctx_->scratch;
   scratch.resize(0);
+  if (group_ends.size() != group_sizes.size() ||
+      (!group_ends.empty() && group_ends.back() != inputs.size())) {
+    return codec_error("compress_at_most(): groups do not cover the inputs");
+  }
+  const Groups groups{group_ends, group_sizes};
   const Result<uint64_t> size = codec == Compression::kZstd
-                                    ? compress_zstd(ctx_->zstd, level, inputs, scratch)
-                                    : compress_lz4(ctx_->lz4, inputs, scratch);
+                                    ? compress_zstd(ctx_->zstd, level, inputs, scratch, groups)
+                                    : compress_lz4(ctx_->lz4, inputs, scratch, groups);
   if (!size) return size.error();
   if (*size > max_size) return std::optional<ByteView>();
   return std::optional<ByteView>(ByteView(scratch.data(), *size));

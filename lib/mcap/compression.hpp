@@ -38,9 +38,15 @@ class Compressor {
   // Compresses like compress(), but into a buffer the compressor keeps (never zero-filled, so a
   // chunk that does not compress costs no clearing of an output it will not use). Returns the
   // frame, valid until the next call, or std::nullopt when it is longer than `max_size` bytes.
+  // With `group_ends` (ascending exclusive ends of groups of inputs, the last one
+  // inputs.size()), the codec is flushed after each group and `group_sizes` (as many) gets the
+  // frame bytes each group produced: the first includes the frame's header, the last its end.
+  // The history is kept across a flush, so it costs a few bytes of framing per group.
   Result<std::optional<ByteView>> compress_at_most(Compression codec, int level,
                                                    std::span<const ByteView> inputs,
-                                                   uint64_t max_size);
+                                                   uint64_t max_size,
+                                                   std::span<const uint32_t> group_ends = {},
+                                                   std::span<uint64_t> group_sizes = {});
 
  private:
   struct Contexts;

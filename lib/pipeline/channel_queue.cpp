@@ -35,8 +35,14 @@ void store_message_header(uint8_t* at, uint16_t channel_id, uint32_t sequence,
 }
 
 ChannelQueue::ChannelQueue(ChannelQueueConfig config, BufferPool& pool, SpaceSignal& space,
-                           const std::atomic<bool>& accepting, ChunkAssembler& group)
-    : config_(config), pool_(pool), space_(space), accepting_(accepting), group_(group) {
+                           const std::atomic<bool>& accepting, ChunkAssembler& group,
+                           const CompressionLearning& learning, bool learns)
+    : config_(config),
+      pool_(pool),
+      space_(space),
+      accepting_(accepting),
+      group_(group),
+      compression_(learning, learns) {
   // Runs for a full queue of partly filled segments, so that the ring does not grow in steady
   // state; never more than the segments the budget holds.
   runs_.reserve(std::min<uint64_t>(2 * config_.queue_bytes / pool_.segment_bytes() + 8,
@@ -67,6 +73,7 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
   const size_t record_bytes = kMessageRecordOverhead + payload.size();
   PushResult result = PushResult::accepted();
   bool urgent = false;
+  Lane appended_lane = kCompressedLane;
   if (too_large(record_bytes)) {
     result = PushResult::dropped(DropReason::kTooLarge);
   } else {
@@ -82,6 +89,7 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
       const Room room = append_if_room_locked(message, record_bytes);
       if (room == Room::kYes) {
         urgent = half_full_locked();
+        appended_lane = lane_.load(std::memory_order_relaxed);
         break;
       }
       if (config_.overflow != OverflowPolicy::kBlock) {
@@ -90,7 +98,7 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
       }
       if (!may_wait) {
         lock.unlock();
-        group_.request_seal();  // the caller comes back later: make sure room is coming
+        group_.request_seal(lane());  // the caller comes back later: make sure room is coming
         return std::nullopt;
       }
       if (!waiting) {
@@ -99,7 +107,7 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
         continue;  // check again with a generation in hand
       }
       lock.unlock();
-      group_.request_seal();  // sealing frees queue bytes now and memory once compressed
+      group_.request_seal(lane());  // sealing frees queue bytes now and memory once compressed
       space_.wait(seen, kBlockRecheck);
       lock.lock();
     }
@@ -115,11 +123,11 @@ std::optional<PushResult> ChannelQueue::push_or_refuse(mcap::Timestamp log_time,
     // A full queue or budget is only freed by sealing: make sure one is coming (cheap when
     // the in-flight gate is closed anyway).
     if (result.reason() == DropReason::kQueueFull || result.reason() == DropReason::kMemoryBudget) {
-      group_.request_seal();
+      group_.request_seal(lane());
     }
     return result;
   }
-  group_.on_appended(record_bytes, urgent);
+  group_.on_appended(record_bytes, urgent, appended_lane);
   return result;
 }
 
@@ -135,8 +143,10 @@ BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messag
     bool urgent = false;
     bool seal_for_room = false;
     bool must_wait = false;
+    Lane appended_lane = kCompressedLane;
     {
       std::lock_guard lock(mu_);
+      appended_lane = lane_.load(std::memory_order_relaxed);
       while (next < messages.size()) {
         const OutgoingMessage& message = messages[next];
         const size_t record_bytes = kMessageRecordOverhead + message.payload.size();
@@ -155,7 +165,7 @@ BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messag
               appended_bytes += record_bytes;
               urgent = half_full_locked();
               // Where push() would seal, end the run so that the seal can take the messages.
-              if (urgent || group_.fills_chunk(appended_bytes)) break;
+              if (urgent || group_.fills_chunk(appended_bytes, appended_lane)) break;
               continue;
             }
             if (config_.overflow == OverflowPolicy::kBlock) {
@@ -178,8 +188,8 @@ BatchPushResult ChannelQueue::push_batch(std::span<const OutgoingMessage> messag
     for (size_t reason = 0; reason < kDropReasonCount; ++reason) {
       if (drops[reason] != 0) counters_.count_drop(static_cast<DropReason>(reason), drops[reason]);
     }
-    if (appended_bytes != 0) group_.on_appended(appended_bytes, urgent);
-    if (seal_for_room) group_.request_seal();
+    if (appended_bytes != 0) group_.on_appended(appended_bytes, urgent, appended_lane);
+    if (seal_for_room) group_.request_seal(lane());
     if (must_wait) {
       const OutgoingMessage& message = messages[next++];
       if (push(message.log_time, message.publish_time, message.sequence, message.payload).ok()) {
@@ -277,7 +287,7 @@ void ChannelQueue::discard_oldest_locked(uint64_t bytes, DropReason reason) {
   if (messages == 0) return;
   unsealed_.store(unsealed_.load(std::memory_order_relaxed) - freed, std::memory_order_relaxed);
   counters_.count_drop(reason, messages);
-  group_.on_discarded(freed);
+  group_.on_discarded(freed, lane_.load(std::memory_order_relaxed));
 }
 
 uint64_t ChannelQueue::discard_front_message_locked() {

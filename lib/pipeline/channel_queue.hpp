@@ -21,6 +21,7 @@
 
 #include "mcap/records.hpp"
 #include "pipeline/buffer_pool.hpp"
+#include "pipeline/channel_compression.hpp"
 #include "pipeline/channel_counters.hpp"
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
@@ -51,8 +52,11 @@ struct ChannelQueueConfig {
 class ChannelQueue {
  public:
   // `accepting` turns false when the pipeline stops; `group` is told about appended bytes.
+  // `learns`: the channel decides for itself whether its data is compressed (its group is the
+  // shared default group), following `learning`.
   ChannelQueue(ChannelQueueConfig config, BufferPool& pool, SpaceSignal& space,
-               const std::atomic<bool>& accepting, ChunkAssembler& group);
+               const std::atomic<bool>& accepting, ChunkAssembler& group,
+               const CompressionLearning& learning = {}, bool learns = false);
   ~ChannelQueue();
   ChannelQueue(const ChannelQueue&) = delete;
   ChannelQueue& operator=(const ChannelQueue&) = delete;
@@ -79,6 +83,18 @@ class ChannelQueue {
   // Returns once no push is between its `accepting` check and its append. Called by stop()
   // after `accepting` turned false: from then on nothing is appended.
   void quiesce() { std::lock_guard lock(mu_); }
+
+  // The group lane the channel's unsealed bytes count in (see ChunkAssembler). Changed only by
+  // the assembler, under its seal lock and this channel's lock; returns the unsealed bytes
+  // that move with it.
+  Lane lane() const { return lane_.load(std::memory_order_relaxed); }
+  uint64_t move_to_lane(Lane lane) {
+    std::lock_guard lock(mu_);
+    lane_.store(lane, std::memory_order_relaxed);
+    return unsealed_.load(std::memory_order_relaxed);
+  }
+  ChannelCompression& compression() { return compression_; }
+  const ChannelCompression& compression() const { return compression_; }
 
   uint16_t channel_id() const { return config_.channel_id; }
   const ChannelQueueConfig& config() const { return config_; }
@@ -140,6 +156,10 @@ class ChannelQueue {
   const std::atomic<bool>& accepting_;
   ChunkAssembler& group_;
   ChannelCounters counters_;
+  ChannelCompression compression_;
+  // Read under mu_ wherever bytes are counted into the group, so that each byte is counted in
+  // the lane it was appended in (move_to_lane moves what was counted before).
+  std::atomic<Lane> lane_{kCompressedLane};
 
   std::mutex mu_;
   Ring<Run> runs_;                     // guarded by mu_; oldest first

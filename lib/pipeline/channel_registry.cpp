@@ -70,7 +70,8 @@ base::Result<ChannelEntry*> ChannelRegistry::declare(const ChannelSpec& spec) {
     config.overflow = OverflowPolicy::kDropNewest;
   }
   entry->latch = spec.latch;
-  entry->queue = std::make_unique<ChannelQueue>(config, pool_, space_, accepting_, *group);
+  entry->queue = std::make_unique<ChannelQueue>(config, pool_, space_, accepting_, *group,
+                                                defaults_.compression_learning, group->learns());
   group->add_channel(entry->queue.get());
 
   ChannelEntry* result = entry.get();
@@ -83,7 +84,8 @@ ChunkAssembler* ChannelRegistry::group_locked(const std::string& name, bool on_e
   for (const std::unique_ptr<ChunkAssembler>& group : groups_) {
     if (group->name() == name && group->on_event() == on_event) return group.get();
   }
-  groups_.push_back(std::make_unique<ChunkAssembler>(name, seal_context_, on_event));
+  const bool learns = defaults_.compression_learning.enabled && name == kDefaultGroup;
+  groups_.push_back(std::make_unique<ChunkAssembler>(name, seal_context_, on_event, learns));
   return groups_.back().get();
 }
 

@@ -40,6 +40,9 @@ struct ChannelEntry {
 struct ChannelDefaults {
   uint64_t queue_bytes = 0;
   OverflowPolicy overflow = OverflowPolicy::kDropNewest;
+  // How channels of the default group decide on compression; `enabled` false (or no codec):
+  // the default group decides as a whole, like a configured group.
+  CompressionLearning compression_learning{};
 };
 
 class ChannelRegistry {
@@ -64,7 +67,8 @@ class ChannelRegistry {
                                 std::string, mcap::Bytes>;
   using SchemaKey = std::tuple<std::string, std::string, mcap::Bytes>;
 
-  // A group holds always or on-event channels, never both: a chunk is one or the other.
+  // A group holds always or on-event channels, never both: a chunk is one or the other. Only
+  // the default group learns per channel: a configured group is the user's choice.
   ChunkAssembler* group_locked(const std::string& name, bool on_event);
 
   const ChannelDefaults defaults_;

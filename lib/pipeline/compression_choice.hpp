@@ -3,6 +3,8 @@
 // already-compressed data cost CPU to compress and gain nothing; after a few chunks in a row
 // prove incompressible, the group's chunks are stored raw for a while, then tried again (the
 // data may have changed). Several compressor threads may encode one group's chunks at once.
+// Used by configured chunk groups; in the default group each channel decides for itself
+// (channel_compression.hpp).
 #include <cstdint>
 #include <mutex>
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "pipeline/chunk_assembler.hpp"
 #include "pipeline/thread_cpu.hpp"
 
 namespace mcaprec::pipeline {
@@ -32,6 +33,7 @@ void CompressorPool::prepare_output(CompressedChunk& chunk) const {
   chunk.encoded.bytes.reserve(3 * settings_.chunk_size);
   chunk.encoded.message_counts.reserve(CompressedChunk::kReservedChannels);
   chunk.encoded.message_index_offsets.reserve(CompressedChunk::kReservedChannels);
+  chunk.encoded.group_compressed_sizes.reserve(CompressedChunk::kReservedChannels);
 }
 
 void CompressorPool::submit(SealedChunk* chunk) {
@@ -135,13 +137,15 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   }
 
   mcap::ChunkEncodeOptions options;
-  options.compression = chunk->compression->choose(settings_.compression);
+  options.compression = choose_codec(*chunk);
   options.level = settings_.level;
   // A chunk that compresses barely (it would cost readers a decompression for a few bytes) is
   // stored raw by the encoder in the same pass.
   options.min_saving_percent = CompressionChoice::kMinSavingPercent;
   const bool tried = options.compression != mcap::Compression::kNone;
-  // The group is skipping compression for a while (its recent chunks did not compress).
+  // The codec is flushed at each channel's end, so each channel's compressed bytes are known.
+  if (tried) options.piece_groups = chunk->share_ends;
+  // Stored raw without trying: the group skips for a while, or the chunk is of the raw lane.
   if (!tried && settings_.compression != mcap::Compression::kNone) {
     skipped_.fetch_add(1, std::memory_order_relaxed);
   }
@@ -150,12 +154,35 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
     lose(*chunk, DropReason::kWriteError,
          "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message, *out);
   } else {
-    if (tried) chunk->compression->record(out->encoded);
+    if (tried && !chunk->learning) chunk->compression->record(out->encoded);
+    account_channels(*chunk, out->encoded, tried);
     if (out->encoded.compression.empty()) stored_raw_.fetch_add(1, std::memory_order_relaxed);
     uncompressed_.fetch_add(out->encoded.uncompressed_size, std::memory_order_relaxed);
     compressed_.fetch_add(out->encoded.compressed_size, std::memory_order_relaxed);
   }
   finish_chunk(chunk, out);
+}
+
+mcap::Compression CompressorPool::choose_codec(const SealedChunk& chunk) const {
+  if (settings_.compression == mcap::Compression::kNone) return mcap::Compression::kNone;
+  if (!chunk.learning) return chunk.compression->choose(settings_.compression);
+  return chunk.raw_lane && !chunk.probe ? mcap::Compression::kNone : settings_.compression;
+}
+
+void CompressorPool::account_channels(const SealedChunk& chunk, const mcap::EncodedChunk& encoded,
+                                      bool tried) const {
+  const bool compressed = !encoded.compression.empty();
+  const bool skipped = !tried && settings_.compression != mcap::Compression::kNone;
+  const int64_t now = tried ? steady_now_ns() : 0;
+  for (size_t i = 0; i < chunk.shares.size(); ++i) {
+    const ChannelShare& share = chunk.shares[i];
+    // What the attempt made of the channel's records, whether or not the chunk kept it.
+    const uint64_t attempt =
+        tried && i < encoded.group_compressed_sizes.size() ? encoded.group_compressed_sizes[i] : 0;
+    if (tried) share.compression->observe(share.record_bytes, attempt, now);
+    share.compression->count(share.record_bytes, compressed ? attempt : share.record_bytes, tried,
+                             skipped);
+  }
 }
 
 void CompressorPool::lose(const SealedChunk& chunk, DropReason reason, std::string why,

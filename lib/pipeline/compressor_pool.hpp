@@ -88,6 +88,12 @@ class CompressorPool {
   void prepare(mcap::Compressor& compressor, std::vector<mcap::ChunkPiece>& pieces) const;
   void encode(SealedChunk* chunk, mcap::Compressor& compressor,
               std::vector<mcap::ChunkPiece>& pieces);
+  // The codec for a chunk: none without a configured codec; a configured group's choice; for a
+  // learning group, none for the raw lane unless a probe is due.
+  mcap::Compression choose_codec(const SealedChunk& chunk) const;
+  // Each channel's share of an encoded chunk: its counters, and (when tried) what it taught.
+  void account_channels(const SealedChunk& chunk, const mcap::EncodedChunk& encoded,
+                        bool tried) const;
   // Marks `out` as not written: its messages are counted as dropped for `reason`.
   static void lose(const SealedChunk& chunk, DropReason reason, std::string why,
                    CompressedChunk& out);

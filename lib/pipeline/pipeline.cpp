@@ -52,6 +52,16 @@ uint64_t in_flight_limit(const PipelineOptions& options, unsigned compressors) {
 // Chunks in flight, however small (sealed by age, memory pressure or a blocked producer): enough
 // for every compressor to hold one and have as many waiting, and the writer a few more. Every
 // object a chunk needs on its way is made for this many at start.
+ChannelDefaults channel_defaults(const PipelineOptions& options) {
+  ChannelDefaults defaults{options.default_queue_bytes, options.default_overflow,
+                           options.compression_learning};
+  // Without a codec there is nothing to decide.
+  if (options.compression == mcap::Compression::kNone) {
+    defaults.compression_learning.enabled = false;
+  }
+  return defaults;
+}
+
 uint64_t in_flight_chunk_limit(unsigned compressors) {
   return 4 * uint64_t{compressors} + 8;
 }
@@ -121,8 +131,8 @@ struct Pipeline::Impl {
             buffers, sealed_chunks, compressed_chunks, writer),
         seal_context{options.chunk_size, options.chunk_max_age, gate, sealed_chunks,
                      next_seq,           compressors,           space},
-        registry(ChannelDefaults{options.default_queue_bytes, options.default_overflow}, buffers,
-                 space, accepting, seal_context, written_counts) {
+        registry(channel_defaults(options), buffers, space, accepting, seal_context,
+                 written_counts) {
     // Every chunk in flight holds one of each from its seal until it is written (the compressor
     // recycles the sealed one before the writer releases the slot): made now, nothing per chunk
     // is allocated afterwards.
@@ -594,6 +604,7 @@ PipelineStats Pipeline::stats() const {
     channel.not_recorded = counts.not_recorded;
     channel.relatched = counts.relatched;
     channel.queued_bytes = entry->queue->unsealed_bytes();
+    channel.compression = entry->queue->compression().counts();
     stats.channels.push_back(std::move(channel));
   }
   stats.writer = impl_->writer.stats();

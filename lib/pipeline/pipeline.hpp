@@ -27,6 +27,7 @@
 #include "events/event_recorder.hpp"
 #include "mcap/compression.hpp"
 #include "mcap/records.hpp"
+#include "pipeline/channel_compression.hpp"
 #include "pipeline/channel_spec.hpp"
 #include "pipeline/drop_reason.hpp"
 #include "pipeline/event_request.hpp"
@@ -116,6 +117,9 @@ struct PipelineOptions {
   // Event recording (rotating output only): the look-back ring, on-event channels, event files
   // in `directory`, topic rules. Disabled by default.
   events::EventOptions events;
+  // Per-channel compression decisions of the default chunk group (channel_compression.hpp);
+  // off when `compression` is none. Tests shorten the probe interval.
+  CompressionLearning compression_learning;
 };
 
 // A declared channel. Cheap to copy; valid until the pipeline is destroyed.
@@ -172,6 +176,10 @@ struct ChannelStats {
   // Latched messages written again at the start of later files: not in `written` (a message
   // is received and written once; these are repeats of written ones).
   uint64_t relatched = 0;
+  // What chunk encoding did with the channel's records (channel_compression.hpp): bytes in,
+  // bytes out (its share of compressed chunks, or raw), chunks tried and chunks stored raw
+  // without trying (a codec being configured), and whether its data now goes raw.
+  ChannelCompressionCounts compression;
 
   uint64_t dropped_total() const;
   uint64_t dropped_for(DropReason reason) const { return dropped[size_t(reason)]; }

@@ -10,6 +10,15 @@ std::string not_recorded_key(NotRecordedReason reason) {
   return "not_recorded_" + std::string(not_recorded_reason_name(reason));
 }
 
+// What chunk encoding did with a channel's records (channel_compression.hpp).
+void put_compression(mcap::Metadata& metadata, const std::string& prefix,
+                     const ChannelCompressionCounts& counts) {
+  metadata.metadata[prefix + "compression_bytes_in"] = std::to_string(counts.bytes_in);
+  metadata.metadata[prefix + "compression_bytes_out"] = std::to_string(counts.bytes_out);
+  metadata.metadata[prefix + "compression_attempts"] = std::to_string(counts.attempts);
+  metadata.metadata[prefix + "compression_skipped"] = std::to_string(counts.skipped);
+}
+
 }  // namespace
 
 storage::RecordingSource::Declaration RegistryRecordingSource::declaration(
@@ -63,6 +72,7 @@ mcap::Metadata RegistryRecordingSource::session_stats() const {
           std::to_string(counts.not_recorded[r]);
       total.not_recorded[r] += counts.not_recorded[r];
     }
+    put_compression(metadata, key + ".", entry->queue->compression().counts());
   }
   metadata.metadata["received"] = std::to_string(total.received);
   metadata.metadata["written"] = std::to_string(total.written);

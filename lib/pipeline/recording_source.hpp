@@ -14,9 +14,10 @@ namespace mcaprec::pipeline {
 
 class RegistryRecordingSource final : public storage::RecordingSource {
  public:
-  // Keys each channel has in `mcaprec.stats`: received, written, one per drop reason and one
-  // per reason for not recording (`not_recorded_paused`, ...).
-  static constexpr size_t kStatsKeysPerChannel = 2 + kDropReasonCount + kNotRecordedReasonCount;
+  // Keys each channel has in `mcaprec.stats`: received, written, one per drop reason, one per
+  // reason for not recording (`not_recorded_paused`, ...) and four of compression
+  // (`compression_bytes_in`, `_bytes_out`, `_attempts`, `_skipped`).
+  static constexpr size_t kStatsKeysPerChannel = 2 + kDropReasonCount + kNotRecordedReasonCount + 4;
 
   // `latches`: the latched messages every new file starts with (null: none, e.g. event files).
   RegistryRecordingSource(const ChannelRegistry& registry, const WrittenCounts& written,

@@ -38,6 +38,11 @@ DaemonSnapshot rich_snapshot() {
     c.written = 90u + id;
     for (size_t r = 0; r < pipeline::kDropReasonCount; ++r) c.dropped[r] = r + id;
     c.queued_bytes = 55u + id;
+    c.compression.bytes_in = 3000u + id;
+    c.compression.bytes_out = 1000u + id;
+    c.compression.attempts = 20u + id;
+    c.compression.skipped = 30u + id;
+    c.compression.stored_raw = id == 7;
     s.pipeline.channels.push_back(c);
   }
   auto& p = s.pipeline;

@@ -306,6 +306,11 @@ mcaprec_channel_messages_written_total counter channel topic
 mcaprec_channel_messages_dropped_total counter channel topic reason
 mcaprec_channel_messages_not_recorded_total counter channel topic reason
 mcaprec_channel_messages_relatched_total counter channel topic
+mcaprec_channel_compression_in_bytes_total counter channel topic
+mcaprec_channel_compression_out_bytes_total counter channel topic
+mcaprec_channel_compression_attempts_total counter channel topic
+mcaprec_channel_compression_skipped_total counter channel topic
+mcaprec_channel_compression_stored_raw gauge channel topic
 mcaprec_channel_queue_bytes gauge channel topic
 mcaprec_messages_written_total counter
 mcaprec_messages_kept_total counter
@@ -437,6 +442,12 @@ channels[].not_recorded.paused number
 channels[].not_recorded.rate_limited number
 channels[].not_recorded.excluded number
 channels[].relatched number
+channels[].compression object
+channels[].compression.bytes_in number
+channels[].compression.bytes_out number
+channels[].compression.attempts number
+channels[].compression.skipped number
+channels[].compression.stored_raw boolean
 sources array
 sources[] object
 sources[].name string

@@ -201,6 +201,49 @@ TEST_P(CodecTest, CompressAtMostKeepsOnlyFramesWithinTheLimit) {
   EXPECT_FALSE(no_codec.ok());
 }
 
+// Groups of inputs (one per channel in the pipeline): the frame still decodes to all of them,
+// the group sizes add up to it, and a group of noise costs about its own size while a group
+// of text costs little.
+TEST_P(CodecTest, GroupsSplitTheFrameExactly) {
+  Compressor compressor;
+  Decompressor decompressor;
+  const std::vector<Bytes> parts = {text_bytes(30000, 1), random_bytes(40000, 2),
+                                    random_bytes(30000, 3), text_bytes(50000, 4), Bytes{}};
+  const std::vector<ByteView> views(parts.begin(), parts.end());
+  const std::vector<uint32_t> ends = {1, 3, 5};
+  std::vector<uint64_t> sizes(ends.size());
+  Result<std::optional<ByteView>> frame =
+      compressor.compress_at_most(GetParam(), 1, views, 1 << 20, ends, sizes);
+  ASSERT_TRUE(frame.ok()) << frame.error().to_string();
+  ASSERT_TRUE(frame->has_value());
+  EXPECT_EQ(sizes[0] + sizes[1] + sizes[2], (*frame)->size());
+  EXPECT_LT(sizes[0], 30000u / 2);
+  EXPECT_GT(sizes[1], 70000u * 99 / 100);
+  EXPECT_LT(sizes[2], 50000u / 2);
+  Bytes decoded;
+  const Bytes expected = concat(parts);
+  ASSERT_TRUE(
+      decompressor.decompress(compression_name(GetParam()), **frame, expected.size(), decoded)
+          .ok());
+  EXPECT_EQ(decoded, expected);
+
+  // One group: no flush, the same frame as without groups.
+  const std::vector<uint32_t> one = {5};
+  std::vector<uint64_t> whole(1);
+  Compressor plain;
+  const Bytes reference = compress_or_die(plain, GetParam(), parts);
+  Compressor fresh;  // a reused lz4 context may frame a byte differently
+  Result<std::optional<ByteView>> single =
+      fresh.compress_at_most(GetParam(), 3, views, 1 << 20, one, whole);
+  ASSERT_TRUE(single.ok() && single->has_value());
+  EXPECT_EQ(Bytes((*single)->begin(), (*single)->end()), reference);
+  EXPECT_EQ(whole[0], reference.size());
+
+  // Groups that do not end with the inputs are refused.
+  const std::vector<uint32_t> short_ends = {2};
+  EXPECT_FALSE(compressor.compress_at_most(GetParam(), 1, views, 1 << 20, short_ends, whole).ok());
+}
+
 INSTANTIATE_TEST_SUITE_P(Codecs, CodecTest,
                          ::testing::Values(Compression::kZstd, Compression::kLz4),
                          [](const auto& param_info) {
