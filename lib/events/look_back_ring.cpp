@@ -58,6 +58,7 @@ void LookBackRing::add(const mcap::EncodedChunk& chunk, bool on_event) {
   entry.chunk.size = chunk.bytes.size();
   entry.chunk.chunk = std::move(copy);
   memory_bytes_ += entry.chunk.size;
+  largest_chunk_ = std::max(largest_chunk_, entry.chunk.size);
   newest_end_ = std::max(newest_end_, chunk.message_end_time);
   added_.fetch_add(1, std::memory_order_relaxed);
   evict_old_locked();
@@ -115,7 +116,32 @@ LookBackRing::Entry* LookBackRing::find_locked(uint64_t seq) {
   return &entries_[seq - front_seq_];
 }
 
+// While the ring fills, every add() needs memory never touched before, and the first write to
+// each page is slow (a fault, on a VM an exit to the host): perf put it at most of the writer's
+// time. Mapping the pages in here, on the event thread, keeps that off the writer. Only while
+// the ring plus its spares stay within memory_bytes, and never beyond the spares' usual quarter.
+void LookBackRing::prepare_spares() {
+  constexpr uint64_t kBuffersAhead = 16;
+  for (;;) {
+    uint64_t size = 0;
+    {
+      std::lock_guard lock(mu_);
+      size = largest_chunk_ + largest_chunk_ / 8;
+      const uint64_t ahead = std::min(limits_.memory_bytes / 4, kBuffersAhead * size);
+      if (size == 0 || spare_bytes_ + size > ahead) return;
+      if (memory_bytes_ + spare_bytes_ + size > limits_.memory_bytes) return;
+    }
+    mcap::Bytes buffer;
+    buffer.reserve(size);
+    map_in(buffer);
+    std::lock_guard lock(mu_);
+    spare_bytes_ += buffer.capacity();
+    spare_buffers_.push_back(std::move(buffer));
+  }
+}
+
 void LookBackRing::spill() {
+  prepare_spares();
   if (spool_ == nullptr) return;
   for (;;) {
     RingChunk victim;
