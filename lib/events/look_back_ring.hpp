@@ -57,7 +57,8 @@ class LookBackRing {
 
   // Writer thread: keeps a copy of the chunk.
   void add(const mcap::EncodedChunk& chunk, bool on_event);
-  // Event thread: moves the oldest in-memory chunks to the spool while memory is over its bound.
+  // Event thread: moves the oldest in-memory chunks to the spool while memory is over its bound;
+  // while the ring is still filling, first prepares buffers for add() (see prepare_spares).
   void spill();
   // Event thread: the chunks numbered `from_seq` or later that overlap [start, end], into `out`
   // (appended). Returns the number after the last chunk looked at.
@@ -77,6 +78,7 @@ class LookBackRing {
     Where where = Where::kMemory;
   };
 
+  void prepare_spares();
   Entry* find_locked(uint64_t seq);
   void evict_old_locked();
   void drop_memory_locked(uint64_t bound);
@@ -97,6 +99,7 @@ class LookBackRing {
   // (not counted in memory_bytes_): the event thread spills in bursts, the writer adds one by one.
   std::vector<mcap::Bytes> spare_buffers_;  // guarded by mu_
   uint64_t spare_bytes_ = 0;                // their capacity, guarded by mu_
+  uint64_t largest_chunk_ = 0;              // of those added, guarded by mu_
 
   std::atomic<uint64_t> added_{0};
   std::atomic<uint64_t> evicted_{0};
