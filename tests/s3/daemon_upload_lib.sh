@@ -12,11 +12,6 @@ free_port() {
   done
 }
 
-# write_credentials FILE SECRET
-write_credentials() {
-  printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$2" >"$1"
-}
-
 # write_config FILE BUCKET [extra lines of the upload: section...]: a recorder of
 # length-prefixed TCP messages into $work/rec (prefix rec, files rotated at 12 MiB, uncompressed),
 # event recording, device car-7, uploading with 5 MiB parts.

@@ -18,6 +18,33 @@ s3_curl() {
     -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$@"
 }
 
+# write_credentials FILE SECRET
+write_credentials() {
+  printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$2" >"$1"
+}
+
+# write_tool_config DIR [extra lines of the upload: section...]: DIR/credentials with the test
+# user's keys and DIR/mcaprec.yaml, the upload: section `mcaprec upload` reads (5 MiB parts; the
+# bucket is the --to argument's).
+write_tool_config() {
+  local dir=$1
+  shift
+  write_credentials "$dir/credentials" "$S3_SECRET_KEY"
+  {
+    cat <<YAML
+sources:
+  - {name: producers, transport: tcp, bind: 127.0.0.1:9410}
+upload:
+  endpoint: $S3_ENDPOINT
+  region: $S3_REGION
+  bucket: unused-by-the-tool
+  credentials_file: $dir/credentials
+  part_size: 5MiB
+YAML
+    for line in "$@"; do echo "  $line"; done
+  } >"$dir/mcaprec.yaml"
+}
+
 fail() {
   echo "FAIL: $*" >&2
   exit 1

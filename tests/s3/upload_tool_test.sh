@@ -10,18 +10,7 @@ s3_load_env "$2"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-printf '[default]\naws_access_key_id = %s\naws_secret_access_key = %s\n' "$S3_ACCESS_KEY" "$S3_SECRET_KEY" \
-  >"$work/credentials"
-cat >"$work/mcaprec.yaml" <<YAML
-sources:
-  - {name: producers, transport: tcp, bind: 127.0.0.1:9410}
-upload:
-  endpoint: $S3_ENDPOINT
-  region: $S3_REGION
-  bucket: unused-by-the-tool
-  credentials_file: $work/credentials
-  part_size: 5MiB
-YAML
+write_tool_config "$work"
 head -c 123457 /dev/urandom >"$work/small.mcap"
 head -c $((12 * 1024 * 1024 + 1)) /dev/urandom >"$work/large.mcap"
 prefix=tool-test/$$
