@@ -4,7 +4,7 @@
 # corpus stays as it is. A crash leaves its input as crash-* in the current directory and makes
 # this script fail.
 # Usage: fuzz/run.sh [seconds per target, default 20]
-# Env: MCAPREC_FUZZ_BUILD (build directory, default <repo>/build-fuzz), JOBS (default 1).
+# Env: MCAPREC_FUZZ_BUILD (build directory, default <repo>/build-fuzz), JOBS (default 2).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,7 +15,7 @@ targets=(mcap_stream mcap_datagram length_prefixed)
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DMCAPREC_FUZZ=ON \
   -DMCAPREC_BUILD_TESTS=OFF -DMCAPREC_BUILD_BENCH=OFF >/dev/null
-cmake --build "$build" -j "${JOBS:-1}" --target "${targets[@]/#/fuzz_}"
+cmake --build "$build" -j "${JOBS:-2}" --target "${targets[@]/#/fuzz_}"
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
