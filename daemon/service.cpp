@@ -6,7 +6,6 @@
 #include <atomic>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <csignal>
 #include <filesystem>
@@ -23,6 +22,7 @@
 #include "daemon/progress_watchdog.hpp"
 #include "daemon/rates.hpp"
 #include "daemon/recording_options.hpp"
+#include "daemon/signal_reader.hpp"
 #include "daemon/status_json.hpp"
 #include "daemon/upload_runner.hpp"
 #include "storage/recovery.hpp"
@@ -100,10 +100,12 @@ struct Service::Impl {
   base::Status start() {
     const config::Config& config = options.config;
     if (options.handle_signals) {
-      // Registered first, so that a SIGTERM during start-up waits for the loop instead of
-      // killing the process halfway.
-      signals.emplace(io, SIGTERM, SIGINT, SIGHUP);
-      signals->add(SIGUSR1);  // marks the configured default event (events.signal_event)
+      // Opened first, before any thread starts, so that every thread inherits the blocked mask
+      // and a SIGTERM during start-up waits for the loop instead of killing the process
+      // halfway. SIGUSR1 marks the configured default event (events.signal_event).
+      auto reader = SignalReader::open(io, {SIGTERM, SIGINT, SIGHUP, SIGUSR1});
+      if (!reader) return reader.error();
+      signals = std::move(*reader);
     }
     if (config.metrics.bind) {
       auto server = HttpServer::listen(*config.metrics.bind);
@@ -292,8 +294,7 @@ struct Service::Impl {
   }
 
   void wait_for_signal() {
-    signals->async_wait([this](boost::system::error_code error, int signal_number) {
-      if (error) return;
+    signals->async_wait([this](int signal_number) {
       if (signal_number == SIGHUP) {
         rotate("SIGHUP");
       } else if (signal_number == SIGUSR1) {
@@ -415,10 +416,7 @@ struct Service::Impl {
     tick_timer.cancel();
     soft_deadline.cancel();
     hard_deadline.cancel();
-    if (signals) {
-      boost::system::error_code ignored;
-      signals->cancel(ignored);
-    }
+    if (signals) signals->cancel();
     io.stop();
   }
 
@@ -535,7 +533,7 @@ struct Service::Impl {
 
   ServiceOptions options;
   asio::io_context io;
-  std::optional<asio::signal_set> signals;
+  std::unique_ptr<SignalReader> signals;
   asio::steady_timer tick_timer;
   asio::steady_timer soft_deadline;
   asio::steady_timer hard_deadline;

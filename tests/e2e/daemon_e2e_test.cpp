@@ -74,7 +74,8 @@ class DaemonE2ETest : public DaemonFixture {
   int stop(int signal_number = SIGTERM) {
     daemon_->signal(signal_number);
     const std::optional<int> code = daemon_->wait(kStopBound);
-    EXPECT_TRUE(code) << "still running " << kStopBound.count() << " ms after the signal";
+    EXPECT_TRUE(code) << "still running " << kStopBound.count() << " ms after the signal\n"
+                      << daemon_->err();
     return code.value_or(-1);
   }
 
@@ -263,6 +264,36 @@ TEST_F(DaemonE2ETest, ReadyWatchdogMetricsStatusAndACleanStop) {
   EXPECT_TRUE(files(".active").empty());
   ASSERT_EQ(files(".mcap").size(), 1u);
   EXPECT_EQ(verify(files(".mcap")[0]), 0);
+}
+
+// The daemon's signals are read on its loop (a signalfd), never by a handler in some thread: every
+// thread has them blocked, and signals sent in a burst right after READY=1 are all acted on.
+TEST_F(DaemonE2ETest, EveryThreadLeavesTheSignalsToTheLoop) {
+  const uint16_t port = free_port(SOCK_STREAM);
+  start_recording(config_with(tcp_source("producers", port, "mcap")));
+  daemon_->signal(SIGHUP);
+  daemon_->signal(SIGUSR1);  // no event configured: logged and ignored
+
+  const uint64_t wanted = (1ull << (SIGTERM - 1)) | (1ull << (SIGINT - 1)) |
+                          (1ull << (SIGHUP - 1)) | (1ull << (SIGUSR1 - 1));
+  const fs::path tasks = "/proc/" + std::to_string(daemon_->pid()) + "/task";
+  int threads = 0;
+  for (const auto& task : fs::directory_iterator(tasks)) {
+    std::ifstream status(task.path() / "status");
+    std::string line;
+    while (std::getline(status, line)) {
+      if (!line.starts_with("SigBlk:")) continue;
+      const uint64_t blocked = std::stoull(line.substr(7), nullptr, 16);
+      EXPECT_EQ(blocked & wanted, wanted) << task.path() << " " << line;
+      ++threads;
+    }
+  }
+  EXPECT_GE(threads, 4);
+  EXPECT_EQ(stop(), 0);
+  const std::string err = daemon_->err();
+  EXPECT_NE(err.find("SIGHUP: starting a new file"), std::string::npos) << err;
+  EXPECT_NE(err.find("SIGUSR1: event recording is not configured"), std::string::npos) << err;
+  EXPECT_NE(err.find("SIGTERM: stopping"), std::string::npos) << err;
 }
 
 TEST_F(DaemonE2ETest, LogLevelComesFromTheConfigUnlessTheCommandLineSaysOtherwise) {

@@ -76,6 +76,7 @@ class DaemonProcess {
   }
 
   std::string out() const { return read_text(out_path_); }
+  pid_t pid() const { return pid_; }
   std::string err() const { return read_text(err_path_); }
 
  private:
