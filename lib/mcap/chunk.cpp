@@ -60,9 +60,10 @@ void put_chunk_header(Bytes& out, const EncodedChunk& chunk, uint32_t uncompress
   put_le<uint64_t>(out, 0);
 }
 
-void patch_chunk_lengths(Bytes& out, uint64_t records_size) {
-  store_le<uint64_t>(out.data() + 1, out.size() - kRecordPrefixSize);
-  store_le<uint64_t>(out.data() + out.size() - records_size - 8, records_size);
+// `header_size`: the Chunk record up to its records, which follow it (`records_size` bytes).
+void patch_chunk_lengths(Bytes& out, uint64_t header_size, uint64_t records_size) {
+  store_le<uint64_t>(out.data() + 1, header_size - kRecordPrefixSize + records_size);
+  store_le<uint64_t>(out.data() + header_size - 8, records_size);
 }
 
 // Where a Chunk record's uncompressed_crc sits: after the prefix, both times and the size.
@@ -71,28 +72,58 @@ constexpr uint64_t kUncompressedCrcOffset = kRecordPrefixSize + 8 + 8 + 8;
 // just brought into the L1 cache instead of reading memory a second time.
 constexpr uint64_t kStoreBlockBytes = uint64_t{16} << 10;
 
-// Frames the pieces as a chunk stored raw, computing their CRC as they are copied (when
-// `with_crc`); returns that CRC.
-uint32_t store_raw(std::span<const ChunkPiece> pieces, EncodedChunk& out, bool with_crc) {
+// Notes that `size` bytes just appended to `out.bytes` come next in the file.
+void note_copied(EncodedChunk& out, uint64_t size) {
+  if (!out.parts.empty() && out.parts.back().in_place == nullptr) {
+    out.parts.back().size += size;
+  } else {
+    out.parts.push_back({nullptr, size});
+  }
+}
+
+// Copies a piece's records behind what `out` holds, computing their CRC as they are copied.
+uint32_t copy_records(ByteView records, Bytes& out, uint32_t crc, bool with_crc) {
+  for (uint64_t at = 0; at < records.size(); at += kStoreBlockBytes) {
+    const ByteView block = records.subspan(at, std::min(kStoreBlockBytes, records.size() - at));
+    if (with_crc) crc = crc32_update(crc, block);
+    put_bytes(out, block);
+  }
+  return crc;
+}
+
+// Frames the pieces as a chunk stored raw, computing their CRC (when `with_crc`); returns that
+// CRC. Pieces of at least `in_place_min` bytes (when not 0) stay where they are (`out.parts`).
+uint32_t store_raw(std::span<const ChunkPiece> pieces, EncodedChunk& out, bool with_crc,
+                   uint64_t in_place_min) {
   out.bytes.clear();
+  out.parts.clear();
+  out.in_place_bytes = 0;
   out.compression.clear();
   put_chunk_header(out.bytes, out, 0);
+  const uint64_t header_size = out.bytes.size();
+  uint64_t copied = out.uncompressed_size;
+  for (const ChunkPiece& piece : pieces) {
+    if (in_place_min > 0 && piece.records.size() >= in_place_min) copied -= piece.records.size();
+  }
+  const bool gather = copied < out.uncompressed_size;
   // Room for the records and the message indexes that follow: one allocation, if any.
-  out.bytes.reserve(out.bytes.size() + out.uncompressed_size +
-                    out.message_counts.size() * kMessageIndexHeaderSize +
+  out.bytes.reserve(header_size + copied + out.message_counts.size() * kMessageIndexHeaderSize +
                     out.message_count * kMessageIndexEntrySize);
+  if (gather) out.parts.push_back({nullptr, header_size});
   uint32_t crc = 0;
   for (const ChunkPiece& piece : pieces) {
-    for (uint64_t at = 0; at < piece.records.size(); at += kStoreBlockBytes) {
-      const ByteView block =
-          piece.records.subspan(at, std::min(kStoreBlockBytes, piece.records.size() - at));
-      if (with_crc) crc = crc32_update(crc, block);
-      put_bytes(out.bytes, block);
+    if (gather && piece.records.size() >= in_place_min) {
+      if (with_crc) crc = crc32_update(crc, piece.records);
+      out.parts.push_back({piece.records.data(), piece.records.size()});
+      out.in_place_bytes += piece.records.size();
+      continue;
     }
+    crc = copy_records(piece.records, out.bytes, crc, with_crc);
+    if (gather) note_copied(out, piece.records.size());
   }
   store_le<uint32_t>(out.bytes.data() + kUncompressedCrcOffset, crc);
   out.compressed_size = out.uncompressed_size;
-  patch_chunk_lengths(out.bytes, out.compressed_size);
+  patch_chunk_lengths(out.bytes, header_size, out.compressed_size);
   return crc;
 }
 
@@ -162,9 +193,11 @@ void append_message_indexes(std::span<const ChunkPiece> pieces, EncodedChunk& ou
     }
     base += piece.records.size();
   }
+  // Back to each record's start, and from a place in `bytes` to a place in the file: the
+  // records left in place come before the indexes.
   for (size_t i = 0; i < offsets.size(); ++i) {
-    offsets[i].second -=
-        kMessageIndexHeaderSize + out.message_counts[i].second * kMessageIndexEntrySize;
+    offsets[i].second = offsets[i].second - kMessageIndexHeaderSize -
+                        out.message_counts[i].second * kMessageIndexEntrySize + out.in_place_bytes;
   }
 }
 
@@ -195,7 +228,7 @@ Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
                                     EncodedChunk& out) {
   out.group_compressed_sizes.clear();
   if (options.compression == Compression::kNone || out.uncompressed_size == 0) {
-    return store_raw(pieces, out, options.chunk_crc);
+    return store_raw(pieces, out, options.chunk_crc, options.in_place_min_bytes);
   }
   // The codec takes plain views. A chunk of small messages spans many pieces (one per
   // channel segment), so the list is kept per thread and reused: no allocation per chunk.
@@ -210,7 +243,9 @@ Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
       largest_worthwhile(out.uncompressed_size, options.min_saving_percent), options.piece_groups,
       out.group_compressed_sizes);
   if (!frame) return frame.error();
-  if (!frame->has_value()) return store_raw(pieces, out, options.chunk_crc);
+  if (!frame->has_value()) {
+    return store_raw(pieces, out, options.chunk_crc, options.in_place_min_bytes);
+  }
   uint32_t uncompressed_crc = 0;
   if (options.chunk_crc) {
     for (const ChunkPiece& piece : pieces) {
@@ -220,8 +255,9 @@ Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
   out.compression = compression_name(options.compression);
   out.compressed_size = (*frame)->size();
   put_chunk_header(out.bytes, out, uncompressed_crc);
+  const uint64_t header_size = out.bytes.size();
   put_bytes(out.bytes, **frame);
-  patch_chunk_lengths(out.bytes, out.compressed_size);
+  patch_chunk_lengths(out.bytes, header_size, out.compressed_size);
   return uncompressed_crc;
 }
 
@@ -231,11 +267,12 @@ uint32_t bytes_crc(const EncodedChunk& out, const ChunkEncodeOptions& options,
   if (out.compression.empty() && options.chunk_crc) {
     // The records of a raw chunk were checksummed for the Chunk record: extend that CRC
     // over the header before them and the indexes after them instead of reading them again.
+    // (The header starts `bytes` and the indexes end it, whether or not records are in place.)
     const ByteView bytes = out.bytes;
     const uint64_t header = out.chunk_record_size - out.uncompressed_size;
     uint32_t crc = crc32(bytes.first(header));
     crc = crc32_combine(crc, uncompressed_crc, out.uncompressed_size);
-    return crc32_update(crc, bytes.subspan(out.chunk_record_size));
+    return crc32_update(crc, bytes.subspan(bytes.size() - out.message_index_length));
   }
   return crc32(out.bytes);
 }
@@ -245,6 +282,8 @@ uint32_t bytes_crc(const EncodedChunk& out, const ChunkEncodeOptions& options,
 Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions& options,
                     Compressor& compressor, EncodedChunk& out) {
   out.bytes.clear();
+  out.parts.clear();
+  out.in_place_bytes = 0;
   out.message_index_offsets.clear();
   out.message_counts.clear();
   out.message_count = 0;
@@ -253,12 +292,45 @@ Status encode_chunk(std::span<const ChunkPiece> pieces, const ChunkEncodeOptions
   describe_messages(pieces, out);
   const Result<uint32_t> uncompressed_crc = store_chunk_record(pieces, options, compressor, out);
   if (!uncompressed_crc) return uncompressed_crc.error();
-  out.chunk_record_size = out.bytes.size();
+  out.chunk_record_size = out.file_size();
 
+  const uint64_t record_bytes = out.bytes.size();
   if (options.message_indexes) append_message_indexes(pieces, out);
-  out.message_index_length = out.bytes.size() - out.chunk_record_size;
+  out.message_index_length = out.bytes.size() - record_bytes;
+  if (!out.parts.empty() && out.message_index_length > 0) {
+    note_copied(out, out.message_index_length);
+  }
   if (options.data_crc) out.crc = bytes_crc(out, options, *uncompressed_crc);
   return {};
+}
+
+void chunk_views(const EncodedChunk& chunk, std::vector<ByteView>& out) {
+  out.clear();
+  if (chunk.parts.empty()) {
+    if (!chunk.bytes.empty()) out.push_back(chunk.bytes);
+    return;
+  }
+  uint64_t copied = 0;
+  for (const ChunkPart& part : chunk.parts) {
+    if (part.in_place != nullptr) {
+      out.emplace_back(part.in_place, part.size);
+    } else {
+      out.push_back(ByteView(chunk.bytes).subspan(copied, part.size));
+      copied += part.size;
+    }
+  }
+}
+
+void copy_chunk_bytes(const EncodedChunk& chunk, Bytes& out) {
+  if (chunk.parts.empty()) {
+    out.assign(chunk.bytes.begin(), chunk.bytes.end());
+    return;
+  }
+  thread_local std::vector<ByteView> views;
+  chunk_views(chunk, views);
+  out.clear();
+  out.reserve(chunk.file_size());
+  for (const ByteView view : views) put_bytes(out, view);
 }
 
 }  // namespace mcaprec::mcap

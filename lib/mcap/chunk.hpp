@@ -68,6 +68,17 @@ struct ChunkEncodeOptions {
   // when the chunk is compressed, the codec is flushed after each group and
   // EncodedChunk::group_compressed_sizes tells what each group became. Empty: no groups.
   std::span<const uint32_t> piece_groups;
+  // A chunk stored raw leaves pieces of at least this many bytes where they are instead of
+  // copying them behind its header (EncodedChunk::parts); the caller keeps them alive until the
+  // chunk is written. 0: every record is copied into EncodedChunk::bytes.
+  uint64_t in_place_min_bytes = 0;
+};
+
+// A run of a chunk's bytes as they go into the file: the next `size` bytes of
+// EncodedChunk::bytes, or (`in_place` set) bytes left in a piece the encoder was given.
+struct ChunkPart {
+  const uint8_t* in_place = nullptr;
+  uint64_t size = 0;
 };
 
 // (channel id, value) pairs sorted by channel id, one per channel in a chunk. Flat rather than a
@@ -77,7 +88,15 @@ using ChannelValues = std::vector<std::pair<uint16_t, uint64_t>>;
 
 // A chunk ready to be appended to a file, plus what the writer needs for its summary.
 struct EncodedChunk {
-  Bytes bytes;                        // the Chunk record, then its Message Index records
+  // The Chunk record, then its Message Index records; when `parts` is not empty, only the
+  // bytes of those parts that are not in place, in file order.
+  Bytes bytes;
+  // Empty: the chunk is `bytes`. Otherwise the chunk in file order, some of its records left in
+  // the encoder's pieces (ChunkEncodeOptions::in_place_min_bytes), so that a raw chunk goes to
+  // the file with one gathering write instead of a copy first. Every offset and size below is
+  // of the chunk as in the file.
+  std::vector<ChunkPart> parts;
+  uint64_t in_place_bytes = 0;        // the sum of the in-place parts' sizes
   uint64_t chunk_record_size = 0;     // size of the Chunk record (prefix included) at bytes[0]
   uint64_t message_index_length = 0;  // bytes.size() - chunk_record_size
   // Offset of each channel's Message Index record, relative to bytes[0] (empty when the
@@ -95,10 +114,20 @@ struct EncodedChunk {
   // compression was tried (also when the chunk was then stored raw); empty otherwise. Said of
   // the attempt, not of the stored bytes, so description_of() leaves it out.
   std::vector<uint64_t> group_compressed_sizes;
+
+  // Bytes the chunk takes in the file.
+  uint64_t file_size() const { return bytes.size() + in_place_bytes; }
 };
 
-// Every field but `bytes`: a chunk whose bytes are kept elsewhere (the look-back spool), or
-// that are about to be filled into a reused buffer. Keep in step with EncodedChunk's fields.
+// The chunk's bytes in file order, as views (into `chunk.bytes` and the in-place pieces), into
+// `out` (cleared first).
+void chunk_views(const EncodedChunk& chunk, std::vector<ByteView>& out);
+// The chunk's bytes in file order, copied into `out` (overwritten).
+void copy_chunk_bytes(const EncodedChunk& chunk, Bytes& out);
+
+// Every field but `bytes` and its `parts`: a chunk whose bytes are kept elsewhere (the look-back
+// spool), or that are about to be filled into a reused buffer. Keep in step with EncodedChunk's
+// fields.
 inline EncodedChunk description_of(const EncodedChunk& chunk) {
   EncodedChunk out;
   out.chunk_record_size = chunk.chunk_record_size;

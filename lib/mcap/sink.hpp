@@ -3,6 +3,7 @@
 // in lib/storage (storage/file_sink.hpp); tests substitute their own (in memory, or failing on
 // demand).
 #include <memory>
+#include <span>
 #include <string>
 
 #include "mcap/error.hpp"
@@ -25,6 +26,14 @@ class ByteSink {
   // Appends all of `data` or fails. After a failure the sink is only used again after a
   // successful truncate().
   virtual Status write(ByteView data) = 0;
+  // Appends the pieces in order, as write() of each would (a file sink gathers them into one
+  // system call instead of copying them together first).
+  virtual Status write_gathered(std::span<const ByteView> pieces) {
+    for (const ByteView piece : pieces) {
+      if (Status s = write(piece); !s) return s;
+    }
+    return {};
+  }
   // Hands buffered bytes to the operating system.
   virtual Status flush() { return {}; }
   // Makes written bytes durable (fdatasync for files).

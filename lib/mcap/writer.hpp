@@ -103,8 +103,9 @@ class Writer {
   WriterOptions options_;
   Compressor compressor_;
   ChunkBuilder chunk_;
-  EncodedChunk encoded_;  // reused for this writer's own chunks
-  Bytes scratch_;         // reused for serializing records
+  EncodedChunk encoded_;            // reused for this writer's own chunks
+  Bytes scratch_;                   // reused for serializing records
+  std::vector<ByteView> gathered_;  // reused: the parts of a chunk with records in place
   uint64_t offset_ = 0;
   uint32_t data_crc_ = 0;
   bool closed_ = false;

@@ -34,6 +34,8 @@ void CompressorPool::prepare_output(CompressedChunk& chunk) const {
   chunk.encoded.message_counts.reserve(CompressedChunk::kReservedChannels);
   chunk.encoded.message_index_offsets.reserve(CompressedChunk::kReservedChannels);
   chunk.encoded.group_compressed_sizes.reserve(CompressedChunk::kReservedChannels);
+  chunk.encoded.parts.reserve(SealedChunk::kReservedPieces + 2);
+  chunk.segments.reserve(SealedChunk::kReservedPieces);
 }
 
 void CompressorPool::submit(SealedChunk* chunk) {
@@ -142,6 +144,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   // A chunk that compresses barely (it would cost readers a decompression for a few bytes) is
   // stored raw by the encoder in the same pass.
   options.min_saving_percent = CompressionChoice::kMinSavingPercent;
+  options.in_place_min_bytes = settings_.in_place_min_bytes;
   const bool tried = options.compression != mcap::Compression::kNone;
   // The codec is flushed at each channel's end, so each channel's compressed bytes are known.
   if (tried) options.piece_groups = chunk->share_ends;
@@ -196,12 +199,22 @@ void CompressorPool::lose(const SealedChunk& chunk, DropReason reason, std::stri
   }
   out.lost.assign(lost.begin(), lost.end());
   out.encoded.bytes.clear();
+  out.encoded.parts.clear();
+  out.encoded.in_place_bytes = 0;
   out.encoded.message_counts.clear();
 }
 
 void CompressorPool::finish_chunk(SealedChunk* chunk, CompressedChunk* out) {
-  // The encoded bytes hold everything now: the segments can go back to the pool.
-  for (const SealedPiece& piece : chunk->pieces) buffers_.release(piece.segment);
+  // The encoded bytes hold everything now, and the segments can go back to the pool, unless
+  // the chunk is to be written from them: then it holds them until it is written.
+  out->segments.clear();
+  for (const SealedPiece& piece : chunk->pieces) {
+    if (out->encoded.parts.empty()) {
+      buffers_.release(piece.segment);
+    } else {
+      out->segments.push_back(piece.segment);
+    }
+  }
   chunk->pieces.clear();
   sealed_.recycle(chunk);
 

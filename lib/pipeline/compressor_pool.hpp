@@ -35,6 +35,9 @@ struct CompressedChunk {
   uint64_t charged_bytes = 0;  // counted against the memory budget until written
   bool on_event = false;       // on-event channels only: the look-back ring gets it, no file
   mcap::EncodedChunk encoded;
+  // The segments holding the records `encoded` left in place (its parts), one ref each, given
+  // back once the chunk is written.
+  std::vector<Segment*> segments;
   // When the chunk was not encoded: why, and the messages lost per channel, counted as
   // `lost_reason` (write_error when encoding failed, stopped when the drain was cut short).
   bool failed = false;
@@ -55,6 +58,9 @@ struct CompressorSettings {
   int level = 1;
   uint64_t chunk_size = 0;     // each thread's codec buffers are sized for twice this at start
   uint64_t max_in_flight = 0;  // chunks in flight at most (the in-flight gate's chunk limit)
+  // A chunk stored raw is written straight from its segments' ranges of at least this many
+  // bytes (0: always copied behind its header); see lib/pipeline/README.md, "Fewer copies".
+  uint64_t in_place_min_bytes = 0;
 };
 
 class CompressorPool {

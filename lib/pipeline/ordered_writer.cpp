@@ -319,7 +319,7 @@ bool OrderedWriter::write_chunk(CompressedChunk* chunk) {
 void OrderedWriter::rotate_if_due(const CompressedChunk& chunk) {
   if (!file_.is_open() || file_.chunks() == 0 || !file_.rotating()) return;
   if (config_.max_bytes > 0 &&
-      file_.bytes_written() + chunk.encoded.bytes.size() > config_.max_bytes) {
+      file_.bytes_written() + chunk.encoded.file_size() > config_.max_bytes) {
     file_.rotate(storage::StartReason::kSize);
   } else if (duration_reached(std::chrono::steady_clock::now())) {
     file_.rotate(storage::StartReason::kDuration);
@@ -349,7 +349,7 @@ void OrderedWriter::count_written(const mcap::EncodedChunk& encoded) {
   if (latches_ != nullptr) latches_->note_handled(encoded.message_counts, true);
   chunks_written_.fetch_add(1, std::memory_order_relaxed);
   messages_written_.fetch_add(encoded.message_count, std::memory_order_relaxed);
-  bytes_written_.fetch_add(encoded.bytes.size(), std::memory_order_relaxed);
+  bytes_written_.fetch_add(encoded.file_size(), std::memory_order_relaxed);
 }
 
 // An on-event chunk taken into the look-back ring: its messages are recorded (an event file
@@ -411,6 +411,10 @@ void OrderedWriter::release(CompressedChunk* chunk) {
   const uint64_t record_bytes = chunk->record_bytes;
   buffers_.uncharge(chunk->charged_bytes);
   chunk->charged_bytes = 0;
+  for (Segment* segment : chunk->segments) buffers_.release(segment);
+  chunk->segments.clear();
+  chunk->encoded.parts.clear();
+  chunk->encoded.in_place_bytes = 0;
   // Back in the pool before its slot is free, so that the next chunk sealed finds it there.
   chunk_pool_.recycle(chunk);
   gate_.remove(record_bytes);

@@ -127,7 +127,7 @@ struct Pipeline::Impl {
                gate, buffers, compressed_chunks),
         compressors(
             CompressorSettings{compressors_wanted, options.compression, options.compression_level,
-                               options.chunk_size, gate.chunk_limit()},
+                               options.chunk_size, gate.chunk_limit(), options.in_place_min_bytes},
             buffers, sealed_chunks, compressed_chunks, writer),
         seal_context{options.chunk_size, options.chunk_max_age, gate, sealed_chunks,
                      next_seq,           compressors,           space},

@@ -89,6 +89,9 @@ struct PipelineOptions {
   // Size of a queue segment; 0 = chosen from chunk_size (a sixteenth, at most 64 KiB, plus 4 KiB
   // for a record header). A larger message takes several.
   size_t segment_bytes = 0;
+  // A chunk stored raw is written straight from the segment ranges of at least this many bytes
+  // (a gathering write), the rest copied behind its header; 0 = every chunk copied whole.
+  uint64_t in_place_min_bytes = uint64_t{16} << 10;
   // Where file bytes go; empty = the files themselves. Tests substitute stalling or failing
   // sinks.
   storage::SinkFactory open_sink;

@@ -1,6 +1,7 @@
 #include "storage/file_sink.hpp"
 
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -109,6 +110,52 @@ Status FileSink::write(ByteView data) {
   if (Status s = flush(); !s) return s;
   if (data.size() >= buffer_limit_) return write_all(data);
   buffer_.insert(buffer_.end(), data.begin(), data.end());
+  return {};
+}
+
+Status FileSink::write_gathered(std::span<const ByteView> pieces) {
+  if (fd_ < 0) return Error{offset_ + buffer_.size(), "write to closed file " + path_};
+  size_t next = 0;
+  for (; next < pieces.size() && buffer_.size() + pieces[next].size() <= buffer_limit_; ++next) {
+    buffer_.insert(buffer_.end(), pieces[next].begin(), pieces[next].end());
+  }
+  if (next == pieces.size()) return {};
+  gather_.clear();
+  if (!buffer_.empty()) gather_.push_back({buffer_.data(), buffer_.size()});
+  for (; next < pieces.size(); ++next) {
+    // iovec takes a mutable pointer; writev only reads through it.
+    auto* data = const_cast<uint8_t*>(pieces[next].data());
+    if (!pieces[next].empty()) gather_.push_back({data, pieces[next].size()});
+  }
+  const uint64_t start = offset_;
+  Status s = write_all_gathered();
+  // As flush(): what of the buffer did not reach the OS stays buffered.
+  const auto sent = static_cast<size_t>(std::min<uint64_t>(offset_ - start, buffer_.size()));
+  buffer_.erase(buffer_.begin(), buffer_.begin() + static_cast<ptrdiff_t>(sent));
+  return s;
+}
+
+Status FileSink::write_all_gathered() {
+  size_t first = 0;
+  while (first < gather_.size()) {
+    const int count = static_cast<int>(std::min<size_t>(gather_.size() - first, IOV_MAX));
+    const ssize_t n = fs_->writev(fd_, gather_.data() + first, count);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return os_error(offset_, "cannot write to", path_, errno);
+    }
+    if (n == 0) return Error{offset_, "write to " + path_ + " made no progress"};
+    offset_ += static_cast<uint64_t>(n);
+    auto left = static_cast<size_t>(n);
+    while (first < gather_.size() && left >= gather_[first].iov_len) {
+      left -= gather_[first].iov_len;
+      ++first;
+    }
+    if (left > 0) {
+      gather_[first].iov_base = static_cast<uint8_t*>(gather_[first].iov_base) + left;
+      gather_[first].iov_len -= left;
+    }
+  }
   return {};
 }
 

@@ -3,10 +3,14 @@
 // a SyncHandle on a duplicate descriptor), ftruncate for cutting a file back, and fallocate for
 // reserving room. It lives in storage because it is disk I/O; the format layer only knows
 // mcap::ByteSink.
+#include <sys/uio.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
+#include <vector>
 
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
@@ -27,6 +31,9 @@ class FileSink : public mcap::ByteSink {
   ~FileSink() override;
 
   base::Status write(mcap::ByteView data) override;
+  // Pieces that fit the buffer join it; from the first that does not, the buffer and the rest
+  // go to the file in gathering writes (writev), without being copied together.
+  base::Status write_gathered(std::span<const mcap::ByteView> pieces) override;
   base::Status flush() override;
   base::Status sync() override;  // flush + fdatasync
   base::Result<std::shared_ptr<mcap::SyncHandle>> sync_handle()
@@ -44,6 +51,8 @@ class FileSink : public mcap::ByteSink {
  private:
   FileSink(std::shared_ptr<FileSystem> file_system, int fd, std::string path, size_t buffer_bytes);
   base::Status write_all(mcap::ByteView data);
+  // Writes every byte the iovecs in gather_ point to, continuing after short writes.
+  base::Status write_all_gathered();
   base::Status release_reserve();
 
   const std::shared_ptr<FileSystem> fs_;
@@ -51,6 +60,7 @@ class FileSink : public mcap::ByteSink {
   int fd_ = -1;
   std::string path_;
   mcap::Bytes buffer_;
+  std::vector<struct iovec> gather_;  // reused by write_gathered()
   size_t buffer_limit_;
   uint64_t offset_ = 0;        // bytes handed to the OS so far; the buffer holds those after them
   uint64_t reserved_end_ = 0;  // end of the room set aside by reserve(), 0 = none

@@ -19,6 +19,9 @@ class PosixFileSystem final : public FileSystem {
   int close(int fd) override { return ::close(fd); }
   int duplicate(int fd) override { return ::fcntl(fd, F_DUPFD_CLOEXEC, 0); }
   ssize_t write(int fd, const void* data, size_t size) override { return ::write(fd, data, size); }
+  ssize_t writev(int fd, const struct iovec* pieces, int count) override {
+    return ::writev(fd, pieces, count);
+  }
   ssize_t pwrite(int fd, const void* data, size_t size, uint64_t offset) override {
     return ::pwrite(fd, data, size, static_cast<off_t>(offset));
   }
@@ -50,6 +53,13 @@ base::Error directory_error(const std::string& what, const std::string& director
 }
 
 }  // namespace
+
+ssize_t FileSystem::writev(int fd, const struct iovec* pieces, int count) {
+  for (int i = 0; i < count; ++i) {
+    if (pieces[i].iov_len > 0) return write(fd, pieces[i].iov_base, pieces[i].iov_len);
+  }
+  return 0;
+}
 
 const std::shared_ptr<FileSystem>& posix_file_system() {
   static const std::shared_ptr<FileSystem> posix = std::make_shared<PosixFileSystem>();

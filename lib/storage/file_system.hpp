@@ -9,6 +9,7 @@
 // and work on real descriptors, so the callers' error handling stays as it is. Operations that
 // only read (stat, lseek, mmap, listing a directory) are made directly.
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstddef>
 #include <cstdint>
@@ -28,6 +29,9 @@ class FileSystem {
   // A second descriptor on the same open file (F_DUPFD_CLOEXEC).
   virtual int duplicate(int fd) = 0;
   virtual ssize_t write(int fd, const void* data, size_t size) = 0;
+  // writev(2). By default a write() of the first piece that is not empty: a short write, which
+  // the caller continues like any other, so a layer that sees writes sees these too.
+  virtual ssize_t writev(int fd, const struct iovec* pieces, int count);
   virtual ssize_t pwrite(int fd, const void* data, size_t size, uint64_t offset) = 0;
   virtual int fallocate(int fd, int mode, uint64_t offset, uint64_t length) = 0;
   virtual int ftruncate(int fd, uint64_t size) = 0;

@@ -267,7 +267,7 @@ uint64_t RecordingFile::declaration_bytes(const mcap::EncodedChunk& chunk) const
 
 // The chunk, the declarations it needs, and what closing the file will then write.
 uint64_t RecordingFile::incoming_bytes(const mcap::EncodedChunk& chunk) const {
-  return chunk.bytes.size() + declaration_bytes(chunk) + summary_.reserve();
+  return chunk.file_size() + declaration_bytes(chunk) + summary_.reserve();
 }
 
 void RecordingFile::refresh_stats_estimate() {

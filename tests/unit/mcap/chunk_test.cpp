@@ -453,5 +453,68 @@ TEST(EncodeChunkTest, ChunkThatSavesTooLittleIsStoredRaw) {
   }
 }
 
+// A raw chunk may leave its large pieces where they are (written later with a gathering write):
+// in file order its bytes, CRCs, lengths and index offsets are exactly those of the copied
+// chunk, and the large pieces really are not copied.
+TEST(EncodeChunkTest, RawChunkWithRecordsInPlaceIsTheCopiedChunkInFileOrder) {
+  constexpr uint64_t kInPlaceMin = 16 << 10;
+  std::vector<ChunkBuilder> builders(5);
+  fill(builders[0], {{1, 5}, {2, 6}});  // small: copied
+  builders[1].add_message(Message{1, 0, 7, 7, payload(7, 40000, Filler::kNoise)});
+  builders[2].add_message(Message{2, 0, 3, 3, payload(3, 100, Filler::kNoise)});
+  builders[3].add_message(Message{2, 1, 9, 9, payload(9, 70000, Filler::kNoise)});
+  builders[3].add_message(Message{1, 1, 8, 8, payload(8, 10, Filler::kNoise)});
+  builders[4].add_message(Message{1, 2, 2, 2, payload(2, 30, Filler::kNoise)});
+  std::vector<ChunkPiece> pieces;
+  for (const ChunkBuilder& b : builders) pieces.push_back(b.piece());
+
+  // zstd cannot shrink the noise: stored raw after the attempt, the same way.
+  for (Compression codec : {Compression::kNone, Compression::kZstd}) {
+    SCOPED_TRACE(std::string(compression_name(codec)));
+    Compressor compressor;
+    ChunkEncodeOptions options;
+    options.compression = codec;
+    options.min_saving_percent = 2;
+    EncodedChunk copied;
+    ASSERT_TRUE(encode_chunk(pieces, options, compressor, copied).ok());
+    options.in_place_min_bytes = kInPlaceMin;
+    EncodedChunk placed;
+    ASSERT_TRUE(encode_chunk(pieces, options, compressor, placed).ok());
+
+    EXPECT_TRUE(copied.parts.empty());
+    ASSERT_EQ(placed.compression, "");
+    const uint64_t large = pieces[1].records.size() + pieces[3].records.size();
+    EXPECT_EQ(placed.in_place_bytes, large);
+    EXPECT_EQ(placed.bytes.size(), copied.bytes.size() - large);
+    std::vector<const uint8_t*> in_place;
+    for (const ChunkPart& part : placed.parts) {
+      if (part.in_place != nullptr) in_place.push_back(part.in_place);
+    }
+    EXPECT_EQ(in_place,
+              (std::vector<const uint8_t*>{pieces[1].records.data(), pieces[3].records.data()}));
+
+    Bytes file_order;
+    copy_chunk_bytes(placed, file_order);
+    EXPECT_EQ(file_order, copied.bytes);
+    EXPECT_EQ(placed.file_size(), copied.bytes.size());
+    EXPECT_EQ(placed.crc, crc32(file_order));
+    EXPECT_EQ(placed.crc, copied.crc);
+    EXPECT_EQ(placed.chunk_record_size, copied.chunk_record_size);
+    EXPECT_EQ(placed.message_index_length, copied.message_index_length);
+    EXPECT_EQ(placed.message_index_offsets, copied.message_index_offsets);
+    EXPECT_EQ(placed.message_counts, copied.message_counts);
+
+    // Reused for a chunk that compresses: nothing is left in place, nothing carried over.
+    ChunkBuilder repetitive;
+    fill(repetitive, kMixed);
+    ASSERT_TRUE(encode_chunk(repetitive, options, compressor, placed).ok());
+    if (codec == Compression::kNone) continue;
+    EXPECT_EQ(placed.compression, compression_name(codec));
+    EXPECT_TRUE(placed.parts.empty());
+    EXPECT_EQ(placed.in_place_bytes, 0u);
+    EXPECT_EQ(placed.file_size(), placed.bytes.size());
+  }
+}
+
 }  // namespace
 }  // namespace mcaprec::mcap

@@ -140,9 +140,27 @@ TEST(PipelineChainTest, SixtyFourKibMessagesTakeOneDefaultSegmentEach) {
   EXPECT_EQ(contents.messages.size(), kMessages);
 }
 
-TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
+// Also when raw chunks are written from their segments (in_place_min_bytes): from none, from
+// whole segments only, from every range however small.
+struct RawWrite {
+  mcap::Compression compression;
+  uint64_t in_place_min_bytes;
+};
+
+class PipelineChainRoundTrip : public ::testing::TestWithParam<RawWrite> {};
+
+INSTANTIATE_TEST_SUITE_P(RawChunks, PipelineChainRoundTrip,
+                         ::testing::Values(RawWrite{mcap::Compression::kZstd, 0},
+                                           RawWrite{mcap::Compression::kZstd, kSegment},
+                                           RawWrite{mcap::Compression::kNone, 1},
+                                           RawWrite{mcap::Compression::kNone, kSegment}));
+
+TEST_P(PipelineChainRoundTrip, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
   ScratchDir dir;
-  auto started = Pipeline::start(chain_options(dir.path()));
+  PipelineOptions options = chain_options(dir.path());
+  options.compression = GetParam().compression;
+  options.in_place_min_bytes = GetParam().in_place_min_bytes;
+  auto started = Pipeline::start(options);
   ASSERT_TRUE(started.ok());
   Pipeline& pipeline = **started;
   ChannelSpec a_spec;
@@ -169,6 +187,8 @@ TEST(PipelineChainTest, MessagesOfOneTwoAndManySegmentsRoundTripByteExact) {
         << n;
   }
   ASSERT_TRUE(pipeline.stop().ok());
+  // The segments the writer wrote from went back to the pool.
+  EXPECT_EQ(pipeline.stats().memory.in_use, 0u);
 
   const std::string path = only_file(dir);
   const FileContents contents = read_file(path);

@@ -6,10 +6,15 @@
 #include <filesystem>
 #include <fstream>
 
+#include "mcap/chunk.hpp"
 #include "mcap/reader.hpp"
 #include "mcap/verify.hpp"
+#include "pass_through_file_system.hpp"
+#include "payload.hpp"
 #include "pipeline_test_support.hpp"
 #include "storage/file_naming.hpp"
+#include "storage/file_sink.hpp"
+#include "storage/file_system.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
 
@@ -115,6 +120,73 @@ TEST(FinalizerTest, TellsTheListenerOfEachFileBeforeItCountsAsFinished) {
   EXPECT_EQ(told, (std::vector<std::string>{dir.path() + "/f0.mcap", dir.path() + "/f1.mcap"}));
   EXPECT_EQ(renamed_when_told, (std::vector<bool>{true, true}));
   EXPECT_TRUE(finalizer.finished(dir.path() + "/f1.mcap").has_value());
+}
+
+// The POSIX calls, but writev as the interface's default: one piece at a time, so that every
+// gathering write comes back short.
+class OnePieceAtATime final : public test_support::PassThroughFileSystem {
+ public:
+  ssize_t write(int fd, const void* data, size_t size) override {
+    ++writes;
+    return posix().write(fd, data, size);
+  }
+
+  int writes = 0;
+};
+
+// Writes two raw chunks of the same pieces into `path` through a FileSink with a small buffer
+// (so that the large pieces go past it): records copied, or left in place and gathered.
+void write_raw_chunks(const std::string& path, uint64_t in_place_min,
+                      std::shared_ptr<FileSystem> file_system) {
+  mcap::ChunkBuilder small, large;
+  small.add_record(mcap::Channel{1, 0, "/camera", "raw", {}});
+  small.add_message(mcap::Message{1, 0, 1, 1, test_support::payload(1, 100)});
+  large.add_message(
+      mcap::Message{1, 1, 2, 2, test_support::payload(2, 300000, test_support::Filler::kNoise)});
+  large.add_message(mcap::Message{1, 2, 3, 3, test_support::payload(3, 20)});
+  const mcap::ChunkPiece pieces[] = {small.piece(), large.piece(), small.piece()};
+  mcap::ChunkEncodeOptions options;
+  options.compression = mcap::Compression::kNone;
+  options.in_place_min_bytes = in_place_min;
+  mcap::Compressor compressor;
+  mcap::EncodedChunk encoded;
+  ASSERT_TRUE(mcap::encode_chunk(pieces, options, compressor, encoded).ok());
+  EXPECT_EQ(encoded.parts.empty(), in_place_min == 0);
+
+  auto sink = FileSink::create(path, 4096, std::move(file_system));
+  ASSERT_TRUE(sink.ok());
+  auto writer = mcap::Writer::open(std::move(*sink), mcap::WriterOptions{});
+  ASSERT_TRUE(writer.ok());
+  ASSERT_TRUE((*writer)->add_channel(mcap::Channel{1, 0, "/camera", "raw", {}}).ok());
+  for (int i = 0; i < 2; ++i) ASSERT_TRUE((*writer)->write_encoded_chunk(encoded).ok());
+  ASSERT_TRUE((*writer)->close().ok());
+}
+
+std::string file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+TEST(FileSinkTest, RawChunkWrittenFromItsPiecesIsTheCopiedChunkByteForByte) {
+  ScratchDir dir;
+  const std::string copied = dir.path() + "/copied.mcap";
+  const std::string gathered = dir.path() + "/gathered.mcap";
+  const std::string short_writes = dir.path() + "/short.mcap";
+  write_raw_chunks(copied, 0, nullptr);
+  write_raw_chunks(gathered, 16 << 10, nullptr);
+  auto one_piece = std::make_shared<OnePieceAtATime>();
+  write_raw_chunks(short_writes, 16 << 10, one_piece);
+  EXPECT_GT(one_piece->writes, 4);  // each gathering write was continued piece by piece
+
+  const std::string expected = file_text(copied);
+  EXPECT_EQ(file_text(gathered), expected);
+  EXPECT_EQ(file_text(short_writes), expected);
+  // And the reader agrees: chunk CRCs, data-section CRC, indexes, every message.
+  const pipeline::testing::FileContents contents = pipeline::testing::read_file(gathered);
+  EXPECT_EQ(contents.error, "");
+  ASSERT_EQ(contents.messages.size(), 8u);  // four per chunk
+  EXPECT_EQ(contents.messages[1].data,
+            test_support::payload(2, 300000, test_support::Filler::kNoise));
 }
 
 }  // namespace
