@@ -408,7 +408,8 @@ const SnapshotCounter kRecording[] = {
        return from_upload(s, [](const auto& u) -> CounterValue { return u.files_deleted; });
      }},
     {"mcaprec_upload_files_missing_total", "counter",
-     "Files that disappeared from the directory before they were uploaded.", "upload.files_missing",
+     "Files removed by someone else before they were uploaded (not those retention deleted).",
+     "upload.files_missing",
      [](const DaemonSnapshot& s) {
        return from_upload(s, [](const auto& u) -> CounterValue { return u.files_missing; });
      }},

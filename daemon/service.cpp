@@ -125,12 +125,18 @@ struct Service::Impl {
     pipeline_options.recorder_info["config_crc32"] = options.config_crc32;
     pipeline_options.recorder_info["config_file"] = options.config_path;
     pipeline_options.open_sink = options.open_sink;
+    pipeline_options.free_space = options.free_space;
     pipeline_options.on_file_finished = finished_file_listeners(config);
     if (upload) {
       // Retention asks before deleting: a file the queue has not confirmed as uploaded (pending,
       // or not enqueued yet because it is being finalized right now) is kept.
       pipeline_options.upload_pending = [queue = &upload->queue()](const std::string& path) {
         return !queue->is_uploaded(std::filesystem::path(path).filename().string());
+      };
+      // What retention deletes leaves the queue there: a file lost in the min_free_bytes
+      // emergency is reported once (by retention), not again when the uploader misses it.
+      pipeline_options.on_file_deleted = [runner = upload.get()](const std::string& path) {
+        runner->forget(path);
       };
     }
     auto started = pipeline::Pipeline::start(std::move(pipeline_options));

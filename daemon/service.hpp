@@ -41,6 +41,7 @@ struct ServiceOptions {
   std::chrono::milliseconds status_interval{5000};
   bool handle_signals = true;      // SIGTERM, SIGINT, SIGHUP; tests call the request_… methods
   storage::SinkFactory open_sink;  // empty = real files; tests substitute stalling sinks
+  storage::FreeSpaceProbe free_space;  // empty = statvfs; tests substitute a small disk
 };
 
 struct RunResult {

@@ -27,7 +27,7 @@ class UploadRunner {
   // Interrupts the upload in progress at once; the joining waits for finish_uploading().
   void stop_uploading();
   void finish_uploading();  // joins the uploader thread; idempotent
-  // The file was removed on purpose (an empty first file after a failed start).
+  // The file was removed on purpose (by retention, or an empty first file after a failed start).
   void forget(const std::string& path);
   upload::UploadStats stats() const;
   const upload::UploadQueue& queue() const { return *queue_; }

@@ -197,6 +197,7 @@ struct Pipeline::Impl {
     file.min_free_bytes = options.min_free_bytes;
     file.free_space = options.free_space;
     file.upload_pending = options.upload_pending;
+    file.on_file_deleted = options.on_file_deleted;
     return config;
   }
 

@@ -114,6 +114,8 @@ struct PipelineOptions {
   // quota never delete such a file; only the min_free_bytes emergency may, counted as
   // files_lost_before_upload. Empty = nothing waits (storage::UploadPending).
   storage::UploadPending upload_pending;
+  // Told of each file retention or the event quota deleted (the upload queue forgets it).
+  storage::DeletedFileListener on_file_deleted;
   // Start with everything paused (config `recording.start: paused`): nothing is recorded until
   // resume().
   bool start_paused = false;

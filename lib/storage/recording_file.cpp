@@ -335,6 +335,7 @@ bool RecordingFile::make_room(uint64_t incoming_bytes) {
     } else {
       spdlog::info("retention: deleted {}", path);
     }
+    if (options_.on_file_deleted) options_.on_file_deleted(path);
   }
   if (!decision.total_yields.empty()) spdlog::warn("retention: {}", decision.total_yields);
   const RetentionStats& stats = retention_->stats();

@@ -88,8 +88,9 @@ struct RecordingFileOptions {
   // Retention (rotating output only); all 0 = none.
   uint64_t max_total_bytes = 0;
   uint64_t min_free_bytes = 0;
-  FreeSpaceProbe free_space;     // empty = statvfs
-  UploadPending upload_pending;  // empty = nothing waits for upload (retention.hpp)
+  FreeSpaceProbe free_space;            // empty = statvfs
+  UploadPending upload_pending;         // empty = nothing waits for upload (retention.hpp)
+  DeletedFileListener on_file_deleted;  // each file retention deleted (retention.hpp)
   // While paused, try to resume this often.
   std::chrono::nanoseconds pause_recheck = std::chrono::seconds(1);
 };

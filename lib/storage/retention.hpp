@@ -27,6 +27,11 @@ FreeSpaceProbe statvfs_free_space();
 // else retention may take it for an uploaded one. Empty = nothing ever waits.
 using UploadPending = std::function<bool(const std::string& final_path)>;
 
+// Told of each finished file retention deleted (its final path), on the deleting thread, after
+// the deletion was logged: the upload queue forgets the file there, so a file lost in the
+// min_free_bytes emergency is reported once, where it was lost. Empty = nobody is told.
+using DeletedFileListener = std::function<void(const std::string& final_path)>;
+
 struct RetentionOptions {
   std::string directory;                    // the recorder's output directory
   std::string prefix;                       // only files named `<prefix>_….mcap` are ever deleted

@@ -52,6 +52,10 @@ std::string uploaded_line(const std::string& name, const std::string& key,
   return line_of({{"op", "uploaded"}, {"file", name}, {"key", key}, {"etag", etag}});
 }
 
+// A journal is rewritten while running only once it holds more than twice the lines it needs
+// plus this many, so that a small journal is not rewritten over and over.
+constexpr size_t kCompactionSlack = 64;
+
 // Every line that still says something about `file`.
 std::string facts_of(const JournalFile& file) {
   std::string text = enqueued_line(file);
@@ -60,6 +64,21 @@ std::string facts_of(const JournalFile& file) {
   text += multipart_line(file.name, file.key, file.multipart.upload_id);
   for (const UploadedPart& part : file.multipart.parts)
     text += part_line(file.name, file.multipart.upload_id, part);
+  return text;
+}
+
+size_t fact_lines(const JournalFile& file) {
+  if (file.uploaded) return 2;
+  return file.multipart.upload_id.empty() ? 1 : 2 + file.multipart.parts.size();
+}
+
+std::string facts_of_all(const std::vector<JournalFile>& files, size_t& lines) {
+  std::string text;
+  lines = 0;
+  for (const JournalFile& file : files) {
+    text += facts_of(file);
+    lines += fact_lines(file);
+  }
   return text;
 }
 
@@ -136,17 +155,25 @@ base::Status sync_directory(const std::string& directory) {
 }
 
 // Writes `text` to a new file beside `path`, syncs it, renames it over `path`, syncs the folder.
-base::Status replace_file(const std::string& path, const std::string& text) {
+// Returns the new file open for appending: the descriptor is the file now at `path`, with no
+// window in which `path` could not be opened again.
+base::Result<int> replace_file(const std::string& path, const std::string& text) {
   const std::string temporary = path + ".new";
-  const int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644);
   if (fd < 0) return system_error("cannot create", temporary);
   base::Status written = write_all(fd, text, temporary);
   if (written && ::fdatasync(fd) != 0) written = system_error("cannot sync", temporary);
-  ::close(fd);
-  if (!written) return written;
-  if (::rename(temporary.c_str(), path.c_str()) != 0)
-    return system_error("cannot rename", temporary);
-  return sync_directory(std::filesystem::path(path).parent_path().string());
+  if (written && ::rename(temporary.c_str(), path.c_str()) != 0)
+    written = system_error("cannot rename", temporary);
+  if (!written) {
+    ::close(fd);
+    return written.error();
+  }
+  // Renamed: from here on `path` is this file, so it is returned even if the folder cannot be
+  // synced (the rename then reaches the disk with the folder's next write-back).
+  (void)sync_directory(std::filesystem::path(path).parent_path().string());
+  return fd;
 }
 
 }  // namespace
@@ -190,25 +217,63 @@ base::Result<std::unique_ptr<UploadJournal>> UploadJournal::open(const std::stri
   }
   contents = parse_journal(text);
   if (keep) std::erase_if(contents.files, [&](const JournalFile& file) { return !keep(file); });
-  std::string compacted;
-  for (const JournalFile& file : contents.files) compacted += facts_of(file);
-  if (base::Status replaced = replace_file(path, compacted); !replaced) return replaced.error();
-  const int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-  if (fd < 0) return system_error("cannot open", path);
-  return std::unique_ptr<UploadJournal>(new UploadJournal(path, fd));
+  size_t lines = 0;
+  const std::string compacted = facts_of_all(contents.files, lines);
+  base::Result<int> fd = replace_file(path, compacted);
+  if (!fd) return fd.error();
+  JournalContents live;
+  live.files = contents.files;
+  return std::unique_ptr<UploadJournal>(new UploadJournal(path, *fd, std::move(live), lines));
 }
 
-UploadJournal::UploadJournal(std::string path, int fd) : path_(std::move(path)), fd_(fd) {}
+UploadJournal::UploadJournal(std::string path, int fd, JournalContents contents, size_t lines)
+    : path_(std::move(path)),
+      fd_(fd),
+      live_(std::move(contents)),
+      lines_(lines),
+      next_compaction_(lines) {}
 
 UploadJournal::~UploadJournal() {
   ::close(fd_);
 }
 
-base::Status UploadJournal::append(const std::string& line) {
+size_t UploadJournal::lines() const {
+  std::lock_guard lock(mu_);
+  return lines_;
+}
+
+base::Status UploadJournal::append(const std::string& line, bool sync) {
   std::lock_guard lock(mu_);
   if (base::Status written = write_all(fd_, line, path_); !written) return written;
+  ++lines_;
+  apply_record(live_.files, Json::parse(line));  // a line we just made: it parses
+  if (!sync) return {};
   if (::fdatasync(fd_) != 0) return system_error("cannot sync", path_);
+  if (compaction_due()) compact();
   return {};
+}
+
+bool UploadJournal::compaction_due() const {
+  if (lines_ < next_compaction_) return false;
+  size_t live_lines = 0;
+  for (const JournalFile& file : live_.files) live_lines += fact_lines(file);
+  return lines_ > 2 * live_lines + kCompactionSlack;
+}
+
+// The same rewrite as at opening, while running. The appends already made are durable in the
+// old file, so a failure here loses nothing: the old file stays, and growing on is harmless.
+void UploadJournal::compact() {
+  size_t lines = 0;
+  const std::string text = facts_of_all(live_.files, lines);
+  base::Result<int> fd = replace_file(path_, text);
+  if (!fd) {
+    next_compaction_ = lines_ + kCompactionSlack;  // not on every append while the disk is full
+    return;
+  }
+  ::close(fd_);
+  fd_ = *fd;
+  lines_ = lines;
+  next_compaction_ = lines;
 }
 
 base::Status UploadJournal::enqueued(const JournalFile& file) {
@@ -231,7 +296,7 @@ base::Status UploadJournal::uploaded(const std::string& name, const std::string&
 }
 
 base::Status UploadJournal::forgotten(const std::string& name) {
-  return append(line_of({{"op", "forgotten"}, {"file", name}}));
+  return append(line_of({{"op", "forgotten"}, {"file", name}}), false);
 }
 
 }  // namespace mcaprec::upload

@@ -4,7 +4,9 @@
 // each made durable (fdatasync) before the call returns. So a file enqueued before its
 // finalization counts as done is never forgotten, and an interrupted multipart upload resumes
 // with its upload id after a restart or a kill -9. A torn last line (a crash mid-append) is
-// ignored. Opening the journal rewrites it with only what is still needed (compaction).
+// ignored. Opening the journal rewrites it with only what is still needed (compaction), and so
+// does an append once the lines about settled files (forgotten, or facts an upload made stale)
+// outnumber the live ones by far: a daemon that runs for months keeps a small journal.
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -62,17 +64,28 @@ class UploadJournal {
                              const UploadedPart& part);
   base::Status uploaded(const std::string& name, const std::string& key, const std::string& etag);
   // The file left the directory (deleted after its upload, or lost): the journal forgets it.
+  // Not synced: retention calls it on the writer's thread, and a forgotten line lost in a crash
+  // costs nothing, since opening forgets every file no longer on disk anyway.
   base::Status forgotten(const std::string& name);
 
   const std::string& path() const { return path_; }
+  // Lines in the file now (for tests: the journal's size is bounded).
+  size_t lines() const;
 
  private:
-  UploadJournal(std::string path, int fd);
-  base::Status append(const std::string& line);
+  UploadJournal(std::string path, int fd, JournalContents contents, size_t lines);
+  // A synced append may compact the journal afterwards; the unsynced one (forgotten, from the
+  // writer's thread) never does, so that it never waits for a rewrite.
+  base::Status append(const std::string& line, bool sync = true);
+  bool compaction_due() const;  // under mu_
+  void compact();               // under mu_; on failure the journal goes on growing, unharmed
 
   const std::string path_;
-  std::mutex mu_;
-  int fd_;  // O_APPEND
+  mutable std::mutex mu_;
+  int fd_;                  // O_APPEND; guarded by mu_ (replaced by compaction)
+  JournalContents live_;    // guarded by mu_: what the file says, as parse_journal() reads it
+  size_t lines_ = 0;        // guarded by mu_: lines in the file
+  size_t next_compaction_;  // guarded by mu_: no compaction before the file has this many lines
 };
 
 }  // namespace mcaprec::upload

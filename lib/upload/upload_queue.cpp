@@ -119,7 +119,8 @@ void UploadQueue::add_pending(const JournalFile& file) {
                            file.enqueued_unix_ns,
                            file.key,
                            file.multipart,
-                           0};
+                           0,
+                           false};
   pending_.push_back(std::move(entry));
 }
 
@@ -187,6 +188,15 @@ void UploadQueue::defer(const std::string& name, int failures, Clock::time_point
     entry->handed_out = false;
     entry->not_before = until;
     entry->file.failures = failures;
+  }
+}
+
+void UploadQueue::defer_missing(const std::string& name, Clock::time_point until) {
+  std::lock_guard lock(mu_);
+  if (Entry* entry = find(name)) {
+    entry->handed_out = false;
+    entry->not_before = until;
+    entry->file.seen_missing = true;
   }
 }
 

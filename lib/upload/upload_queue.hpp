@@ -40,9 +40,10 @@ struct PendingFile {
   uint64_t size = 0;  // as enqueued
   FileKind kind = FileKind::continuous;
   int64_t enqueued_unix_ns = 0;
-  std::string key;           // of the multipart upload in progress
-  MultipartState multipart;  // empty upload_id: none in progress
-  int failures = 0;          // in a row
+  std::string key;            // of the multipart upload in progress
+  MultipartState multipart;   // empty upload_id: none in progress
+  int failures = 0;           // in a row
+  bool seen_missing = false;  // found gone from the directory once; lost if still so next time
 };
 
 struct QueueTotals {
@@ -77,6 +78,9 @@ class UploadQueue {
   std::optional<PendingFile> wait_next();
   // The file handed out failed: it waits until `until`, the others go ahead.
   void defer(const std::string& name, int failures, Clock::time_point until);
+  // The file handed out is not on disk: asked again at `until`, in case whoever deleted it is
+  // about to forget() it (retention's emergency), so that it is not reported lost twice.
+  void defer_missing(const std::string& name, Clock::time_point until);
   // Journal the steps of a multipart upload, so a restart resumes it.
   base::Status multipart_started(const std::string& name, const std::string& key,
                                  const std::string& upload_id);

@@ -13,6 +13,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr int kRateSeconds = 10;
+// How long a file found missing waits before it is reported lost (see UploadQueue::defer_missing).
+constexpr auto kMissingGrace = std::chrono::milliseconds(200);
 
 double seconds_of(Clock::duration duration) {
   return std::chrono::duration<double>(duration).count();
@@ -160,7 +162,11 @@ S3Client* Uploader::client() {
 }
 
 void Uploader::attempt(const PendingFile& file) {
-  if (!std::filesystem::exists(file.path)) return lost(file);
+  if (!std::filesystem::exists(file.path)) {
+    // Retention forgets a file it deletes right after the unlink: give it that moment.
+    if (!file.seen_missing) return queue_.defer_missing(file.name, Clock::now() + kMissingGrace);
+    return lost(file);
+  }
   // An upload in progress keeps the key it was started under.
   const std::string key = file.multipart.upload_id.empty() ? key_for(file) : file.key;
   S3Client* s3 = client();
@@ -171,6 +177,8 @@ void Uploader::attempt(const PendingFile& file) {
   auto report = upload_file(
       *s3, target, file.multipart.upload_id.empty() ? nullptr : &file.multipart, &observer);
   if (!report && stopping_.load()) return;  // interrupted: the journal resumes it next start
+  // Deleted while being sent (the min_free_bytes emergency): already reported where it was lost.
+  if (!report && !queue_.is_pending(file.name)) return;
   if (!report) return failed(file, report.error());
   succeeded(file, key, *report, Clock::now() - began);
 }

@@ -4,17 +4,10 @@
 
 . "$(dirname "${BASH_SOURCE[0]}")/s3_test_lib.sh"
 
-free_port() {
-  local port
-  while :; do
-    port=$((20000 + RANDOM % 20000))
-    ss -Htln "sport = :$port" | grep -q . || { echo "$port"; return; }
-  done
-}
-
 # write_config FILE BUCKET [extra lines of the upload: section...]: a recorder of
 # length-prefixed TCP messages into $work/rec (prefix rec, files rotated at 12 MiB, uncompressed),
-# event recording, device car-7, uploading with 5 MiB parts.
+# event recording, device car-7, uploading with 5 MiB parts. $rotate_at overrides the 12 MiB;
+# $output_extra holds more lines of the output: section (indented), e.g. retention limits.
 write_config() {
   local file=$1 bucket=$2
   shift 2
@@ -24,8 +17,9 @@ write_config() {
 output:
   directory: $work/rec
   prefix: rec
-  max_bytes: 12MiB
+  max_bytes: ${rotate_at:-12MiB}
   sync_interval: 100ms
+${output_extra:-}
 mcap:
   compression: none
   chunk_size: 1MiB
@@ -53,17 +47,6 @@ upload:
 YAML
   local line
   for line in "$@"; do echo "  $line" >>"$file"; done
-}
-
-# wait_until TENTHS COMMAND...: true once COMMAND succeeds, false after TENTHS tenths of a second.
-wait_until() {
-  local tenths=$1
-  shift
-  for _ in $(seq "$tenths"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 # start_daemon CONFIG LOG: mcaprecd in the background (pid in $daemon_pid), until /metrics answers.

@@ -37,6 +37,9 @@ die() {
   exit 1
 }
 
+# free_port, wait_until
+. "$(dirname "${BASH_SOURCE[0]}")/s3_test_lib.sh"
+
 install_packages() {
   local missing=() p
   for p in "${packages[@]}"; do
@@ -55,33 +58,6 @@ install_packages() {
 readonly start_us=${EPOCHREALTIME/./}
 step() {
   [ -z "${RGW_TRACE:-}" ] || echo "rgw.sh: $(((${EPOCHREALTIME/./} - start_us) / 1000)) ms: $*" >&2
-}
-
-port_in_use() {
-  ss -Htln "sport = :$1" | grep -q .
-}
-
-free_port() {
-  local port
-  for _ in $(seq 100); do
-    port=$((20000 + RANDOM % 20000))
-    port_in_use "$port" || {
-      echo "$port"
-      return
-    }
-  done
-  die "no free port found"
-}
-
-# Waits up to $1 tenths of a second for the command after it to succeed.
-wait_for() {
-  local tenths=$1
-  shift
-  for _ in $(seq "$tenths"); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 write_config() {
@@ -148,7 +124,7 @@ start_cluster() {
   monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:$mon_port]" "$dir/monmap" >/dev/null
   ceph-mon "${conf[@]}" -i a --mkfs --monmap "$dir/monmap" --keyring "$dir/keyring"
   ceph-mon "${conf[@]}" -i a
-  wait_for 100 ceph "${conf[@]}" mon stat || die "monitor did not answer (see $dir/log/mon.a.log)"
+  wait_until 100 ceph "${conf[@]}" mon stat || die "monitor did not answer (see $dir/log/mon.a.log)"
 
   step "osd"
   local osd_uuid
@@ -156,7 +132,7 @@ start_cluster() {
   [ "$(ceph "${conf[@]}" osd new "$osd_uuid")" = 0 ] || die "ceph osd new did not give osd.0"
   ceph-osd "${conf[@]}" -i 0 --mkfs --osd-uuid "$osd_uuid" 2>>"$dir/log/start.log"
   ceph-osd "${conf[@]}" -i 0 2>>"$dir/log/start.log"
-  wait_for 300 bash -c "ceph ${conf[*]} osd dump | grep -q '^osd.0 up'" ||
+  wait_until 300 bash -c "ceph ${conf[*]} osd dump | grep -q '^osd.0 up'" ||
     die "osd.0 did not come up (see $dir/log/osd.0.log)"
 
   step "radosgw"
@@ -166,7 +142,7 @@ start_cluster() {
 
   step "wait for radosgw"
   local endpoint=http://127.0.0.1:$rgw_port
-  wait_for 300 curl -sf "$endpoint/" || die "radosgw did not answer at $endpoint (see $dir/log/client.rgw.log)"
+  wait_until 300 curl -sf "$endpoint/" || die "radosgw did not answer at $endpoint (see $dir/log/client.rgw.log)"
   # RGW checks x-amz-content-sha256, which curl's SigV4 does not send by itself.
   curl -sSf --aws-sigv4 "aws:amz:$region:s3" --user "$access_key:$secret_key" \
     -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" -X PUT "$endpoint/$bucket" ||
@@ -205,7 +181,7 @@ start_gateway() {
   # shellcheck disable=SC1091
   . "$dir/env"
   radosgw --conf "$dir/ceph.conf" -n client.rgw 2>>"$dir/log/start.log"
-  wait_for 300 curl -sf "$S3_ENDPOINT/" || die "radosgw did not answer at $S3_ENDPOINT again"
+  wait_until 300 curl -sf "$S3_ENDPOINT/" || die "radosgw did not answer at $S3_ENDPOINT again"
 }
 
 case "${1:-}" in

@@ -4,13 +4,17 @@
 // writer is stuck and resume when it moves, a stop that is cut short or abandoned within the
 // shutdown bound, and start-up failures that leave nothing behind.
 #include <gtest/gtest.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "config/loader.hpp"
 #include "daemon/http_server.hpp"
@@ -18,6 +22,9 @@
 #include "daemon_test_support.hpp"
 #include "mcap/bytes.hpp"
 #include "pipeline_test_support.hpp"
+#include "upload/retry_policy.hpp"
+#include "upload/upload_journal.hpp"
+#include "upload/upload_queue.hpp"
 
 namespace mcaprec::daemon {
 namespace {
@@ -352,6 +359,107 @@ TEST_F(DaemonServiceTest, UnusableDirectoryIsAStartError) {
   ASSERT_FALSE(service);
   EXPECT_EQ(service.error().message.find("cannot record into " + dir.path() + "/file/sub: "), 0u)
       << service.error().message;
+}
+
+// A disk of `capacity` bytes holding only the recorder's directory (top-level files).
+struct SmallDisk {
+  std::string directory;
+  uint64_t capacity = 0;
+  storage::FreeSpaceProbe probe() const {
+    return [this](const std::string&) -> base::Result<uint64_t> {
+      uint64_t used = 0;
+      std::error_code ec;
+      for (const fs::directory_entry& entry : fs::directory_iterator(directory, ec)) {
+        std::error_code size_ec;
+        const uint64_t size = entry.is_regular_file(size_ec) ? entry.file_size(size_ec) : 0;
+        if (!size_ec) used += size;
+      }
+      return used >= capacity ? 0 : capacity - used;
+    };
+  }
+};
+
+// Every line logged, formatted; readable while threads still log.
+class LogLines : public spdlog::sinks::base_sink<std::mutex> {
+ public:
+  std::vector<std::string> with(const std::string& needle) {
+    std::lock_guard lock(mutex_);
+    std::vector<std::string> found;
+    for (const std::string& line : lines_) {
+      if (line.find(needle) != std::string::npos) found.push_back(line);
+    }
+    return found;
+  }
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& message) override {
+    spdlog::memory_buf_t formatted;
+    formatter_->format(message, formatted);
+    lines_.emplace_back(formatted.data(), formatted.size());
+  }
+  void flush_() override {}
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// Everything the default logger says while it lives (made before the threads that log).
+class CapturedLog {
+ public:
+  CapturedLog() { spdlog::default_logger()->sinks().push_back(lines_); }
+  ~CapturedLog() { std::erase(spdlog::default_logger()->sinks(), lines_); }
+  std::vector<std::string> lines_with(const std::string& needle) { return lines_->with(needle); }
+
+ private:
+  std::shared_ptr<LogLines> lines_ = std::make_shared<LogLines>();
+};
+
+// Uploads cannot happen (nothing listens at the endpoint) and the disk fills: the min_free_bytes
+// emergency deletes files not yet uploaded. Each is reported once, as an error, by retention;
+// the queue forgets it there, so the uploader, retrying the oldest file again and again, never
+// finds it missing and reports it lost a second time.
+TEST_F(DaemonServiceTest, FileLostInTheDiskEmergencyIsReportedOnceAndLeavesTheUploadQueue) {
+  ::setenv(upload::kRetryScaleVariable, "0.01", 1);
+  std::ofstream(dir.path() + "/credentials")
+      << "[default]\naws_access_key_id = AK\naws_secret_access_key = SK\n";
+  config::Config config = make_config(dir.path(),
+                                      "upload:\n  endpoint: http://127.0.0.1:1\n  bucket: fleet\n"
+                                      "  credentials_file: " +
+                                          dir.path() + "/credentials\n");
+  config.mcap.compression = config::Compression::kNone;  // the files as big as the messages
+  config.output.max_bytes = 32 << 10;
+  config.output.min_free_bytes = 64 << 10;
+  const SmallDisk disk{dir.path(), (64 + 160) << 10};
+  ServiceOptions options = base_options(config, notifier);
+  options.free_space = disk.probe();
+  CapturedLog log;
+  RunningService running(std::move(options),
+                         FakeIngest::Plan{3000, std::chrono::microseconds(300), 200});
+  ASSERT_TRUE(running.ok()) << running.error();
+  ASSERT_TRUE(eventually([&] { return running.ingest().pushed() == 3000; }, seconds(20)));
+  std::this_thread::sleep_for(milliseconds(600));  // the uploader retries every file meanwhile
+  const DaemonSnapshot snapshot = running.service().snapshot();
+  running.service().request_stop();
+  ASSERT_TRUE(running.wait(seconds(10)));
+
+  const uint64_t lost = snapshot.pipeline.file.files_lost_before_upload;
+  EXPECT_GT(lost, 0u);
+  const std::vector<std::string> reported =
+      log.lines_with(" before it was uploaded, to keep output.min_free_bytes");
+  EXPECT_EQ(reported.size(), lost);
+  for (const std::string& line : reported) EXPECT_NE(line.find("[error]"), std::string::npos);
+  EXPECT_EQ(log.lines_with(" is gone from ").size(), 0u) << "reported lost a second time";
+  ASSERT_TRUE(snapshot.upload);
+  EXPECT_EQ(snapshot.upload->files_missing, 0u);
+  // The queue holds exactly the files on disk: it forgot every lost one.
+  std::ifstream in(upload::default_journal_path(dir.path(), config.output.prefix));
+  const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  std::set<std::string> queued;
+  for (const upload::JournalFile& file : upload::parse_journal(text).files)
+    queued.insert(file.name);
+  std::set<std::string> on_disk;
+  for (const std::string& path : dir.files(".mcap")) on_disk.insert(fs::path(path).filename());
+  EXPECT_EQ(queued, on_disk);
 }
 
 }  // namespace

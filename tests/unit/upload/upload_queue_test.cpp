@@ -1,10 +1,11 @@
-// The upload queue without a server: the journal's records, a torn last line, compaction,
-// the order files are handed out in (event files first, then the oldest, failures moving aside),
-// what a restart finds, the retry delays and the object keys.
+// The upload queue without a server: the journal's records, a torn last line, compaction (at
+// opening and while running), the order files are handed out in (event files first, then the
+// oldest, failures moving aside), what a restart finds, the retry delays and the object keys.
 #include "upload/upload_queue.hpp"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -150,6 +151,67 @@ TEST(UploadJournalTest, OpeningCompactsToWhatIsStillNeeded) {
   }
 }
 
+// A journal that runs for months: every file enqueued, sent in parts, uploaded and deleted
+// leaves lines that say nothing any more; they are compacted away while running, so the file
+// stays within a few times what the live files need, and it still reads back right, also after
+// reopening and after a crash tore its last line.
+TEST(UploadJournalTest, RunningJournalIsCompactedOnceSettledLinesOutgrowTheLiveOnes) {
+  test_support::ScratchDir dir("journal");
+  const std::string path = (dir / "j").string();
+  JournalContents contents;
+  auto journal = UploadJournal::open(path, contents);
+  ASSERT_TRUE(journal);
+  JournalFile waiting;  // pending all along, with a multipart upload in progress
+  waiting.name = "rec_waiting.mcap";
+  ASSERT_TRUE((*journal)->enqueued(waiting));
+  ASSERT_TRUE((*journal)->multipart_started(waiting.name, "k/w", "W"));
+  ASSERT_TRUE((*journal)->part_uploaded(waiting.name, "W", {1, "w1", 5}));
+  JournalFile kept;  // uploaded, still on disk
+  kept.name = "rec_kept.mcap";
+  ASSERT_TRUE((*journal)->enqueued(kept));
+  ASSERT_TRUE((*journal)->uploaded(kept.name, "k/kept", "etag-kept"));
+  size_t most_lines = 0;
+  for (int i = 0; i < 150; ++i) {
+    JournalFile file;
+    file.name = "rec_" + std::to_string(i) + ".mcap";
+    ASSERT_TRUE((*journal)->enqueued(file));
+    ASSERT_TRUE((*journal)->multipart_started(file.name, "k", "id"));
+    ASSERT_TRUE((*journal)->part_uploaded(file.name, "id", {1, "e", 1}));
+    ASSERT_TRUE((*journal)->uploaded(file.name, "k", "e"));
+    ASSERT_TRUE((*journal)->forgotten(file.name));
+    most_lines = std::max(most_lines, (*journal)->lines());
+  }
+  // 750 lines written, but 5 live ones (3 + 2): compacted before 2 * 5 + 64 lines, plus the
+  // one file in flight.
+  EXPECT_LE(most_lines, 2u * 5 + 64 + 5);
+  EXPECT_EQ(line_count(read_text(path)), (*journal)->lines());
+  // Appends after a compaction go to the file at `path`.
+  JournalFile last;
+  last.name = "rec_last.mcap";
+  ASSERT_TRUE((*journal)->enqueued(last));
+  const JournalContents read = parse_journal(read_text(path));
+  EXPECT_EQ(read.ignored_lines, 0u);
+  ASSERT_EQ(read.files.size(), 3u);
+  EXPECT_EQ(read.files[0].name, "rec_waiting.mcap");
+  EXPECT_EQ(read.files[0].multipart.upload_id, "W");
+  EXPECT_EQ(read.files[0].multipart.parts, (std::vector<UploadedPart>{{1, "w1", 5}}));
+  EXPECT_TRUE(read.files[1].uploaded);
+  EXPECT_EQ(read.files[1].etag, "etag-kept");
+  EXPECT_EQ(read.files[2].name, "rec_last.mcap");
+  journal->reset();
+
+  // A crash tore the last line: reopened, the journal says the same.
+  std::ofstream(path, std::ios::app) << R"({"op":"uploaded","file":"rec_last.mcap","ke)";
+  JournalContents reopened;
+  journal = UploadJournal::open(path, reopened);
+  ASSERT_TRUE(journal);
+  EXPECT_EQ(reopened.ignored_lines, 1u);
+  ASSERT_EQ(reopened.files.size(), 3u);
+  EXPECT_FALSE(reopened.files[2].uploaded);
+  EXPECT_EQ(reopened.files[0].multipart.parts, read.files[0].multipart.parts);
+  EXPECT_EQ(line_count(read_text(path)), 3u + 2 + 1);
+}
+
 TEST(UploadQueueTest, EventFilesFirstThenOldest) {
   test_support::ScratchDir dir("queue");
   auto queue = open_queue(dir);
@@ -217,9 +279,13 @@ TEST(UploadQueueTest, ARestartResumesWhatTheJournalHolds) {
   }
   std::filesystem::remove(dir / "rec_3.mcap");  // lost while the recorder was down
   make_file(dir, "rec_0.mcap");                 // never enqueued (e.g. before upload was on)
-  make_file(dir, "rec_event_x_9.mcap");         // likewise, an event file
-  make_file(dir, "rec_5.mcap.active");          // not finished: not ours to upload
-  make_file(dir, "other_1.mcap");               // another recorder's
+  // Found files are ordered by their mtime, which the kernel takes from a clock that lags the
+  // one enqueue() reads by up to a tick: a second later keeps rec_0 after rec_1 in every run.
+  std::filesystem::last_write_time(
+      dir / "rec_0.mcap", std::filesystem::file_time_type::clock::now() + std::chrono::seconds(1));
+  make_file(dir, "rec_event_x_9.mcap");  // likewise, an event file
+  make_file(dir, "rec_5.mcap.active");   // not finished: not ours to upload
+  make_file(dir, "other_1.mcap");        // another recorder's
   QueueStartReport report;
   auto queue = open_queue(dir, &report);
   EXPECT_EQ(report.pending_from_journal, 1u);
