@@ -23,7 +23,12 @@
 # kept), drops, look-back chunks the ring could not hold, the writer's longest time on one chunk
 # (mcaprec_writer_longest_chunk_seconds: a stall would show here) and its in-flight peak, the
 # daemon's CPU seconds per GB received, and the event file: size, messages, span against the
-# event's window. The recordings of a run are deleted after it unless KEEP is set.
+# event's window, where its first and last messages lie against the window's edges, and the
+# chunks of the window it lacks (`chunks_missing`, from `mcaprec ctl events`). Its expected
+# messages are counted, not estimated: /metrics is sampled every 50 ms during the run and the
+# messages received between the window's start and end are interpolated from the samples
+# (received messages get their log time on arrival). The recordings of a run are deleted after
+# it unless KEEP is set.
 #
 # Payloads: `mcaprec send --raw-size` repeats one random 64 KiB payload. zstd finds each repeat
 # inside a 1 MiB chunk and stores about 1/16 of it; lz4 (64 KiB window) and none store it whole.
@@ -89,6 +94,23 @@ logging: {level: warn}
 YAML
 }
 
+# Every 50 ms until killed: the wall clock (ns, the log-time clock of received messages) and the
+# messages received so far, so that the messages whose log time falls inside the event's window
+# can be counted rather than estimated from the average rate.
+sample_received() {  # $1 = mode
+  exec python3 - "http://127.0.0.1:$metrics_port/metrics" >"$out/$1.received" <<'PY'
+import sys, time, urllib.request
+while True:
+    before = time.time_ns()
+    text = urllib.request.urlopen(sys.argv[1]).read().decode()
+    after = time.time_ns()
+    count = sum(float(line.split()[-1]) for line in text.splitlines()
+                if line.startswith("mcaprec_channel_messages_received_total"))
+    print((before + after) // 2, int(count), flush=True)
+    time.sleep(0.05)
+PY
+}
+
 mark_event() {  # $1 = mode; after EVENT_AT seconds of stream
   sleep "$event_at"
   "$tool" ctl --socket "$out/$1.sock" event bench --before "$before" --after "$after" --json \
@@ -105,7 +127,7 @@ event_summary() {  # $1 = mode
   fi
   "$tool" info --json "$file" >"$out/$1.event_info.json"
   python3 - "$out/$1.event_info.json" "$out/$1.event.json" "$file" "$out/$1.send" "$event_at" \
-    "$seconds" <<'PY'
+    "$seconds" "$out/$1.events.json" "$out/$1.received" <<'PY'
 import json, os, sys
 info = json.load(open(sys.argv[1]))
 event = json.load(open(sys.argv[2]))
@@ -119,9 +141,30 @@ before = (event["trigger_time"] - event["window_start"]) / 1e9
 after = (event["window_end"] - event["trigger_time"]) / 1e9
 overlap = min(after, seconds - event_at) - max(-before, -event_at)
 expected = sent["messages"] / sent["seconds"] * overlap
+# Better: the messages received inside the window, from the samples (linear between two).
+samples = [tuple(map(int, line.split())) for line in open(sys.argv[8]) if len(line.split()) == 2]
+def received_at(t):
+    for (t0, c0), (t1, c1) in zip(samples, samples[1:]):
+        if t0 <= t <= t1:
+            return c0 + (c1 - c0) * (t - t0) / max(t1 - t0, 1)
+    return samples[-1][1] if samples and t > samples[-1][0] else 0
+if len(samples) >= 2:
+    expected = received_at(event["window_end"]) - received_at(event["window_start"])
+# The chunks of the window its file lacks, as the daemon said after the look-ahead.
+missing = "null"
+if os.path.exists(sys.argv[7]):
+    for state in json.load(open(sys.argv[7])).get("events", []):
+        if state["id"] == event["id"]:
+            missing = state.get("chunks_missing", "null")
+# Where the file's first and last messages are against the window's edges (negative: before
+# the edge); chunk edges allow up to one chunk_max_age outside.
+first = (info["start_ns"] - event["window_start"]) / 1e9
+last = (info["end_ns"] - event["window_end"]) / 1e9
 print(f'"event_file_MB": {os.path.getsize(sys.argv[3]) / 1e6:.0f}, "event_messages": {info["messages"]}, '
       f'"event_expected_messages": {expected:.0f}, "event_span_s": {span:.2f}, '
-      f'"event_window_s": {window:.2f}, "window_in_stream_s": {overlap:.2f}')
+      f'"event_window_s": {window:.2f}, "window_in_stream_s": {overlap:.2f}, '
+      f'"first_message_after_window_start_s": {first:.3f}, "last_message_after_window_end_s": {last:.3f}, '
+      f'"event_chunks_missing": {missing}')
 PY
 }
 
@@ -135,15 +178,22 @@ run() {  # $1 = always | ring | on_event | quiet
   "$daemon" --config "$out/$mode.yaml" >"$out/$mode.stdout" 2>"$out/$mode.stderr" &
   daemon_pid=$!
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$metrics_port/metrics" >/dev/null && break; sleep 0.05; done
-  local marker=""
+  local marker="" sampler=""
   if [[ $mode == ring || $mode == on_event ]]; then
     mark_event "$mode" &
     marker=$!
+    sample_received "$mode" &
+    sampler=$!
   fi
   "$tool" send "tcp://127.0.0.1:$data_port" --raw-size 64KiB "${pace[@]}" --duration "${seconds}s" \
     --json >"$out/$mode.send" 2>&1
   [[ -z $marker ]] || wait "$marker"
   sleep 4  # the event's look-ahead and close delay
+  if [[ -n $marker ]]; then  # the event's state once written (chunks_missing)
+    "$tool" ctl --socket "$out/$mode.sock" events --json >"$out/$mode.events.json" || true
+    kill "$sampler" 2>/dev/null || true
+    wait "$sampler" 2>/dev/null || true
+  fi
   local cpu
   cpu=$(cpu_seconds "$daemon_pid")
   curl -sf "http://127.0.0.1:$metrics_port/metrics" >"$metrics_file"

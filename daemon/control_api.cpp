@@ -121,6 +121,7 @@ Json event_json(const pipeline::EventState& event) {
               {"phase", phase_name(event.phase)},
               {"file", event.file},
               {"error", event.error},
+              {"chunks_missing", event.chunks_missing},
               {"fields", fields}};
 }
 

@@ -340,7 +340,8 @@ const SnapshotCounter kRecording[] = {
        return from_events(s, [](const auto& e) -> CounterValue { return e.bytes_written; });
      }},
     {"mcaprec_event_chunks_missed_total", "counter",
-     "Chunks an event window asked for that could not be written to its file.",
+     "Chunks overlapping an event window that its file lacks (not held by the ring, or not "
+     "written).",
      "events.chunks_missed",
      [](const DaemonSnapshot& s) {
        return from_events(s, [](const auto& e) -> CounterValue { return e.chunks_missed; });

@@ -16,6 +16,10 @@ namespace mcaprec::events {
 namespace {
 
 constexpr size_t kRecentEvents = 256;  // states kept for event(id) and events()
+// What the event thread spills or writes into event files in one turn before it looks at
+// everything else again: a 5 GB look-back must not keep new events or the spill waiting.
+constexpr uint64_t kStepBytes = uint64_t{64} << 20;
+constexpr uint64_t kNoLimit = ~uint64_t{0};
 
 int64_t this_thread_cpu_ns() {
   timespec ts{};
@@ -77,7 +81,9 @@ struct EventRecorder::OpenFile {
   mcap::Timestamp start = 0;
   mcap::Timestamp end = 0;
   uint64_t scanned_to = 0;  // ring chunks below this number were looked at for this window
-  std::unordered_set<uint64_t> written;
+  std::unordered_set<uint64_t> written;  // or to be written, or known missing
+  std::deque<uint64_t> backlog;          // ring chunks of the window still to write, in order
+  uint64_t chunks_missing = 0;
   std::vector<uint64_t> ids;
 };
 
@@ -135,6 +141,9 @@ base::Result<EventState> EventRecorder::mark(EventRequest request, mcap::Timesta
     states_.push_back(state);
     if (states_.size() > kRecentEvents) states_.pop_front();
     pending_.push_back(state.id);
+    // At once, not when the event thread gets to it: it may be busy for seconds.
+    keep_from_ = std::min(keep_from_, state.window_start);
+    if (ring_) ring_->keep_from(keep_from_);
   }
   marked_.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("event {} '{}' marked ({}{}{})", state.id, state.request.name,
@@ -205,9 +214,12 @@ mcap::Metadata EventRecorder::event_record(const EventState& state) {
 
 // ---- The event thread
 
+// Each turn spills and writes at most kStepBytes each (all of it when finishing), and comes
+// back at once while either has more to do.
 void EventRecorder::run() {
   ::pthread_setname_np(::pthread_self(), "mcaprec-events");
   uint64_t seen = 0;
+  bool behind = false;
   for (;;) {
     std::vector<uint64_t> placing;
     bool finishing;
@@ -215,19 +227,23 @@ void EventRecorder::run() {
       std::unique_lock lock(mu_);
       // Woken by a mark or a chunk; a missed chunk wake-up costs at most the timeout.
       wake_.wait_for(lock, std::chrono::milliseconds(50), [&] {
-        return finishing_ || !pending_.empty() || arrived_.load(std::memory_order_acquire) != seen;
+        return behind || finishing_ || !pending_.empty() ||
+               arrived_.load(std::memory_order_acquire) != seen;
       });
       placing.swap(pending_);
       finishing = finishing_;
     }
     seen = arrived_.load(std::memory_order_acquire);
-    ring_->spill();
+    behind = ring_->spill(kStepBytes);
     for (uint64_t id : placing) place(id);
     if (sync_failed_.exchange(false)) {
       for (auto& file : open_) file->file->check_sync_failure();
     }
-    for (auto& file : open_) append_new(*file);
+    for (auto& file : open_) {
+      if (append_new(*file, finishing ? kNoLimit : kStepBytes)) behind = true;
+    }
     close_due(wall_now_ns(), finishing);
+    keep_windows();
     note_finalized();
     cpu_ns_.store(this_thread_cpu_ns(), std::memory_order_relaxed);
     if (finishing) return;
@@ -281,40 +297,92 @@ void EventRecorder::open_file(EventState& state) {
   open_.push_back(std::move(file));
 }
 
-// Appends the ring's chunks that overlap the file's window and that it does not have yet.
-void EventRecorder::append_new(OpenFile& file) {
+// Queues the ring's chunks that overlap the file's window and that it does not have yet, then
+// writes the oldest queued ones, about `max_bytes` of them. Each chunk is looked up again when
+// its turn comes (in memory, spooled meanwhile, or let go), so the queue holds no chunk's bytes.
+// Returns true while chunks are still queued.
+bool EventRecorder::append_new(OpenFile& file, uint64_t max_bytes) {
   std::vector<RingChunk> chunks;
-  file.scanned_to = ring_->collect(file.scanned_to, file.start, file.end, chunks);
+  std::vector<uint64_t> not_held;
+  file.scanned_to = ring_->collect(file.scanned_to, file.start, file.end, chunks, &not_held);
+  uint64_t missing = 0;
+  for (uint64_t seq : not_held) missing += file.written.insert(seq).second;
   for (const RingChunk& chunk : chunks) {
-    if (!file.written.insert(chunk.seq).second) continue;
-    base::Result<std::shared_ptr<const mcap::EncodedChunk>> whole = ring_->load(chunk);
-    if (!whole) {
-      chunks_missed_.fetch_add(1, std::memory_order_relaxed);
+    if (file.written.insert(chunk.seq).second) file.backlog.push_back(chunk.seq);
+  }
+  for (uint64_t bytes = 0; !file.backlog.empty() && bytes < max_bytes;) {
+    RingChunk chunk;
+    const bool held = ring_->find(file.backlog.front(), chunk);
+    file.backlog.pop_front();
+    base::Result<std::shared_ptr<const mcap::EncodedChunk>> whole =
+        held ? ring_->load(chunk) : base::Error{0, "not held"};
+    if (!whole || file.file->append(**whole) != storage::RecordingFile::Appended::kWritten) {
+      ++missing;
       continue;
     }
-    if (file.file->append(**whole) != storage::RecordingFile::Appended::kWritten) {
-      chunks_missed_.fetch_add(1, std::memory_order_relaxed);
-      continue;
-    }
+    bytes += chunk.size;
     chunks_written_.fetch_add(1, std::memory_order_relaxed);
     bytes_written_.fetch_add(chunk.size, std::memory_order_relaxed);
   }
+  note_missing(file, missing);
   file.file->flush();
+  return !file.backlog.empty();
+}
+
+// Counts chunks of the file's window that it will not have, in the events' states too.
+void EventRecorder::note_missing(OpenFile& file, uint64_t chunks) {
+  if (chunks == 0) return;
+  file.chunks_missing += chunks;
+  chunks_missed_.fetch_add(chunks, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  for (EventState& state : states_) {
+    if (std::find(file.ids.begin(), file.ids.end(), state.id) != file.ids.end()) {
+      state.chunks_missing = file.chunks_missing;
+    }
+  }
+}
+
+// The ring keeps what the open files and the events not yet placed still need.
+void EventRecorder::keep_windows() {
+  std::lock_guard lock(mu_);
+  keep_from_ = LookBackRing::kKeepNothing;
+  for (const auto& file : open_) keep_from_ = std::min(keep_from_, file->start);
+  for (const EventState& state : states_) {
+    if (std::find(pending_.begin(), pending_.end(), state.id) != pending_.end()) {
+      keep_from_ = std::min(keep_from_, state.window_start);
+    }
+  }
+  ring_->keep_from(keep_from_);
 }
 
 // Closes the files whose look-ahead (and the delay for chunks on their way) is over; `all`
-// closes every one (stop).
+// closes every one (stop). Over means: the wall clock is `close_delay` past the window and so is
+// the log time of the newest chunk the ring has, so that a writer running seconds behind (its
+// queues full at a high rate) still brings the end of the window; or, when no chunk comes (a
+// quiet stream), four times `close_delay` past it.
 void EventRecorder::close_due(mcap::Timestamp now, bool all) {
   const auto delay = static_cast<mcap::Timestamp>(files_.close_delay.count());
+  const mcap::Timestamp newest = ring_->newest_end();
   for (auto it = open_.begin(); it != open_.end();) {
     OpenFile& file = **it;
-    if (!all && now < file.end + delay) {
+    const bool over =
+        now >= file.end + delay && (newest >= file.end + delay || now >= file.end + 4 * delay);
+    if (!all && (!over || !file.backlog.empty())) {
       if (now >= file.end) {
         set_phase(file.ids, EventPhase::kWriting,
                   file.final_path + std::string(storage::kActiveSuffix));
       }
       ++it;
       continue;
+    }
+    if (file.chunks_missing > 0) {
+      // The file says itself that its window is incomplete, not only the event's state.
+      mcap::Metadata record;
+      record.name = "mcaprec.event_incomplete";
+      record.metadata["chunks_missing"] = std::to_string(file.chunks_missing);
+      file.file->write_metadata(record);
+      spdlog::warn("event file {}: {} chunks of its window were not held by the look-back ring",
+                   file.final_path, file.chunks_missing);
     }
     file.file->close();
     file.file->stop_syncing();
@@ -413,6 +481,7 @@ void EventRecorder::enforce_quota() {
     total -= found[i].size;
     deleted_.fetch_add(1, std::memory_order_relaxed);
     bytes_deleted_.fetch_add(found[i].size, std::memory_order_relaxed);
+    if (files_.file.on_file_deleted) files_.file.on_file_deleted(found[i].path.string());
   }
   // The quota yields to "never delete what was not uploaded"; said once until it is met again.
   const bool yields = kept_for_upload && total > options_.max_total_bytes;

@@ -41,7 +41,7 @@ struct EventStats {
   uint64_t files_failed = 0;
   uint64_t chunks_written = 0;
   uint64_t bytes_written = 0;
-  uint64_t chunks_missed = 0;  // overlapped a window but could not be read back
+  uint64_t chunks_missed = 0;  // overlapped a window, yet its event file lacks them
   uint64_t files_deleted = 0;  // by events.max_total_bytes
   uint64_t bytes_deleted = 0;
   std::chrono::nanoseconds cpu_time{0};  // the event thread's
@@ -89,8 +89,10 @@ class EventRecorder {
   void run();
   void place(uint64_t id);
   void open_file(EventState& state);
-  void append_new(OpenFile& file);
+  bool append_new(OpenFile& file, uint64_t max_bytes);
+  void note_missing(OpenFile& file, uint64_t chunks);
   void close_due(mcap::Timestamp now, bool all);
+  void keep_windows();
   void note_finalized();
   void enforce_quota();
   void set_phase(const std::vector<uint64_t>& ids, EventPhase phase, const std::string& file,
@@ -107,6 +109,9 @@ class EventRecorder {
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::vector<uint64_t> pending_;  // marked, not yet placed; guarded by mu_
+  // The oldest window start of the events marked and not yet closed (the ring keeps what they
+  // need); guarded by mu_.
+  mcap::Timestamp keep_from_ = LookBackRing::kKeepNothing;
   std::deque<EventState> states_;  // recent events; guarded by mu_
   uint64_t next_id_ = 1;           // guarded by mu_
   bool finishing_ = false;         // guarded by mu_

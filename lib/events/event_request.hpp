@@ -40,6 +40,9 @@ struct EventState {
   EventPhase phase = EventPhase::kWaiting;
   std::string file;  // the event file: `.active` while open, the final name once finalized
   std::string error;
+  // Chunks overlapping the window that its file lacks: the ring could not hold them (bounds)
+  // or read them back. 0: the file has every message of the window.
+  uint64_t chunks_missing = 0;
 };
 
 }  // namespace mcaprec::events

@@ -28,6 +28,7 @@ class Spool {
   base::Status read(uint64_t position, uint64_t size, mcap::Bytes& out) const;
   // Data written before this logical position has been overwritten.
   uint64_t oldest_kept() const { return head_ > capacity_ ? head_ - capacity_ : 0; }
+  uint64_t capacity() const { return capacity_; }
   const std::string& path() const { return path_; }
 
  private:

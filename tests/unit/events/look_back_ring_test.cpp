@@ -21,10 +21,32 @@ mcap::EncodedChunk chunk_at(mcap::Timestamp start, mcap::Timestamp end, size_t s
   return chunk;
 }
 
+// Adds chunks number `from` to `to` - 1 (400 bytes filled with their number, one a second from
+// 1 s) and spills after each, as the event thread does.
+void add_spilling(LookBackRing& ring, int from, int to) {
+  for (int i = from; i < to; ++i) {
+    ring.add(chunk_at(kSecond + i, kSecond + i, 400, static_cast<uint8_t>(i)), false);
+    ring.spill();
+  }
+}
+
 std::vector<RingChunk> everything(const LookBackRing& ring) {
   std::vector<RingChunk> out;
   ring.collect(0, 0, UINT64_MAX, out);
   return out;
+}
+
+// The ring holds chunks 0 to `count` - 1 as add_spilling() made them, the first `spooled` of
+// them read from the spool, and each reads back byte for byte.
+void expect_holds_exactly(const LookBackRing& ring, size_t count, size_t spooled) {
+  const std::vector<RingChunk> held = everything(ring);
+  ASSERT_EQ(held.size(), count);
+  for (size_t i = 0; i < held.size(); ++i) {
+    EXPECT_EQ(held[i].spooled, i < spooled) << i;
+    auto loaded = ring.load(held[i]);
+    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
+    EXPECT_EQ((*loaded)->bytes, mcap::Bytes(400, static_cast<uint8_t>(i))) << i;
+  }
 }
 
 TEST(LookBackRingTest, KeepsChunksForTheLookBackByTheirNewestMessage) {
@@ -88,23 +110,13 @@ TEST(LookBackRingTest, SpillsTheOldestToTheSpoolAndReadsThemBackExactly) {
   auto spool = Spool::open((dir / "ring.spool").string(), 10'000);
   ASSERT_TRUE(spool.ok());
   LookBackRing ring(RingLimits{std::chrono::seconds(60), 1000}, spool->get());
-  for (int i = 0; i < 6; ++i) {
-    ring.add(chunk_at(kSecond + i, kSecond + i, 400, static_cast<uint8_t>(i)), false);
-    ring.spill();
-  }
+  add_spilling(ring, 0, 6);
   RingStats stats = ring.stats();
   EXPECT_LE(stats.memory_bytes, 1000u);
   EXPECT_EQ(stats.chunks_spilled, 4u);
   EXPECT_EQ(stats.spool_bytes, 1600u);
   EXPECT_EQ(stats.chunks_not_held, 0u);
-  const std::vector<RingChunk> held = everything(ring);
-  ASSERT_EQ(held.size(), 6u);
-  for (size_t i = 0; i < held.size(); ++i) {
-    auto loaded = ring.load(held[i]);
-    ASSERT_TRUE(loaded.ok()) << loaded.error().to_string();
-    EXPECT_EQ((*loaded)->bytes, mcap::Bytes(400, static_cast<uint8_t>(i))) << i;
-    EXPECT_EQ(held[i].spooled, i < 4);
-  }
+  expect_holds_exactly(ring, 6, 4);
 }
 
 TEST(LookBackRingTest, ASpoolThatWrapsForgetsWhatItOverwrote) {
@@ -112,10 +124,7 @@ TEST(LookBackRingTest, ASpoolThatWrapsForgetsWhatItOverwrote) {
   auto spool = Spool::open((dir / "ring.spool").string(), 1000);  // two chunks of 400
   ASSERT_TRUE(spool.ok());
   LookBackRing ring(RingLimits{std::chrono::seconds(60), 400}, spool->get());
-  for (int i = 0; i < 6; ++i) {
-    ring.add(chunk_at(kSecond + i, kSecond + i, 400, static_cast<uint8_t>(i)), false);
-    ring.spill();
-  }
+  add_spilling(ring, 0, 6);
   const RingStats stats = ring.stats();
   EXPECT_EQ(stats.chunks_held, 3u);  // one in memory, two in the spool
   EXPECT_EQ(stats.chunks_not_held, 3u);
@@ -124,6 +133,100 @@ TEST(LookBackRingTest, ASpoolThatWrapsForgetsWhatItOverwrote) {
     ASSERT_TRUE(loaded.ok());
     EXPECT_EQ((*loaded)->bytes.front(), static_cast<uint8_t>(chunk.seq));
   }
+}
+
+// A marked event's window holds chunks past the look-back until it is lifted; the chunks of the
+// window the ring let go are reported by number.
+TEST(LookBackRingTest, KeepsWhatAnEventsWindowNeedsPastTheLookBack) {
+  LookBackRing ring(RingLimits{std::chrono::seconds(2), 1 << 20}, nullptr);
+  ring.keep_from(3 * kSecond);
+  for (mcap::Timestamp s = 1; s <= 9; ++s)
+    ring.add(chunk_at(s * kSecond, s * kSecond + 10, 100, 1), false);
+  std::vector<RingChunk> held = everything(ring);
+  ASSERT_EQ(held.size(), 7u);  // 3 s to 9 s: the look-back alone would keep 7 s to 9 s
+  EXPECT_EQ(held.front().start, 3 * kSecond);
+  EXPECT_EQ(ring.stats().chunks_evicted, 2u);
+  ring.keep_from(LookBackRing::kKeepNothing);
+  ring.add(chunk_at(10 * kSecond, 10 * kSecond, 100, 1), false);
+  held = everything(ring);
+  ASSERT_EQ(held.size(), 3u);
+  EXPECT_EQ(held.front().start, 8 * kSecond);
+}
+
+TEST(LookBackRingTest, CollectNamesTheChunksOfTheWindowItLetGo) {
+  LookBackRing ring(RingLimits{std::chrono::seconds(60), 1000}, nullptr);
+  for (int i = 0; i < 5; ++i)
+    ring.add(chunk_at(kSecond * (i + 1), kSecond * (i + 1), 400, 1), false);
+  std::vector<RingChunk> out;
+  std::vector<uint64_t> not_held;
+  ring.collect(0, 2 * kSecond, 5 * kSecond, out, &not_held);
+  EXPECT_EQ(not_held, (std::vector<uint64_t>{1, 2}));  // 1 s is outside the window
+  ASSERT_EQ(out.size(), 2u);
+  RingChunk found;
+  EXPECT_TRUE(ring.find(out[0].seq, found));
+  EXPECT_EQ(found.start, out[0].start);
+  EXPECT_FALSE(ring.find(1, found));
+}
+
+// One call spills about max_bytes and says whether memory is still over its bound, so that the
+// event thread can see to events in between. (A spool of 4,000 is too small for write-through.)
+TEST(LookBackRingTest, SpillsInStepsOfAboutMaxBytes) {
+  test_support::ScratchDir dir;
+  auto spool = Spool::open((dir / "ring.spool").string(), 7999);
+  ASSERT_TRUE(spool.ok());
+  LookBackRing ring(RingLimits{std::chrono::seconds(60), 2000}, spool->get());
+  for (int i = 0; i < 10; ++i) ring.add(chunk_at(kSecond + i, kSecond + i, 400, 1), false);
+  EXPECT_TRUE(ring.spill(800));
+  EXPECT_EQ(ring.stats().chunks_spilled, 2u);
+  EXPECT_TRUE(ring.spill(400));
+  EXPECT_EQ(ring.stats().chunks_spilled, 3u);
+  EXPECT_FALSE(ring.spill());
+  EXPECT_EQ(ring.stats().chunks_spilled, 5u);
+  EXPECT_EQ(ring.stats().memory_bytes, 2000u);
+  EXPECT_EQ(ring.stats().chunks_not_held, 0u);
+}
+
+// With a spool of at least four times memory, chunks are written to it as they come once memory
+// is past seven eighths of its bound, and keep their memory copy (read from memory, not the
+// spool) until memory is over its bound; then they leave memory without being written again.
+TEST(LookBackRingTest, WritesNewChunksThroughToALargeSpoolAndLetsTheirMemoryCopyGoLater) {
+  test_support::ScratchDir dir;
+  auto spool = Spool::open((dir / "ring.spool").string(), 8000);
+  ASSERT_TRUE(spool.ok());
+  LookBackRing ring(RingLimits{std::chrono::seconds(60), 2000}, spool->get());
+  add_spilling(ring, 0, 4);
+  EXPECT_EQ(ring.stats().chunks_spilled, 0u);  // 1,600 of 2,000: not yet
+  ring.add(chunk_at(kSecond + 4, kSecond + 4, 400, 4), false);
+  ring.spill();
+  EXPECT_EQ(ring.stats().chunks_spilled, 5u);  // all of them, oldest first
+  EXPECT_EQ(ring.stats().memory_bytes, 2000u);
+  EXPECT_EQ(ring.stats().spool_bytes, 0u);  // counted where they are read from
+  for (const RingChunk& chunk : everything(ring)) EXPECT_FALSE(chunk.spooled);
+
+  add_spilling(ring, 5, 8);
+  const RingStats stats = ring.stats();
+  EXPECT_EQ(stats.chunks_spilled, 8u);  // each written once
+  EXPECT_EQ(stats.memory_bytes, 2000u);
+  EXPECT_EQ(stats.spool_bytes, 1200u);
+  EXPECT_EQ(stats.chunks_not_held, 0u);
+  expect_holds_exactly(ring, 8, 3);
+}
+
+// The writer, at twice the memory bound, lets the oldest in-memory chunks go: those already in
+// the spool stay held there.
+TEST(LookBackRingTest, AtTwiceTheBoundChunksAlreadyInTheSpoolAreNotLost) {
+  test_support::ScratchDir dir;
+  auto spool = Spool::open((dir / "ring.spool").string(), 8000);
+  ASSERT_TRUE(spool.ok());
+  LookBackRing ring(RingLimits{std::chrono::seconds(60), 2000}, spool->get());
+  for (int i = 0; i < 5; ++i) ring.add(chunk_at(kSecond + i, kSecond + i, 400, 1), false);
+  ring.spill();  // all five written through, still in memory
+  for (int i = 5; i < 11; ++i) ring.add(chunk_at(kSecond + i, kSecond + i, 400, 1), false);
+  const RingStats stats = ring.stats();  // no spill meanwhile: 4,400 > 2 × 2,000
+  EXPECT_EQ(stats.chunks_not_held, 0u);
+  EXPECT_EQ(stats.chunks_held, 11u);
+  EXPECT_EQ(stats.memory_bytes, 4000u);
+  EXPECT_EQ(stats.spool_bytes, 400u);
 }
 
 }  // namespace

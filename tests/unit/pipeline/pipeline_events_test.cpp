@@ -10,6 +10,7 @@
 #include <set>
 #include <thread>
 
+#include "pass_through_file_system.hpp"
 #include "payload.hpp"
 #include "periodic_thread.hpp"
 #include "pipeline/pipeline.hpp"
@@ -308,41 +309,37 @@ TEST(PipelineEventsTest, MarksAreRefusedWithoutEventsAndForBadNames) {
 }
 
 // Counts the unlinks of event files, and does every call for real.
-class CountingFileSystem final : public storage::FileSystem {
+class CountingFileSystem final : public test_support::PassThroughFileSystem {
  public:
-  int open(const std::string& path, int flags, mode_t mode) override {
-    return posix().open(path, flags, mode);
-  }
-  int close(int fd) override { return posix().close(fd); }
-  int duplicate(int fd) override { return posix().duplicate(fd); }
-  ssize_t write(int fd, const void* data, size_t size) override {
-    return posix().write(fd, data, size);
-  }
-  ssize_t pwrite(int fd, const void* data, size_t size, uint64_t offset) override {
-    return posix().pwrite(fd, data, size, offset);
-  }
-  int fallocate(int fd, int mode, uint64_t offset, uint64_t length) override {
-    return posix().fallocate(fd, mode, offset, length);
-  }
-  int ftruncate(int fd, uint64_t size) override { return posix().ftruncate(fd, size); }
-  int fdatasync(int fd) override { return posix().fdatasync(fd); }
-  int fsync(int fd) override { return posix().fsync(fd); }
-  int rename_no_replace(const std::string& from, const std::string& to) override {
-    return posix().rename_no_replace(from, to);
-  }
-  int rename(const std::string& from, const std::string& to) override {
-    return posix().rename(from, to);
-  }
   int unlink(const std::string& path) override {
     if (path.find("_event_") != std::string::npos) event_unlinks.fetch_add(1);
     return posix().unlink(path);
   }
 
   std::atomic<uint64_t> event_unlinks{0};
-
- private:
-  static storage::FileSystem& posix() { return *storage::posix_file_system(); }
 };
+
+// An event quota of one byte (every event file but the newest goes) and a rule that marks an
+// event "quota" on any message of /trigger.
+void with_quota_rule(PipelineOptions& options) {
+  options.events.max_total_bytes = 1;
+  options.events.triggers.push_back(events::TriggerRule{
+      "/trigger", "quota", std::chrono::milliseconds(10), std::chrono::nanoseconds(0), {}});
+}
+
+// Fires `count` events through `trigger`, each with a log time long past, so that its window is
+// over at once, and waits until each one's file is finalized.
+void fire_past_events(Pipeline& pipeline, ChannelHandle trigger, uint32_t count) {
+  const mcap::Bytes data = test_support::payload(1, 10);
+  for (uint32_t i = 0; i < count; ++i) {
+    const mcap::Timestamp t = mcap::Timestamp{1'000'000'000} * (i + 1);
+    pipeline.push(trigger, t, t, i, data);
+    ASSERT_TRUE(testing::eventually([&] {
+      const std::vector<EventState> events = pipeline.events();
+      return events.size() == i + 1 && events.back().phase == EventPhase::kFinalized;
+    }));
+  }
+}
 
 // The event quota deletes the oldest event files, through the recorder's FileSystem (so that a
 // power cut during it is simulated like any other delete), and keeps the newest.
@@ -351,24 +348,13 @@ TEST(PipelineEventsTest, EventQuotaDeletesThroughTheFileSystem) {
   PipelineOptions options = event_options(dir.path());
   auto file_system = std::make_shared<CountingFileSystem>();
   options.file_system = file_system;
-  options.events.max_total_bytes = 1;  // every event file but the newest goes
-  options.events.triggers.push_back(events::TriggerRule{
-      "/trigger", "quota", std::chrono::milliseconds(10), std::chrono::nanoseconds(0), {}});
+  with_quota_rule(options);
   auto started = Pipeline::start(options);
   ASSERT_TRUE(started.ok());
   Pipeline& pipeline = **started;
   const ChannelHandle trigger = *pipeline.declare_channel(spec("/trigger", false));
-  const mcap::Bytes data = test_support::payload(1, 10);
-  // Log times long past: each event's window is over at once, so its file is finalized at once.
   constexpr uint32_t kEvents = 4;
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    const mcap::Timestamp t = mcap::Timestamp{1'000'000'000} * (i + 1);
-    pipeline.push(trigger, t, t, i, data);
-    ASSERT_TRUE(testing::eventually([&] {
-      const std::vector<EventState> events = pipeline.events();
-      return events.size() == i + 1 && events.back().phase == EventPhase::kFinalized;
-    }));
-  }
+  ASSERT_NO_FATAL_FAILURE(fire_past_events(pipeline, trigger, kEvents));
   ASSERT_TRUE(pipeline.stop().ok());
   const PipelineStats stats = pipeline.stats();
   EXPECT_EQ(stats.events->files_deleted, kEvents - 1);
@@ -381,9 +367,7 @@ TEST(PipelineEventsTest, EventQuotaDeletesThroughTheFileSystem) {
 TEST(PipelineEventsTest, EventQuotaKeepsFilesWaitingForUpload) {
   ScratchDir dir;
   PipelineOptions options = event_options(dir.path());
-  options.events.max_total_bytes = 1;
-  options.events.triggers.push_back(events::TriggerRule{
-      "/trigger", "quota", std::chrono::milliseconds(10), std::chrono::nanoseconds(0), {}});
+  with_quota_rule(options);
   std::mutex mu;
   std::vector<std::string> pending;  // the first two event files finished
   options.on_file_finished = [&](const storage::FinishedFile& file) {
@@ -399,16 +383,8 @@ TEST(PipelineEventsTest, EventQuotaKeepsFilesWaitingForUpload) {
   ASSERT_TRUE(started.ok());
   Pipeline& pipeline = **started;
   const ChannelHandle trigger = *pipeline.declare_channel(spec("/trigger", false));
-  const mcap::Bytes data = test_support::payload(1, 10);
   constexpr uint32_t kEvents = 4;
-  for (uint32_t i = 0; i < kEvents; ++i) {
-    const mcap::Timestamp t = mcap::Timestamp{1'000'000'000} * (i + 1);
-    pipeline.push(trigger, t, t, i, data);
-    ASSERT_TRUE(testing::eventually([&] {
-      const std::vector<EventState> events = pipeline.events();
-      return events.size() == i + 1 && events.back().phase == EventPhase::kFinalized;
-    }));
-  }
+  ASSERT_NO_FATAL_FAILURE(fire_past_events(pipeline, trigger, kEvents));
   ASSERT_TRUE(pipeline.stop().ok());
   // The third went for the quota; the two pending ones and the newest stay.
   EXPECT_EQ(pipeline.stats().events->files_deleted, 1u);
