@@ -1,19 +1,18 @@
 #include "pipeline/pause_table.hpp"
 
+#include <thread>
+
 namespace mcaprec::pipeline {
 
-mcap::Timestamp PauseWindow::open(mcap::Timestamp at) {
-  if (active()) return since();
-  // Cover nothing while the bounds change, so that no reader sees an old start with an open end.
-  since_.store(kOpen, std::memory_order_release);
-  until_.store(kOpen, std::memory_order_release);
-  since_.store(at, std::memory_order_release);
-  return at;
+void PauseWindow::open(mcap::Timestamp at) {
+  if (active()) return;
+  since_.store(at, std::memory_order_relaxed);
+  until_.store(kOpen, std::memory_order_relaxed);
 }
 
 void PauseWindow::close(mcap::Timestamp at) {
   if (!active()) return;
-  until_.store(at, std::memory_order_release);
+  until_.store(at, std::memory_order_relaxed);
 }
 
 PauseWindow* PauseTable::window_locked(Windows& windows, const std::string& name) {
@@ -34,27 +33,59 @@ const PauseWindow* PauseTable::source(const std::string& name) {
   return window_locked(sources_, name);
 }
 
-void PauseTable::pause(const PauseSelector& selector, mcap::Timestamp at) {
-  std::lock_guard lock(mu_);
-  ever_paused_.store(true, std::memory_order_release);
-  if (selector.everything()) {
-    everything_.open(at);
-    return;
-  }
-  for (const std::string& name : selector.topics) window_locked(topics_, name)->open(at);
-  for (const std::string& name : selector.sources) window_locked(sources_, name)->open(at);
+template <typename Change>
+mcap::Timestamp PauseTable::change_locked(Change&& change) {
+  // The fence orders the mark before the bounds' stores (a reader that sees a new bound sees the
+  // mark) and, as a full barrier, makes the mark visible to every pusher before the clock is read.
+  changes_.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);
+  const mcap::Timestamp at = now_();
+  change(at);
+  changes_.fetch_add(1, std::memory_order_release);
+  return at;
 }
 
-void PauseTable::resume(const PauseSelector& selector, mcap::Timestamp at) {
+mcap::Timestamp PauseTable::pause(const PauseSelector& selector) {
   std::lock_guard lock(mu_);
-  if (selector.everything()) {
-    everything_.close(at);
-    for (auto& [name, window] : topics_) window->close(at);
-    for (auto& [name, window] : sources_) window->close(at);
-    return;
+  ever_paused_.store(true, std::memory_order_seq_cst);
+  return change_locked([&](mcap::Timestamp at) {
+    if (selector.everything()) {
+      everything_.open(at);
+      return;
+    }
+    for (const std::string& name : selector.topics) window_locked(topics_, name)->open(at);
+    for (const std::string& name : selector.sources) window_locked(sources_, name)->open(at);
+  });
+}
+
+mcap::Timestamp PauseTable::resume(const PauseSelector& selector) {
+  std::lock_guard lock(mu_);
+  return change_locked([&](mcap::Timestamp at) {
+    if (selector.everything()) {
+      everything_.close(at);
+      for (auto& [name, window] : topics_) window->close(at);
+      for (auto& [name, window] : sources_) window->close(at);
+      return;
+    }
+    for (const std::string& name : selector.topics) window_locked(topics_, name)->close(at);
+    for (const std::string& name : selector.sources) window_locked(sources_, name)->close(at);
+  });
+}
+
+bool PauseTable::paused(const PauseWindow* topic, const PauseWindow* source,
+                        mcap::Timestamp log_time) const {
+  for (unsigned attempt = 0;; ++attempt) {
+    const uint64_t before = changes_.load(std::memory_order_acquire);
+    if (before % 2 == 0) {
+      const bool covered = everything_.covers(log_time) ||
+                           (topic != nullptr && topic->covers(log_time)) ||
+                           (source != nullptr && source->covers(log_time));
+      std::atomic_thread_fence(std::memory_order_acquire);
+      if (changes_.load(std::memory_order_relaxed) == before) return covered;
+    }
+    // The changer holds the mark for one clock reading; yield in case it was preempted.
+    if (attempt > 64) std::this_thread::yield();
   }
-  for (const std::string& name : selector.topics) window_locked(topics_, name)->close(at);
-  for (const std::string& name : selector.sources) window_locked(sources_, name)->close(at);
 }
 
 void PauseTable::collect_locked(const Windows& windows, std::vector<PausedScope>& out) {

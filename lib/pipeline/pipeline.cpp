@@ -140,7 +140,7 @@ struct Pipeline::Impl {
     compressed_chunks.fill(gate.chunk_limit(),
                            [this](CompressedChunk& chunk) { compressors.prepare_output(chunk); });
     writer.follow_latches(&latches);
-    if (options.start_paused) pauses.pause(PauseSelector{}, log_clock_now());
+    if (options.start_paused) pauses.pause(PauseSelector{});
     if (options.events.enabled && options.output_path.empty()) {
       event_recorder = std::make_unique<events::EventRecorder>(
           options.events, event_file_options(options, session_start), event_source);
@@ -305,7 +305,7 @@ struct Pipeline::Impl {
   std::atomic<int64_t> scheduler_cpu{0};
 
   // Its own lock; read on every push.
-  PauseTable pauses;
+  PauseTable pauses{log_clock_now};
 
   std::mutex control;  // serializes stop(), request_rotation() and split()
   bool stopped = false;
@@ -373,8 +373,7 @@ bool Pipeline::skip_unrecorded(ChannelHandle channel, mcap::Timestamp log_time,
   std::optional<NotRecordedReason> reason;
   if (channel.excluded_) {
     reason = NotRecordedReason::kExcluded;
-  } else if (is_paused(impl_->pauses.everything(), channel.topic_pause_, channel.source_pause_,
-                       log_time)) {
+  } else if (impl_->pauses.paused(channel.topic_pause_, channel.source_pause_, log_time)) {
     reason = NotRecordedReason::kPaused;
   } else if (channel.rate_limit_ != nullptr && !channel.rate_limit_->admit(log_time, slot)) {
     reason = NotRecordedReason::kRateLimited;
@@ -535,15 +534,11 @@ SplitResult Pipeline::split(std::chrono::milliseconds timeout) {
 }
 
 mcap::Timestamp Pipeline::pause(const PauseSelector& selector) {
-  const mcap::Timestamp at = log_clock_now();
-  impl_->pauses.pause(selector, at);
-  return at;
+  return impl_->pauses.pause(selector);
 }
 
 mcap::Timestamp Pipeline::resume(const PauseSelector& selector) {
-  const mcap::Timestamp at = log_clock_now();
-  impl_->pauses.resume(selector, at);
-  return at;
+  return impl_->pauses.resume(selector);
 }
 
 PauseState Pipeline::pause_state() const {
