@@ -81,10 +81,8 @@ wait_for_exit() {
 }
 
 # A loopback port the kernel considered free a moment ago (the config needs a number).
-free_port() {
-  node -e 'const s = require("net").createServer().listen(0, "127.0.0.1", () => {
-    console.log(s.address().port); s.close(); });'
-}
+# free_port: a port below the ephemeral range, where no outgoing connection can take it.
+. "$repo/tests/support/free_port.sh"
 
 # Waits until the daemon accepts connections (after its startup recovery); 1 if it died or
 # took more than 10 s. The probe connection is closed at once: an empty stream for the daemon.
