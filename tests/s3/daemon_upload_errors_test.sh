@@ -12,10 +12,7 @@ set -euo pipefail
 mcaprecd=$1
 mcaprec=$2
 . "$(dirname "$0")/daemon_upload_lib.sh"
-s3_load_env "$3"
-work=$(mktemp -d)
-daemon_pid=
-trap '{ [ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true; }; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+daemon_test_begin "$3"
 bucket=daemon-missing-$$
 
 # Each placed file must be gone, its object identical to the copy, "deleted" logged after upload.

@@ -15,17 +15,10 @@ mcaprecd=$1
 mcaprec=$2
 rgw=$3
 . "$(dirname "$0")/daemon_upload_lib.sh"
-s3_load_env "$4"
 s3_dir=$4
-work=$(mktemp -d)
-daemon_pid=
-cleanup() {
-  [ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true
-  # Never leave the shared server down.
-  curl -sf "$S3_ENDPOINT/" >/dev/null || bash "$rgw" start-gateway "$s3_dir" >/dev/null
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+# Never leave the shared server down.
+cleanup_more() { curl -sf "$S3_ENDPOINT/" >/dev/null || bash "$rgw" start-gateway "$s3_dir" >/dev/null; }
+daemon_test_begin "$s3_dir"
 bucket=daemon-faults-$$
 s3_curl -f -X PUT "$S3_ENDPOINT/$bucket" || fail "cannot create bucket $bucket"
 write_credentials "$work/credentials" "$S3_SECRET_KEY"

@@ -1,8 +1,23 @@
 # Shared by the daemon upload tests of tests/s3: a real mcaprecd with an `upload:` section
 # against the RGW of the s3_server fixture, checked with curl's own SigV4 client
-# (s3_test_lib.sh). Callers set: mcaprecd, mcaprec, work (a scratch directory).
+# (s3_test_lib.sh). Callers set mcaprecd and mcaprec, then call daemon_test_begin.
 
 . "$(dirname "${BASH_SOURCE[0]}")/s3_test_lib.sh"
+
+# daemon_test_begin S3_DIR: the server's settings, a scratch directory ($work), no daemon yet
+# ($daemon_pid), and an EXIT trap that kills the daemon, runs the caller's cleanup_more if it
+# defines one, and removes $work (kept with KEEP=1).
+daemon_test_begin() {
+  s3_load_env "$1"
+  work=$(mktemp -d)
+  daemon_pid=
+  trap daemon_test_end EXIT
+}
+daemon_test_end() {
+  [ -z "$daemon_pid" ] || { kill -KILL "$daemon_pid" && wait "$daemon_pid"; } 2>/dev/null || true
+  if declare -F cleanup_more >/dev/null; then cleanup_more; fi
+  [ -n "${KEEP:-}" ] || rm -rf "$work"
+}
 
 # write_config FILE BUCKET [extra lines of the upload: section...]: a recorder of
 # length-prefixed TCP messages into $work/rec (prefix rec, files rotated at 12 MiB, uncompressed),

@@ -13,16 +13,9 @@ set -euo pipefail
 mcaprecd=$1
 mcaprec=$2
 . "$(dirname "$0")/daemon_upload_lib.sh"
-s3_load_env "$3"
-work=$(mktemp -d)
-daemon_pid=
 mounted=
-cleanup() {
-  [ -z "$daemon_pid" ] || { kill -KILL "$daemon_pid" && wait "$daemon_pid"; } 2>/dev/null || true
-  [ -z "$mounted" ] || umount "$mounted" || true
-  [ -n "${KEEP:-}" ] || rm -rf "$work"
-}
-trap cleanup EXIT
+cleanup_more() { [ -z "$mounted" ] || umount "$mounted" || true; }
+daemon_test_begin "$3"
 bucket=daemon-retention-$$
 limit=$((6 * 1024 * 1024))
 

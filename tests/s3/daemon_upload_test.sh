@@ -10,10 +10,7 @@ set -euo pipefail
 mcaprecd=$1
 mcaprec=$2
 . "$(dirname "$0")/daemon_upload_lib.sh"
-s3_load_env "$3"
-work=$(mktemp -d)
-daemon_pid=
-trap '{ [ -z "$daemon_pid" ] || kill -KILL "$daemon_pid" 2>/dev/null || true; }; [ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
+daemon_test_begin "$3"
 bucket=daemon-upload-$$
 s3_curl -f -X PUT "$S3_ENDPOINT/$bucket" || fail "cannot create bucket $bucket"
 
