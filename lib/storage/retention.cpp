@@ -20,7 +20,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <optional>
@@ -28,11 +27,14 @@
 #include <tuple>
 #include <utility>
 
+#include "base/byte_size_text.hpp"
 #include "storage/file_naming.hpp"
 
 namespace mcaprec::storage {
 
 namespace {
+
+using base::byte_size_text;
 
 // Below this distance from min_free_bytes, and after writing this much since the last
 // measurement, free space is measured again instead of estimated.
@@ -94,22 +96,6 @@ std::optional<RecordingName> parse_recording_name(std::string_view name, std::st
   }
   parsed.stamp = std::string(rest.substr(0, underscore));
   return parsed;
-}
-
-// "1 GiB", "300 B", or "812.3 MiB (851758284 B)" when the short form is not exact.
-std::string size_for_people(uint64_t bytes) {
-  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
-  size_t unit = 0;
-  uint64_t scale = 1;
-  while (unit + 1 < std::size(kUnits) && bytes / scale >= 1024) {
-    scale *= 1024;
-    ++unit;
-  }
-  if (bytes % scale == 0) return std::to_string(bytes / scale) + " " + kUnits[unit];
-  const uint64_t tenths = static_cast<uint64_t>(
-      std::floor(static_cast<long double>(bytes) * 10 / static_cast<long double>(scale)));
-  return std::to_string(tenths / 10) + "." + std::to_string(tenths % 10) + " " + kUnits[unit] +
-         " (" + std::to_string(bytes) + " B)";
 }
 
 std::string errno_text(int error) {
@@ -360,8 +346,8 @@ void Retention::note_total_yield(const RoomRequest& request, bool within_limits,
   const bool yields = within_limits && request.total_yields;
   if (yields && !stats_.total_yielding) {
     decision.total_yields =
-        "this recorder's files take " + size_for_people(total_after(request)) +
-        ", above output.max_total_bytes " + size_for_people(options_.max_total_bytes) +
+        "this recorder's files take " + byte_size_text(total_after(request)) +
+        ", above output.max_total_bytes " + byte_size_text(options_.max_total_bytes) +
         ", and every finished recording left waits for upload: kept (only output.min_free_bytes "
         "may delete them); recording goes on";
   }
@@ -422,23 +408,23 @@ void Retention::relist(RoomRequest& request) {
 std::string Retention::refusal_reason(const RoomRequest& request) const {
   std::string reason;
   if (under_free(request)) {
-    const std::string limit = "output.min_free_bytes " + size_for_people(options_.min_free_bytes);
+    const std::string limit = "output.min_free_bytes " + byte_size_text(options_.min_free_bytes);
     const uint64_t free_bytes = *request.free_bytes;
     if (free_bytes < options_.min_free_bytes) {
-      add_sentence(reason, "disk has " + size_for_people(free_bytes) + " free, below " + limit);
+      add_sentence(reason, "disk has " + byte_size_text(free_bytes) + " free, below " + limit);
     } else {
-      add_sentence(reason, "disk has " + size_for_people(free_bytes) + " free, and writing " +
-                               size_for_people(request.incoming_bytes) + " more would go below " +
+      add_sentence(reason, "disk has " + byte_size_text(free_bytes) + " free, and writing " +
+                               byte_size_text(request.incoming_bytes) + " more would go below " +
                                limit);
     }
   }
   if (over_total(request)) {
     add_sentence(reason,
-                 "this recorder's files would take " + size_for_people(total_after(request)) +
-                     " (finished " + size_for_people(finished_bytes_) + ", current file " +
-                     size_for_people(request.current_bytes) + ", next write " +
-                     size_for_people(request.incoming_bytes) + "), above output.max_total_bytes " +
-                     size_for_people(options_.max_total_bytes));
+                 "this recorder's files would take " + byte_size_text(total_after(request)) +
+                     " (finished " + byte_size_text(finished_bytes_) + ", current file " +
+                     byte_size_text(request.current_bytes) + ", next write " +
+                     byte_size_text(request.incoming_bytes) + "), above output.max_total_bytes " +
+                     byte_size_text(options_.max_total_bytes));
   }
   const auto left = static_cast<size_t>(std::ranges::count_if(files_, &KnownFile::deletable));
   const auto stuck = static_cast<size_t>(std::ranges::count_if(files_, &KnownFile::undeletable));
@@ -446,7 +432,7 @@ std::string Retention::refusal_reason(const RoomRequest& request) const {
     reason += ", and no finished recording is left to delete";
   } else {
     reason += ", and deleting all " + std::to_string(left) + " finished recording(s) left (" +
-              size_for_people(deletable_bytes()) + ") would not be enough, so they are kept";
+              byte_size_text(deletable_bytes()) + ") would not be enough, so they are kept";
   }
   if (stuck != 0) reason += " (" + std::to_string(stuck) + " could not be deleted)";
   uint64_t finalizing_bytes = 0;
@@ -458,7 +444,7 @@ std::string Retention::refusal_reason(const RoomRequest& request) const {
     }
   }
   if (finalizing != 0) {
-    reason += " (" + std::to_string(finalizing) + " more, " + size_for_people(finalizing_bytes) +
+    reason += " (" + std::to_string(finalizing) + " more, " + byte_size_text(finalizing_bytes) +
               ", still being finalized: deletable once renamed)";
   }
   return reason;

@@ -5,11 +5,14 @@
 #include <filesystem>
 #include <random>
 
+#include "base/byte_size_text.hpp"
 #include "upload/io_priority.hpp"
 #include "upload/object_key.hpp"
 
 namespace mcaprec::upload {
 namespace {
+
+using base::byte_size_text;
 
 using Clock = std::chrono::steady_clock;
 constexpr int kRateSeconds = 10;
@@ -18,16 +21,6 @@ constexpr auto kMissingGrace = std::chrono::milliseconds(200);
 
 double seconds_of(Clock::duration duration) {
   return std::chrono::duration<double>(duration).count();
-}
-
-std::string size_text(uint64_t bytes) {
-  char text[32];
-  if (bytes >= (1ull << 20)) {
-    std::snprintf(text, sizeof(text), "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
-  } else {
-    std::snprintf(text, sizeof(text), "%llu bytes", static_cast<unsigned long long>(bytes));
-  }
-  return text;
 }
 
 // ", 3 parts (2 stored by an earlier attempt)"; "" for a single PUT.
@@ -199,7 +192,7 @@ void Uploader::succeeded(const PendingFile& file, const std::string& key,
                  file.name, where);
   } else {
     spdlog::info("upload: {} -> {}: {}{} in {:.1f} s", file.name, where,
-                 size_text(report.file_bytes), parts_text(report), seconds_of(took));
+                 byte_size_text(report.file_bytes), parts_text(report), seconds_of(took));
   }
   if (!logged_failure_.empty()) {
     spdlog::info("upload to s3://{} at {} works again", options_.bucket, options_.client.endpoint);
