@@ -18,27 +18,39 @@ S3Error local_error(const std::string& path, const std::string& what) {
   return S3Error{FailureKind::permanent, 0, "LocalFile", path + ": " + what};
 }
 
-S3Result<std::vector<uint8_t>> read_range(const std::string& path, uint64_t offset,
-                                          uint64_t length) {
+// Reads [offset, offset + length) of the file into `out`, reused from part to part (it only
+// grows, so a part's buffer is not zero-filled again before each read).
+S3Status read_range(const std::string& path, uint64_t offset, uint64_t length,
+                    std::vector<uint8_t>& out) {
   std::ifstream in(path, std::ios::binary);
-  std::vector<uint8_t> bytes(length);
+  if (out.size() < length) out.resize(length);
   in.seekg(static_cast<std::streamoff>(offset));
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(length));
+  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(length));
   if (!in || static_cast<uint64_t>(in.gcount()) != length) return local_error(path, "cannot read");
-  return bytes;
+  return {};
 }
 
-S3Result<FileDigests> digest_file(const std::string& path, uint64_t part_size) {
+// One pass in blocks of 1 MiB, each hashed into the whole file's MD5 and its part's while it is
+// still in the cache. The part digests are sent again as the parts' Content-MD5.
+S3Result<FileDigests> digest_file(const std::string& path, uint64_t part_size,
+                                  std::vector<uint8_t>& buffer) {
+  constexpr uint64_t kBlock = 1 << 20;
   std::error_code error;
   FileDigests digests;
   digests.size = std::filesystem::file_size(path, error);
   if (error) return local_error(path, error.message());
   Md5Stream whole;
-  for (uint64_t offset = 0; offset < digests.size; offset += part_size) {
-    auto part = read_range(path, offset, std::min(part_size, digests.size - offset));
-    if (!part) return part.error();
-    whole.add(*part);
-    digests.parts.push_back(md5(*part));
+  for (uint64_t part = 0; part < digests.size; part += part_size) {
+    const uint64_t part_end = std::min(part + part_size, digests.size);
+    Md5Stream this_part;
+    for (uint64_t offset = part; offset < part_end; offset += kBlock) {
+      const uint64_t length = std::min(kBlock, part_end - offset);
+      if (auto read = read_range(path, offset, length, buffer); !read) return read.error();
+      const std::span<const uint8_t> block(buffer.data(), length);
+      whole.add(block);
+      this_part.add(block);
+    }
+    digests.parts.push_back(this_part.finish());
   }
   digests.whole = whole.finish();
   return digests;
@@ -70,7 +82,7 @@ S3Result<std::vector<UploadedPart>> reusable_parts(S3Client& client, const Uploa
 
 S3Result<UploadReport> upload_parts(S3Client& client, const UploadTarget& target,
                                     const FileDigests& local, MultipartState& state,
-                                    UploadObserver* observer) {
+                                    UploadObserver* observer, std::vector<uint8_t>& buffer) {
   UploadReport report;
   report.file_bytes = local.size;
   report.parts = static_cast<int>(local.parts.size());
@@ -81,15 +93,17 @@ S3Result<UploadReport> upload_parts(S3Client& client, const UploadTarget& target
                     [&](const UploadedPart& part) { return part.number == number; });
     if (stored) continue;
     const uint64_t offset = static_cast<uint64_t>(number - 1) * target.part_size;
-    auto bytes = read_range(target.path, offset, std::min(target.part_size, local.size - offset));
-    if (!bytes) return bytes.error();
+    const uint64_t length = std::min(target.part_size, local.size - offset);
+    if (auto read = read_range(target.path, offset, length, buffer); !read) return read.error();
     const auto started = std::chrono::steady_clock::now();
-    auto etag = client.upload_part(target.object, state.upload_id, number, *bytes);
+    auto etag = client.upload_part(target.object, state.upload_id, number,
+                                   std::span<const uint8_t>(buffer.data(), length),
+                                   local.parts[static_cast<size_t>(number - 1)]);
     if (!etag) return etag.error();
     report.sending_time += std::chrono::steady_clock::now() - started;
-    const UploadedPart part{number, *etag, bytes->size()};
+    const UploadedPart part{number, *etag, length};
     state.parts.push_back(part);
-    report.bytes_sent += bytes->size();
+    report.bytes_sent += length;
     if (observer) observer->on_part_uploaded(part);
   }
   std::sort(state.parts.begin(), state.parts.end(),
@@ -104,7 +118,8 @@ S3Result<UploadReport> upload_parts(S3Client& client, const UploadTarget& target
 
 S3Result<UploadReport> upload_multipart(S3Client& client, const UploadTarget& target,
                                         const FileDigests& local, const MultipartState* resume,
-                                        UploadObserver* observer, MultipartState& state) {
+                                        UploadObserver* observer, MultipartState& state,
+                                        std::vector<uint8_t>& buffer) {
   if (resume && !resume->upload_id.empty()) {
     auto reusable = reusable_parts(client, target, *resume, local);
     if (reusable) {
@@ -119,7 +134,7 @@ S3Result<UploadReport> upload_multipart(S3Client& client, const UploadTarget& ta
     state = MultipartState{*upload_id, {}};
     if (observer) observer->on_multipart_started(state.upload_id);
   }
-  return upload_parts(client, target, local, state, observer);
+  return upload_parts(client, target, local, state, observer, buffer);
 }
 
 }  // namespace
@@ -127,7 +142,8 @@ S3Result<UploadReport> upload_multipart(S3Client& client, const UploadTarget& ta
 S3Result<UploadReport> upload_file(S3Client& client, const UploadTarget& target,
                                    const MultipartState* resume, UploadObserver* observer,
                                    MultipartState* state_out) {
-  auto local = digest_file(target.path, std::max<uint64_t>(target.part_size, 1));
+  std::vector<uint8_t> buffer;  // one part at most, reused
+  auto local = digest_file(target.path, std::max<uint64_t>(target.part_size, 1), buffer);
   if (!local) return local.error();
   auto present = client.head_object(target.object);
   if (!present) return present.error();
@@ -135,10 +151,10 @@ S3Result<UploadReport> upload_file(S3Client& client, const UploadTarget& target,
     return UploadReport{UploadOutcome::already_present, local->size, 0, 0, 0, (*present)->etag};
   }
   if (local->size <= target.part_size) {
-    auto bytes = read_range(target.path, 0, local->size);
-    if (!bytes) return bytes.error();
+    if (auto read = read_range(target.path, 0, local->size, buffer); !read) return read.error();
     const auto started = std::chrono::steady_clock::now();
-    if (auto put = client.put_object(target.object, *bytes, to_hex(local->whole)); !put)
+    const std::span<const uint8_t> body(buffer.data(), local->size);
+    if (auto put = client.put_object(target.object, body, to_hex(local->whole), local->whole); !put)
       return put.error();
     return UploadReport{UploadOutcome::uploaded,
                         local->size,
@@ -149,7 +165,7 @@ S3Result<UploadReport> upload_file(S3Client& client, const UploadTarget& target,
                         std::chrono::steady_clock::now() - started};
   }
   MultipartState state;
-  auto report = upload_multipart(client, target, *local, resume, observer, state);
+  auto report = upload_multipart(client, target, *local, resume, observer, state, buffer);
   if (state_out) *state_out = state;
   return report;
 }

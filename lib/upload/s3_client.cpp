@@ -109,9 +109,10 @@ S3Result<std::optional<ObjectInfo>> S3Client::head_object(const ObjectRef& objec
 }
 
 S3Status S3Client::put_object(const ObjectRef& object, std::span<const uint8_t> body,
-                              const std::string& whole_md5_hex) {
+                              const std::string& whole_md5_hex,
+                              const std::optional<Md5Digest>& body_md5) {
   const std::string what = "PUT " + object.bucket + "/" + object.key;
-  const Md5Digest digest = md5(body);
+  const Md5Digest digest = body_md5 ? *body_md5 : md5(body);
   HttpRequest request{"PUT", url(object), md5_metadata(whole_md5_hex), body};
   request.headers.push_back("Content-MD5: " + to_base64(digest));
   auto response = send(request, what);
@@ -133,10 +134,11 @@ S3Result<std::string> S3Client::create_multipart_upload(const ObjectRef& object,
 }
 
 S3Result<std::string> S3Client::upload_part(const ObjectRef& object, const std::string& upload_id,
-                                            int part_number, std::span<const uint8_t> body) {
+                                            int part_number, std::span<const uint8_t> body,
+                                            const std::optional<Md5Digest>& body_md5) {
   const std::string what =
       "UploadPart " + std::to_string(part_number) + " of " + object.bucket + "/" + object.key;
-  const Md5Digest digest = md5(body);
+  const Md5Digest digest = body_md5 ? *body_md5 : md5(body);
   const std::string query =
       "partNumber=" + std::to_string(part_number) + "&uploadId=" + encode_query_value(upload_id);
   auto response =

@@ -40,15 +40,19 @@ class S3Client {
 
   // The object's size and checksums, or nullopt when there is none under that key.
   S3Result<std::optional<ObjectInfo>> head_object(const ObjectRef& object);
-  // Stores `body` whole; `whole_md5_hex` goes into the object's metadata.
+  // Stores `body` whole; `whole_md5_hex` goes into the object's metadata. `body_md5`, when
+  // given, is the body's digest already computed (it is sent as Content-MD5 and checked against
+  // the ETag, so a body that changed since is refused by the server); else it is computed here.
   S3Status put_object(const ObjectRef& object, std::span<const uint8_t> body,
-                      const std::string& whole_md5_hex);
+                      const std::string& whole_md5_hex,
+                      const std::optional<Md5Digest>& body_md5 = std::nullopt);
 
   S3Result<std::string> create_multipart_upload(const ObjectRef& object,
                                                 const std::string& whole_md5_hex);
-  // The part's ETag (checked to be the MD5 of `body`).
+  // The part's ETag (checked to be the MD5 of `body`). `body_md5` as for put_object.
   S3Result<std::string> upload_part(const ObjectRef& object, const std::string& upload_id,
-                                    int part_number, std::span<const uint8_t> body);
+                                    int part_number, std::span<const uint8_t> body,
+                                    const std::optional<Md5Digest>& body_md5 = std::nullopt);
   S3Status complete_multipart_upload(const ObjectRef& object, const std::string& upload_id,
                                      const std::vector<UploadedPart>& parts);
   S3Status abort_multipart_upload(const ObjectRef& object, const std::string& upload_id);

@@ -78,6 +78,23 @@ TEST_F(RgwClient, ChangedFileUnderTheSameKeyIsUploadedAgain) {
   EXPECT_EQ(again->outcome, UploadOutcome::uploaded);
 }
 
+// The digests of the checksum pass are sent again as Content-MD5 instead of hashing each body a
+// second time: a body that no longer matches them (the file changed in between) is refused by
+// the server, and nothing is stored under the key.
+TEST_F(RgwClient, ABodyThatDoesNotMatchItsDigestIsRefused) {
+  auto s3 = client();
+  const std::vector<uint8_t> body(3000, 0x5a);
+  std::vector<uint8_t> changed = body;
+  changed[1500] ^= 1;
+  auto put = s3.put_object(object("changed.mcap"), changed, "", md5(body));
+  ASSERT_FALSE(put);
+  EXPECT_EQ(put.error().http_status, 400) << put.error().to_string();
+  auto head = s3.head_object(object("changed.mcap"));
+  ASSERT_TRUE(head) << head.error().to_string();
+  EXPECT_FALSE(head->has_value());
+  EXPECT_TRUE(s3.put_object(object("changed.mcap"), body, "", md5(body)));
+}
+
 TEST_F(RgwClient, MultipartResumesFromTheStoredParts) {
   auto s3 = client();
   const size_t size = 2 * kMinPartSize + 12345;
