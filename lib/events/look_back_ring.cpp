@@ -4,6 +4,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <utility>
+
 namespace mcaprec::events {
 
 namespace {
@@ -138,8 +140,7 @@ void LookBackRing::drop_memory_locked(uint64_t bound) {
 }
 
 LookBackRing::Entry* LookBackRing::find_locked(uint64_t seq) {
-  if (seq < front_seq_ || seq - front_seq_ >= entries_.size()) return nullptr;
-  return &entries_[seq - front_seq_];
+  return const_cast<Entry*>(std::as_const(*this).find_locked(seq));
 }
 
 const LookBackRing::Entry* LookBackRing::find_locked(uint64_t seq) const {
