@@ -1,0 +1,127 @@
+// What reserving room costs the writer: 1 MiB chunks appended to a file, as the recording file
+// appends them (reserve, then write), against plain write(2) and against a fallocate per chunk
+// (what FileSink did before it reserved ahead). The file is cut back to empty every 256 MiB so
+// that the page cache stays small; CPU-s/GB is the process's CPU time per 10^9 bytes written.
+//
+//   MCAPREC_BENCH_DIR=/dev/shm file_sink_bench --benchmark_repetitions=5
+//
+// The directory defaults to /dev/shm: on tmpfs the figure is the kernel's page-cache work alone,
+// which a disk's figure would bury under its own noise.
+#include <benchmark/benchmark.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "mcap/records.hpp"
+#include "storage/file_sink.hpp"
+
+namespace {
+
+using namespace mcaprec;
+
+constexpr size_t kChunkBytes = size_t{1} << 20;
+constexpr uint64_t kCutBackBytes = uint64_t{256} << 20;
+
+std::string bench_path() {
+  const char* dir = std::getenv("MCAPREC_BENCH_DIR");
+  return std::string(dir != nullptr ? dir : "/dev/shm") + "/mcaprec_file_sink_bench.bin";
+}
+
+double process_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+void report(benchmark::State& state, double cpu_seconds, uint64_t bytes) {
+  state.SetBytesProcessed(static_cast<int64_t>(bytes));
+  state.counters["CPU_s_per_GB"] = cpu_seconds / (static_cast<double>(bytes) / 1e9);
+}
+
+// write(2) only, one chunk at a time: the floor.
+void BM_PlainWrite(benchmark::State& state) {
+  const std::string path = bench_path();
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) return state.SkipWithError(("cannot create " + path).c_str());
+  const mcap::Bytes chunk(kChunkBytes, 7);
+  uint64_t bytes = 0;
+  uint64_t size = 0;
+  const double cpu = process_cpu_seconds();
+  for (auto _ : state) {
+    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+      return state.SkipWithError("write failed");
+    }
+    bytes += chunk.size();
+    if ((size += chunk.size()) >= kCutBackBytes) {
+      (void)::ftruncate(fd, 0);
+      (void)::lseek(fd, 0, SEEK_SET);
+      size = 0;
+    }
+  }
+  report(state, process_cpu_seconds() - cpu, bytes);
+  ::close(fd);
+  ::unlink(path.c_str());
+}
+
+// fallocate(KEEP_SIZE) of each chunk's room, then its write.
+void BM_FallocateEveryChunk(benchmark::State& state) {
+  const std::string path = bench_path();
+  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
+  if (fd < 0) return state.SkipWithError(("cannot create " + path).c_str());
+  const mcap::Bytes chunk(kChunkBytes, 7);
+  uint64_t bytes = 0;
+  uint64_t size = 0;
+  const double cpu = process_cpu_seconds();
+  for (auto _ : state) {
+    (void)::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size),
+                      static_cast<off_t>(chunk.size()));
+    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
+      return state.SkipWithError("write failed");
+    }
+    bytes += chunk.size();
+    if ((size += chunk.size()) >= kCutBackBytes) {
+      (void)::ftruncate(fd, 0);
+      (void)::lseek(fd, 0, SEEK_SET);
+      size = 0;
+    }
+  }
+  report(state, process_cpu_seconds() - cpu, bytes);
+  ::close(fd);
+  ::unlink(path.c_str());
+}
+
+// storage::FileSink as the recording file drives it: reserve(chunk), then write(chunk).
+void BM_FileSinkReserveThenWrite(benchmark::State& state) {
+  const std::string path = bench_path();
+  const mcap::Bytes chunk(kChunkBytes, 7);
+  uint64_t bytes = 0;
+  double cpu = 0;
+  while (state.KeepRunning()) {
+    auto sink = storage::FileSink::create(path);
+    if (!sink.ok()) return state.SkipWithError(sink.error().message.c_str());
+    const double began = process_cpu_seconds();
+    for (uint64_t size = 0; size < kCutBackBytes; size += chunk.size()) {
+      if (!(*sink)->reserve(chunk.size()).ok() || !(*sink)->write(chunk).ok()) {
+        return state.SkipWithError("reserve or write failed");
+      }
+      bytes += chunk.size();
+    }
+    if (!(*sink)->close().ok()) return state.SkipWithError("close failed");
+    cpu += process_cpu_seconds() - began;
+  }
+  report(state, cpu, bytes);
+  ::unlink(path.c_str());
+}
+
+}  // namespace
+
+BENCHMARK(BM_PlainWrite)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FallocateEveryChunk)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FileSinkReserveThenWrite)->Unit(benchmark::kMillisecond);
+
+BENCHMARK_MAIN();
