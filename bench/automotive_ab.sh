@@ -6,10 +6,11 @@
 #   bench/automotive_ab.sh ROUNDS LABEL=BUILD_DIR LABEL=BUILD_DIR ... [-- OUT_DIR]
 #
 # Each round runs bench/automotive_bench.sh once per build, in the order given (the environment
-# is passed on: STEPS, STEP_SECONDS, SCALE, NICE, EXTRA_YAML). BUILD_DIR holds tools/mcaprec and
-# daemon/mcaprecd: copy each build's two binaries somewhere of their own first. It prints a line
-# per run as it goes, then for every build and receiver the median CPU-s/GB, the median ratio
-# to the sink of the same run, and the messages lost in all; OUT_DIR/ab.json has every run.
+# is passed on: STEPS, STEP_SECONDS, SCALE, NICE, EXTRA_YAML, KEEP_MB). BUILD_DIR holds
+# tools/mcaprec and daemon/mcaprecd: copy each build's two binaries somewhere of their own
+# first. It prints a line per run as it goes, then for every build and receiver the median
+# CPU-s/GB, the median ratio to the sink of the same run, and the messages lost in all;
+# OUT_DIR/runs.jsonl has every run, OUT_DIR/ab.json the medians.
 set -euo pipefail
 
 rounds=${1:?usage: automotive_ab.sh ROUNDS LABEL=BUILD_DIR LABEL=BUILD_DIR ... [-- OUT_DIR]}
@@ -56,7 +57,7 @@ done
 jq -s '
   def median: sort | if length == 0 then null
     elif length % 2 == 1 then .[length / 2 | floor]
-    else (.[length / 2 - 1] + .[length / 2]) / 2 end;
+    else (.[length / 2 - 1] + .[length / 2]) / 2 * 1000 | round / 1000 end;
   [.[] | .build as $b | .steps[] | . + {build: $b}]
   | group_by([.build, .receiver])
   | map({build: .[0].build, receiver: .[0].receiver, runs: length,

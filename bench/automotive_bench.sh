@@ -21,6 +21,14 @@
 #   NICE=N           niceness of producers and receivers (negative needs root), default 0
 #   EXTRA_YAML=TEXT  appended to mcaprecd's configuration: top-level sections the script does
 #                    not write itself (pipeline, channels), e.g. chunk groups to compare
+#   KEEP_MB=N        keep at most N MiB in tmpfs per step: mcaprecd rotates every N/4 MiB with
+#                    output.max_total_bytes N MiB (retention deletes the oldest files), the sink
+#                    empties its file every N MiB. Off by default. On a VM that hands freed
+#                    memory back to its host (virtio-balloon free page reporting), every step
+#                    otherwise writes GBs into pages the host must fault in again, and that cost,
+#                    which changes from minute to minute, swamps both receivers' figures. With
+#                    KEEP_MB the messages and bytes written come from mcaprecd's /metrics, since
+#                    the files that would show them are deleted.
 # Per step it prints one JSON line; at the end a table and summary.json. For each step: messages
 # sent (the producers' reports) and written (`mcaprec info --json` of every file; the sink
 # counts bytes), the producers' lag behind schedule (of the four producers: the largest, the worst
@@ -36,6 +44,9 @@ scale=${SCALE:-1}
 step_seconds=${STEP_SECONDS:-20}
 steps=${STEPS:-sink none lz4 zstd sink}
 niceness=${NICE:-0}
+keep_mb=${KEEP_MB:-}
+[[ -z $keep_mb || $keep_mb =~ ^[0-9]+$ && $keep_mb -ge 64 ]] ||
+  { echo "automotive_bench: KEEP_MB must be a number of MiB, at least 64" >&2; exit 1; }
 here=$(cd "$(dirname "$0")" && pwd)
 tool="$build/tools/mcaprec"
 daemon="$build/daemon/mcaprecd"
@@ -56,6 +67,9 @@ declare -A groups=(
 
 # A step keeps everything it receives in tmpfs until it ends: refuse a run that would not fit.
 step_bytes=$(awk -v s="$scale" -v t="$step_seconds" 'BEGIN { printf "%.0f", 572.5e6 * s * t }')
+if [[ -n $keep_mb ]] && ((step_bytes > (keep_mb + keep_mb / 4) << 20)); then
+  step_bytes=$(((keep_mb + keep_mb / 4) << 20))  # the kept files and the one being written
+fi
 available=$(($(awk '/MemAvailable/ { print $2 }' /proc/meminfo) * 1024))
 shm_free=$(($(df --output=avail -k "$out" | tail -1) * 1024))
 if ((step_bytes > available * 6 / 10 || step_bytes > shm_free * 8 / 10)); then
@@ -102,6 +116,7 @@ start_daemon() {  # $1 = none | lz4 | zstd
 output:
   directory: $recordings
   min_free_bytes: 0
+$([[ -z $keep_mb ]] || printf '  max_bytes: %dMiB\n  max_total_bytes: %dMiB\n' $((keep_mb / 4)) "$keep_mb")
 mcap:
   compression: $1
   compression_level: 1
@@ -147,6 +162,12 @@ stop_daemon() {  # sets `recorded` (messages in the files) and `file_bytes`
   [[ $status -eq 0 ]] || { echo "automotive_bench: mcaprecd exited $status" >&2; exit 1; }
   recorded=0
   file_bytes=0
+  if [[ -n $keep_mb ]]; then  # retention deleted most files: the daemon's own counts
+    recorded=$(metric_sum "$out/metrics.txt" mcaprec_messages_written_total)
+    file_bytes=$(metric_sum "$out/metrics.txt" mcaprec_bytes_written_total)
+    rm -rf "$recordings"
+    return
+  fi
   for file in "$recordings"/*.mcap; do
     recorded=$((recorded + $("$tool" info --json "$file" | jq .messages)))
     file_bytes=$((file_bytes + $(stat -c %s "$file")))
@@ -155,7 +176,8 @@ stop_daemon() {  # sets `recorded` (messages in the files) and `file_bytes`
 }
 start_sink() {
   data_port=$(free_port)
-  BARE_SINK_OUTPUT="$out/sink_output.bin" nice -n "$niceness" "$sink" tcp "$data_port" many \
+  BARE_SINK_OUTPUT="$out/sink_output.bin" BARE_SINK_WRAP_BYTES=$((${keep_mb:-0} << 20)) \
+    nice -n "$niceness" "$sink" tcp "$data_port" many \
     >"$out/sink.json" 2>"$out/sink.stderr" &
   receiver_pid=$!
   for _ in $(seq 100); do grep -q listening "$out/sink.stderr" && return 0; sleep 0.02; done
@@ -166,7 +188,11 @@ stop_sink() {
   kill -TERM "$receiver_pid"
   wait "$receiver_pid"
   receiver_pid=""
-  file_bytes=$(stat -c %s "$out/sink_output.bin")
+  if [[ -n $keep_mb ]]; then
+    file_bytes=$(jq .bytes "$out/sink.json")  # every byte read was written, then wrapped
+  else
+    file_bytes=$(stat -c %s "$out/sink_output.bin")
+  fi
   rm -f "$out/sink_output.bin"
 }
 
@@ -231,8 +257,13 @@ run_step() {
   echo "$step_line" | tee -a "$out/steps.jsonl" >&2
 }
 
-echo "automotive_bench: $(date -u +%FT%TZ) commit $(git -C "$here" rev-parse --short HEAD) scale $scale, ${step_seconds}s per step, steps: $steps; nice $niceness, load $(cut -d' ' -f1-3 /proc/loadavg), logs in $out" >&2
+echo "automotive_bench: $(date -u +%FT%TZ) commit $(git -C "$here" rev-parse --short HEAD) scale $scale, ${step_seconds}s per step, steps: $steps${keep_mb:+, keeping $keep_mb MiB}; nice $niceness, load $(cut -d' ' -f1-3 /proc/loadavg), logs in $out" >&2
 : >"$out/steps.jsonl"
+if [[ -n $keep_mb ]]; then
+  # Steps after the first reuse the pages the one before freed; give the first such pages too.
+  dd if=/dev/zero of="$out/warm_up.bin" bs=1M count=$((step_bytes >> 20)) status=none
+  rm -f "$out/warm_up.bin"
+fi
 for receiver in $steps; do run_step "$receiver"; done
 
 jq -s '

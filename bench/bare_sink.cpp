@@ -11,6 +11,7 @@
 // With BARE_SINK_OUTPUT=FILE in the environment it also appends every byte it receives to FILE
 // (write(2) into the page cache, no fsync, no framing): the least any recorder must do, so the
 // bench can tell what receiving and writing cost on this machine apart from what mcaprecd adds.
+// BARE_SINK_WRAP_BYTES=N empties the file (ftruncate) each time it reaches N bytes.
 //
 // Prints "listening" on stderr once bound; on SIGTERM or SIGINT prints its counts as one JSON
 // line on stdout (datagrams, bytes, kernel drops from SO_RXQ_OVFL, its own CPU seconds).
@@ -43,9 +44,13 @@ constexpr size_t kSlotBytes = 65536;
 constexpr size_t kSlotStride = kSlotBytes + 5 * 64;  // as mcaprecd: slots not 4 KiB aligned
 constexpr int kReceiveBuffer = 64 << 20;  // what the bench gives mcaprecd (receive_buffer)
 
-int output_fd = -1;  // BARE_SINK_OUTPUT, or -1: discard
+int output_fd = -1;        // BARE_SINK_OUTPUT, or -1: discard
+uint64_t output_wrap = 0;  // BARE_SINK_WRAP_BYTES, or 0: the file only grows
+uint64_t output_size = 0;  // bytes in the file since it was last emptied
 
-// Appends what was received to the output file, if any; a failed write stops the sink.
+// Appends what was received to the output file, if any; a failed write stops the sink. With a
+// wrap size the file is emptied each time it reaches it, as a recorder's retention would delete
+// its oldest file, so that the page cache reuses pages it just freed.
 void keep(const uint8_t* data, size_t size) {
   while (output_fd >= 0 && size > 0) {
     const ssize_t written = write(output_fd, data, size);
@@ -57,6 +62,15 @@ void keep(const uint8_t* data, size_t size) {
     }
     data += written;
     size -= static_cast<size_t>(written);
+    output_size += static_cast<uint64_t>(written);
+    if (output_wrap > 0 && output_size >= output_wrap) {
+      if (ftruncate(output_fd, 0) != 0 || lseek(output_fd, 0, SEEK_SET) != 0) {
+        std::perror("bare_sink: ftruncate");
+        stop_requested = 1;
+        return;
+      }
+      output_size = 0;
+    }
   }
 }
 
@@ -245,6 +259,9 @@ int main(int argc, char** argv) {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
 
+  if (const char* wrap = std::getenv("BARE_SINK_WRAP_BYTES"); wrap != nullptr) {
+    output_wrap = std::strtoull(wrap, nullptr, 10);
+  }
   if (const char* output = std::getenv("BARE_SINK_OUTPUT"); output != nullptr && *output != 0) {
     output_fd = open(output, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (output_fd < 0) {
