@@ -215,26 +215,19 @@ Status FileSink::reserve(uint64_t bytes) {
   const uint64_t end = offset_ + buffer_.size() + bytes;
   if (end <= reserved_end_) return {};
   const uint64_t from = std::max(offset_, reserved_end_);
-  // Room ahead first, so that one call serves the next chunks too; where the disk has no room
-  // for that, exactly what was asked.
-  for (const uint64_t until : {end + kReserveAheadBytes, end}) {
-    int rc = 0;
-    do {
-      rc = fs_->fallocate(fd_, FALLOC_FL_KEEP_SIZE, from, until - from);
-    } while (rc != 0 && errno == EINTR);
-    if (rc == 0) {
-      reserved_end_ = until;
-      return {};
-    }
+  int rc = 0;
+  do {
+    rc = fs_->fallocate(fd_, FALLOC_FL_KEEP_SIZE, from, end - from);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
     if (errno == EOPNOTSUPP || errno == ENOSYS) {
       reserve_supported_ = false;
       return {};
     }
-    if (errno != ENOSPC || until == end) {
-      return os_error(offset_, "cannot reserve " + std::to_string(end - from) + " bytes in", path_,
-                      errno);
-    }
+    return os_error(offset_, "cannot reserve " + std::to_string(end - from) + " bytes in", path_,
+                    errno);
   }
+  reserved_end_ = end;
   return {};
 }
 

@@ -42,11 +42,6 @@ class FileSink : public mcap::ByteSink {
   // fallocate(FALLOC_FL_KEEP_SIZE) past the end; a no-op where the filesystem cannot. The room
   // left over is given back by close().
   base::Status reserve(uint64_t bytes) override;
-  // reserve() sets aside this much more than asked while the disk has it, so that one call
-  // serves several chunks: every fallocate walks the page cache (tmpfs) or opens a journal
-  // transaction (ext4) of its own, and a call per 1 MiB chunk cost about 8 % of the writes'
-  // CPU on tmpfs (bench/README, "Room reserved ahead").
-  static constexpr uint64_t kReserveAheadBytes = uint64_t{4} << 20;
   // flush, give back reserved room, close; called by the destructor if not before
   base::Status close();
   int fd() const { return fd_; }

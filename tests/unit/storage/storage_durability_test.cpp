@@ -10,14 +10,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <memory>
 #include <string>
 
 #include "mcap/reader.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/verify.hpp"
 #include "mcap/writer.hpp"
-#include "pass_through_file_system.hpp"
 #include "pipeline_test_support.hpp"
 #include "storage/file_sink.hpp"
 #include "storage/output_file.hpp"
@@ -82,57 +80,6 @@ TEST(FileSinkTest, ReservedRoomIsAllocatedWhileWritingAndGivenBackAtClose) {
   ASSERT_TRUE((*sink)->close().ok());
   EXPECT_EQ(fs::file_size(path), 5u);
   EXPECT_LT(allocated_bytes(path), uint64_t{1} << 20) << "the room was given back";
-}
-
-// Takes every fallocate that ends within `room_end` bytes (without allocating) and refuses the
-// others as a full disk would; counts the calls.
-class DiskWithRoom final : public test_support::PassThroughFileSystem {
- public:
-  explicit DiskWithRoom(uint64_t room_end) : room_end_(room_end) {}
-  int fallocate(int, int, uint64_t offset, uint64_t length) override {
-    ++calls;
-    if (offset + length <= room_end_) return 0;
-    errno = ENOSPC;
-    return -1;
-  }
-  int calls = 0;
-
- private:
-  const uint64_t room_end_;
-};
-
-TEST(FileSinkTest, RoomIsReservedAheadSoThatOneCallServesSeveralChunks) {
-  ScratchDir dir;
-  auto disk = std::make_shared<DiskWithRoom>(uint64_t{1} << 40);
-  auto sink = FileSink::create(dir.path() + "/f", 64, disk);
-  ASSERT_TRUE(sink.ok());
-  const mcap::Bytes chunk(1 << 20, 7);
-  for (int i = 0; i < 16; ++i) {
-    ASSERT_TRUE((*sink)->reserve(chunk.size()).ok());
-    ASSERT_TRUE((*sink)->write(chunk).ok());
-  }
-  // 1 + 4 MiB, 6 + 4, 11 + 4, 16 + 4: four calls for sixteen chunks (one each without the room
-  // ahead).
-  EXPECT_EQ(disk->calls, 4);
-  ASSERT_TRUE((*sink)->close().ok());
-  EXPECT_EQ(fs::file_size(dir.path() + "/f"), 16u << 20);
-}
-
-TEST(FileSinkTest, WithoutRoomAheadOnTheDiskExactlyWhatWasAskedIsReserved) {
-  ScratchDir dir;
-  auto disk = std::make_shared<DiskWithRoom>(uint64_t{3} << 20);
-  auto sink = FileSink::create(dir.path() + "/f", 64, disk);
-  ASSERT_TRUE(sink.ok());
-  const mcap::Bytes chunk(1 << 20, 7);
-  for (int i = 0; i < 3; ++i) {
-    ASSERT_TRUE((*sink)->reserve(chunk.size()).ok()) << "chunk " << i << " fits the disk";
-    ASSERT_TRUE((*sink)->write(chunk).ok());
-  }
-  const base::Status full = (*sink)->reserve(chunk.size());
-  ASSERT_FALSE(full.ok()) << "the fourth chunk does not fit";
-  EXPECT_NE(full.error().message.find("cannot reserve 1048576 bytes in"), std::string::npos)
-      << full.error().message;
-  EXPECT_NE(full.error().message.find("No space left"), std::string::npos) << full.error().message;
 }
 
 TEST(FileSinkTest, ASyncHandleOutlivesItsSinkAndNeverTouchesItsDescriptor) {
