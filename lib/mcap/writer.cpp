@@ -218,12 +218,8 @@ Status Writer::flush_chunk() {
 // Appends chunk bytes whose CRC the encoder already computed, so they are never read twice.
 Status Writer::append_chunk(const EncodedChunk& chunk) {
   const uint64_t at = offset_;
-  if (chunk.parts.empty()) {
-    if (Status s = sink_->write(chunk.bytes); !s) return fail(s.error());
-  } else {
-    chunk_views(chunk, gathered_);
-    if (Status s = sink_->write_gathered(gathered_); !s) return fail(s.error());
-  }
+  chunk_views(chunk, gathered_);
+  if (Status s = sink_->write_gathered(gathered_); !s) return fail(s.error());
   offset_ += chunk.file_size();
   if (options_.data_section_crc) {
     data_crc_ = crc32_combine(data_crc_, chunk.crc, chunk.file_size());

@@ -105,7 +105,7 @@ class Writer {
   ChunkBuilder chunk_;
   EncodedChunk encoded_;            // reused for this writer's own chunks
   Bytes scratch_;                   // reused for serializing records
-  std::vector<ByteView> gathered_;  // reused: the parts of a chunk with records in place
+  std::vector<ByteView> gathered_;  // reused: the pieces of the chunk being appended
   uint64_t offset_ = 0;
   uint32_t data_crc_ = 0;
   bool closed_ = false;
