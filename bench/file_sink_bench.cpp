@@ -44,8 +44,9 @@ void report(benchmark::State& state, double cpu_seconds, uint64_t bytes) {
   state.counters["CPU_s_per_GB"] = cpu_seconds / (static_cast<double>(bytes) / 1e9);
 }
 
-// write(2) only, one chunk at a time: the floor.
-void BM_PlainWrite(benchmark::State& state) {
+// Plain system calls, one chunk at a time: write(2) alone (the floor), or after a
+// fallocate(KEEP_SIZE) of the chunk's room.
+void BM_SystemCalls(benchmark::State& state, bool fallocate_first) {
   const std::string path = bench_path();
   const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
   if (fd < 0) return state.SkipWithError(("cannot create " + path).c_str());
@@ -54,33 +55,10 @@ void BM_PlainWrite(benchmark::State& state) {
   uint64_t size = 0;
   const double cpu = process_cpu_seconds();
   for (auto _ : state) {
-    if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
-      return state.SkipWithError("write failed");
+    if (fallocate_first) {
+      (void)::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size),
+                        static_cast<off_t>(chunk.size()));
     }
-    bytes += chunk.size();
-    if ((size += chunk.size()) >= kCutBackBytes) {
-      (void)::ftruncate(fd, 0);
-      (void)::lseek(fd, 0, SEEK_SET);
-      size = 0;
-    }
-  }
-  report(state, process_cpu_seconds() - cpu, bytes);
-  ::close(fd);
-  ::unlink(path.c_str());
-}
-
-// fallocate(KEEP_SIZE) of each chunk's room, then its write.
-void BM_FallocateEveryChunk(benchmark::State& state) {
-  const std::string path = bench_path();
-  const int fd = ::open(path.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644);
-  if (fd < 0) return state.SkipWithError(("cannot create " + path).c_str());
-  const mcap::Bytes chunk(kChunkBytes, 7);
-  uint64_t bytes = 0;
-  uint64_t size = 0;
-  const double cpu = process_cpu_seconds();
-  for (auto _ : state) {
-    (void)::fallocate(fd, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size),
-                      static_cast<off_t>(chunk.size()));
     if (::write(fd, chunk.data(), chunk.size()) != static_cast<ssize_t>(chunk.size())) {
       return state.SkipWithError("write failed");
     }
@@ -123,8 +101,8 @@ void BM_FileSink(benchmark::State& state) {
 
 }  // namespace
 
-BENCHMARK(BM_PlainWrite)->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_FallocateEveryChunk)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_SystemCalls, write, false)->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_SystemCalls, fallocate_then_write, true)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FileSink)->ArgName("reserve")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();
