@@ -1,8 +1,7 @@
 // What reserving room costs the writer: 1 MiB chunks appended to a file, as the recording file
 // appends them (reserve, then write) and without the reserve; and in plain system calls, write(2)
-// alone against a fallocate before each write. The
-// file is cut back to empty every 256 MiB so that the page cache stays small; CPU-s/GB is the
-// process's CPU time per 10^9 bytes written.
+// alone against a fallocate before each write. The file is cut back to empty every 256 MiB so
+// that the page cache stays small; CPU-s/GB is the process's CPU time per 10^9 bytes written.
 //
 //   MCAPREC_BENCH_DIR=/dev/shm file_sink_bench --benchmark_repetitions=5
 //
@@ -14,16 +13,17 @@
 
 #include <cstdint>
 #include <cstdlib>
-#include <ctime>
 #include <memory>
 #include <string>
 
 #include "mcap/records.hpp"
+#include "process_cpu.hpp"
 #include "storage/file_sink.hpp"
 
 namespace {
 
 using namespace mcaprec;
+using bench::process_cpu_seconds;
 
 constexpr size_t kChunkBytes = size_t{1} << 20;
 constexpr uint64_t kCutBackBytes = uint64_t{256} << 20;
@@ -31,12 +31,6 @@ constexpr uint64_t kCutBackBytes = uint64_t{256} << 20;
 std::string bench_path() {
   const char* dir = std::getenv("MCAPREC_BENCH_DIR");
   return std::string(dir != nullptr ? dir : "/dev/shm") + "/mcaprec_file_sink_bench.bin";
-}
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 void report(benchmark::State& state, double cpu_seconds, uint64_t bytes) {

@@ -25,7 +25,6 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 #include <fstream>
 #include <memory>
 #include <new>
@@ -36,6 +35,7 @@
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
 #include "pipeline/pipeline.hpp"
+#include "process_cpu.hpp"
 #include "synth/sensor_mix.hpp"
 
 // Every allocation of the process is counted, whatever thread makes it.
@@ -119,6 +119,7 @@ void operator delete[](void* p, size_t, std::align_val_t) noexcept {
 namespace {
 
 using namespace mcaprec;
+using bench::process_cpu_seconds;
 
 constexpr double kWorkloadSeconds = 2.0;
 constexpr uint64_t kChunkSize = uint64_t{1} << 20;
@@ -169,12 +170,6 @@ const Workload& workload() {
 
 mcap::ByteView payload_of(const Workload& w, const Workload::Item& item) {
   return mcap::ByteView(w.payloads.data() + item.offset, item.size);
-}
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 double wall_seconds() {

@@ -9,7 +9,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <ctime>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,12 +16,14 @@
 #include "declare_topics.hpp"
 #include "mcap/sink.hpp"
 #include "mcap/writer.hpp"
+#include "process_cpu.hpp"
 #include "storage/file_sink.hpp"
 #include "synth/sensor_mix.hpp"
 
 namespace {
 
 using namespace mcaprec;
+using bench::process_cpu_seconds;
 using mcap::Compression;
 
 constexpr double kWorkloadSeconds = 2.0;
@@ -55,12 +56,6 @@ const Workload& workload() {
     return out;
   }();
   return w;
-}
-
-double process_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
 }
 
 // Appends into a buffer the benchmark owns and keeps between iterations, so that the figures
