@@ -57,7 +57,8 @@ BufferPool::BufferPool(size_t segment_bytes, uint64_t budget_bytes, SpaceSignal&
   void* bytes = reserve_address_space(bytes_arena_size());
   // Every payload byte is written into a segment and read from it twice (CRC, write): huge
   // pages spare those passes most of their TLB misses and a fault per 4 KiB on first use
-  // (bench/README, "Huge pages for the segments"). Advice only: without THP nothing changes.
+  // (bench/README, "This VM's fresh memory, and huge pages for the segments"). Advice only: without
+  // THP nothing changes.
   if (bytes != nullptr) (void)::madvise(bytes, bytes_arena_size(), MADV_HUGEPAGE);
   void* entries = reserve_address_space(entries_arena_size());
   if (bytes == nullptr || entries == nullptr) {
