@@ -214,7 +214,8 @@ ChannelQueue::Room ChannelQueue::append_if_room_locked(const OutgoingMessage& me
 
 ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_discard,
                                                   size_t& fresh_segments) {
-  const uint64_t unsealed = unsealed_.load(std::memory_order_relaxed);
+  // Reserved records count as queued: they will be, without asking again.
+  const uint64_t unsealed = unsealed_.load(std::memory_order_relaxed) + reserved_;
   if (unsealed + record_bytes > config_.queue_bytes) {
     if (!may_discard) return Room::kQueueFull;
     discard_oldest_locked(unsealed + record_bytes - config_.queue_bytes, DropReason::kQueueFull);
@@ -269,6 +270,94 @@ void ChannelQueue::append_locked(const OutgoingMessage& message, size_t record_b
   unsealed_.store(unsealed_.load(std::memory_order_relaxed) + record_bytes,
                   std::memory_order_relaxed);
   pushed_since_take_ = true;
+}
+
+bool ChannelQueue::reserve(size_t payload_size, ReservedRecord& out) {
+  const size_t record_bytes = kMessageRecordOverhead + payload_size;
+  if (too_large(record_bytes)) return false;
+  const size_t count = pool_.segments_for(record_bytes);
+  {
+    std::lock_guard lock(mu_);
+    if (!accepting_.load(std::memory_order_acquire) ||
+        unsealed_.load(std::memory_order_relaxed) + reserved_ + record_bytes >
+            config_.queue_bytes ||
+        !pool_.try_reserve(count)) {
+      return false;
+    }
+    reserved_ += record_bytes;
+  }
+  out.cancel();
+  out.queue_ = this;
+  out.payload_size_ = payload_size;
+  // The same layout as append_locked() gives a record starting a fresh segment.
+  size_t left = payload_size;
+  for (size_t i = 0; i < count; ++i) {
+    Segment* segment = pool_.take_reserved();
+    const size_t at = i == 0 ? kMessageRecordOverhead : 0;
+    const size_t part = std::min(left, segment->capacity - at);
+    segment->used = at + part;
+    out.segments_.push_back(segment);
+    out.pieces_.emplace_back(segment->bytes + at, part);
+    left -= part;
+  }
+  return true;
+}
+
+PushResult ChannelQueue::commit(ReservedRecord& record, mcap::Timestamp log_time,
+                                mcap::Timestamp publish_time, uint32_t sequence) {
+  const size_t payload_size = record.payload_size_;
+  const size_t record_bytes = kMessageRecordOverhead + payload_size;
+  bool stopped = false;
+  bool urgent = false;
+  Lane appended_lane = kCompressedLane;
+  {
+    std::lock_guard lock(mu_);
+    reserved_ -= record_bytes;
+    stopped = !accepting_.load(std::memory_order_acquire);
+    if (!stopped) {
+      Segment* head = record.segments_.front();
+      store_message_header(head->bytes, config_.channel_id, sequence, log_time, publish_time,
+                           payload_size);
+      head->entries[0] = mcap::MessageIndexEntry{config_.channel_id, log_time, 0};
+      head->entry_count = 1;
+      // As in make_room_locked(): the current segment stays only while it has messages.
+      if (!runs_.empty() && runs_.back().empty()) {
+        pool_.release(runs_.back().segment);
+        runs_.pop_back();
+      }
+      runs_.push_back(Run{head});
+      for (size_t i = 1; i < record.segments_.size(); ++i) {
+        runs_.push_back(Run{record.segments_[i], 0, 0, true});
+      }
+      unsealed_.store(unsealed_.load(std::memory_order_relaxed) + record_bytes,
+                      std::memory_order_relaxed);
+      pushed_since_take_ = true;
+      urgent = half_full_locked();
+      appended_lane = lane_.load(std::memory_order_relaxed);
+    }
+  }
+  counters_.received.fetch_add(1, std::memory_order_relaxed);
+  counters_.received_bytes.fetch_add(payload_size, std::memory_order_relaxed);
+  if (stopped) {
+    for (Segment* segment : record.segments_) pool_.release(segment);
+  }
+  record.queue_ = nullptr;  // the segments now belong to the runs (or went back)
+  record.segments_.clear();
+  record.pieces_.clear();
+  if (stopped) {
+    counters_.count_drop(DropReason::kStopped);
+    return PushResult::dropped(DropReason::kStopped);
+  }
+  group_.on_appended(record_bytes, urgent, appended_lane);
+  return PushResult::accepted();
+}
+
+void ChannelQueue::cancel(ReservedRecord& record) {
+  {
+    std::lock_guard lock(mu_);
+    reserved_ -= kMessageRecordOverhead + record.payload_size_;
+  }
+  for (Segment* segment : record.segments_) pool_.release(segment);
 }
 
 void ChannelQueue::discard_oldest_locked(uint64_t bytes, DropReason reason) {

@@ -26,6 +26,7 @@
 #include "pipeline/outgoing_message.hpp"
 #include "pipeline/overflow_policy.hpp"
 #include "pipeline/push_result.hpp"
+#include "pipeline/reserved_record.hpp"
 #include "pipeline/ring.hpp"
 #include "pipeline/space_signal.hpp"
 
@@ -74,6 +75,17 @@ class ChannelQueue {
   // where a single push would have asked for a seal (the group fills a chunk, the queue is half
   // full, a drop for room) or would wait (block policy), so that sealing happens as it would.
   BatchPushResult push_batch(std::span<const OutgoingMessage> messages);
+
+  // A record of `payload_size` bytes whose payload the caller writes in place
+  // (reserved_record.hpp), only when there is room now: never discards, waits or counts. False
+  // when not (then the caller pushes the message as usual).
+  bool reserve(size_t payload_size, ReservedRecord& out);
+  // Queues a filled reservation as the channel's newest message, counted as a push. Never
+  // waits; drops (kStopped) only when the pipeline stopped meanwhile.
+  PushResult commit(ReservedRecord& record, mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                    uint32_t sequence);
+  // For ReservedRecord::cancel().
+  void cancel(ReservedRecord& record);
 
   // For the group's assembler only (under its seal lock): moves the oldest unsealed messages,
   // about `room` bytes of records and at least one message if there is one, into `out`.
@@ -163,6 +175,7 @@ class ChannelQueue {
 
   std::mutex mu_;
   Ring<Run> runs_;                     // guarded by mu_; oldest first
+  uint64_t reserved_ = 0;              // guarded by mu_: record bytes reserved, not committed
   bool pushed_since_take_ = false;     // guarded by mu_
   std::atomic<uint64_t> unsealed_{0};  // written under mu_; read anywhere for statistics
 };

@@ -480,6 +480,24 @@ std::optional<PushResult> Pipeline::try_push(ChannelHandle channel, mcap::Timest
   return result;
 }
 
+bool Pipeline::reserve_payload(ChannelHandle channel, size_t payload_size, ReservedRecord& out) {
+  // A latch keeps a copy of the payload it follows, and an excluded channel records nothing.
+  if (channel.queue_ == nullptr || channel.latch_ != nullptr || channel.excluded_) return false;
+  return channel.queue_->reserve(payload_size, out);
+}
+
+PushResult Pipeline::commit_payload(ChannelHandle channel, ReservedRecord& record,
+                                    mcap::Timestamp log_time, mcap::Timestamp publish_time,
+                                    uint32_t sequence) {
+  if (skip_unrecorded(channel, log_time, record.payload_size())) {
+    record.cancel();
+    return PushResult::not_recorded();
+  }
+  if (channel.rule_ != nullptr) [[unlikely]]
+    fire_rule(*channel.rule_, log_time);
+  return channel.queue_->commit(record, log_time, publish_time, sequence);
+}
+
 void Pipeline::write_metadata(mcap::Metadata metadata) {
   impl_->writer.submit_metadata(std::move(metadata));
 }

@@ -39,6 +39,7 @@
 #include "pipeline/pause_table.hpp"
 #include "pipeline/push_result.hpp"
 #include "pipeline/rate_limiter.hpp"
+#include "pipeline/reserved_record.hpp"
 #include "pipeline/stage_stats.hpp"
 #include "storage/finalizer.hpp"
 #include "storage/output_file.hpp"
@@ -250,6 +251,16 @@ class Pipeline {
   // on a block-policy channel), taking the channel's lock and updating its counters once per
   // run of messages rather than once each: for a receiver with many small messages at once.
   BatchPushResult push_batch(ChannelHandle channel, std::span<const OutgoingMessage> messages);
+
+  // For a large payload still arriving (a TCP session then reads the rest from the socket
+  // straight into the reservation, with no copy in user space): reserves the channel's next
+  // record if there is room now. False when the channel cannot take it this way (no room now,
+  // a latched or excluded channel, stopped): then push() once the payload is whole, as usual.
+  bool reserve_payload(ChannelHandle channel, size_t payload_size, ReservedRecord& out);
+  // Queues a filled reservation as push() would have queued the message (pause, rate limit and
+  // rules apply here, with the same counts). Never waits.
+  PushResult commit_payload(ChannelHandle channel, ReservedRecord& record, mcap::Timestamp log_time,
+                            mcap::Timestamp publish_time, uint32_t sequence);
 
   // Adds a Metadata or Attachment record to the file being written, before the chunks that
   // follow. For `mcaprec convert`, which keeps the input's. Not counted in the memory budget.

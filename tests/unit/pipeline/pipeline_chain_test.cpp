@@ -209,6 +209,147 @@ TEST_P(PipelineChainRoundTrip, MessagesOfOneTwoAndManySegmentsRoundTripByteExact
   expect_indexes_point_at_messages(path);
 }
 
+// Payloads written in place into reserved records (what a TCP session does with a large payload
+// still arriving) come back the same, in the order they were committed, among pushed ones.
+TEST_P(PipelineChainRoundTrip, ReservedPayloadsRoundTripByteExactInCommitOrder) {
+  ScratchDir dir;
+  PipelineOptions options = chain_options(dir.path());
+  options.compression = GetParam().compression;
+  options.in_place_min_bytes = GetParam().in_place_min_bytes;
+  OneChannel run = start_one_channel(options, "/big");
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
+  const size_t sizes[] = {5, kSegment - kRecordOverhead, kSegment - kRecordOverhead + 1, 6000,
+                          200000};
+  std::vector<uint32_t> order;  // sequences in the order they went in
+  std::vector<size_t> size_of;
+  uint32_t sequence = 0;
+  for (int round = 0; round < 20; ++round) {
+    // A reservation, a push while it fills, then its commit: the push comes first.
+    const uint32_t reserved_sequence = sequence++;
+    const size_t size = sizes[round % std::size(sizes)];
+    size_of.push_back(size);
+    ReservedRecord record;
+    ASSERT_TRUE(pipeline.reserve_payload(run.channel, size, record)) << round;
+    EXPECT_EQ(record.payload_size(), size);
+    size_t pieces_bytes = 0;
+    for (const auto piece : record.pieces()) pieces_bytes += piece.size();
+    EXPECT_EQ(pieces_bytes, size);
+    const mcap::Bytes expected = payload(reserved_sequence, size, Filler::kNoise);
+    // Written in uneven parts, as reads from a socket would.
+    for (size_t at = 0; at < size; at += 1777) {
+      record.write(at, mcap::ByteView(expected).subspan(at, std::min<size_t>(1777, size - at)));
+    }
+    const uint32_t pushed_sequence = sequence++;
+    size_of.push_back(300);
+    ASSERT_TRUE(pipeline
+                    .push(run.channel, pushed_sequence, pushed_sequence, pushed_sequence,
+                          payload(pushed_sequence, 300, Filler::kNoise))
+                    .ok());
+    order.push_back(pushed_sequence);
+    EXPECT_TRUE(pipeline
+                    .commit_payload(run.channel, record, reserved_sequence, reserved_sequence,
+                                    reserved_sequence)
+                    .recorded());
+    EXPECT_FALSE(record.active());
+    order.push_back(reserved_sequence);
+  }
+  ASSERT_TRUE(pipeline.stop().ok());
+  EXPECT_EQ(pipeline.stats().memory.in_use, 0u);
+  const ChannelStats stats = pipeline.stats().channels.at(0);
+  EXPECT_EQ(stats.received, sequence);
+  EXPECT_EQ(stats.written, sequence);
+
+  const std::string path = only_file(dir);
+  const FileContents contents = read_file(path);
+  ASSERT_EQ(contents.error, "");
+  ASSERT_EQ(contents.messages.size(), order.size());
+  for (size_t i = 0; i < order.size(); ++i) {
+    const testing::ReadMessage& m = contents.messages[i];
+    EXPECT_EQ(m.sequence, order[i]) << i;
+    EXPECT_EQ(m.log_time, order[i]);
+    EXPECT_EQ(m.data, payload(order[i], size_of[order[i]], Filler::kNoise)) << "message " << i;
+  }
+  expect_indexes_point_at_messages(path);
+}
+
+// A reservation holds its room in the queue and the memory budget until it is committed or
+// cancelled; a cancelled one counts nothing and gives everything back.
+TEST(PipelineChainTest, AReservationHoldsItsRoomUntilCommittedOrCancelled) {
+  ScratchDir dir;
+  testing::WriteGate gate;
+  PipelineOptions options = chain_options(dir.path());
+  options.open_sink = testing::gated_sink_factory(gate);
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok());
+  Pipeline& pipeline = **started;
+  ChannelSpec spec;
+  spec.topic = "/frames";
+  spec.queue_bytes = 100000;
+  spec.overflow = OverflowPolicy::kDropNewest;
+  const ChannelHandle channel = *pipeline.declare_channel(spec);
+  gate.close();
+
+  const uint64_t idle = pipeline.stats().memory.in_use;
+  ReservedRecord first;
+  ASSERT_TRUE(pipeline.reserve_payload(channel, 60000, first));
+  EXPECT_GE(pipeline.stats().memory.in_use - idle, 60000u);
+  // 60 KB reserved of 100 KB: 50 KB more fits neither as a push nor as a reservation.
+  EXPECT_EQ(pipeline.push(channel, 1, 1, 1, payload(1, 50000, Filler::kNoise)).reason(),
+            DropReason::kQueueFull);
+  ReservedRecord second;
+  EXPECT_FALSE(pipeline.reserve_payload(channel, 50000, second));
+  EXPECT_FALSE(second.active());
+  first.cancel();
+  EXPECT_EQ(pipeline.stats().memory.in_use, idle);
+  ChannelStats stats = pipeline.stats().channels.at(0);
+  EXPECT_EQ(stats.received, 1u);  // the dropped push; the cancelled reservation is not counted
+  EXPECT_EQ(stats.dropped_for(DropReason::kQueueFull), 1u);
+  // Now it fits, and a reservation dropped without commit gives its room back too.
+  {
+    ReservedRecord dropped;
+    ASSERT_TRUE(pipeline.reserve_payload(channel, 90000, dropped));
+  }
+  ASSERT_TRUE(pipeline.reserve_payload(channel, 50000, second));
+  second.write(0, payload(2, 50000, Filler::kNoise));
+  EXPECT_TRUE(pipeline.commit_payload(channel, second, 2, 2, 2).recorded());
+  gate.open();
+  ASSERT_TRUE(pipeline.stop().ok());
+  stats = pipeline.stats().channels.at(0);
+  EXPECT_EQ(stats.received, 2u);
+  EXPECT_EQ(stats.written, 1u);
+  EXPECT_EQ(pipeline.stats().memory.in_use, 0u);
+  const FileContents contents = read_file(only_file(dir));
+  ASSERT_EQ(contents.messages.size(), 1u);
+  EXPECT_EQ(contents.messages[0].data, payload(2, 50000, Filler::kNoise));
+}
+
+// A paused topic's reserved message is not recorded, counted as paused, and a stopped pipeline
+// drops it as `stopped`: the same outcomes as a push.
+TEST(PipelineChainTest, ACommitFollowsPausesAndStopsAsAPushWould) {
+  ScratchDir dir;
+  OneChannel run = start_one_channel(chain_options(dir.path()), "/frames");
+  ASSERT_NE(run.pipeline, nullptr);
+  Pipeline& pipeline = *run.pipeline;
+  ReservedRecord record;
+  ASSERT_TRUE(pipeline.reserve_payload(run.channel, 10000, record));
+  const mcap::Timestamp from = pipeline.pause(PauseSelector{});
+  const PushResult paused = pipeline.commit_payload(run.channel, record, from + 1, from + 1, 1);
+  EXPECT_TRUE(paused.ok());
+  EXPECT_FALSE(paused.recorded());
+  EXPECT_EQ(pipeline.stats().channels.at(0).not_recorded_for(NotRecordedReason::kPaused), 1u);
+  pipeline.resume(PauseSelector{});
+
+  ASSERT_TRUE(pipeline.reserve_payload(run.channel, 10000, record));
+  ASSERT_TRUE(pipeline.stop().ok());
+  EXPECT_EQ(pipeline.commit_payload(run.channel, record, 2, 2, 2).reason(), DropReason::kStopped);
+  const ChannelStats stats = pipeline.stats().channels.at(0);
+  EXPECT_EQ(stats.received, 2u);
+  EXPECT_EQ(stats.written, 0u);
+  EXPECT_EQ(stats.dropped_for(DropReason::kStopped), 1u);
+  EXPECT_EQ(pipeline.stats().memory.in_use, 0u);
+}
+
 TEST(PipelineChainTest, AChunkSmallerThanAMessageHoldsItWhole) {
   ScratchDir dir;
   PipelineOptions options = chain_options(dir.path());
