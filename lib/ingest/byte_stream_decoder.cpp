@@ -18,13 +18,24 @@ std::span<uint8_t> ByteStreamDecoder::read_space() {
 DecodeStatus ByteStreamDecoder::commit(size_t size) {
   if (failed_) return error_;
   buffer_.commit(size);
-  return decode_buffered();
+  may_hand_off_ = true;
+  DecodeStatus status = decode_buffered();
+  may_hand_off_ = false;
+  return status;
 }
 
 DecodeStatus ByteStreamDecoder::resume() {
   paused_ = false;
   if (failed_) return error_;
-  return decode_buffered();
+  may_hand_off_ = true;
+  DecodeStatus status = decode_buffered();
+  may_hand_off_ = false;
+  return status;
+}
+
+void ByteStreamDecoder::payload_read(size_t size) {
+  handed_off_ -= size;
+  consumed_by_handler(size);
 }
 
 DecodeStatus ByteStreamDecoder::decode_buffered() {

@@ -15,6 +15,13 @@
 // into an unpacked chunk) stay valid until resume(), finish() or the next read_space(): the
 // session holds such messages without copying them while the pipeline is full.
 //
+// Hand-off: a large payload that is not all received yet (at least kHandOffBytes; only for bytes
+// that came through commit()) is offered to the event handler with the part that is there
+// (DecoderEvents::on_large_message, FrameEvents::on_large_frame). A handler that takes it reads
+// the rest from the socket itself, into its own memory (TcpSession: queue segments), and
+// reports each read with payload_read(); meanwhile nothing is decoded and read_space() is not
+// used. So the rest of the payload is never copied in user space.
+//
 // Errors: the first bad byte ends the stream for good; every later call returns the same error
 // (reason, stream offset, message). The caller closes the connection.
 #include <cstddef>
@@ -30,6 +37,9 @@ namespace mcaprec::ingest {
 // The buffer's usual size: a read takes up to this much (several 64 KiB frames at once), and
 // a connection holds this much memory plus, while one is in flight, a larger record.
 inline constexpr size_t kDefaultReadBytes = 1 << 20;
+// Payloads from this size on are offered for hand-off. Smaller ones cost more in the bookkeeping
+// and the extra reads than their copy does.
+inline constexpr size_t kHandOffBytes = 64 << 10;
 
 class ByteStreamDecoder {
  public:
@@ -53,11 +63,25 @@ class ByteStreamDecoder {
   // Decodes the bytes that waited since pause() (may pause again).
   DecodeStatus resume();
 
+  // Bytes of a handed-off payload the handler still has to read from the stream itself.
+  uint64_t handed_off() const { return handed_off_; }
+  // The handler read `size` more bytes of the handed-off payload (at most handed_off()). After
+  // the last one, decoding goes on with the next read.
+  void payload_read(size_t size);
+
   bool failed() const { return failed_; }
   size_t buffer_capacity() const { return buffer_.capacity(); }
 
  protected:
   explicit ByteStreamDecoder(size_t read_bytes) : buffer_(read_bytes) {}
+
+  // For decode(): whether a large incomplete payload may be offered for hand-off now.
+  bool may_hand_off() const { return may_hand_off_; }
+  // decode() handed a payload off, with `remaining` bytes of it still to come; it consumed the
+  // rest of its input.
+  void hand_off(uint64_t remaining) { handed_off_ = remaining; }
+  // The handler read `size` bytes of the handed-off payload: count them as consumed.
+  virtual void consumed_by_handler(size_t size) = 0;
 
   // Decodes whole records from the front of `bytes` until one is incomplete (its prefix may be
   // consumed once checked) or paused() is set; returns how many bytes it consumed.
@@ -73,6 +97,8 @@ class ByteStreamDecoder {
 
   ReceiveBuffer buffer_;
   bool paused_ = false;
+  bool may_hand_off_ = false;  // while decoding what commit() or resume() brought
+  uint64_t handed_off_ = 0;
   bool failed_ = false;
   DecodeError error_;
 };

@@ -25,6 +25,13 @@ class DecoderEvents {
   virtual void on_channel(InBandChannelId id, const ChannelDefinition& definition) = 0;
   // A message on a channel already reported by on_channel (its channel_id is in-band).
   virtual void on_message(const mcap::Message& message) = 0;
+  // A top-level Message whose payload of `payload_size` bytes is large and not all received;
+  // `message.data` is the part that is. Return true to read the rest from the stream yourself
+  // (hand-off, see byte_stream_decoder.hpp); on_message() then never sees it. Returning false
+  // must change nothing: the message is offered again as more arrives, then reported whole.
+  virtual bool on_large_message(const mcap::Message& /*message*/, uint64_t /*payload_size*/) {
+    return false;
+  }
   virtual void on_metadata(const mcap::Metadata& /*metadata*/) {}
   virtual void on_attachment(const mcap::Attachment& /*attachment*/) {}
   // The sender ended its data: a Data End record, or a Footer without one. Called at most once.

@@ -30,7 +30,17 @@ DecodeResult<size_t> LengthPrefixedDecoder::decode(mcap::ByteView bytes) {
       }
       in_frame_ = true;
     }
-    if (bytes.size() - pos < frame_size_) break;
+    if (bytes.size() - pos < frame_size_) {
+      const mcap::ByteView received = bytes.subspan(pos);
+      if (may_hand_off() && frame_size_ >= kHandOffBytes &&
+          events_.on_large_frame(received, frame_size_)) {
+        pos += received.size();
+        offset_ += received.size();
+        frame_handed_ = static_cast<uint32_t>(received.size());
+        hand_off(frame_size_ - received.size());
+      }
+      break;
+    }
     in_frame_ = false;
     events_.on_frame(bytes.subspan(pos, frame_size_));
     pos += frame_size_;
@@ -39,11 +49,21 @@ DecodeResult<size_t> LengthPrefixedDecoder::decode(mcap::ByteView bytes) {
   return pos;
 }
 
+void LengthPrefixedDecoder::consumed_by_handler(size_t size) {
+  offset_ += size;
+  frame_handed_ += static_cast<uint32_t>(size);
+  if (frame_handed_ == frame_size_) {
+    in_frame_ = false;
+    frame_handed_ = 0;
+  }
+}
+
 DecodeStatus LengthPrefixedDecoder::end_of_stream(size_t unconsumed) {
   if (in_frame_) {
+    const size_t received = frame_handed_ > 0 ? frame_handed_ : unconsumed;
     return DecodeError{DecodeReason::kTruncated, frame_offset_,
                        "stream ends inside a frame of " + std::to_string(frame_size_) +
-                           " bytes, after " + std::to_string(unconsumed)};
+                           " bytes, after " + std::to_string(received)};
   }
   if (unconsumed > 0) {
     return DecodeError{

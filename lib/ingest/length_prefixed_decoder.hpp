@@ -20,6 +20,11 @@ class FrameEvents {
   // One frame's payload. The view is valid during the call, and after it as long as
   // ByteStreamDecoder says (until the bytes after a pause() are decoded).
   virtual void on_frame(mcap::ByteView payload) = 0;
+  // A large frame not all received (`received` is what is there), as
+  // DecoderEvents::on_large_message: true takes the rest (hand-off); false must change nothing.
+  virtual bool on_large_frame(mcap::ByteView /*received*/, uint64_t /*frame_size*/) {
+    return false;
+  }
 };
 
 class LengthPrefixedDecoder : public ByteStreamDecoder {
@@ -36,6 +41,7 @@ class LengthPrefixedDecoder : public ByteStreamDecoder {
   DecodeResult<size_t> decode(mcap::ByteView bytes) override;
   size_t wanted() const override { return in_frame_ ? frame_size_ : kPrefixSize; }
   DecodeStatus end_of_stream(size_t unconsumed) override;
+  void consumed_by_handler(size_t size) override;
 
   FrameEvents& events_;
   uint64_t max_frame_size_;
@@ -44,6 +50,7 @@ class LengthPrefixedDecoder : public ByteStreamDecoder {
   uint64_t frame_offset_ = 0;  // of the frame in progress
   bool in_frame_ = false;      // its prefix was consumed, its payload is still arriving
   uint32_t frame_size_ = 0;
+  uint32_t frame_handed_ = 0;  // bytes of a handed-off frame consumed so far (0: not handed off)
 };
 
 }  // namespace mcaprec::ingest

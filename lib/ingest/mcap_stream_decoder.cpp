@@ -158,7 +158,13 @@ DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView bytes, si
       in_record_ = false;
       continue;
     }
-    if (bytes.size() - pos < content_length_) break;  // waits, whole, in the receive buffer
+    if (bytes.size() - pos < content_length_) {
+      // Waits, whole, in the receive buffer, unless its handler takes its payload.
+      DecodeResult<size_t> taken = offer_large_message(bytes, pos);
+      if (!taken.ok()) return taken.error();
+      pos += *taken;
+      break;
+    }
     const mcap::ByteView content = bytes.subspan(pos, static_cast<size_t>(content_length_));
     pos += content.size();
     offset_ += content.size();
@@ -167,6 +173,32 @@ DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView bytes, si
     if (!st.ok()) return st.error();
   }
   return pos;
+}
+
+DecodeResult<size_t> McapStreamDecoder::offer_large_message(mcap::ByteView bytes, size_t pos) {
+  const mcap::ByteView received = bytes.subspan(pos);
+  if (!may_hand_off() || opcode_ != static_cast<uint8_t>(Opcode::kMessage) ||
+      content_length_ < mcap::kMessageHeaderSize + kHandOffBytes ||
+      received.size() < mcap::kMessageHeaderSize) {
+    return 0;
+  }
+  // The fixed fields are checked as they would be once the record is whole (its length was,
+  // in begin_record()).
+  DecodeResult<mcap::Message> message =
+      detail::decode_message(received, record_offset_, channels_, limits_);
+  if (!message.ok()) return message.error();
+  if (!events_.on_large_message(*message, content_length_ - mcap::kMessageHeaderSize)) return 0;
+  offset_ += received.size();
+  action_ = Action::kSkip;
+  content_skipped_ = received.size();
+  hand_off(content_length_ - received.size());
+  return received.size();
+}
+
+void McapStreamDecoder::consumed_by_handler(size_t size) {
+  offset_ += size;
+  content_skipped_ += size;
+  if (content_skipped_ == content_length_) in_record_ = false;
 }
 
 DecodeResult<McapStreamDecoder::Action> McapStreamDecoder::begin_record(uint8_t opcode,

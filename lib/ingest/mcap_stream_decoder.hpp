@@ -65,6 +65,11 @@ class McapStreamDecoder : public ByteStreamDecoder {
   DecodeResult<size_t> decode(mcap::ByteView bytes) override;
   size_t wanted() const override;
   DecodeStatus end_of_stream(size_t unconsumed) override;
+  // A handed-off Message's payload is consumed like a skipped record's content.
+  void consumed_by_handler(size_t size) override;
+  // Offers the incomplete Message whose content starts at bytes[pos] for hand-off; returns
+  // the bytes it consumed (0: not taken).
+  DecodeResult<size_t> offer_large_message(mcap::ByteView bytes, size_t pos);
   // Consume from `bytes` starting at `pos`; return the new position.
   DecodeResult<size_t> consume_magic(mcap::ByteView bytes, size_t pos);
   DecodeResult<size_t> consume_records(mcap::ByteView bytes, size_t pos);
