@@ -469,6 +469,10 @@ const SourceCounter kSource[] = {
      "Connections a TCP source refused (over max_connections or not allowed).",
      "connections_refused",
      [](const SourceStats& s) { return on(s, "tcp", s.connections_refused); }},
+    {"mcaprec_source_direct_bytes_total", "counter",
+     "Payload bytes a TCP source read from the socket straight into queue segments, with no "
+     "copy in user space (large messages; part of mcaprec_source_bytes_total).",
+     "direct_bytes", [](const SourceStats& s) { return on(s, "tcp", s.direct_bytes); }},
     {"mcaprec_source_errors_total", "counter",
      "Bad input a source received and dropped, by reason.", "errors",
      [](const SourceStats& s) -> CounterValue {

@@ -32,9 +32,12 @@ struct SourceStats {
   // with it, kernel_drops counts dropped buffers, and each counts here as many datagrams as the
   // buffer read right after it held (an estimate: a sender's bursts are usually alike).
   uint64_t kernel_dropped_datagrams = 0;
-  uint64_t connections_accepted = 0;       // tcp
-  uint64_t connections_open = 0;           // tcp, now
-  uint64_t connections_refused = 0;        // tcp: over max_connections or not allowed
+  uint64_t connections_accepted = 0;  // tcp
+  uint64_t connections_open = 0;      // tcp, now
+  uint64_t connections_refused = 0;   // tcp: over max_connections or not allowed
+  // tcp: payload bytes read from the socket straight into queue segments (large messages),
+  // never copied in user space; included in `bytes`.
+  uint64_t direct_bytes = 0;
   std::map<std::string, uint64_t> errors;  // bad input by reason code ("truncated", ...)
   std::vector<std::string> peers;          // tcp: open connections; udp: recent senders
 };

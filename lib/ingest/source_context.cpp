@@ -157,6 +157,7 @@ SourceStats SourceContext::snapshot() const {
   stats.connections_accepted = connections_accepted.load(std::memory_order_relaxed);
   stats.connections_open = connections_open.load(std::memory_order_relaxed);
   stats.connections_refused = connections_refused.load(std::memory_order_relaxed);
+  stats.direct_bytes = direct_bytes.load(std::memory_order_relaxed);
   std::lock_guard lock(mu_);
   stats.bind = bind_;
   stats.errors.insert(errors_.begin(), errors_.end());

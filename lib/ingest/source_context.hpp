@@ -71,6 +71,7 @@ class SourceContext {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> connections_open{0};
   std::atomic<uint64_t> connections_refused{0};
+  std::atomic<uint64_t> direct_bytes{0};
 
  private:
   struct LogState {

@@ -71,6 +71,8 @@ void TcpSession::close() {
                            status.error().to_string() + "; connection closed");
     }
   }
+  // A payload cut short by the stop is lost like the bytes still in the socket: never queued.
+  direct_.record.cancel();
   boost::system::error_code ignored;
   socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
@@ -79,7 +81,15 @@ void TcpSession::close() {
 }
 
 void TcpSession::read() {
-  const std::span<uint8_t> space = decoder_->read_space();
+  if (decoder_->handed_off() > 0) {
+    read_payload();
+    return;
+  }
+  std::span<uint8_t> space = decoder_->read_space();
+  if (short_read_next_) {
+    short_read_next_ = false;
+    space = space.first(std::min(space.size(), kShortReadBytes));
+  }
   socket_.async_read_some(asio::buffer(space.data(), space.size()),
                           [self = shared_from_this()](boost::system::error_code error,
                                                       size_t size) { self->on_read(error, size); });
@@ -106,6 +116,62 @@ void TcpSession::on_read(boost::system::error_code error, size_t size) {
     return;
   }
   continue_after_piece(failed_);
+}
+
+void TcpSession::read_payload() {
+  direct_buffers_.clear();
+  size_t skip = direct_.filled;
+  for (const std::span<uint8_t> piece : direct_.record.pieces()) {
+    if (skip >= piece.size()) {
+      skip -= piece.size();
+      continue;
+    }
+    direct_buffers_.emplace_back(piece.data() + skip, piece.size() - skip);
+    skip = 0;
+  }
+  socket_.async_read_some(
+      direct_buffers_, [self = shared_from_this()](boost::system::error_code error, size_t size) {
+        self->on_payload_read(error, size);
+      });
+}
+
+void TcpSession::on_payload_read(boost::system::error_code error, size_t size) {
+  if (closed_) return;
+  if (error) {
+    direct_.record.cancel();  // the decoder reports the payload as truncated
+    on_read(error, 0);
+    return;
+  }
+  last_activity_ = std::chrono::steady_clock::now();
+  direct_.filled += size;
+  decoder_->payload_read(size);
+  if (decoder_->handed_off() == 0) {
+    const size_t payload_size = direct_.record.payload_size();
+    const pipeline::PushResult result = source_.pipeline().commit_payload(
+        direct_.channel, direct_.record, direct_.log_time, direct_.publish_time, direct_.sequence);
+    count_pushed(result, payload_size);
+    if (result.ok()) {
+      source_.direct_bytes.fetch_add(payload_size - direct_.copied, std::memory_order_relaxed);
+    }
+    short_read_next_ = true;
+  }
+  continue_after_piece(false);
+}
+
+bool TcpSession::take_payload(pipeline::ChannelHandle channel, mcap::Timestamp log_time,
+                              mcap::Timestamp publish_time, uint32_t sequence,
+                              mcap::ByteView received, uint64_t payload_size) {
+  // Held messages go first, in order; a closing session reads nothing more.
+  if (closed_ || ending_ || holding()) return false;
+  if (!source_.pipeline().reserve_payload(channel, payload_size, direct_.record)) return false;
+  direct_.record.write(0, received);
+  direct_.channel = channel;
+  direct_.log_time = log_time;
+  direct_.publish_time = publish_time;
+  direct_.sequence = sequence;
+  direct_.filled = received.size();
+  direct_.copied = received.size();
+  return true;
 }
 
 void TcpSession::continue_after_piece(bool last) {
@@ -194,6 +260,14 @@ void TcpSession::on_message(const mcap::Message& message) {
   push(route->channel, route->log_time, message.publish_time, message.sequence, message.data);
 }
 
+bool TcpSession::on_large_message(const mcap::Message& message, uint64_t payload_size) {
+  if (failed_) return false;
+  const std::optional<ChannelMapping::Route> route = channels_.route(message, receive_ns_);
+  if (!route) return false;  // on_message() skips it once it is whole
+  return take_payload(route->channel, route->log_time, message.publish_time, message.sequence,
+                      message.data, payload_size);
+}
+
 void TcpSession::on_metadata(const mcap::Metadata& metadata) {
   if (!failed_) source_.pipeline().write_metadata(metadata);
 }
@@ -204,6 +278,15 @@ void TcpSession::on_attachment(const mcap::Attachment& attachment) {
 
 void TcpSession::on_frame(mcap::ByteView payload) {
   push(fixed_channel_, receive_ns_, receive_ns_, frame_sequence_++, payload);
+}
+
+bool TcpSession::on_large_frame(mcap::ByteView received, uint64_t frame_size) {
+  if (!take_payload(fixed_channel_, receive_ns_, receive_ns_, frame_sequence_, received,
+                    frame_size)) {
+    return false;
+  }
+  ++frame_sequence_;
+  return true;
 }
 
 void TcpSession::push(pipeline::ChannelHandle channel, mcap::Timestamp log_time,

@@ -12,6 +12,13 @@
 // retries on a timer with a growing backoff; once all held messages are in, decoding resumes
 // and then reading. Other sessions on the same io_context keep flowing.
 //
+// Large payloads (kHandOffBytes and more) that a read brings only in part are read from the
+// socket straight into their record's queue segments, reserved in the pipeline
+// (Pipeline::reserve_payload): the part already received is copied once, the rest not at all.
+// The read after such a payload is short (kShortReadBytes), so that the next large message's
+// header comes with little of its payload, which would be copied. With no room reserved now
+// (a full queue, a latched channel), the message takes the usual path.
+//
 // Memory per connection: the decoder's buffer, kDefaultReadBytes (1 MiB), or while a larger
 // record is in flight that record (at most max_message_size + 4 for length_prefixed, the
 // DecoderLimits for mcap: a Chunk up to max_chunk_bytes); plus, for mcap, an unpacked chunk.
@@ -65,9 +72,27 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   };
   static constexpr std::chrono::microseconds kFirstBackoff{100};
   static constexpr std::chrono::microseconds kMaxBackoff{4000};
+  static constexpr size_t kShortReadBytes = 64 << 10;
+
+  // A large payload being read straight into its reserved record.
+  struct DirectPayload {
+    pipeline::ReservedRecord record;
+    pipeline::ChannelHandle channel;
+    mcap::Timestamp log_time = 0;
+    mcap::Timestamp publish_time = 0;
+    uint32_t sequence = 0;
+    size_t filled = 0;  // payload bytes in the record so far
+    size_t copied = 0;  // of which came with the header's read, copied from the buffer
+  };
 
   void read();
   void on_read(boost::system::error_code error, size_t size);
+  void read_payload();
+  void on_payload_read(boost::system::error_code error, size_t size);
+  // Reserves the message's record for a hand-off and copies `received` into it.
+  bool take_payload(pipeline::ChannelHandle channel, mcap::Timestamp log_time,
+                    mcap::Timestamp publish_time, uint32_t sequence, mcap::ByteView received,
+                    uint64_t payload_size);
   // After a read was decoded: retry held messages, or read on, or (`last`) close.
   void continue_after_piece(bool last);
   bool holding() const { return next_held_ < held_.size(); }
@@ -80,10 +105,12 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   // DecoderEvents (mcap)
   void on_channel(InBandChannelId id, const ChannelDefinition& definition) override;
   void on_message(const mcap::Message& message) override;
+  bool on_large_message(const mcap::Message& message, uint64_t payload_size) override;
   void on_metadata(const mcap::Metadata& metadata) override;
   void on_attachment(const mcap::Attachment& attachment) override;
   // FrameEvents (length_prefixed)
   void on_frame(mcap::ByteView payload) override;
+  bool on_large_frame(mcap::ByteView received, uint64_t frame_size) override;
 
   void push(pipeline::ChannelHandle channel, mcap::Timestamp log_time, mcap::Timestamp publish_time,
             uint32_t sequence, mcap::ByteView payload);
@@ -106,6 +133,9 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
   size_t next_held_ = 0;
   std::chrono::microseconds backoff_ = kFirstBackoff;
   std::chrono::steady_clock::time_point last_activity_;
+  DirectPayload direct_;
+  std::vector<boost::asio::mutable_buffer> direct_buffers_;  // reused for each read into it
+  bool short_read_next_ = false;
 };
 
 }  // namespace mcaprec::ingest

@@ -103,6 +103,7 @@ DaemonSnapshot rich_snapshot() {
   u.connections_accepted = 46;
   u.connections_open = 47;
   u.connections_refused = 48;
+  u.direct_bytes = 0;
   u.errors = {{"too_large", 49}, {"truncated", 50}};
   u.peers = {"1.2.3.4:5"};
   ingest::SourceStats t = u;

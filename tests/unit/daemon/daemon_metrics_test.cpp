@@ -354,6 +354,7 @@ mcaprec_source_kernel_dropped_datagrams_total counter source transport
 mcaprec_source_connections_accepted_total counter source transport
 mcaprec_source_connections_open gauge source transport
 mcaprec_source_connections_refused_total counter source transport
+mcaprec_source_direct_bytes_total counter source transport
 mcaprec_source_errors_total counter source transport reason)";
 const char kGoldenStatusKeys[] = R"(version string
 state string
@@ -465,6 +466,7 @@ sources[].peers[] string
 sources[].connections_accepted number
 sources[].connections_open number
 sources[].connections_refused number
+sources[].direct_bytes number
 process object
 process.cpu_seconds number
 process.resident_memory_bytes number

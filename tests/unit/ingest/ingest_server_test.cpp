@@ -621,6 +621,19 @@ TEST(IngestBadInput, TruncatedRecordClosesTheConnection) {
       "truncated", /*close_after=*/true);
 }
 
+// A large message is read straight into its queue segments once its header is in: cut
+// inside it, the connection is refused the same way, and nothing of it is queued or kept.
+TEST(IngestBadInput, TruncatedLargeMessageClosesTheConnectionAndQueuesNothing) {
+  Recording recording({tcp_source("in", config::SourceFormat::kMcap)});
+  mcap::Bytes message = record(test_message(1, 0, payload(0, 1 << 20)));
+  message.resize(message.size() / 2);
+  expect_refused_then_good(
+      recording, concat({record(test_schema(1)), record(test_channel(1, 1, "/x")), message}),
+      "truncated", /*close_after=*/true);
+  EXPECT_EQ(recording.source(0).direct_bytes, 0u);  // nothing committed
+  EXPECT_EQ(recording.pipeline().stats().memory.in_use, 0u);
+}
+
 TEST(IngestBadInput, OversizedMessageClosesTheConnection) {
   config::Source source = tcp_source("in", config::SourceFormat::kMcap);
   source.max_message_size = 1000;

@@ -400,6 +400,172 @@ TEST(TcpStreamBuffering, McapPauseInsideAChunkHoldsTheRestOfTheChunk) {
   EXPECT_EQ(events.payloads, rec.payloads);
 }
 
+// ---- hand-off: the handler reads a large payload itself ----
+
+// What TcpSession does with a payload it takes: the part received so far is copied, the rest
+// is read straight into the payload's own memory; the whole payload then joins the others.
+struct HandOff {
+  std::vector<Bytes>* out = nullptr;
+  Bytes payload;
+  size_t filled = 0;
+  size_t taken = 0;   // payloads taken
+  size_t copied = 0;  // bytes that came with the header's read
+  size_t direct = 0;  // bytes read straight into the payload
+  bool refuse = false;
+
+  bool take(ByteView received, uint64_t size) {
+    if (refuse) return false;
+    EXPECT_GE(size, kHandOffBytes);
+    EXPECT_LT(received.size(), size);
+    payload.assign(size, 0);
+    std::memcpy(payload.data(), received.data(), received.size());
+    filled = received.size();
+    copied += received.size();
+    ++taken;
+    return true;
+  }
+  void fill(const uint8_t* bytes, size_t n) {
+    std::memcpy(payload.data() + filled, bytes, n);
+    filled += n;
+    direct += n;
+    if (filled == payload.size()) out->push_back(std::move(payload));
+  }
+};
+
+class TakingFrames : public Frames {
+ public:
+  TakingFrames() { hand_off.out = &frames; }
+  bool on_large_frame(ByteView received, uint64_t size) override {
+    return hand_off.take(received, size);
+  }
+  HandOff hand_off;
+};
+
+class TakingMessages : public Messages {
+ public:
+  TakingMessages() { hand_off.out = &payloads; }
+  bool on_large_message(const mcap::Message& message, uint64_t size) override {
+    return hand_off.take(message.data, size);
+  }
+  HandOff hand_off;
+};
+
+// read_stream(), where a read into a handed-off payload goes to the handler (at most what the
+// payload still lacks, as TcpSession's reads into the segments).
+template <class Decoder, class NextSize>
+DecodeStatus read_stream_handing_off(Decoder& decoder, HandOff& hand_off, const Bytes& bytes,
+                                     NextSize next_size) {
+  for (size_t pos = 0; pos < bytes.size();) {
+    if (decoder.handed_off() > 0) {
+      const size_t n = std::min<size_t>({next_size(), decoder.handed_off(), bytes.size() - pos});
+      hand_off.fill(bytes.data() + pos, n);
+      pos += n;
+      decoder.payload_read(n);
+      continue;
+    }
+    const std::span<uint8_t> space = decoder.read_space();
+    const size_t n = std::min({next_size(), space.size(), bytes.size() - pos});
+    std::memcpy(space.data(), bytes.data() + pos, n);
+    pos += n;
+    if (DecodeStatus st = decoder.commit(n); !st.ok()) return st;
+  }
+  return decoder.finish();
+}
+
+TEST(TcpStreamBufferingHandOff, LargeFramesAreTakenAndTheStreamGoesOnAfterThem) {
+  const std::vector<Bytes> payloads = awkward_payloads();
+  const Bytes stream = frames_of(payloads);
+  size_t large = 0;  // payloads a read can bring in part
+  for (const Bytes& p : payloads) large += p.size() >= kHandOffBytes ? p.size() : 0;
+  std::mt19937 rng(5);
+  for (int split = 0; split < 3; ++split) {
+    TakingFrames events;
+    LengthPrefixedDecoder decoder(events, 16 << 20);
+    auto next = [&]() -> size_t {
+      if (split == 0) return SIZE_MAX;
+      if (split == 1) return 1 + rng() % 200000;
+      return 65537;
+    };
+    const DecodeStatus st = read_stream_handing_off(decoder, events.hand_off, stream, next);
+    ASSERT_TRUE(st.ok()) << split << ": " << st.error().to_string();
+    EXPECT_EQ(events.frames, payloads) << "split " << split;
+    EXPECT_EQ(decoder.offset(), stream.size());
+    EXPECT_GT(events.hand_off.taken, 0u) << split;
+    // The rest of what a read brought in part was read straight into place.
+    EXPECT_GT(events.hand_off.direct, 0u) << split;
+    EXPECT_LE(events.hand_off.direct + events.hand_off.copied, large);
+  }
+}
+
+TEST(TcpStreamBufferingHandOff, LargeMessagesAreTakenAndTheStreamGoesOnAfterThem) {
+  const Recording rec = mcap_recording(false, 200, 50);  // four messages of 1.5 MB
+  std::mt19937 rng(9);
+  for (int split = 0; split < 3; ++split) {
+    TakingMessages events;
+    McapStreamDecoder decoder(events);
+    auto next = [&]() -> size_t {
+      if (split == 0) return SIZE_MAX;
+      if (split == 1) return 1 + rng() % 300000;
+      return 4099;
+    };
+    const DecodeStatus st = read_stream_handing_off(decoder, events.hand_off, rec.bytes, next);
+    ASSERT_TRUE(st.ok()) << split << ": " << st.error().to_string();
+    EXPECT_TRUE(decoder.done());
+    EXPECT_EQ(events.payloads, rec.payloads) << "split " << split;
+    EXPECT_EQ(decoder.offset(), rec.bytes.size());
+    // No read brings a 1.5 MB message whole (the 1 MiB buffer), so all four are taken.
+    EXPECT_EQ(events.hand_off.taken, 4u) << split;
+    EXPECT_EQ(events.hand_off.direct + events.hand_off.copied, 4 * 1500000u + 49 + 99 + 149 + 199);
+    EXPECT_GT(events.hand_off.direct, 0u) << split;
+  }
+}
+
+TEST(TcpStreamBufferingHandOff, AStreamCutInsideATakenPayloadSaysHowMuchArrived) {
+  const Bytes stream =
+      frames_of({payload(1, 100, Filler::kNoise), payload(2, 300000, Filler::kNoise)});
+  TakingFrames events;
+  LengthPrefixedDecoder decoder(events, 1 << 20);
+  const Bytes head(stream.begin(), stream.end() - 1000);
+  const DecodeStatus st =
+      read_stream_handing_off(decoder, events.hand_off, head, [] { return size_t{50000}; });
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(events.hand_off.taken, 1u);
+  EXPECT_EQ(decode_reason_name(st.error().reason), "truncated");
+  EXPECT_EQ(st.error().offset, 104u);
+  EXPECT_EQ(st.error().message, "stream ends inside a frame of 300000 bytes, after 299000");
+
+  const Recording rec = mcap_recording(false, 50, 50);  // the last message is 1.5 MB
+  TakingMessages messages;
+  McapStreamDecoder mcap_decoder(messages);
+  const Bytes cut(rec.bytes.begin(), rec.bytes.begin() + long(rec.bytes.size() / 2));
+  const DecodeStatus mcap_st =
+      read_stream_handing_off(mcap_decoder, messages.hand_off, cut, [] { return size_t{65536}; });
+  ASSERT_FALSE(mcap_st.ok());
+  EXPECT_EQ(messages.hand_off.taken, 1u);
+  EXPECT_EQ(decode_reason_name(mcap_st.error().reason), "truncated");
+  EXPECT_NE(mcap_st.error().message.find("stream ends inside a Message record of "),
+            std::string::npos)
+      << mcap_st.error().message;
+  EXPECT_EQ(messages.payloads.size(), 49u);
+}
+
+// Bytes that live elsewhere (feed(): tests, fuzzers) are never handed off: the handler could
+// not read the rest of them.
+TEST(TcpStreamBufferingHandOff, FedBytesAreNeverOffered) {
+  const std::vector<Bytes> payloads = awkward_payloads();
+  const Bytes stream = frames_of(payloads);
+  TakingFrames events;
+  LengthPrefixedDecoder decoder(events, 16 << 20);
+  for (size_t pos = 0; pos < stream.size(); pos += 50000) {
+    ASSERT_TRUE(
+        decoder.feed(ByteView(stream).subspan(pos, std::min<size_t>(50000, stream.size() - pos)))
+            .ok());
+  }
+  ASSERT_TRUE(decoder.finish().ok());
+  EXPECT_EQ(events.hand_off.taken, 0u);
+  EXPECT_EQ(events.frames, payloads);
+}
+
 // ---- through a real socket ----
 
 config::Source tcp_source(config::SourceFormat format) {
@@ -418,8 +584,13 @@ config::Source tcp_source(config::SourceFormat format) {
 
 // Sends `bytes` over loopback in writes of random sizes, into a recording whose disk is stalled
 // at first (so that the session holds messages and pauses), and returns the recorded payloads.
-std::vector<Bytes> record_over_loopback(config::SourceFormat format, const Bytes& bytes,
-                                        uint64_t expected) {
+struct OverLoopback {
+  std::vector<Bytes> payloads;
+  uint64_t direct_bytes = 0;  // the source's: read straight into queue segments
+};
+
+OverLoopback record_over_loopback(config::SourceFormat format, const Bytes& bytes,
+                                  uint64_t expected) {
   pipeline::testing::ScratchDir dir;
   pipeline::testing::WriteGate gate;
   config::Config config;
@@ -463,6 +634,7 @@ std::vector<Bytes> record_over_loopback(config::SourceFormat format, const Bytes
       [&] { return (*server)->stats().at(0).messages == expected; }, 20s))
       << (*server)->stats().at(0).messages;
   EXPECT_TRUE((*server)->stats().at(0).errors.empty());
+  const uint64_t direct_bytes = (*server)->stats().at(0).direct_bytes;
   (*server)->stop();
   EXPECT_TRUE((*pipeline)->stop().ok());
   const std::vector<std::string> files = dir.files(".mcap");
@@ -470,25 +642,44 @@ std::vector<Bytes> record_over_loopback(config::SourceFormat format, const Bytes
   if (files.empty()) return {};
   const pipeline::testing::FileContents contents = pipeline::testing::read_file(files.front());
   EXPECT_EQ(contents.error, "");
-  std::vector<Bytes> out;
-  for (const auto& message : contents.messages) out.push_back(message.data);
+  OverLoopback out;
+  out.direct_bytes = direct_bytes;
+  for (const auto& message : contents.messages) out.payloads.push_back(message.data);
   return out;
 }
 
 TEST(TcpStreamBufferingLoopback, LengthPrefixedFramesOfEverySizeAreRecordedExactly) {
   const std::vector<Bytes> payloads = awkward_payloads();
-  const std::vector<Bytes> recorded = record_over_loopback(config::SourceFormat::kLengthPrefixed,
-                                                           frames_of(payloads), payloads.size());
-  ASSERT_EQ(recorded.size(), payloads.size());
-  for (size_t i = 0; i < payloads.size(); ++i) EXPECT_EQ(recorded[i], payloads[i]) << i;
+  const OverLoopback recorded = record_over_loopback(config::SourceFormat::kLengthPrefixed,
+                                                     frames_of(payloads), payloads.size());
+  ASSERT_EQ(recorded.payloads.size(), payloads.size());
+  for (size_t i = 0; i < payloads.size(); ++i) EXPECT_EQ(recorded.payloads[i], payloads[i]) << i;
+  // Large frames were read straight into the queue (while it had room).
+  EXPECT_GT(recorded.direct_bytes, 0u);
 }
 
 TEST(TcpStreamBufferingLoopback, McapChunksWithLargeMessagesAreRecordedExactly) {
   const Recording rec = mcap_recording(true, 400, 40);
-  const std::vector<Bytes> recorded =
+  const OverLoopback recorded =
       record_over_loopback(config::SourceFormat::kMcap, rec.bytes, rec.payloads.size());
-  ASSERT_EQ(recorded.size(), rec.payloads.size());
-  for (size_t i = 0; i < rec.payloads.size(); ++i) EXPECT_EQ(recorded[i], rec.payloads[i]) << i;
+  ASSERT_EQ(recorded.payloads.size(), rec.payloads.size());
+  for (size_t i = 0; i < rec.payloads.size(); ++i) {
+    EXPECT_EQ(recorded.payloads[i], rec.payloads[i]) << i;
+  }
+  EXPECT_EQ(recorded.direct_bytes, 0u);  // messages inside chunks are never read in place
+}
+
+// Outside chunks, the large messages are read from the socket straight into their segments:
+// most of their bytes, counted in direct_bytes, and the file is the same.
+TEST(TcpStreamBufferingLoopback, LargeMcapMessagesAreReadStraightIntoTheQueue) {
+  const Recording rec = mcap_recording(false, 400, 20);  // 20 messages of 1.5 MB
+  const OverLoopback recorded =
+      record_over_loopback(config::SourceFormat::kMcap, rec.bytes, rec.payloads.size());
+  ASSERT_EQ(recorded.payloads.size(), rec.payloads.size());
+  for (size_t i = 0; i < rec.payloads.size(); ++i) {
+    EXPECT_EQ(recorded.payloads[i], rec.payloads[i]) << i;
+  }
+  EXPECT_GT(recorded.direct_bytes, 10 * 1500000u);
 }
 
 TEST(ReceiveBuffer, AnIncompleteRecordStaysInPlaceUntilItWouldNotFit) {
