@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the fuzz targets: a digest of everything a decoder reported, and deterministic
 // piece boundaries derived from the input, so that a failing input replays exactly.
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -83,6 +84,8 @@ ingest::DecodeStatus feed_pieces(Decoder& decoder, const uint8_t* data,
 // many reads as the space asks), committing each read. Whenever an event paused the decoder,
 // `events.release_held()` consumes the views it held before decoding resumes, so that a view
 // the decoder no longer keeps valid is read after the fact (and caught by ASan or the digest).
+// While a payload is handed off to the events, the reads go to `events.fill()` instead, as
+// TcpSession reads into queue segments.
 template <class Decoder, class Events>
 ingest::DecodeStatus read_pieces(Decoder& decoder, Events& events, const uint8_t* data,
                                  const std::vector<size_t>& sizes) {
@@ -90,6 +93,13 @@ ingest::DecodeStatus read_pieces(Decoder& decoder, Events& events, const uint8_t
     size_t pos = 0;
     for (size_t n : sizes) {
       for (size_t done = 0; done < n;) {
+        if (decoder.handed_off() > 0) {
+          const size_t k = std::min<uint64_t>(decoder.handed_off(), n - done);
+          events.fill(data + pos + done, k);
+          done += k;
+          decoder.payload_read(k);
+          continue;
+        }
         const std::span<uint8_t> space = decoder.read_space();
         const size_t k = space.size() < n - done ? space.size() : n - done;
         std::memcpy(space.data(), data + pos + done, k);

@@ -1,6 +1,6 @@
 // Fuzz target: the length-prefixed frame decoder (TCP). Whole input, varying pieces fed, and
-// varying reads into a small read buffer with frames held across pauses (as TcpSession does):
-// same frames, same ending, no memory errors.
+// varying reads into a small read buffer with frames held across pauses and larger frames
+// handed off (as TcpSession does): same frames, same ending, no memory errors.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -31,10 +31,25 @@ class DigestFrames : public ingest::FrameEvents {
     for (mcaprec::mcap::ByteView view : held) digest.add(view);
     held.clear();
   }
+  // Hand-off: the frame's part received is copied, the rest comes through fill().
+  bool on_large_frame(mcaprec::mcap::ByteView received, uint64_t frame_size) override {
+    if (!holding) return false;
+    if (!held.empty()) mcaprec::fuzz::fail("a frame offered while frames are held");
+    taken_size = frame_size;
+    taken.assign(received.begin(), received.end());
+    return true;
+  }
+  void fill(const uint8_t* bytes, size_t size) {
+    taken.insert(taken.end(), bytes, bytes + size);
+    if (taken.size() > taken_size) mcaprec::fuzz::fail("a frame read past its end");
+    if (taken.size() == taken_size) digest.add(taken);
+  }
   Digest digest;
   bool holding = false;
   ingest::LengthPrefixedDecoder* decoder = nullptr;
   std::vector<mcaprec::mcap::ByteView> held;
+  std::vector<uint8_t> taken;  // a handed-off frame
+  uint64_t taken_size = 0;
   uint64_t count = 0;
 };
 
@@ -48,7 +63,8 @@ Digest run(const uint8_t* data, const std::vector<size_t>& sizes) {
 Digest read(const uint8_t* data, size_t size, const std::vector<size_t>& sizes) {
   DigestFrames events;
   // A small buffer, so that growing and moving the incomplete frame happen all the time.
-  ingest::LengthPrefixedDecoder decoder(events, kMaxFrame, 16 + size % 200);
+  // Frames from a few bytes on are handed off, so that hand-offs meet every boundary.
+  ingest::LengthPrefixedDecoder decoder(events, kMaxFrame, 16 + size % 200, 1 + size % 61);
   events.decoder = &decoder;
   events.holding = true;
   events.digest.add_status(mcaprec::fuzz::read_pieces(decoder, events, data, sizes));

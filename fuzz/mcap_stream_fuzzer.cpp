@@ -1,7 +1,7 @@
 // Fuzz target: the MCAP stream decoder (TCP). The input is decoded as a single piece, in pieces
-// of varying sizes, and read into a small read buffer with messages held across pauses (as
-// TcpSession does); all must report exactly the same events and end the same way, and none may
-// crash, leak or read freed memory.
+// of varying sizes, and read into a small read buffer with messages held across pauses and
+// larger payloads handed off (as TcpSession does); all must report exactly the same events and
+// end the same way, and none may crash, leak or read freed memory.
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -56,6 +56,22 @@ class DigestEvents : public ingest::DecoderEvents {
     for (const mcap::Message& m : held) add_message(m);
     held.clear();
   }
+  // Hand-off: the payload's part received is copied, the rest comes through fill().
+  bool on_large_message(const mcap::Message& m, uint64_t payload_size) override {
+    if (!holding) return false;
+    if (!held.empty()) mcaprec::fuzz::fail("a payload offered while messages are held");
+    taken = m;
+    taken_size = payload_size;
+    taken_payload.assign(m.data.begin(), m.data.end());
+    return true;
+  }
+  void fill(const uint8_t* bytes, size_t size) {
+    taken_payload.insert(taken_payload.end(), bytes, bytes + size);
+    if (taken_payload.size() > taken_size) mcaprec::fuzz::fail("a payload read past its end");
+    if (taken_payload.size() < taken_size) return;
+    taken.data = taken_payload;
+    add_message(taken);
+  }
   void on_metadata(const mcap::Metadata& m) override {
     digest.add(m.name);
     for (const auto& [k, v] : m.metadata) {
@@ -74,6 +90,9 @@ class DigestEvents : public ingest::DecoderEvents {
   bool holding = false;
   ingest::McapStreamDecoder* decoder = nullptr;
   std::vector<mcap::Message> held;  // views into the paused decoder's buffer or chunk
+  mcap::Message taken;              // the handed-off message, its payload in taken_payload
+  std::vector<uint8_t> taken_payload;
+  uint64_t taken_size = 0;
   uint64_t count = 0;
 };
 
@@ -112,7 +131,8 @@ Outcome run(const uint8_t* data, const std::vector<size_t>& sizes) {
 Outcome read(const uint8_t* data, size_t size, const std::vector<size_t>& sizes) {
   DigestEvents events;
   // A small buffer, so that growing and moving the incomplete record happen all the time.
-  ingest::McapStreamDecoder decoder(events, fuzz_limits(), 16 + size % 200);
+  // Payloads from a few bytes on are handed off, so that hand-offs meet every record.
+  ingest::McapStreamDecoder decoder(events, fuzz_limits(), 16 + size % 200, 1 + size % 61);
   events.decoder = &decoder;
   events.holding = true;
   events.digest.add_status(mcaprec::fuzz::read_pieces(decoder, events, data, sizes));

@@ -15,7 +15,7 @@
 // into an unpacked chunk) stay valid until resume(), finish() or the next read_space(): the
 // session holds such messages without copying them while the pipeline is full.
 //
-// Hand-off: a large payload that is not all received yet (at least kHandOffBytes; only for bytes
+// Hand-off: a large payload that is not all received yet (kHandOffBytes or more; only for bytes
 // that came through commit()) is offered to the event handler with the part that is there
 // (DecoderEvents::on_large_message, FrameEvents::on_large_frame). A handler that takes it reads
 // the rest from the socket itself, into its own memory (TcpSession: queue segments), and
@@ -73,10 +73,11 @@ class ByteStreamDecoder {
   size_t buffer_capacity() const { return buffer_.capacity(); }
 
  protected:
-  explicit ByteStreamDecoder(size_t read_bytes) : buffer_(read_bytes) {}
+  ByteStreamDecoder(size_t read_bytes, size_t hand_off_bytes)
+      : buffer_(read_bytes), hand_off_bytes_(hand_off_bytes) {}
 
-  // For decode(): whether a large incomplete payload may be offered for hand-off now.
-  bool may_hand_off() const { return may_hand_off_; }
+  // For decode(): whether an incomplete payload of `size` bytes is offered for hand-off now.
+  bool may_hand_off(uint64_t size) const { return may_hand_off_ && size >= hand_off_bytes_; }
   // decode() handed a payload off, with `remaining` bytes of it still to come; it consumed the
   // rest of its input.
   void hand_off(uint64_t remaining) { handed_off_ = remaining; }
@@ -96,6 +97,7 @@ class ByteStreamDecoder {
   DecodeStatus decode_buffered();
 
   ReceiveBuffer buffer_;
+  const size_t hand_off_bytes_;
   bool paused_ = false;
   bool may_hand_off_ = false;  // while decoding what commit() or resume() brought
   uint64_t handed_off_ = 0;

@@ -7,8 +7,10 @@
 namespace mcaprec::ingest {
 
 LengthPrefixedDecoder::LengthPrefixedDecoder(FrameEvents& events, uint64_t max_frame_size,
-                                             size_t read_bytes)
-    : ByteStreamDecoder(read_bytes), events_(events), max_frame_size_(max_frame_size) {}
+                                             size_t read_bytes, size_t hand_off_bytes)
+    : ByteStreamDecoder(read_bytes, hand_off_bytes),
+      events_(events),
+      max_frame_size_(max_frame_size) {}
 
 DecodeResult<size_t> LengthPrefixedDecoder::decode(mcap::ByteView bytes) {
   if (finished_ && !bytes.empty()) {
@@ -32,8 +34,7 @@ DecodeResult<size_t> LengthPrefixedDecoder::decode(mcap::ByteView bytes) {
     }
     if (bytes.size() - pos < frame_size_) {
       const mcap::ByteView received = bytes.subspan(pos);
-      if (may_hand_off() && frame_size_ >= kHandOffBytes &&
-          events_.on_large_frame(received, frame_size_)) {
+      if (may_hand_off(frame_size_) && events_.on_large_frame(received, frame_size_)) {
         pos += received.size();
         offset_ += received.size();
         frame_handed_ = static_cast<uint32_t>(received.size());

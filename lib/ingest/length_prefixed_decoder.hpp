@@ -29,9 +29,11 @@ class FrameEvents {
 
 class LengthPrefixedDecoder : public ByteStreamDecoder {
  public:
-  // `events` must outlive the decoder. Frames longer than `max_frame_size` are refused.
+  // `events` must outlive the decoder. Frames longer than `max_frame_size` are refused; frames
+  // of `hand_off_bytes` or more may be handed off.
   LengthPrefixedDecoder(FrameEvents& events, uint64_t max_frame_size,
-                        size_t read_bytes = kDefaultReadBytes);
+                        size_t read_bytes = kDefaultReadBytes,
+                        size_t hand_off_bytes = kHandOffBytes);
 
   uint64_t offset() const { return offset_; }  // bytes consumed so far
 

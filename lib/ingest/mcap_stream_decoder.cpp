@@ -31,8 +31,8 @@ DecodeError in_chunk(DecodeError error, uint64_t chunk_offset, uint64_t pos) {
 }  // namespace
 
 McapStreamDecoder::McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits,
-                                     size_t read_bytes)
-    : ByteStreamDecoder(read_bytes),
+                                     size_t read_bytes, size_t hand_off_bytes)
+    : ByteStreamDecoder(read_bytes, hand_off_bytes),
       events_(events),
       limits_(limits),
       channels_(limits),
@@ -160,9 +160,7 @@ DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView bytes, si
     }
     if (bytes.size() - pos < content_length_) {
       // Waits, whole, in the receive buffer, unless its handler takes its payload.
-      DecodeResult<size_t> taken = offer_large_message(bytes, pos);
-      if (!taken.ok()) return taken.error();
-      pos += *taken;
+      pos += offer_large_message(bytes, pos);
       break;
     }
     const mcap::ByteView content = bytes.subspan(pos, static_cast<size_t>(content_length_));
@@ -175,18 +173,20 @@ DecodeResult<size_t> McapStreamDecoder::consume_records(mcap::ByteView bytes, si
   return pos;
 }
 
-DecodeResult<size_t> McapStreamDecoder::offer_large_message(mcap::ByteView bytes, size_t pos) {
+size_t McapStreamDecoder::offer_large_message(mcap::ByteView bytes, size_t pos) {
   const mcap::ByteView received = bytes.subspan(pos);
-  if (!may_hand_off() || opcode_ != static_cast<uint8_t>(Opcode::kMessage) ||
-      content_length_ < mcap::kMessageHeaderSize + kHandOffBytes ||
+  if (opcode_ != static_cast<uint8_t>(Opcode::kMessage) ||
+      content_length_ < mcap::kMessageHeaderSize ||
+      !may_hand_off(content_length_ - mcap::kMessageHeaderSize) ||
       received.size() < mcap::kMessageHeaderSize) {
     return 0;
   }
-  // The fixed fields are checked as they would be once the record is whole (its length was,
-  // in begin_record()).
+  // Its length passed the limits in begin_record(). A record that fails the other checks is
+  // not offered: it is reported once whole (or truncated), so the error is the same whatever
+  // the reads were.
   DecodeResult<mcap::Message> message =
       detail::decode_message(received, record_offset_, channels_, limits_);
-  if (!message.ok()) return message.error();
+  if (!message.ok()) return 0;
   if (!events_.on_large_message(*message, content_length_ - mcap::kMessageHeaderSize)) return 0;
   offset_ += received.size();
   action_ = Action::kSkip;

@@ -42,8 +42,10 @@ class McapStreamDecoder : public ByteStreamDecoder {
   // `events` must outlive the decoder. Events fire from inside feed(), commit(), resume() and
   // finish(). finish() fails when the stream stopped inside the magic or a record; ending
   // between records is fine, with or without Data End and Footer.
+  // Messages whose payload is `hand_off_bytes` or more may be handed off.
   explicit McapStreamDecoder(DecoderEvents& events, const DecoderLimits& limits = {},
-                             size_t read_bytes = kDefaultReadBytes);
+                             size_t read_bytes = kDefaultReadBytes,
+                             size_t hand_off_bytes = kHandOffBytes);
 
   // The Footer and its trailing magic arrived, or finish() was called: nothing more may come.
   bool done() const { return phase_ == Phase::kDone; }
@@ -69,7 +71,7 @@ class McapStreamDecoder : public ByteStreamDecoder {
   void consumed_by_handler(size_t size) override;
   // Offers the incomplete Message whose content starts at bytes[pos] for hand-off; returns
   // the bytes it consumed (0: not taken).
-  DecodeResult<size_t> offer_large_message(mcap::ByteView bytes, size_t pos);
+  size_t offer_large_message(mcap::ByteView bytes, size_t pos);
   // Consume from `bytes` starting at `pos`; return the new position.
   DecodeResult<size_t> consume_magic(mcap::ByteView bytes, size_t pos);
   DecodeResult<size_t> consume_records(mcap::ByteView bytes, size_t pos);
