@@ -5,12 +5,12 @@
 #
 #   bench/automotive_ab.sh ROUNDS LABEL=BUILD_DIR LABEL=BUILD_DIR ... [-- OUT_DIR]
 #
-# Each round runs bench/automotive_bench.sh once per build, in the order given (the environment
-# is passed on: STEPS, STEP_SECONDS, SCALE, NICE, EXTRA_YAML, KEEP_MB). BUILD_DIR holds
-# tools/mcaprec and daemon/mcaprecd: copy each build's two binaries somewhere of their own
-# first. It prints a line per run as it goes, then for every build and receiver the median
-# CPU-s/GB, the median ratio to the sink of the same run, and the messages lost in all;
-# OUT_DIR/runs.jsonl has every run, OUT_DIR/ab.json the medians.
+# Each round runs bench/automotive_bench.sh once per build, in the order given, reversed in even
+# rounds, so use an even ROUNDS (the environment is passed on: STEPS, STEP_SECONDS, SCALE, NICE,
+# EXTRA_YAML, KEEP_MB). BUILD_DIR holds tools/mcaprec and daemon/mcaprecd: copy each build's two
+# binaries somewhere of their own first. It prints a line per run as it goes, then for every
+# build and receiver the median CPU-s/GB, the median ratio to the sink of the same run, and the
+# messages lost in all; OUT_DIR/runs.jsonl has every run, OUT_DIR/ab.json the medians.
 set -euo pipefail
 
 rounds=${1:?usage: automotive_ab.sh ROUNDS LABEL=BUILD_DIR LABEL=BUILD_DIR ... [-- OUT_DIR]}
@@ -38,7 +38,14 @@ runs="$out/runs.jsonl"
 : > "$runs"
 
 for round in $(seq 1 "$rounds"); do
-  for build in "${builds[@]}"; do
+  # Even rounds go in the reverse order: measured on 2026-12-07, the build that runs second in a
+  # round came out up to 10 % dearer (bench/README, "Reading large TCP payloads ... landed").
+  order=("${builds[@]}")
+  if (( round % 2 == 0 )); then
+    order=()
+    for (( i = ${#builds[@]} - 1; i >= 0; i-- )); do order+=("${builds[i]}"); done
+  fi
+  for build in "${order[@]}"; do
     label=${build%%=*}
     run_dir="$out/$label-$round"
     rm -rf "$run_dir"
