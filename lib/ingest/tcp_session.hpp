@@ -2,8 +2,8 @@
 // One TCP connection of a source, in the style of the Asio examples: the session owns its
 // socket and its decoder, and keeps itself alive through the shared_ptr its pending handlers
 // hold. The socket reads straight into the decoder's buffer (ByteStreamDecoder::read_space()),
-// records are decoded in place and each payload is copied once, by the pipeline's push; the
-// next read is issued only once what was read is in the pipeline.
+// records are decoded in place and each payload is copied once, by the pipeline's push (large
+// ones not at all: below); the next read is issued only once what was read is in the pipeline.
 //
 // Backpressure without parking the thread: pushes never wait (Pipeline::try_push). When a
 // block-policy channel is full, the message is held (a view: the decoder is paused, so the
