@@ -214,11 +214,10 @@ ChannelQueue::Room ChannelQueue::append_if_room_locked(const OutgoingMessage& me
 
 ChannelQueue::Room ChannelQueue::make_room_locked(size_t record_bytes, bool may_discard,
                                                   size_t& fresh_segments) {
-  // Reserved records count as queued: they will be, without asking again.
-  const uint64_t unsealed = unsealed_.load(std::memory_order_relaxed) + reserved_;
-  if (unsealed + record_bytes > config_.queue_bytes) {
+  const uint64_t queued = queued_locked();
+  if (queued + record_bytes > config_.queue_bytes) {
     if (!may_discard) return Room::kQueueFull;
-    discard_oldest_locked(unsealed + record_bytes - config_.queue_bytes, DropReason::kQueueFull);
+    discard_oldest_locked(queued + record_bytes - config_.queue_bytes, DropReason::kQueueFull);
   }
   const size_t needed = pool_.segments_for(record_bytes);
   for (;;) {
@@ -279,9 +278,7 @@ bool ChannelQueue::reserve(size_t payload_size, ReservedRecord& out) {
   {
     std::lock_guard lock(mu_);
     if (!accepting_.load(std::memory_order_acquire) ||
-        unsealed_.load(std::memory_order_relaxed) + reserved_ + record_bytes >
-            config_.queue_bytes ||
-        !pool_.try_reserve(count)) {
+        queued_locked() + record_bytes > config_.queue_bytes || !pool_.try_reserve(count)) {
       return false;
     }
     reserved_ += record_bytes;
@@ -312,9 +309,9 @@ PushResult ChannelQueue::commit(ReservedRecord& record, mcap::Timestamp log_time
   Lane appended_lane = kCompressedLane;
   {
     std::lock_guard lock(mu_);
-    reserved_ -= record_bytes;
     stopped = !accepting_.load(std::memory_order_acquire);
     if (!stopped) {
+      reserved_ -= record_bytes;
       Segment* head = record.segments_.front();
       store_message_header(head->bytes, config_.channel_id, sequence, log_time, publish_time,
                            payload_size);
@@ -339,15 +336,11 @@ PushResult ChannelQueue::commit(ReservedRecord& record, mcap::Timestamp log_time
   counters_.received.fetch_add(1, std::memory_order_relaxed);
   counters_.received_bytes.fetch_add(payload_size, std::memory_order_relaxed);
   if (stopped) {
-    for (Segment* segment : record.segments_) pool_.release(segment);
-  }
-  record.queue_ = nullptr;  // the segments now belong to the runs (or went back)
-  record.segments_.clear();
-  record.pieces_.clear();
-  if (stopped) {
+    record.cancel();
     counters_.count_drop(DropReason::kStopped);
     return PushResult::dropped(DropReason::kStopped);
   }
+  record.reset();  // its segments belong to the runs now
   group_.on_appended(record_bytes, urgent, appended_lane);
   return PushResult::accepted();
 }

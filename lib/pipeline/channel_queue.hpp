@@ -137,6 +137,9 @@ class ChannelQueue {
   static DropReason drop_reason(Room room) {
     return room == Room::kQueueFull ? DropReason::kQueueFull : DropReason::kMemoryBudget;
   }
+  // What counts against queue_bytes: the unsealed records and the reserved ones (they will be
+  // queued without asking again).
+  uint64_t queued_locked() const { return unsealed_.load(std::memory_order_relaxed) + reserved_; }
   // A record the queue or the memory budget could never hold.
   bool too_large(size_t record_bytes) const {
     return record_bytes > config_.queue_bytes || !pool_.fits_budget(record_bytes);

@@ -9,7 +9,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
-#include <utility>
 #include <vector>
 
 #include "mcap/records.hpp"
@@ -23,8 +22,6 @@ class ReservedRecord {
  public:
   ReservedRecord() = default;
   ~ReservedRecord() { cancel(); }
-  ReservedRecord(ReservedRecord&& other) noexcept { *this = std::move(other); }
-  ReservedRecord& operator=(ReservedRecord&& other) noexcept;
   ReservedRecord(const ReservedRecord&) = delete;
   ReservedRecord& operator=(const ReservedRecord&) = delete;
 
@@ -33,6 +30,18 @@ class ReservedRecord {
   // Where the payload goes, in order: after the record's header in the first segment, then
   // each further segment of the chain. Together exactly payload_size() bytes.
   std::span<const std::span<uint8_t>> pieces() const { return pieces_; }
+  // Calls `visit(room)` for each piece's part from payload byte `at` on, in order.
+  template <class Visit>
+  void for_each_piece_from(size_t at, Visit&& visit) const {
+    for (const std::span<uint8_t> piece : pieces_) {
+      if (at >= piece.size()) {
+        at -= piece.size();
+        continue;
+      }
+      visit(piece.subspan(at));
+      at = 0;
+    }
+  }
 
   // Copies `bytes` into the payload from its byte `at` on (must fit in payload_size()).
   void write(size_t at, mcap::ByteView bytes);
@@ -41,6 +50,9 @@ class ReservedRecord {
 
  private:
   friend class ChannelQueue;
+  // Not active any more: the segments went to the queue's runs or back to the pool.
+  void reset();
+
   ChannelQueue* queue_ = nullptr;
   size_t payload_size_ = 0;
   std::vector<Segment*> segments_;  // the chain, head first; one ref each
