@@ -18,15 +18,16 @@ std::span<uint8_t> ByteStreamDecoder::read_space() {
 DecodeStatus ByteStreamDecoder::commit(size_t size) {
   if (failed_) return error_;
   buffer_.commit(size);
-  may_hand_off_ = true;
-  DecodeStatus status = decode_buffered();
-  may_hand_off_ = false;
-  return status;
+  return decode_read();
 }
 
 DecodeStatus ByteStreamDecoder::resume() {
   paused_ = false;
   if (failed_) return error_;
+  return decode_read();
+}
+
+DecodeStatus ByteStreamDecoder::decode_read() {
   may_hand_off_ = true;
   DecodeStatus status = decode_buffered();
   may_hand_off_ = false;

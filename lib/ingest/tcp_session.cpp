@@ -120,15 +120,10 @@ void TcpSession::on_read(boost::system::error_code error, size_t size) {
 
 void TcpSession::read_payload() {
   direct_buffers_.clear();
-  size_t skip = direct_.filled;
-  for (const std::span<uint8_t> piece : direct_.record.pieces()) {
-    if (skip >= piece.size()) {
-      skip -= piece.size();
-      continue;
-    }
-    direct_buffers_.emplace_back(piece.data() + skip, piece.size() - skip);
-    skip = 0;
-  }
+  const size_t filled = direct_.record.payload_size() - decoder_->handed_off();
+  direct_.record.for_each_piece_from(filled, [this](std::span<uint8_t> room) {
+    direct_buffers_.emplace_back(room.data(), room.size());
+  });
   socket_.async_read_some(
       direct_buffers_, [self = shared_from_this()](boost::system::error_code error, size_t size) {
         self->on_payload_read(error, size);
@@ -143,7 +138,6 @@ void TcpSession::on_payload_read(boost::system::error_code error, size_t size) {
     return;
   }
   last_activity_ = std::chrono::steady_clock::now();
-  direct_.filled += size;
   decoder_->payload_read(size);
   if (decoder_->handed_off() == 0) {
     const size_t payload_size = direct_.record.payload_size();
@@ -169,7 +163,6 @@ bool TcpSession::take_payload(pipeline::ChannelHandle channel, mcap::Timestamp l
   direct_.log_time = log_time;
   direct_.publish_time = publish_time;
   direct_.sequence = sequence;
-  direct_.filled = received.size();
   direct_.copied = received.size();
   return true;
 }

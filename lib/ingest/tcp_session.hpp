@@ -81,8 +81,7 @@ class TcpSession : public std::enable_shared_from_this<TcpSession>,
     mcap::Timestamp log_time = 0;
     mcap::Timestamp publish_time = 0;
     uint32_t sequence = 0;
-    size_t filled = 0;  // payload bytes in the record so far
-    size_t copied = 0;  // of which came with the header's read, copied from the buffer
+    size_t copied = 0;  // payload bytes that came with the header's read, copied from the buffer
   };
 
   void read();
