@@ -122,8 +122,7 @@ Segment* BufferPool::take_reserved() {
   }
   mark_taken(*segment);
   segment->next_free = nullptr;
-  segment->used = 0;
-  segment->entry_count = 0;
+  segment->clear();
   segment->refs.store(1, std::memory_order_relaxed);
   return segment;
 }

@@ -95,7 +95,7 @@ void CompressorPool::prepare(mcap::Compressor& compressor,
   const size_t piece_bytes = 2 * settings_.chunk_size / SealedChunk::kReservedPieces + 1;
   const std::vector<uint8_t> zeros(piece_bytes);
   for (size_t i = 0; i < SealedChunk::kReservedPieces; ++i) {
-    pieces.push_back(mcap::ChunkPiece{zeros, {}});
+    pieces.push_back(mcap::ChunkPiece{zeros, {}, std::nullopt});
   }
   mcap::ChunkEncodeOptions options;
   options.compression = settings_.compression;
@@ -135,7 +135,8 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
     pieces.push_back(mcap::ChunkPiece{
         mcap::ByteView(piece.segment->bytes + piece.byte_begin, piece.byte_end - piece.byte_begin),
         std::span<const mcap::MessageIndexEntry>(entries + piece.entry_begin,
-                                                 piece.entry_end - piece.entry_begin)});
+                                                 piece.entry_end - piece.entry_begin),
+        piece.segment->known_crc(piece.byte_begin, piece.byte_end)});
   }
 
   mcap::ChunkEncodeOptions options;

@@ -516,5 +516,77 @@ TEST(EncodeChunkTest, RawChunkWithRecordsInPlaceIsTheCopiedChunkInFileOrder) {
   }
 }
 
+// The uncompressed_crc field of the Chunk record at the start of `bytes`.
+uint32_t stored_records_crc(const Bytes& bytes) {
+  Result<RecordFrame> frame = read_frame(bytes, 0);
+  EXPECT_TRUE(frame.ok());
+  if (!frame.ok()) return 0;
+  Result<Record> record = parse_record(*frame);
+  EXPECT_TRUE(record.ok());
+  return record.ok() ? std::get<Chunk>(*record).uncompressed_crc : 0;
+}
+
+// A piece may come with its records' CRC already computed (the pipeline checksums large
+// payloads as they arrive): the encoder combines it instead of reading the records again. The
+// chunk is the same, byte for byte, as one whose CRCs were computed here; and a given CRC is
+// trusted, which a deliberately wrong one shows.
+TEST(EncodeChunkTest, KnownPieceCrcsGiveTheSameChunkWithoutReadingThePieces) {
+  std::vector<ChunkBuilder> noisy(4);
+  fill(noisy[0], {{1, 5}, {2, 6}});
+  noisy[1].add_message(Message{1, 0, 7, 7, payload(7, 40000, Filler::kNoise)});
+  noisy[2].add_message(Message{2, 0, 3, 3, payload(3, 100, Filler::kNoise)});
+  noisy[3].add_message(Message{2, 1, 9, 9, payload(9, 70000, Filler::kNoise)});
+  std::vector<ChunkBuilder> repetitive(2);
+  fill(repetitive[0], kMixed);
+  repetitive[1].add_message(Message{1, 3, 11, 11, payload(11, 30000, Filler::kRuns)});
+
+  for (std::vector<ChunkBuilder>* builders : {&noisy, &repetitive}) {
+    std::vector<ChunkPiece> computed;
+    std::vector<ChunkPiece> known;
+    for (const ChunkBuilder& b : *builders) {
+      computed.push_back(b.piece());
+      known.push_back(b.piece());
+      known.back().records_crc = crc32(b.piece().records);
+    }
+    for (Compression codec : {Compression::kNone, Compression::kZstd, Compression::kLz4}) {
+      for (const uint64_t in_place_min : {uint64_t{0}, uint64_t{16} << 10}) {
+        SCOPED_TRACE(std::string(compression_name(codec)) +
+                     (builders == &noisy ? ", noise" : ", runs") +
+                     (in_place_min > 0 ? ", in place" : ", copied"));
+        Compressor compressor;
+        ChunkEncodeOptions options;
+        options.compression = codec;
+        options.min_saving_percent = 2;
+        options.in_place_min_bytes = in_place_min;
+        EncodedChunk expected;
+        ASSERT_TRUE(encode_chunk(computed, options, compressor, expected).ok());
+        EncodedChunk encoded;
+        ASSERT_TRUE(encode_chunk(known, options, compressor, encoded).ok());
+        Bytes expected_bytes;
+        Bytes encoded_bytes;
+        copy_chunk_bytes(expected, expected_bytes);
+        copy_chunk_bytes(encoded, encoded_bytes);
+        EXPECT_EQ(encoded_bytes, expected_bytes);
+        EXPECT_EQ(encoded.crc, expected.crc);
+        EXPECT_EQ(encoded.crc, crc32(encoded_bytes));
+
+        // A wrong CRC for the last piece is combined as given: the records were not read.
+        std::vector<ChunkPiece> wrong = known;
+        wrong.back().records_crc = *wrong.back().records_crc ^ 1u;
+        EncodedChunk trusted;
+        ASSERT_TRUE(encode_chunk(wrong, options, compressor, trusted).ok());
+        Bytes trusted_bytes;
+        copy_chunk_bytes(trusted, trusted_bytes);
+        uint32_t combined = 0;
+        for (const ChunkPiece& piece : wrong) {
+          combined = crc32_combine(combined, *piece.records_crc, piece.records.size());
+        }
+        EXPECT_EQ(stored_records_crc(trusted_bytes), combined);
+        EXPECT_NE(combined, stored_records_crc(expected_bytes));
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace mcaprec::mcap
