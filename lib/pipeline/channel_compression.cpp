@@ -1,5 +1,7 @@
 #include "pipeline/channel_compression.hpp"
 
+#include <algorithm>
+
 namespace mcaprec::pipeline {
 
 bool ChannelCompression::probe_due(int64_t now_ns) {
@@ -36,6 +38,36 @@ void ChannelCompression::observe(uint64_t raw_bytes, uint64_t compressed_bytes, 
   } else if (raw && estimate_ < policy_.compress_below) {
     raw_.store(false, std::memory_order_relaxed);
   }
+}
+
+uint64_t probe_sample(std::span<const mcap::ChunkPiece> pieces, uint64_t total,
+                      uint64_t sample_bytes, std::vector<mcap::ByteView>& out) {
+  if (total <= sample_bytes) {
+    for (const mcap::ChunkPiece& piece : pieces) out.push_back(piece.records);
+    return total;
+  }
+  const uint64_t window = sample_bytes / kProbeWindows;
+  uint64_t sampled = 0;
+  size_t piece = 0;
+  uint64_t piece_begin = 0;  // of pieces[piece], within the records
+  for (uint64_t w = 0; w < kProbeWindows; ++w) {
+    uint64_t at = w * (total / kProbeWindows);  // windows never overlap: total > sample_bytes
+    uint64_t left = window;
+    while (left > 0 && piece < pieces.size()) {
+      const mcap::ByteView records = pieces[piece].records;
+      if (at >= piece_begin + records.size()) {
+        piece_begin += records.size();
+        ++piece;
+        continue;
+      }
+      const uint64_t n = std::min(left, piece_begin + records.size() - at);
+      out.push_back(records.subspan(at - piece_begin, n));
+      at += n;
+      left -= n;
+      sampled += n;
+    }
+  }
+  return sampled;
 }
 
 }  // namespace mcaprec::pipeline

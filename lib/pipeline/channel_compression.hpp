@@ -9,14 +9,19 @@
 // observations, gathered until at least kMinSampleBytes, move a decaying estimate (an EWMA of
 // compressed/raw). Above store_raw_above the channel's data goes into the group's raw lane:
 // chunks of incompressible channels only, stored without an attempt. Every probe_every_chunks
-// raw chunks (or probe_every of time) such a chunk is tried once more; if the estimate falls
-// below compress_below the channel goes back to the compressed lane. The thresholds and why
+// raw chunks (or probe_every of time) a sample of the channel's records in such a chunk is
+// tried (the chunk stays raw); if the estimate falls below compress_below the channel goes back
+// to the compressed lane. The thresholds and why
 // they are what they are: lib/pipeline/README.md ("Per-channel compression").
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <span>
+#include <vector>
+
+#include "mcap/chunk.hpp"
 
 namespace mcaprec::pipeline {
 
@@ -44,7 +49,19 @@ struct CompressionLearning {
   // Observations are gathered until this many raw bytes: a few small messages say little
   // (a flush costs a few bytes of framing).
   uint64_t min_sample_bytes = 16 << 10;
+  // A probe runs the codec over at most this many bytes of each raw channel's records in the
+  // chunk (probe_sample()), not over the whole chunk, which stays raw: one camera frame of 4 MB
+  // would otherwise cost a full attempt to learn what a part of it tells.
+  uint64_t probe_sample_bytes = 256 << 10;
 };
+
+// What a probe compresses of one channel's records in a chunk (`pieces`, `total` bytes
+// together): all of them up to `sample_bytes`, otherwise `sample_bytes` in kProbeWindows
+// windows spread evenly over them (a frame's first rows alone may be its border). Appends the
+// views to `out`; returns the bytes they hold.
+inline constexpr uint64_t kProbeWindows = 4;
+uint64_t probe_sample(std::span<const mcap::ChunkPiece> pieces, uint64_t total,
+                      uint64_t sample_bytes, std::vector<mcap::ByteView>& out);
 
 // A channel's counters, as stats report them.
 struct ChannelCompressionCounts {
@@ -63,6 +80,7 @@ class ChannelCompression {
   ChannelCompression& operator=(const ChannelCompression&) = delete;
 
   bool learns() const { return learns_; }
+  uint64_t probe_sample_bytes() const { return policy_.probe_sample_bytes; }
   // Where the channel's data should go now (read by its group's assembler when sealing).
   bool wants_raw() const { return raw_.load(std::memory_order_relaxed); }
 

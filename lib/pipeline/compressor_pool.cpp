@@ -1,6 +1,7 @@
 #include "pipeline/compressor_pool.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "pipeline/chunk_assembler.hpp"
@@ -139,6 +140,11 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
         piece.segment->known_crc(piece.byte_begin, piece.byte_end)});
   }
 
+  // A due probe of the raw lane tries a sample of each channel's records; the chunk stays raw.
+  const bool probe = chunk->learning && chunk->raw_lane && chunk->probe &&
+                     settings_.compression != mcap::Compression::kNone;
+  if (probe) probe_samples(*chunk, pieces, compressor);
+
   mcap::ChunkEncodeOptions options;
   options.compression = choose_codec(*chunk);
   options.level = settings_.level;
@@ -150,7 +156,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
   // The codec is flushed at each channel's end, so each channel's compressed bytes are known.
   if (tried) options.piece_groups = chunk->share_ends;
   // Stored raw without trying: the group skips for a while, or the chunk is of the raw lane.
-  if (!tried && settings_.compression != mcap::Compression::kNone) {
+  if (!tried && !probe && settings_.compression != mcap::Compression::kNone) {
     skipped_.fetch_add(1, std::memory_order_relaxed);
   }
   const base::Status status = mcap::encode_chunk(pieces, options, compressor, out->encoded);
@@ -159,7 +165,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
          "cannot encode chunk " + std::to_string(chunk->seq) + ": " + status.error().message, *out);
   } else {
     if (tried && !chunk->learning) chunk->compression->record(out->encoded);
-    account_channels(*chunk, out->encoded, tried);
+    account_channels(*chunk, out->encoded, tried, probe);
     if (out->encoded.compression.empty()) stored_raw_.fetch_add(1, std::memory_order_relaxed);
     uncompressed_.fetch_add(out->encoded.uncompressed_size, std::memory_order_relaxed);
     compressed_.fetch_add(out->encoded.compressed_size, std::memory_order_relaxed);
@@ -170,13 +176,32 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
 mcap::Compression CompressorPool::choose_codec(const SealedChunk& chunk) const {
   if (settings_.compression == mcap::Compression::kNone) return mcap::Compression::kNone;
   if (!chunk.learning) return chunk.compression->choose(settings_.compression);
-  return chunk.raw_lane && !chunk.probe ? mcap::Compression::kNone : settings_.compression;
+  return chunk.raw_lane ? mcap::Compression::kNone : settings_.compression;
+}
+
+void CompressorPool::probe_samples(const SealedChunk& chunk,
+                                   std::span<const mcap::ChunkPiece> pieces,
+                                   mcap::Compressor& compressor) const {
+  thread_local std::vector<mcap::ByteView> views;
+  const int64_t now = steady_now_ns();
+  uint32_t begin = 0;
+  for (const ChannelShare& share : chunk.shares) {
+    views.clear();
+    const uint64_t sampled =
+        probe_sample(pieces.subspan(begin, share.pieces_end - begin), share.record_bytes,
+                     share.compression->probe_sample_bytes(), views);
+    begin = share.pieces_end;
+    const mcap::Result<std::optional<mcap::ByteView>> frame = compressor.compress_at_most(
+        settings_.compression, settings_.level, views, std::numeric_limits<uint64_t>::max());
+    // A codec error on a sample teaches nothing; the chunk itself is stored raw either way.
+    if (frame && frame->has_value()) share.compression->observe(sampled, (*frame)->size(), now);
+  }
 }
 
 void CompressorPool::account_channels(const SealedChunk& chunk, const mcap::EncodedChunk& encoded,
-                                      bool tried) const {
+                                      bool tried, bool probed) const {
   const bool compressed = !encoded.compression.empty();
-  const bool skipped = !tried && settings_.compression != mcap::Compression::kNone;
+  const bool skipped = !tried && !probed && settings_.compression != mcap::Compression::kNone;
   const int64_t now = tried ? steady_now_ns() : 0;
   for (size_t i = 0; i < chunk.shares.size(); ++i) {
     const ChannelShare& share = chunk.shares[i];
@@ -184,8 +209,8 @@ void CompressorPool::account_channels(const SealedChunk& chunk, const mcap::Enco
     const uint64_t attempt =
         tried && i < encoded.group_compressed_sizes.size() ? encoded.group_compressed_sizes[i] : 0;
     if (tried) share.compression->observe(share.record_bytes, attempt, now);
-    share.compression->count(share.record_bytes, compressed ? attempt : share.record_bytes, tried,
-                             skipped);
+    share.compression->count(share.record_bytes, compressed ? attempt : share.record_bytes,
+                             tried || probed, skipped);
   }
 }
 

@@ -95,11 +95,16 @@ class CompressorPool {
   void encode(SealedChunk* chunk, mcap::Compressor& compressor,
               std::vector<mcap::ChunkPiece>& pieces);
   // The codec for a chunk: none without a configured codec; a configured group's choice; for a
-  // learning group, none for the raw lane unless a probe is due.
+  // learning group, none for the raw lane.
   mcap::Compression choose_codec(const SealedChunk& chunk) const;
+  // A probe of a raw-lane chunk: each channel's sample (probe_sample()) through the codec, and
+  // what it became observed by the channel.
+  void probe_samples(const SealedChunk& chunk, std::span<const mcap::ChunkPiece> pieces,
+                     mcap::Compressor& compressor) const;
   // Each channel's share of an encoded chunk: its counters, and (when tried) what it taught.
-  void account_channels(const SealedChunk& chunk, const mcap::EncodedChunk& encoded,
-                        bool tried) const;
+  // `probed`: its sample went through the codec (counted as an attempt).
+  void account_channels(const SealedChunk& chunk, const mcap::EncodedChunk& encoded, bool tried,
+                        bool probed) const;
   // Marks `out` as not written: its messages are counted as dropped for `reason`.
   static void lose(const SealedChunk& chunk, DropReason reason, std::string why,
                    CompressedChunk& out);

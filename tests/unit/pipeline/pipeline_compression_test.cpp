@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "payload.hpp"
 #include "pipeline/pipeline.hpp"
@@ -145,6 +148,89 @@ TEST(PipelineCompressionTest, NoiseGetsRawChunksOfItsOwnAndStopsCostingAttempts)
   EXPECT_EQ(out, stats.compression.compressed_bytes);
 }
 
+// A probe looks at a sample of the channel's records in the chunk: all of them when small,
+// else four equal windows spread evenly over them, across piece boundaries.
+TEST(PipelineCompressionTest, AProbeSamplesWindowsSpreadOverTheRecords) {
+  std::vector<uint8_t> bytes(1000);
+  for (size_t i = 0; i < bytes.size(); ++i) bytes[i] = uint8_t(i);
+  const mcap::ByteView all(bytes);
+  // Pieces of 300, 50, 450 and 200 bytes.
+  const std::vector<mcap::ChunkPiece> pieces = {
+      {all.subspan(0, 300), {}, std::nullopt},
+      {all.subspan(300, 50), {}, std::nullopt},
+      {all.subspan(350, 450), {}, std::nullopt},
+      {all.subspan(800, 200), {}, std::nullopt},
+  };
+  std::vector<mcap::ByteView> views;
+  EXPECT_EQ(probe_sample(pieces, 1000, 1000, views), 1000u);
+  ASSERT_EQ(views.size(), 4u);  // small enough: every piece, whole
+  EXPECT_EQ(views[2].data(), bytes.data() + 350);
+  EXPECT_EQ(views[2].size(), 450u);
+
+  // 100 bytes in 4 windows of 25, at 0, 250, 500 and 750; the second crosses into piece 2.
+  views.clear();
+  EXPECT_EQ(probe_sample(pieces, 1000, 100, views), 100u);
+  std::vector<std::pair<size_t, size_t>> windows;  // (offset in the records, size)
+  for (const mcap::ByteView view : views) {
+    windows.emplace_back(size_t(view.data() - bytes.data()), view.size());
+  }
+  EXPECT_EQ(windows,
+            (std::vector<std::pair<size_t, size_t>>{{0, 25}, {250, 25}, {500, 25}, {750, 25}}));
+  views.clear();
+  EXPECT_EQ(probe_sample(pieces, 1000, 400, views), 400u);
+  windows.clear();
+  for (const mcap::ByteView view : views) {
+    windows.emplace_back(size_t(view.data() - bytes.data()), view.size());
+  }
+  EXPECT_EQ(windows, (std::vector<std::pair<size_t, size_t>>{
+                         {0, 100}, {250, 50}, {300, 50}, {500, 100}, {750, 50}, {800, 50}}));
+}
+
+// A probe compresses the sample, not the chunk: a channel whose large messages are noise except
+// where the sample's windows fall is taken for compressible (the whole chunk would not be), and
+// the probe's own chunk is stored raw.
+TEST(PipelineCompressionTest, AProbeCompressesASampleNotTheWholeChunk) {
+  ScratchDir dir;
+  PipelineOptions options = options_for(dir.path());
+  options.chunk_size = 64 << 10;
+  options.compression_learning.probe_every_chunks = 2;
+  options.compression_learning.probe_sample_bytes = 4096;
+  auto started = Pipeline::start(options);
+  ASSERT_TRUE(started.ok()) << started.error().to_string();
+  Pipeline& pipeline = **started;
+  const ChannelHandle frames = *pipeline.declare_channel(spec_for("/frames"));
+  constexpr size_t kFrame = 200000;  // one message per chunk
+  for (uint32_t i = 0; i < 4; ++i) {
+    ASSERT_TRUE(pipeline.push(frames, i, i, i, payload(i, kFrame, Filler::kNoise)).ok());
+    ASSERT_EQ(pipeline.split(std::chrono::seconds(20)).outcome, SplitResult::Outcome::kFinalized);
+  }
+  const ChannelStats noisy = stats_of(pipeline.stats(), frames);
+  ASSERT_TRUE(noisy.compression.stored_raw);
+  // Zeros only where the windows fall (the record's 31-byte header comes first).
+  mcap::Bytes framed = payload(9, kFrame, Filler::kNoise);
+  const size_t record = kFrame + kRecordOverhead;
+  for (size_t w = 0; w < kProbeWindows; ++w) {
+    const size_t at = w * (record / kProbeWindows);
+    for (size_t i = 0; i < 1024; ++i) {
+      if (at + i >= kRecordOverhead) framed[at + i - kRecordOverhead] = 0;
+    }
+  }
+  uint32_t sequence = 4;
+  while (stats_of(pipeline.stats(), frames).compression.stored_raw && sequence < 12) {
+    ASSERT_TRUE(pipeline.push(frames, sequence, sequence, sequence, framed).ok());
+    ASSERT_EQ(pipeline.split(std::chrono::seconds(20)).outcome, SplitResult::Outcome::kFinalized);
+    ++sequence;
+  }
+  ASSERT_FALSE(stats_of(pipeline.stats(), frames).compression.stored_raw)
+      << "the sample's zeros should have made it compressible";
+  const ChannelStats probed = stats_of(pipeline.stats(), frames);
+  EXPECT_EQ(probed.compression.attempts, noisy.compression.attempts + 1);
+  // Every chunk so far is raw: the probe's chunk too, and the whole frame barely compresses.
+  ASSERT_TRUE(pipeline.stop().ok());
+  const std::map<uint16_t, ChunkTally> tally = tally_chunks(dir.files(".mcap"));
+  EXPECT_EQ(tally.at(record_id(frames.id())).with(""), tally.at(record_id(frames.id())).chunks);
+}
+
 TEST(PipelineCompressionTest, ChannelThatTurnsCompressibleIsCompressedAgainAfterAProbe) {
   ScratchDir dir;
   PipelineOptions options = options_for(dir.path());
@@ -181,7 +267,7 @@ TEST(PipelineCompressionTest, ChannelThatTurnsCompressibleIsCompressedAgainAfter
   const std::map<uint16_t, ChunkTally> probed = tally_chunks({files[1]});
   const ChunkTally& turning = probed.at(record_id(sensor.id()));
   EXPECT_GE(turning.with(""), 1u);
-  EXPECT_GE(turning.with("zstd"), 1u);  // the probe, kept compressed
+  EXPECT_GE(turning.with("zstd"), 1u);  // after the probe (its own chunk stays raw)
   const std::map<uint16_t, ChunkTally> last = tally_chunks({files[2]});
   const ChunkTally& compressed = last.at(record_id(sensor.id()));
   EXPECT_GE(compressed.chunks, 10u);
