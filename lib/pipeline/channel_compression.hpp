@@ -11,8 +11,8 @@
 // chunks of incompressible channels only, stored without an attempt. Every probe_every_chunks
 // raw chunks (or probe_every of time) a sample of the channel's records in such a chunk is
 // tried (the chunk stays raw); if the estimate falls below compress_below the channel goes back
-// to the compressed lane. The thresholds and why
-// they are what they are: lib/pipeline/README.md ("Per-channel compression").
+// to the compressed lane. The thresholds and why they are what they are: lib/pipeline/README.md
+// ("Per-channel compression").
 #include <atomic>
 #include <chrono>
 #include <cstddef>
