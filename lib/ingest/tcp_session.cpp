@@ -139,7 +139,6 @@ void TcpSession::on_payload_read(boost::system::error_code error, size_t size) {
   }
   last_activity_ = std::chrono::steady_clock::now();
   decoder_->payload_read(size);
-  direct_.record.filled(direct_.record.payload_size() - decoder_->handed_off());
   if (decoder_->handed_off() == 0) {
     const size_t payload_size = direct_.record.payload_size();
     const pipeline::PushResult result = source_.pipeline().commit_payload(

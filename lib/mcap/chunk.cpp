@@ -81,20 +81,8 @@ void note_copied(EncodedChunk& out, uint64_t size) {
   }
 }
 
-// `crc` continued over a piece's records: its known CRC combined, or computed.
-uint32_t crc_after(uint32_t crc, const ChunkPiece& piece) {
-  if (piece.records_crc) return crc32_combine(crc, *piece.records_crc, piece.records.size());
-  return crc32_update(crc, piece.records);
-}
-
-// Copies a piece's records behind what `out` holds, computing their CRC as they are copied
-// (unless it is known).
-uint32_t copy_records(const ChunkPiece& piece, Bytes& out, uint32_t crc, bool with_crc) {
-  const ByteView records = piece.records;
-  if (with_crc && piece.records_crc) {
-    put_bytes(out, records);
-    return crc_after(crc, piece);
-  }
+// Copies a piece's records behind what `out` holds, computing their CRC as they are copied.
+uint32_t copy_records(ByteView records, Bytes& out, uint32_t crc, bool with_crc) {
   for (uint64_t at = 0; at < records.size(); at += kStoreBlockBytes) {
     const ByteView block = records.subspan(at, std::min(kStoreBlockBytes, records.size() - at));
     if (with_crc) crc = crc32_update(crc, block);
@@ -125,12 +113,12 @@ uint32_t store_raw(std::span<const ChunkPiece> pieces, EncodedChunk& out, bool w
   uint32_t crc = 0;
   for (const ChunkPiece& piece : pieces) {
     if (gather && piece.records.size() >= in_place_min) {
-      if (with_crc) crc = crc_after(crc, piece);
+      if (with_crc) crc = crc32_update(crc, piece.records);
       out.parts.push_back({piece.records.data(), piece.records.size()});
       out.in_place_bytes += piece.records.size();
       continue;
     }
-    crc = copy_records(piece, out.bytes, crc, with_crc);
+    crc = copy_records(piece.records, out.bytes, crc, with_crc);
     if (gather) note_copied(out, piece.records.size());
   }
   store_le<uint32_t>(out.bytes.data() + kUncompressedCrcOffset, crc);
@@ -260,7 +248,9 @@ Result<uint32_t> store_chunk_record(std::span<const ChunkPiece> pieces,
   }
   uint32_t uncompressed_crc = 0;
   if (options.chunk_crc) {
-    for (const ChunkPiece& piece : pieces) uncompressed_crc = crc_after(uncompressed_crc, piece);
+    for (const ChunkPiece& piece : pieces) {
+      uncompressed_crc = crc32_update(uncompressed_crc, piece.records);
+    }
   }
   out.compression = compression_name(options.compression);
   out.compressed_size = (*frame)->size();

@@ -7,7 +7,6 @@
 // buffers and hands them over without copying them together); the encoder streams the pieces
 // through the codec as if they were one buffer.
 #include <cstdint>
-#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -29,10 +28,6 @@ struct MessageIndexEntry {
 struct ChunkPiece {
   ByteView records;
   std::span<const MessageIndexEntry> messages;
-  // The CRC-32 of `records`, when the caller computed it already (the pipeline does for large
-  // payloads, while they were still in cache): the encoder then combines it instead of reading
-  // the records again for their CRC.
-  std::optional<uint32_t> records_crc;
 };
 
 // Accumulates the uncompressed records of one chunk in one buffer.
@@ -50,7 +45,7 @@ class ChunkBuilder {
   bool empty() const { return records_.empty(); }
   uint64_t size() const { return records_.size(); }  // uncompressed bytes so far
   uint64_t message_count() const { return messages_.size(); }
-  ChunkPiece piece() const { return {records_, messages_, std::nullopt}; }
+  ChunkPiece piece() const { return {records_, messages_}; }
 
   // Forgets the content but keeps the buffers' capacity for the next chunk.
   void clear();

@@ -122,7 +122,8 @@ Segment* BufferPool::take_reserved() {
   }
   mark_taken(*segment);
   segment->next_free = nullptr;
-  segment->clear();
+  segment->used = 0;
+  segment->entry_count = 0;
   segment->refs.store(1, std::memory_order_relaxed);
   return segment;
 }

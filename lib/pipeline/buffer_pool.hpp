@@ -14,7 +14,6 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
-#include <optional>
 
 #include "mcap/chunk.hpp"
 #include "pipeline/space_signal.hpp"
@@ -35,28 +34,11 @@ struct Segment {
   // rebased) by that chunk's compressor thread; nobody else touches them.
   size_t used = 0;
   uint32_t entry_count = 0;
-  // The CRC-32 of bytes [0, crc_bytes), when crc_bytes > 0: set when a reserved record is
-  // committed (its payload was checksummed as it arrived), so that a chunk taking exactly that
-  // range need not read it again for its CRC. Valid while those bytes stay as they are.
-  size_t crc_bytes = 0;
-  uint32_t crc = 0;
 
   // One per holder: the channel while it may still append or has unsealed messages in it, and
   // each sealed chunk with a range in it. acq_rel on release so that the thread recycling the
   // segment sees every holder's accesses as finished.
   std::atomic<uint32_t> refs{0};
-
-  // Empty again, nothing known about its bytes.
-  void clear() {
-    used = 0;
-    entry_count = 0;
-    crc_bytes = 0;
-  }
-  // The CRC of bytes [begin, end), when known without reading them.
-  std::optional<uint32_t> known_crc(size_t begin, size_t end) const {
-    if (begin != 0 || end != crc_bytes || crc_bytes == 0) return std::nullopt;
-    return crc;
-  }
 
   bool has_room(size_t record_bytes) const {
     return capacity - used >= record_bytes && entry_count < entry_capacity;

@@ -6,7 +6,6 @@
 #include <cstring>
 
 #include "mcap/bytes.hpp"
-#include "mcap/crc32.hpp"
 #include "pipeline/chunk_assembler.hpp"
 
 namespace mcaprec::pipeline {
@@ -298,7 +297,6 @@ bool ChannelQueue::reserve(size_t payload_size, ReservedRecord& out) {
     out.pieces_.emplace_back(segment->bytes + at, part);
     left -= part;
   }
-  out.piece_crcs_.assign(count, 0);
   return true;
 }
 
@@ -319,9 +317,6 @@ PushResult ChannelQueue::commit(ReservedRecord& record, mcap::Timestamp log_time
                            payload_size);
       head->entries[0] = mcap::MessageIndexEntry{config_.channel_id, log_time, 0};
       head->entry_count = 1;
-      if (record.crc_known_ && record.checksummed_ == payload_size) {
-        note_known_crcs(record);
-      }
       // As in make_room_locked(): the current segment stays only while it has messages.
       if (!runs_.empty() && runs_.back().empty()) {
         pool_.release(runs_.back().segment);
@@ -348,18 +343,6 @@ PushResult ChannelQueue::commit(ReservedRecord& record, mcap::Timestamp log_time
   record.reset();  // its segments belong to the runs now
   group_.on_appended(record_bytes, urgent, appended_lane);
   return PushResult::accepted();
-}
-
-void ChannelQueue::note_known_crcs(const ReservedRecord& record) {
-  // The head segment holds the record's header, then the first piece of its payload.
-  Segment* head = record.segments_.front();
-  head->crc = mcap::crc32_combine(mcap::crc32({head->bytes, kMessageRecordOverhead}),
-                                  record.piece_crcs_[0], record.pieces_[0].size());
-  head->crc_bytes = kMessageRecordOverhead + record.pieces_[0].size();
-  for (size_t i = 1; i < record.segments_.size(); ++i) {
-    record.segments_[i]->crc = record.piece_crcs_[i];
-    record.segments_[i]->crc_bytes = record.pieces_[i].size();
-  }
 }
 
 void ChannelQueue::cancel(ReservedRecord& record) {
@@ -422,7 +405,8 @@ bool ChannelQueue::discard_segment_locked() {
     // The current segment, now empty and ours alone: start over in it. (A chain's last
     // segment went with its chain.)
     Run& only = runs_.front();
-    only.segment->clear();
+    only.segment->used = 0;
+    only.segment->entry_count = 0;
     only.byte_begin = 0;
     only.entry_begin = 0;
   }

@@ -164,8 +164,6 @@ class ChannelQueue {
   // no segment would be freed (then nothing is discarded).
   bool discard_segment_locked();
   void release_front_run_locked();
-  // A committed record checksummed as it was written: its segments' CRCs (Segment::known_crc).
-  void note_known_crcs(const ReservedRecord& record);
 
   const ChannelQueueConfig config_;
   BufferPool& pool_;

@@ -96,7 +96,7 @@ void CompressorPool::prepare(mcap::Compressor& compressor,
   const size_t piece_bytes = 2 * settings_.chunk_size / SealedChunk::kReservedPieces + 1;
   const std::vector<uint8_t> zeros(piece_bytes);
   for (size_t i = 0; i < SealedChunk::kReservedPieces; ++i) {
-    pieces.push_back(mcap::ChunkPiece{zeros, {}, std::nullopt});
+    pieces.push_back(mcap::ChunkPiece{zeros, {}});
   }
   mcap::ChunkEncodeOptions options;
   options.compression = settings_.compression;
@@ -136,8 +136,7 @@ void CompressorPool::encode(SealedChunk* chunk, mcap::Compressor& compressor,
     pieces.push_back(mcap::ChunkPiece{
         mcap::ByteView(piece.segment->bytes + piece.byte_begin, piece.byte_end - piece.byte_begin),
         std::span<const mcap::MessageIndexEntry>(entries + piece.entry_begin,
-                                                 piece.entry_end - piece.entry_begin),
-        piece.segment->known_crc(piece.byte_begin, piece.byte_end)});
+                                                 piece.entry_end - piece.entry_begin)});
   }
 
   // A due probe of the raw lane tries a sample of each channel's records; the chunk stays raw.

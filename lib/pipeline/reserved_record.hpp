@@ -45,13 +45,6 @@ class ReservedRecord {
 
   // Copies `bytes` into the payload from its byte `at` on (must fit in payload_size()).
   void write(size_t at, mcap::ByteView bytes);
-  // The caller put the payload's bytes up to `end` in place itself (a read into pieces()).
-  //
-  // The payload is checksummed as it is written, in order, while it is still in cache: the
-  // chunk that takes the record then combines these CRCs instead of reading the payload once
-  // more (Segment::known_crc). Bytes written again below what was checksummed make the CRC
-  // unknown, and the chunk computes it as for any other record.
-  void filled(size_t end);
   // Gives the room back; nothing is counted. No-op when not active.
   void cancel();
 
@@ -64,9 +57,6 @@ class ReservedRecord {
   size_t payload_size_ = 0;
   std::vector<Segment*> segments_;  // the chain, head first; one ref each
   std::vector<std::span<uint8_t>> pieces_;
-  std::vector<uint32_t> piece_crcs_;  // of each piece's bytes below checksummed_
-  size_t checksummed_ = 0;            // payload bytes [0, checksummed_) are in piece_crcs_
-  bool crc_known_ = true;             // false once bytes below checksummed_ were rewritten
 };
 
 }  // namespace mcaprec::pipeline

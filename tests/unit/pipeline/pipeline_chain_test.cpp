@@ -6,10 +6,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstring>
 #include <map>
 #include <memory>
-#include <span>
 #include <string>
 #include <vector>
 
@@ -324,56 +322,6 @@ TEST(PipelineChainTest, AReservationHoldsItsRoomUntilCommittedOrCancelled) {
   const FileContents contents = read_file(only_file(dir));
   ASSERT_EQ(contents.messages.size(), 1u);
   EXPECT_EQ(contents.messages[0].data, payload(2, 50000, Filler::kNoise));
-}
-
-// A reserved payload is checksummed as it is written (while in cache), and the chunk takes
-// those CRCs instead of reading the payload again. Shown by changing a byte behind the
-// record's back after it was checksummed: the file's chunk CRC is then that of the bytes as
-// they were written, so a reader finds a mismatch. Writing the byte again through write()
-// makes the CRC unknown instead, and the chunk computes it: the file verifies.
-TEST(PipelineChainTest, AReservedPayloadIsChecksummedAsItIsWritten) {
-  for (const bool rewritten : {false, true}) {
-    SCOPED_TRACE(rewritten ? "rewritten with write()" : "changed behind its back");
-    ScratchDir dir;
-    OneChannel run = start_one_channel(chain_options(dir.path()), "/frames");
-    ASSERT_NE(run.pipeline, nullptr);
-    Pipeline& pipeline = *run.pipeline;
-    constexpr size_t kSize = 200000;
-    ReservedRecord record;
-    ASSERT_TRUE(pipeline.reserve_payload(run.channel, kSize, record));
-    ASSERT_GT(record.pieces().size(), 3u);
-    mcap::Bytes expected = payload(7, kSize, Filler::kNoise);
-    // Filled in place in uneven parts, as a socket read would, each reported once there.
-    size_t filled = 0;
-    while (filled < kSize) {
-      const size_t part = std::min<size_t>(3001, kSize - filled);
-      size_t at = filled;
-      record.for_each_piece_from(filled, [&](std::span<uint8_t> room) {
-        const size_t n = std::min(room.size(), filled + part - at);
-        std::memcpy(room.data(), expected.data() + at, n);
-        at += n;
-      });
-      filled += part;
-      record.filled(filled);
-    }
-    const size_t changed = record.pieces()[0].size() + record.pieces()[1].size() + 10;
-    expected[changed] ^= 0xff;
-    if (rewritten) {
-      record.write(changed, mcap::ByteView(expected).subspan(changed, 1));
-    } else {
-      record.pieces()[2][10] ^= 0xff;
-    }
-    EXPECT_TRUE(pipeline.commit_payload(run.channel, record, 7, 7, 7).recorded());
-    ASSERT_TRUE(pipeline.stop().ok());
-    const FileContents contents = read_file(only_file(dir));
-    if (rewritten) {
-      EXPECT_EQ(contents.error, "");
-      ASSERT_EQ(contents.messages.size(), 1u);
-      EXPECT_EQ(contents.messages[0].data, expected);
-    } else {
-      EXPECT_NE(contents.error.find("chunk CRC mismatch"), std::string::npos) << contents.error;
-    }
-  }
 }
 
 // A paused topic's reserved message is not recorded, counted as paused, and a stopped pipeline

@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <map>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -156,10 +155,10 @@ TEST(PipelineCompressionTest, AProbeSamplesWindowsSpreadOverTheRecords) {
   const mcap::ByteView all(bytes);
   // Pieces of 300, 50, 450 and 200 bytes.
   const std::vector<mcap::ChunkPiece> pieces = {
-      {all.subspan(0, 300), {}, std::nullopt},
-      {all.subspan(300, 50), {}, std::nullopt},
-      {all.subspan(350, 450), {}, std::nullopt},
-      {all.subspan(800, 200), {}, std::nullopt},
+      {all.subspan(0, 300), {}},
+      {all.subspan(300, 50), {}},
+      {all.subspan(350, 450), {}},
+      {all.subspan(800, 200), {}},
   };
   std::vector<mcap::ByteView> views;
   EXPECT_EQ(probe_sample(pieces, 1000, 1000, views), 1000u);
