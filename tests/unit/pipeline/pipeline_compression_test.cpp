@@ -166,23 +166,23 @@ TEST(PipelineCompressionTest, AProbeSamplesWindowsSpreadOverTheRecords) {
   EXPECT_EQ(views[2].data(), bytes.data() + 350);
   EXPECT_EQ(views[2].size(), 450u);
 
-  // 100 bytes in 4 windows of 25, at 0, 250, 500 and 750; the second crosses into piece 2.
-  views.clear();
-  EXPECT_EQ(probe_sample(pieces, 1000, 100, views), 100u);
-  std::vector<std::pair<size_t, size_t>> windows;  // (offset in the records, size)
-  for (const mcap::ByteView view : views) {
-    windows.emplace_back(size_t(view.data() - bytes.data()), view.size());
-  }
-  EXPECT_EQ(windows,
+  // (offset in the records, size) of each view of a sample of `sample_bytes`.
+  auto windows_of = [&](uint64_t sample_bytes) {
+    views.clear();
+    EXPECT_EQ(probe_sample(pieces, 1000, sample_bytes, views), sample_bytes);
+    std::vector<std::pair<size_t, size_t>> windows;
+    for (const mcap::ByteView view : views) {
+      windows.emplace_back(size_t(view.data() - bytes.data()), view.size());
+    }
+    return windows;
+  };
+  // 100 bytes in 4 windows of 25, at 0, 250, 500 and 750; 400 bytes in 4 of 100, the second
+  // and the last crossing into the next piece.
+  EXPECT_EQ(windows_of(100),
             (std::vector<std::pair<size_t, size_t>>{{0, 25}, {250, 25}, {500, 25}, {750, 25}}));
-  views.clear();
-  EXPECT_EQ(probe_sample(pieces, 1000, 400, views), 400u);
-  windows.clear();
-  for (const mcap::ByteView view : views) {
-    windows.emplace_back(size_t(view.data() - bytes.data()), view.size());
-  }
-  EXPECT_EQ(windows, (std::vector<std::pair<size_t, size_t>>{
-                         {0, 100}, {250, 50}, {300, 50}, {500, 100}, {750, 50}, {800, 50}}));
+  EXPECT_EQ(windows_of(400),
+            (std::vector<std::pair<size_t, size_t>>{
+                {0, 100}, {250, 50}, {300, 50}, {500, 100}, {750, 50}, {800, 50}}));
 }
 
 // A probe compresses the sample, not the chunk: a channel whose large messages are noise except
