@@ -123,6 +123,14 @@ S3Result<UploadReport> upload_multipart(S3Client& client, const UploadTarget& ta
   if (resume && !resume->upload_id.empty()) {
     auto reusable = reusable_parts(client, target, *resume, local);
     if (reusable) {
+      // A part whose reply was lost (S3 stored it, then the connection broke) is known only to
+      // S3: journal it now, so that the journal lists every part the object is made of.
+      for (const UploadedPart& part : *reusable) {
+        const bool journaled =
+            std::any_of(resume->parts.begin(), resume->parts.end(),
+                        [&](const UploadedPart& known) { return known.number == part.number; });
+        if (!journaled && observer) observer->on_part_uploaded(part);
+      }
       state = MultipartState{resume->upload_id, std::move(*reusable)};
     } else if (reusable.error().http_status != 404) {
       return reusable.error();

@@ -123,6 +123,38 @@ TEST_F(RgwClient, MultipartResumesFromTheStoredParts) {
   EXPECT_EQ(again->outcome, UploadOutcome::already_present);
 }
 
+// The server stored part 2 but its reply was lost: the resume finds it by ListParts, does not
+// send it again, and tells the observer (the journal) of it.
+TEST_F(RgwClient, ResumeReportsAPartOnlyTheServerKnew) {
+  struct Recorder : UploadObserver {
+    std::vector<int> parts;
+    void on_part_uploaded(const UploadedPart& part) override { parts.push_back(part.number); }
+  };
+  auto s3 = client();
+  const size_t size = 2 * kMinPartSize + 100;
+  const UploadTarget target{write_file("lost-reply.mcap", size), object("lost-reply.mcap"),
+                            kMinPartSize};
+  auto upload_id = s3.create_multipart_upload(target.object, "");
+  ASSERT_TRUE(upload_id) << upload_id.error().to_string();
+  std::ifstream in(target.path, std::ios::binary);
+  std::vector<uint8_t> part(kMinPartSize);
+  std::vector<std::string> etags;
+  for (int number = 1; number <= 2; ++number) {
+    in.read(reinterpret_cast<char*>(part.data()), static_cast<std::streamsize>(part.size()));
+    auto etag = s3.upload_part(target.object, *upload_id, number, part);
+    ASSERT_TRUE(etag) << etag.error().to_string();
+    etags.push_back(*etag);
+  }
+
+  const MultipartState resume{*upload_id, {{1, etags[0], kMinPartSize}}};  // part 2 unknown
+  Recorder journal;
+  auto report = upload_file(s3, target, &resume, &journal);
+  ASSERT_TRUE(report) << report.error().to_string();
+  EXPECT_EQ(report->parts_reused, 2);
+  EXPECT_EQ(report->bytes_sent, 100u);
+  EXPECT_EQ(journal.parts, (std::vector<int>{2, 3})) << "part 2 found, part 3 sent";
+}
+
 TEST_F(RgwClient, ResumeOfAnAbortedUploadStartsANewOne) {
   auto s3 = client();
   const UploadTarget target{write_file("aborted.mcap", kMinPartSize + 10), object("aborted.mcap"),
