@@ -3,7 +3,9 @@
 // The bytes are checked with GET through the independent client of the shell tests (see
 // upload_tool_test.sh); here, through HEAD's size and our stored MD5.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <fstream>
 #include <map>
 #include <random>
@@ -46,7 +48,14 @@ class RgwClient : public ::testing::Test {
     std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(size));
     return path;
   }
-  ObjectRef object(const std::string& key) { return {env_["S3_BUCKET"], "client-test/" + key}; }
+  // Keys of this run only: a test run again against the same server must not find the objects
+  // of the last run already stored (they would be skipped as present).
+  ObjectRef object(const std::string& key) {
+    static const std::string run =
+        std::to_string(::getpid()) + "-" +
+        std::to_string(std::chrono::system_clock::now().time_since_epoch().count());
+    return {env_["S3_BUCKET"], "client-test/" + run + "/" + key};
+  }
 
   std::map<std::string, std::string> env_;
   test_support::ScratchDir dir_{"rgw-client"};
