@@ -63,6 +63,11 @@ bool same_object(const ObjectInfo& remote, const FileDigests& local) {
          remote.etag == multipart_etag(local.parts);
 }
 
+bool holds_part(const std::vector<UploadedPart>& parts, int number) {
+  return std::any_of(parts.begin(), parts.end(),
+                     [&](const UploadedPart& part) { return part.number == number; });
+}
+
 // Parts an earlier attempt stored that match ours, by number; the upload is gone when S3 does
 // not know the id any more (AWS: NoSuchUpload, RGW: NoSuchKey).
 S3Result<std::vector<UploadedPart>> reusable_parts(S3Client& client, const UploadTarget& target,
@@ -88,10 +93,7 @@ S3Result<UploadReport> upload_parts(S3Client& client, const UploadTarget& target
   report.parts = static_cast<int>(local.parts.size());
   report.parts_reused = static_cast<int>(state.parts.size());
   for (int number = 1; number <= report.parts; ++number) {
-    const bool stored =
-        std::any_of(state.parts.begin(), state.parts.end(),
-                    [&](const UploadedPart& part) { return part.number == number; });
-    if (stored) continue;
+    if (holds_part(state.parts, number)) continue;
     const uint64_t offset = static_cast<uint64_t>(number - 1) * target.part_size;
     const uint64_t length = std::min(target.part_size, local.size - offset);
     if (auto read = read_range(target.path, offset, length, buffer); !read) return read.error();
@@ -126,10 +128,7 @@ S3Result<UploadReport> upload_multipart(S3Client& client, const UploadTarget& ta
       // A part whose reply was lost (S3 stored it, then the connection broke) is known only to
       // S3: journal it now, so that the journal lists every part the object is made of.
       for (const UploadedPart& part : *reusable) {
-        const bool journaled =
-            std::any_of(resume->parts.begin(), resume->parts.end(),
-                        [&](const UploadedPart& known) { return known.number == part.number; });
-        if (!journaled && observer) observer->on_part_uploaded(part);
+        if (!holds_part(resume->parts, part.number) && observer) observer->on_part_uploaded(part);
       }
       state = MultipartState{resume->upload_id, std::move(*reusable)};
     } else if (reusable.error().http_status != 404) {
