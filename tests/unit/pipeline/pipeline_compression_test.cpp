@@ -259,6 +259,7 @@ TEST(PipelineCompressionTest, ChannelThatTurnsCompressibleIsCompressedAgainAfter
     ASSERT_TRUE(pipeline.push(sensor, i, i, i, payload(i, 1000)).ok());
   }
   ASSERT_EQ(pipeline.split(std::chrono::seconds(20)).outcome, SplitResult::Outcome::kFinalized);
+  EXPECT_FALSE(stats_of(pipeline.stats(), sensor).compression.stored_raw);
   // ... and from then on they are compressed again.
   for (uint32_t i = 140; i < 240; ++i) {
     ASSERT_TRUE(pipeline.push(sensor, i, i, i, payload(i, 1000)).ok());
