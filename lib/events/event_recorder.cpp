@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <unordered_set>
 
+#include "base/event_file_name.hpp"
 #include "storage/file_naming.hpp"
 #include "storage/file_system.hpp"
 
@@ -429,8 +430,8 @@ std::string EventRecorder::event_path(const EventState& state) const {
   const auto trigger = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::nanoseconds(state.trigger_time)));
-  const std::string base =
-      files_.prefix + "_event_" + state.request.name + "_" + storage::utc_stamp(trigger);
+  const std::string base = base::event_file_start(files_.prefix) + state.request.name + "_" +
+                           storage::utc_stamp(trigger);
   const std::filesystem::path directory(files_.directory);
   std::string path = (directory / (base + ".mcap")).string();
   // Two events of one name in one second: never overwrite.
@@ -453,7 +454,7 @@ void EventRecorder::enforce_quota() {
   };
   std::vector<Found> found;
   uint64_t total = 0;
-  const std::string start = files_.prefix + "_event_";
+  const std::string start = base::event_file_start(files_.prefix);
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(files_.directory, ec)) {
     const std::string name = entry.path().filename().string();

@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <tuple>
 
+#include "base/event_file_name.hpp"
+
 namespace mcaprec::upload {
 namespace {
 
@@ -66,7 +68,7 @@ bool is_recording_file(const std::string& name, const std::string& prefix) {
 }
 
 FileKind kind_of(const std::string& name, const std::string& prefix) {
-  return name.starts_with(prefix + "_event_") ? FileKind::event : FileKind::continuous;
+  return name.starts_with(base::event_file_start(prefix)) ? FileKind::event : FileKind::continuous;
 }
 
 UploadQueue::UploadQueue(QueueOptions options, std::unique_ptr<UploadJournal> journal)
