@@ -430,14 +430,14 @@ std::string EventRecorder::event_path(const EventState& state) const {
   const auto trigger = std::chrono::system_clock::time_point(
       std::chrono::duration_cast<std::chrono::system_clock::duration>(
           std::chrono::nanoseconds(state.trigger_time)));
-  const std::string base = base::event_file_start(files_.prefix) + state.request.name + "_" +
+  const std::string stem = base::event_file_start(files_.prefix) + state.request.name + "_" +
                            storage::utc_stamp(trigger);
   const std::filesystem::path directory(files_.directory);
-  std::string path = (directory / (base + ".mcap")).string();
+  std::string path = (directory / (stem + ".mcap")).string();
   // Two events of one name in one second: never overwrite.
   for (int n = 2; file_exists(path) || file_exists(path + std::string(storage::kActiveSuffix));
        ++n) {
-    path = (directory / (base + "_" + std::to_string(n) + ".mcap")).string();
+    path = (directory / (stem + "_" + std::to_string(n) + ".mcap")).string();
   }
   return path;
 }
