@@ -583,21 +583,27 @@ config::Source tcp_source(config::SourceFormat format) {
 }
 
 // Sends `bytes` over loopback in writes of random sizes, into a recording whose disk is stalled
-// at first (so that the session holds messages and pauses), and returns the recorded payloads.
+// at first unless `setup` says not (so that the session holds messages and pauses), and returns
+// the recorded payloads.
 struct OverLoopback {
   std::vector<Bytes> payloads;
   uint64_t direct_bytes = 0;  // the source's: read straight into queue segments
 };
 
+struct LoopbackSetup {
+  bool stall_disk_first = true;       // the queue fills and the session holds and pauses
+  uint64_t queue_bytes = 8ull << 20;  // the channel's queue (overflow: block)
+};
+
 OverLoopback record_over_loopback(config::SourceFormat format, const Bytes& bytes,
-                                  uint64_t expected) {
+                                  uint64_t expected, LoopbackSetup setup = {}) {
   pipeline::testing::ScratchDir dir;
   pipeline::testing::WriteGate gate;
   config::Config config;
   config.sources = {tcp_source(format)};
   config::ChannelSettings settings;
   settings.topic = format == config::SourceFormat::kMcap ? "/t" : "/wire";
-  settings.queue_bytes = 8 << 20;
+  settings.queue_bytes = setup.queue_bytes;
   settings.overflow = config::Overflow::kBlock;
   config.channels = {settings};
   config.pipeline.ingest_threads = 1;
@@ -610,7 +616,7 @@ OverLoopback record_over_loopback(config::SourceFormat format, const Bytes& byte
   auto pipeline = pipeline::Pipeline::start(options);
   EXPECT_TRUE(pipeline.ok());
   if (!pipeline.ok()) return {};
-  gate.close();
+  if (setup.stall_disk_first) gate.close();
   auto server = IngestServer::start(config, **pipeline);
   EXPECT_TRUE(server.ok()) << server.error().to_string();
   if (!server.ok()) return {};
@@ -627,8 +633,10 @@ OverLoopback record_over_loopback(config::SourceFormat format, const Bytes& byte
       pos += n;
     }
   });
-  std::this_thread::sleep_for(300ms);  // let the queue fill while the disk is stalled
-  gate.open();
+  if (setup.stall_disk_first) {
+    std::this_thread::sleep_for(300ms);  // let the queue fill while the disk is stalled
+    gate.open();
+  }
   sender.join();
   EXPECT_TRUE(pipeline::testing::eventually(
       [&] { return (*server)->stats().at(0).messages == expected; }, 20s))
@@ -670,16 +678,22 @@ TEST(TcpStreamBufferingLoopback, McapChunksWithLargeMessagesAreRecordedExactly) 
 }
 
 // Outside chunks, the large messages are read from the socket straight into their segments:
-// most of their bytes, counted in direct_bytes, and the file is the same.
+// most of their bytes, counted in direct_bytes, and the file is the same. The queue holds them
+// all, so that every message finds room: a full queue (a slow disk on a loaded machine) sends
+// messages through the decoder's buffer instead, which is right but not what this test is about.
 TEST(TcpStreamBufferingLoopback, LargeMcapMessagesAreReadStraightIntoTheQueue) {
   const Recording rec = mcap_recording(false, 400, 20);  // 20 messages of 1.5 MB
   const OverLoopback recorded =
-      record_over_loopback(config::SourceFormat::kMcap, rec.bytes, rec.payloads.size());
+      record_over_loopback(config::SourceFormat::kMcap, rec.bytes, rec.payloads.size(),
+                           {.stall_disk_first = false, .queue_bytes = 64ull << 20});
   ASSERT_EQ(recorded.payloads.size(), rec.payloads.size());
   for (size_t i = 0; i < rec.payloads.size(); ++i) {
     EXPECT_EQ(recorded.payloads[i], rec.payloads[i]) << i;
   }
-  EXPECT_GT(recorded.direct_bytes, 10 * 1500000u);
+  // Each message bar what the read before it took (a short read after a payload read in place,
+  // up to 1 MiB after one that was not): 86-92 % in five runs on a quiet machine.
+  const uint64_t payload_bytes = 20 * 1500000u;
+  EXPECT_GT(recorded.direct_bytes, payload_bytes * 2 / 3);
 }
 
 TEST(ReceiveBuffer, AnIncompleteRecordStaysInPlaceUntilItWouldNotFit) {
