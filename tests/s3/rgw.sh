@@ -22,7 +22,9 @@
 #
 # Why these settings (measured with Ceph 16.2 on Debian 12): `ms mon client mode = crc`, else
 # radosgw waits 300 s and fails to fetch its config; the paxos intervals take start-up from ~18 s
-# to ~3 s; `mon data avail crit = 1` keeps the monitor from stopping itself on a fullish disk;
+# to ~3 s; `mon data avail crit = -1` keeps the monitor from refusing to start (or stopping)
+# on a nearly full disk: it stops when the free share, in whole percent, is at or below the
+# setting, so even 0 stops it with under 1 % free, as a shared CI disk once had (2.5 GiB);
 # the OSD's --mkfs must get the UUID that `ceph osd new` registered, else it stays "booting".
 set -euo pipefail
 
@@ -85,8 +87,8 @@ osd crush chooseleaf type = 0
 osd pool default pg num = 8
 osd pool default pgp num = 8
 osd pool default pg autoscale mode = off
-mon data avail crit = 1
-mon data avail warn = 2
+mon data avail crit = -1
+mon data avail warn = 0
 [mon]
 mon data = $dir/mon
 paxos propose interval = 0.01
