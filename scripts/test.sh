@@ -15,8 +15,12 @@ scripts/setup.sh
 # configuration and purges it again; on a developer's machine it is left out.
 if [ "${CI:-}" = true ]; then export MCAPREC_PACKAGE_TEST=1; fi
 
+# The optimized builds keep -O2 with line tables only (-g1): file and line in every backtrace and
+# sanitizer report, for about 30 % less compile time than full debug information.
+optimized=(-DCMAKE_BUILD_TYPE=RelWithDebInfo "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-O2 -g1 -DNDEBUG")
+
 echo "== build (warnings as errors)"
-scripts/build.sh build -DMCAPREC_WERROR=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+scripts/build.sh build -DMCAPREC_WERROR=ON "${optimized[@]}"
 (cd build && ctest --output-on-failure -j2)
 
 echo "== format"
@@ -40,7 +44,7 @@ echo "== ThreadSanitizer (pipeline, ingest, daemon)"
 # has the TCP sessions reading payloads straight into queue segments that compressors then read.
 tsan_tests=(-R 'pipeline|ingest|daemon|tcp_stream_buffering' -E '^layering_')
 cmake -S . -B build-tsan -G Ninja -DMCAPREC_WERROR=ON -DMCAPREC_SANITIZE=thread -DMCAPREC_BUILD_BENCH=OFF \
-  >/dev/null
+  "${optimized[@]}" >/dev/null
 mapfile -t tsan_targets < <(cd build-tsan && ctest -N "${tsan_tests[@]}" | sed -n 's/^ *Test *#[0-9]*: //p')
 cmake --build build-tsan -j2 --target mcaprecd mcaprec "${tsan_targets[@]}"
 (cd build-tsan && ctest --output-on-failure -j2 "${tsan_tests[@]}")
